@@ -1,0 +1,349 @@
+//! Configuration from the worker environment, parsed and validated once per isolate.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `ISSUER` | required | `iss` of every token; `http(s)://…` |
+//! | `DEFAULT_AUDIENCE` | `userid-api` | access-token `aud` when the request has no `resource` |
+//! | `ALLOWED_RESOURCES` | none | further `resource` values accepted (comma-separated) |
+//! | `SCOPE` | `openid` | access-token `scope` |
+//! | `ACCESS_TOKEN_TTL_SECONDS` | 3600 | access- and ID-token lifetime |
+//! | `SESSION_TTL_SECONDS` | 1209600 | session lifetime from its last extension (2 weeks) |
+//! | `REFRESH_TOKEN_MAX_SECONDS` | 1209600 | how long a refresh-token chain can rotate |
+//! | `REFRESH_REUSE_GRACE_SECONDS` | 10 | grace for the immediately previous refresh token |
+//! | `CLIENT_TOKEN_TTL_SECONDS` | 3600 | ClientAccessToken lifetime |
+//! | `CLIENT_ID` | required | the calling client (the edge) |
+//! | `CLIENT_SECRET` | required, secret, ≥ 16 bytes | its secret |
+//! | `SIGNING_KEY` | required, secret | private JWK (EC P-256, RSA ≥ 2048, OKP Ed25519) |
+//! | `SIGNING_KEY_PREVIOUS` | none, secret | previous private JWK, still published in the JWKS |
+//! | `DEMO_USERS` | `[]` | JSON `[{user_id, username, password_hash, roles}]`, argon2id PHC hashes |
+//! | `EXPOSE_METRICS` | `false` | add an `x-store-metrics` header (DO calls, SQL statements) |
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::client_token::ClientTokens;
+use crate::password;
+use crate::rules::Policy;
+use crate::tokens::{KeySet, SigningKey};
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// What is wrong (never its value).
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.var, self.reason)
+    }
+}
+
+fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
+}
+
+/// A user of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// Stable id (`sub`).
+    pub user_id: String,
+    /// Login name.
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// `roles` claim.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// The user directory.
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    users: Vec<User>,
+    by_name: HashMap<String, usize>,
+    by_id: HashMap<String, usize>,
+    dummy_hash: String,
+}
+
+impl Users {
+    /// Parses and checks `DEMO_USERS`.
+    pub fn parse(json: &str) -> Result<Self, ConfigError> {
+        let users: Vec<User> =
+            serde_json::from_str(json).map_err(|e| err("DEMO_USERS", e.to_string()))?;
+        let mut out = Self {
+            dummy_hash: password::dummy(password::DEFAULT_PARAMS),
+            ..Self::default()
+        };
+        let mut costliest = (0u64, password::DEFAULT_PARAMS);
+        for (i, u) in users.iter().enumerate() {
+            if u.user_id.is_empty() || u.username.is_empty() {
+                return Err(err("DEMO_USERS", format!("user #{i}: empty user_id or username")));
+            }
+            let params = password::check(&u.password_hash)
+                .map_err(|e| err("DEMO_USERS", format!("user {}: {e}", u.user_id)))?;
+            let cost = u64::from(params.0) * u64::from(params.1) * u64::from(params.2);
+            if cost > costliest.0 {
+                costliest = (cost, params);
+            }
+            if out.by_name.insert(u.username.clone(), i).is_some()
+                || out.by_id.insert(u.user_id.clone(), i).is_some()
+            {
+                return Err(err("DEMO_USERS", format!("user #{i}: duplicate id or username")));
+            }
+        }
+        // Unknown users are checked against the costliest real parameters: never cheaper.
+        if !users.is_empty() {
+            out.dummy_hash = password::dummy(costliest.1);
+        }
+        out.users = users;
+        Ok(out)
+    }
+
+    /// The user with this username, if any, and the hash to verify the password against: the
+    /// user's, or a dummy with the same cost, so unknown users take the same time.
+    pub fn for_login(&self, username: &str) -> (Option<&User>, &str) {
+        match self.by_name.get(username).and_then(|&i| self.users.get(i)) {
+            Some(u) => (Some(u), &u.password_hash),
+            None => (None, &self.dummy_hash),
+        }
+    }
+
+    /// The user with this id.
+    pub fn by_id(&self, user_id: &str) -> Option<&User> {
+        self.by_id.get(user_id).and_then(|&i| self.users.get(i))
+    }
+}
+
+/// The store's configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// `iss`.
+    pub issuer: String,
+    /// `aud` when no `resource` is given.
+    pub default_audience: String,
+    /// Every accepted `resource` (the default audience first).
+    pub allowed_resources: Vec<String>,
+    /// `scope` of access tokens.
+    pub scope: String,
+    /// Access- and ID-token lifetime, seconds.
+    pub access_token_ttl_seconds: i64,
+    /// ClientAccessToken lifetime, seconds.
+    pub client_token_ttl_seconds: i64,
+    /// Session rules.
+    pub policy: Policy,
+    /// The client id.
+    pub client_id: String,
+    client_secret: String,
+    /// ClientAccessToken issuer/verifier.
+    pub client_tokens: ClientTokens,
+    /// Signing keys.
+    pub keys: KeySet,
+    /// User directory.
+    pub users: Users,
+    /// Whether responses carry `x-store-metrics`.
+    pub expose_metrics: bool,
+}
+
+fn seconds(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    let v = match get(var) {
+        None => default,
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| err(var, "not an integer"))?,
+    };
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(err(var, format!("must be in {}..={}", range.start(), range.end())))
+    }
+}
+
+impl Config {
+    /// Reads the configuration through `get` (variables and secrets by name).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |var: &'static str| {
+            get(var)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| err(var, "required"))
+        };
+        let issuer = required("ISSUER")?;
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://"))
+            || issuer.trim() != issuer
+        {
+            return Err(err("ISSUER", "must be an http(s) URL"));
+        }
+        let default_audience = get("DEFAULT_AUDIENCE").unwrap_or_else(|| "userid-api".into());
+        let mut allowed_resources = vec![default_audience.clone()];
+        for r in get("ALLOWED_RESOURCES").unwrap_or_default().split(',') {
+            let r = r.trim();
+            if !r.is_empty() && !allowed_resources.iter().any(|a| a == r) {
+                allowed_resources.push(r.to_string());
+            }
+        }
+        let client_id = required("CLIENT_ID")?;
+        let client_secret = required("CLIENT_SECRET")?;
+        if client_secret.len() < 16 {
+            return Err(err("CLIENT_SECRET", "must be at least 16 bytes"));
+        }
+        let current = SigningKey::from_jwk_json(&required("SIGNING_KEY")?)
+            .map_err(|e| err("SIGNING_KEY", e.to_string()))?;
+        let previous = match get("SIGNING_KEY_PREVIOUS").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(jwk) => Some(
+                SigningKey::from_jwk_json(&jwk)
+                    .map_err(|e| err("SIGNING_KEY_PREVIOUS", e.to_string()))?,
+            ),
+        };
+        if previous.as_ref().is_some_and(|p| p.kid() == current.kid()) {
+            return Err(err("SIGNING_KEY_PREVIOUS", "same kid as SIGNING_KEY"));
+        }
+        const YEAR: i64 = 366 * 86_400;
+        let policy = Policy {
+            session_ttl_ms: seconds(get, "SESSION_TTL_SECONDS", 1_209_600, 60..=YEAR)? * 1000,
+            refresh_max_ms: seconds(get, "REFRESH_TOKEN_MAX_SECONDS", 1_209_600, 60..=YEAR)?
+                * 1000,
+            reuse_grace_ms: seconds(get, "REFRESH_REUSE_GRACE_SECONDS", 10, 0..=300)? * 1000,
+        };
+        let expose_metrics = match get("EXPOSE_METRICS").as_deref().map(str::trim) {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(err("EXPOSE_METRICS", "must be true or false")),
+        };
+        Ok(Self {
+            client_tokens: ClientTokens::new(&issuer, &client_id, &client_secret),
+            issuer,
+            default_audience,
+            allowed_resources,
+            scope: get("SCOPE").unwrap_or_else(|| "openid".into()),
+            access_token_ttl_seconds: seconds(get, "ACCESS_TOKEN_TTL_SECONDS", 3600, 60..=86_400)?,
+            client_token_ttl_seconds: seconds(get, "CLIENT_TOKEN_TTL_SECONDS", 3600, 60..=86_400)?,
+            policy,
+            client_id,
+            client_secret,
+            keys: KeySet { current, previous },
+            users: Users::parse(&get("DEMO_USERS").unwrap_or_else(|| "[]".into()))?,
+            expose_metrics,
+        })
+    }
+
+    /// Whether `id`/`secret` are this store's client credentials (constant-time).
+    pub fn client_matches(&self, id: &str, secret: &str) -> bool {
+        let id_ok = crate::client_token::secrets_equal(id, &self.client_id);
+        let secret_ok = crate::client_token::secrets_equal(secret, &self.client_secret);
+        id_ok & secret_ok
+    }
+
+    /// The audience for a request's `resource`, if the store issues tokens for it.
+    pub fn audience<'a>(&'a self, resource: Option<&'a str>) -> Option<&'a str> {
+        match resource {
+            None => Some(&self.default_audience),
+            Some(r) => self
+                .allowed_resources
+                .iter()
+                .find(|a| a.as_str() == r)
+                .map(String::as_str),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::tests::ES256;
+
+    pub(crate) fn env(extra: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let h = password::hash("alice-pw", b"0123456789abcdef", (64, 1, 1)).unwrap();
+        let users = format!(
+            r#"[{{"user_id":"u-alice","username":"alice","password_hash":"{h}","roles":["admin"]}}]"#
+        );
+        let mut vars: HashMap<String, String> = [
+            ("ISSUER", "https://store.example"),
+            ("CLIENT_ID", "edge"),
+            ("CLIENT_SECRET", "0123456789abcdef-secret"),
+            ("SIGNING_KEY", ES256),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        vars.insert("DEMO_USERS".into(), users);
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        move |k: &str| vars.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_lookup(&env(&[])).unwrap();
+        assert_eq!(c.access_token_ttl_seconds, 3600);
+        assert_eq!(c.policy.session_ttl_ms, 1_209_600_000);
+        assert_eq!(c.policy.refresh_max_ms, 1_209_600_000);
+        assert_eq!(c.policy.reuse_grace_ms, 10_000);
+        assert_eq!(c.default_audience, "userid-api");
+        assert_eq!(c.audience(None), Some("userid-api"));
+        assert_eq!(c.audience(Some("other")), None);
+        assert!(!c.expose_metrics);
+        assert!(c.client_matches("edge", "0123456789abcdef-secret"));
+        assert!(!c.client_matches("edge", "0123456789abcdef-secreT"));
+        assert!(!c.client_matches("edgE", "0123456789abcdef-secret"));
+    }
+
+    #[test]
+    fn unknown_users_get_a_dummy_with_the_same_cost() {
+        let c = Config::from_lookup(&env(&[])).unwrap();
+        let (user, hash) = c.users.for_login("alice");
+        assert_eq!(user.map(|u| u.user_id.as_str()), Some("u-alice"));
+        assert!(password::verify(hash, "alice-pw"));
+        let (nobody, dummy) = c.users.for_login("mallory");
+        assert!(nobody.is_none());
+        assert_eq!(password::check(dummy), password::check(hash), "same parameters");
+        assert!(c.users.by_id("u-alice").is_some());
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("ISSUER", "")], "ISSUER"),
+            (&[("ISSUER", "store.example")], "ISSUER"),
+            (&[("CLIENT_SECRET", "short")], "CLIENT_SECRET"),
+            (&[("SIGNING_KEY", "{}")], "SIGNING_KEY"),
+            (&[("SIGNING_KEY_PREVIOUS", ES256)], "SIGNING_KEY_PREVIOUS"),
+            (&[("ACCESS_TOKEN_TTL_SECONDS", "0")], "ACCESS_TOKEN_TTL_SECONDS"),
+            (&[("SESSION_TTL_SECONDS", "x")], "SESSION_TTL_SECONDS"),
+            (&[("REFRESH_REUSE_GRACE_SECONDS", "3600")], "REFRESH_REUSE_GRACE_SECONDS"),
+            (&[("EXPOSE_METRICS", "yes")], "EXPOSE_METRICS"),
+            (&[("DEMO_USERS", "{")], "DEMO_USERS"),
+            (&[("DEMO_USERS", r#"[{"user_id":"a","username":"a","password_hash":"x"}]"#)], "DEMO_USERS"),
+        ];
+        for (extra, var) in cases {
+            let e = Config::from_lookup(&env(extra)).unwrap_err();
+            assert_eq!(&e.var, var, "{extra:?}");
+            assert!(!e.to_string().contains("BEGIN"), "no secret values in errors");
+        }
+    }
+
+    #[test]
+    fn allowed_resources() {
+        let c = Config::from_lookup(&env(&[
+            ("DEFAULT_AUDIENCE", "https://app"),
+            ("ALLOWED_RESOURCES", " https://api , ,https://app"),
+        ]))
+        .unwrap();
+        assert_eq!(c.allowed_resources, vec!["https://app", "https://api"]);
+        assert_eq!(c.audience(Some("https://api")), Some("https://api"));
+    }
+}

@@ -1,0 +1,148 @@
+//! Session ids and refresh tokens: formats, parsing and hashing.
+//!
+//! Both carry the hex id of the user's Durable Object, so the worker can route a request to the
+//! right object without a global index, and a secret part from a CSPRNG:
+//! - session id `s1.<object id: 64 hex>.<128 random bits, base64url>`;
+//! - refresh token `rt1.<object id: 64 hex>.<256 random bits, base64url>`.
+//!
+//! The object id is derived from the user id (`idFromName`) and is opaque: it does not reveal
+//! the user id, but it is the same for all sessions of one user. Only the SHA-256 of a refresh
+//! token is stored; the plaintext exists only in the response to the caller.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a session id (128 bits).
+pub const SESSION_SECRET_BYTES: usize = 16;
+/// Random bytes in a refresh token (256 bits).
+pub const REFRESH_SECRET_BYTES: usize = 32;
+/// Random bytes in a `jti` (128 bits).
+pub const JTI_BYTES: usize = 16;
+
+const SESSION_PREFIX: &str = "s1";
+const REFRESH_PREFIX: &str = "rt1";
+const OBJECT_ID_HEX_LEN: usize = 64;
+
+/// Builds a session id for the user object `object_hex`.
+pub fn session_id(object_hex: &str, secret: &[u8; SESSION_SECRET_BYTES]) -> String {
+    format!(
+        "{SESSION_PREFIX}.{object_hex}.{}",
+        Base64UrlUnpadded::encode_string(secret)
+    )
+}
+
+/// Builds a refresh token for the user object `object_hex`.
+pub fn refresh_token(object_hex: &str, secret: &[u8; REFRESH_SECRET_BYTES]) -> String {
+    format!(
+        "{REFRESH_PREFIX}.{object_hex}.{}",
+        Base64UrlUnpadded::encode_string(secret)
+    )
+}
+
+/// The Durable Object id (hex) a well-formed session id routes to; `None` for anything else.
+pub fn session_route(session_id: &str) -> Option<&str> {
+    route(session_id, SESSION_PREFIX, SESSION_SECRET_BYTES)
+}
+
+/// The Durable Object id (hex) a well-formed refresh token routes to; `None` for anything else.
+pub fn refresh_route(token: &str) -> Option<&str> {
+    route(token, REFRESH_PREFIX, REFRESH_SECRET_BYTES)
+}
+
+fn route<'a>(value: &'a str, prefix: &str, secret_len: usize) -> Option<&'a str> {
+    let mut parts = value.split('.');
+    let (p, hex, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || p != prefix {
+        return None;
+    }
+    let hex_ok = hex.len() == OBJECT_ID_HEX_LEN
+        && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    // Only the canonical encoding, so two strings never name one secret.
+    let secret_ok = match Base64UrlUnpadded::decode_vec(secret) {
+        Ok(bytes) => {
+            bytes.len() == secret_len && Base64UrlUnpadded::encode_string(&bytes) == secret
+        }
+        Err(_) => false,
+    };
+    (hex_ok && secret_ok).then_some(hex)
+}
+
+/// SHA-256 of a refresh token, lowercase hex: the only form the store keeps.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// A `jti` from random bytes (base64url).
+pub fn jti(random: &[u8; JTI_BYTES]) -> String {
+    Base64UrlUnpadded::encode_string(random)
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// Fills an array from the platform CSPRNG (`crypto.getRandomValues` in workerd).
+pub fn random<const N: usize>() -> Result<[u8; N], getrandom::Error> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OBJ: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn session_ids_round_trip_and_carry_128_bits() {
+        let id = session_id(OBJ, &[7u8; SESSION_SECRET_BYTES]);
+        assert_eq!(session_route(&id), Some(OBJ));
+        assert!(refresh_route(&id).is_none(), "a session id is not a refresh token");
+        assert_eq!(id.rsplit('.').next().map(str::len), Some(22));
+    }
+
+    #[test]
+    fn refresh_tokens_round_trip_and_carry_256_bits() {
+        let t = refresh_token(OBJ, &[9u8; REFRESH_SECRET_BYTES]);
+        assert_eq!(refresh_route(&t), Some(OBJ));
+        assert!(session_route(&t).is_none());
+        assert_eq!(token_hash(&t).len(), 64);
+        assert_ne!(token_hash(&t), token_hash(&format!("{t}x")));
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected() {
+        let good = session_id(OBJ, &[1u8; SESSION_SECRET_BYTES]);
+        let upper = good.replace("abcdef", "ABCDEF");
+        let cases = [
+            "",
+            "s1",
+            "s1..",
+            "s2.x.y",
+            &upper,
+            &format!("{good}.extra"),
+            &format!("s1.{}.AAAAAAAAAAAAAAAAAAAAAA", &OBJ[1..]),
+            &format!("s1.{OBJ}.AAAAAAAAAAAAAAAAAAAAA"),
+            &format!("s1.{OBJ}.AAAAAAAAAAAAAAAAAAAAA="),
+            &format!("s1.{OBJ}.AAAAAAAAAAAAAAAAAAAAAB"),
+        ];
+        for case in cases {
+            assert!(session_route(case).is_none(), "{case:?} must be rejected");
+        }
+    }
+
+    #[test]
+    fn random_differs() {
+        let a: [u8; 16] = random().unwrap();
+        let b: [u8; 16] = random().unwrap();
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,34 @@
+//! session-store: the reference, Transmit-compatible backend session store for edge-session.
+//!
+//! A Rust worker whose state lives in Durable Objects with SQLite storage: one object per user
+//! holds that user's sessions and refresh-token chains, so every session operation is strongly
+//! consistent and no single global object sits on the hot path.
+//!
+//! The crate has two layers, like the edge:
+//! - the **core** (every module but `adapter`): pure Rust, no I/O, no clock reads. Session rules
+//!   ([`rules`]), token claims and signing ([`tokens`]), the ClientAccessToken
+//!   ([`client_token`]), password verification ([`password`]), request validation and error
+//!   bodies ([`api`]), identifiers ([`ids`]) and configuration ([`config`]). `now` is always an
+//!   argument. Tested natively with `cargo test -p session-store`.
+//! - the **adapter** (wasm32 only): the only code that touches `worker::*`. It reads the
+//!   environment once per isolate, authenticates the caller, verifies passwords, routes each
+//!   operation to the user's Durable Object and signs the tokens it answers with. The Durable
+//!   Object runs one rules operation per request inside `transactionSync`, with no `await`
+//!   between its reads and writes, so concurrent requests cannot interleave.
+//!
+//! Nothing in this crate logs a password, a token, a session id or a key.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod api;
+pub mod client_token;
+pub mod config;
+pub mod ids;
+pub mod password;
+pub mod protocol;
+pub mod rules;
+pub mod time;
+pub mod tokens;
+
+#[cfg(target_arch = "wasm32")]
+mod adapter;

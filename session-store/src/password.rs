@@ -1,0 +1,128 @@
+//! Password verification: argon2id (RFC 9106) in PHC string format.
+//!
+//! Why argon2id and not PBKDF2 via WebCrypto: workerd refuses PBKDF2 above 100,000 iterations
+//! (cloudflare/workerd#1346), a sixth of OWASP's 600,000 for PBKDF2-SHA256. argon2id is OWASP's
+//! first choice and is memory-hard; it runs here in pure Rust (wasm) with OWASP's baseline
+//! parameters `m=19456 KiB, t=2, p=1` ([`DEFAULT_PARAMS`]).
+//!
+//! Unknown users are verified against a dummy hash with the same parameters as the real ones,
+//! so both failures do the same work and get the same answer.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+/// OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
+pub const DEFAULT_PARAMS: (u32, u32, u32) = (19_456, 2, 1);
+/// Largest memory cost accepted in a configured hash (64 MiB): a bad config must not make a
+/// login exhaust the isolate's 128 MB.
+pub const MAX_MEMORY_KIB: u32 = 65_536;
+/// Largest time cost accepted in a configured hash.
+pub const MAX_TIME_COST: u32 = 10;
+
+/// A configured hash that is not an acceptable argon2id PHC string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadHash(pub String);
+
+impl std::fmt::Display for BadHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "bad password hash: {}", self.0)
+    }
+}
+
+/// Checks a PHC string: argon2id, version 0x13, parameters within bounds. Returns the
+/// parameters `(m, t, p)`.
+pub fn check(phc: &str) -> Result<(u32, u32, u32), BadHash> {
+    let hash = PasswordHash::new(phc).map_err(|e| BadHash(e.to_string()))?;
+    if hash.algorithm.as_str() != "argon2id" {
+        return Err(BadHash("algorithm must be argon2id".into()));
+    }
+    if hash.version != Some(0x13) {
+        return Err(BadHash("version must be 19 (0x13)".into()));
+    }
+    let params = Params::try_from(&hash).map_err(|e| BadHash(e.to_string()))?;
+    if params.m_cost() > MAX_MEMORY_KIB || params.t_cost() > MAX_TIME_COST {
+        return Err(BadHash("parameters above the accepted maximum".into()));
+    }
+    if hash.hash.map(|h| h.len()) != Some(32) || hash.salt.is_none() {
+        return Err(BadHash("needs a salt and a 32-byte hash".into()));
+    }
+    Ok((params.m_cost(), params.t_cost(), params.p_cost()))
+}
+
+/// Hashes `password` with `salt` (≥ 16 random bytes) and parameters `(m, t, p)`.
+pub fn hash(password: &str, salt: &[u8], (m, t, p): (u32, u32, u32)) -> Result<String, BadHash> {
+    let params = Params::new(m, t, p, Some(32)).map_err(|e| BadHash(e.to_string()))?;
+    let salt = SaltString::encode_b64(salt).map_err(|e| BadHash(e.to_string()))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| BadHash(e.to_string()))
+}
+
+/// A hash no password matches, with the given parameters: what unknown users are checked
+/// against.
+pub fn dummy((m, t, p): (u32, u32, u32)) -> String {
+    // Salt "session-store-dummy-salt" and an all-zero output, base64 without padding.
+    format!(
+        "$argon2id$v=19$m={m},t={t},p={p}$c2Vzc2lvbi1zdG9yZS1kdW1teS1zYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    )
+}
+
+/// Whether `password` matches the PHC string (constant-time comparison of the outputs).
+/// A malformed string never matches.
+pub fn verify(phc: &str, password: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(hash) => Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Small parameters keep the tests fast; the format and logic are the same.
+    const FAST: (u32, u32, u32) = (64, 1, 1);
+
+    #[test]
+    fn hashes_verify_and_wrong_passwords_fail() {
+        let h = hash("correct horse", b"0123456789abcdef", FAST).unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert_eq!(check(&h), Ok(FAST));
+        assert!(verify(&h, "correct horse"));
+        assert!(!verify(&h, "correct horsE"));
+        assert!(!verify("not a hash", "x"));
+    }
+
+    #[test]
+    fn dummy_is_well_formed_and_matches_nothing() {
+        let d = dummy(FAST);
+        assert_eq!(check(&d), Ok(FAST));
+        assert!(!verify(&d, ""));
+        assert!(!verify(&d, "password"));
+        assert_eq!(check(&dummy(DEFAULT_PARAMS)), Ok(DEFAULT_PARAMS));
+    }
+
+    #[test]
+    fn rejects_weak_or_excessive_hashes() {
+        let argon2i = "$argon2i$v=19$m=64,t=1,p=1$c2Vzc2lvbi1zdG9yZS1kdW1teS1zYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert!(check(argon2i).is_err());
+        assert!(check(&dummy((MAX_MEMORY_KIB * 2, 1, 1))).is_err());
+        assert!(check(&dummy((64, 50, 1))).is_err());
+        assert!(check("$pbkdf2-sha256$i=1000$abc$def").is_err());
+    }
+
+    /// Cost of one verification with the production parameters (native; `--ignored`).
+    #[test]
+    #[ignore = "timing, run with --ignored --nocapture"]
+    fn default_cost() {
+        let h = hash("pw", b"0123456789abcdef", DEFAULT_PARAMS).unwrap();
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            assert!(verify(&h, "pw"));
+        }
+        println!("argon2id m=19456,t=2,p=1 verify: {:?} each", start.elapsed() / 5);
+    }
+}

@@ -1,0 +1,181 @@
+//! The worker ⇄ Durable Object protocol: one [`Envelope`] in, one [`Reply`] out, per request.
+//!
+//! The worker (stateless, any location) authenticates the caller, verifies passwords, draws
+//! the random parts and signs tokens; the user's Durable Object runs exactly one rules
+//! operation per envelope with [`execute`]. Only refresh-token hashes cross this boundary.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::{self, Fresh, Issued, Policy, Rejection, Session, Store};
+use crate::time::Millis;
+
+/// One request to a user's Durable Object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The rules' lifetimes (from the worker's configuration, so there is one source).
+    pub policy: Policy,
+    /// The worker's clock.
+    pub now: Millis,
+    /// The operation.
+    pub command: Command,
+}
+
+/// A rules operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    /// [`rules::authenticate`]
+    Authenticate {
+        /// The authenticated user.
+        user_id: String,
+        /// `amr` value of the method (`pwd`, …).
+        method: String,
+        /// Session to add the authentication to.
+        existing: Option<String>,
+        /// New credentials.
+        fresh: Fresh,
+    },
+    /// [`rules::session_authenticate`]
+    SessionAuthenticate {
+        /// The session.
+        session_id: String,
+        /// Hash of the new refresh token.
+        refresh_hash: String,
+    },
+    /// [`rules::refresh`]
+    Refresh {
+        /// Hash of the presented refresh token.
+        presented_hash: String,
+        /// Hash of the new refresh token.
+        refresh_hash: String,
+    },
+    /// [`rules::logout`]
+    Logout {
+        /// The session.
+        session_id: String,
+    },
+    /// [`rules::list`]
+    List,
+    /// [`rules::revoke_all`]
+    RevokeAll,
+}
+
+/// The Durable Object's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Reply {
+    /// Tokens may be issued for this session.
+    Issued(Issued),
+    /// The live sessions.
+    Sessions {
+        /// Oldest first.
+        sessions: Vec<Session>,
+    },
+    /// Done, with a count where the operation has one.
+    Done {
+        /// Sessions affected.
+        count: u64,
+    },
+    /// The rules refused.
+    Rejected {
+        /// Why.
+        rejection: Rejection,
+    },
+}
+
+/// Runs one envelope against a store.
+pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S::Error> {
+    let (p, now) = (&envelope.policy, envelope.now);
+    let issued = |r: Result<Issued, Rejection>| match r {
+        Ok(i) => Reply::Issued(i),
+        Err(rejection) => Reply::Rejected { rejection },
+    };
+    Ok(match &envelope.command {
+        Command::Authenticate {
+            user_id,
+            method,
+            existing,
+            fresh,
+        } => issued(rules::authenticate(
+            store,
+            p,
+            now,
+            user_id,
+            method,
+            existing.as_deref(),
+            fresh,
+        )?),
+        Command::SessionAuthenticate {
+            session_id,
+            refresh_hash,
+        } => issued(rules::session_authenticate(
+            store,
+            p,
+            now,
+            session_id,
+            refresh_hash,
+        )?),
+        Command::Refresh {
+            presented_hash,
+            refresh_hash,
+        } => issued(rules::refresh(store, p, now, presented_hash, refresh_hash)?),
+        Command::Logout { session_id } => match rules::logout(store, now, session_id)? {
+            Ok(()) => Reply::Done { count: 1 },
+            Err(rejection) => Reply::Rejected { rejection },
+        },
+        Command::List => Reply::Sessions {
+            sessions: rules::list(store, now)?,
+        },
+        Command::RevokeAll => Reply::Done {
+            count: rules::revoke_all(store)?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::mem::MemStore;
+
+    fn env(now: Millis, command: Command) -> Envelope {
+        Envelope {
+            policy: Policy {
+                session_ttl_ms: 1_000_000,
+                refresh_max_ms: 2_000_000,
+                reuse_grace_ms: 10_000,
+            },
+            now,
+            command,
+        }
+    }
+
+    #[test]
+    fn envelopes_round_trip_and_execute() {
+        let mut store = MemStore::default();
+        let login = env(
+            5,
+            Command::Authenticate {
+                user_id: "u1".into(),
+                method: "pwd".into(),
+                existing: None,
+                fresh: Fresh {
+                    session_id: "s".into(),
+                    refresh_hash: "h".into(),
+                },
+            },
+        );
+        let wire = serde_json::to_string(&login).unwrap();
+        assert_eq!(serde_json::from_str::<Envelope>(&wire).unwrap(), login);
+        let Reply::Issued(i) = execute(&mut store, &login).unwrap() else {
+            panic!("login must issue");
+        };
+        assert_eq!(i.session.expires_at, 1_000_005);
+        let reply = execute(&mut store, &env(6, Command::Logout { session_id: "s".into() })).unwrap();
+        assert_eq!(reply, Reply::Done { count: 1 });
+        let reply = execute(&mut store, &env(7, Command::Logout { session_id: "s".into() })).unwrap();
+        let wire = serde_json::to_string(&reply).unwrap();
+        assert_eq!(wire, r#"{"result":"rejected","rejection":"session_not_found"}"#);
+        let reply = execute(&mut store, &env(8, Command::List)).unwrap();
+        assert_eq!(reply, Reply::Sessions { sessions: vec![] });
+    }
+}

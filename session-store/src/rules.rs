@@ -1,0 +1,755 @@
+//! The session rules, as pure operations over a synchronous [`Store`].
+//!
+//! Each operation reads and writes through `Store` without any `await`, so the Durable Object
+//! can run one operation inside one `transactionSync`: concurrent requests to the same user
+//! object run one after another, and an operation either commits whole or not at all.
+//!
+//! Rules (each is a test row below):
+//! - a session lasts [`Policy::session_ttl_ms`] (2 weeks by default) from its last extension;
+//!   issuing new tokens by an authentication or by session authenticate within its lifetime
+//!   extends it to `now + ttl`; a refresh does not (Transmit: a refresh "doesn't affect the
+//!   session"); past its expiry nothing revives it (it is deleted when next touched);
+//! - every token-issuing authentication starts a refresh-token chain whose tokens can be rotated
+//!   until `chain start + `[`Policy::refresh_max_ms`] (the resource's "session expiration");
+//!   rotating never moves that bound, and a refresh also needs the session to be live;
+//! - refresh tokens rotate on every use; presenting a rotated token again revokes **every**
+//!   refresh token of the session (the family), except within [`Policy::reuse_grace_ms`] of its
+//!   rotation for the immediately previous token of the chain, which gets a sibling of the
+//!   current token (a lost response can be retried, concurrent refreshes all succeed); once
+//!   one sibling rotates, the others are superseded and presenting them is reuse;
+//! - logout deletes the session and its refresh tokens; revoke-all deletes every session of the
+//!   user and their refresh tokens;
+//! - several authentications accumulate in one session: `amr` lists each method once in the
+//!   order first used, `auth_time` is the latest authentication.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Millis;
+
+/// Lifetimes and windows of the session rules, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// How long a session lives after its last extension.
+    pub session_ttl_ms: Millis,
+    /// How long a refresh-token chain can be rotated, from its start ("session expiration").
+    pub refresh_max_ms: Millis,
+    /// How long after its rotation the immediately previous refresh token may be used again.
+    pub reuse_grace_ms: Millis,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The session id (see [`crate::ids`]).
+    pub id: String,
+    /// The user the session belongs to.
+    pub user_id: String,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Expiry; the session is dead from this instant on.
+    pub expires_at: Millis,
+    /// Time of the latest authentication.
+    pub auth_time: Millis,
+    /// Authentication methods, each once, in the order first used.
+    pub amr: Vec<String>,
+}
+
+impl Session {
+    /// Whether the session is alive at `now`.
+    pub fn is_live(&self, now: Millis) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// The state of one refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenState {
+    /// Can be rotated.
+    Active,
+    /// Was rotated at `rotated_at`.
+    Rotated,
+    /// A grace-window sibling whose twin was rotated; presenting it is reuse.
+    Superseded,
+}
+
+impl TokenState {
+    /// Name stored in SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotated => "rotated",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    /// Parses [`TokenState::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "rotated" => Some(Self::Rotated),
+            "superseded" => Some(Self::Superseded),
+            _ => None,
+        }
+    }
+}
+
+/// A refresh token as stored: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// SHA-256 of the token, hex.
+    pub hash: String,
+    /// The session it belongs to.
+    pub session_id: String,
+    /// The chain (one per token-issuing authentication): the hash of its first token.
+    pub chain: String,
+    /// Position in the chain, 0 for the first token.
+    pub generation: i64,
+    /// Current state.
+    pub state: TokenState,
+    /// When it was issued.
+    pub created_at: Millis,
+    /// When it was rotated or superseded.
+    pub rotated_at: Option<Millis>,
+    /// The chain cannot be rotated from this instant on.
+    pub chain_expires_at: Millis,
+}
+
+/// Synchronous storage for one user's sessions and refresh tokens.
+///
+/// Implementations must not yield between calls (the Durable Object implementation calls
+/// SQLite synchronously), so one operation sees and leaves a consistent state.
+pub trait Store {
+    /// Storage failure; the operation is rolled back.
+    type Error;
+    /// Reads a session.
+    fn session(&mut self, id: &str) -> Result<Option<Session>, Self::Error>;
+    /// Inserts or replaces a session.
+    fn save_session(&mut self, session: &Session) -> Result<(), Self::Error>;
+    /// Deletes a session and its refresh tokens; whether it existed.
+    fn delete_session(&mut self, id: &str) -> Result<bool, Self::Error>;
+    /// Every stored session, oldest first.
+    fn sessions(&mut self) -> Result<Vec<Session>, Self::Error>;
+    /// Deletes every session and refresh token; how many sessions there were.
+    fn delete_all(&mut self) -> Result<u64, Self::Error>;
+    /// Deletes sessions expired at `now` with their refresh tokens, and refresh tokens whose
+    /// chain expired at `now`.
+    fn purge_expired(&mut self, now: Millis) -> Result<(), Self::Error>;
+    /// Reads a refresh token by hash.
+    fn refresh_token(&mut self, hash: &str) -> Result<Option<RefreshRecord>, Self::Error>;
+    /// Stores a new refresh token.
+    fn insert_refresh_token(&mut self, record: &RefreshRecord) -> Result<(), Self::Error>;
+    /// Marks one token rotated at `at`, and its active siblings (same chain and generation)
+    /// superseded.
+    fn rotate(&mut self, record: &RefreshRecord, at: Millis) -> Result<(), Self::Error>;
+    /// The highest generation in a chain.
+    fn chain_head(&mut self, chain: &str) -> Result<i64, Self::Error>;
+    /// Deletes every refresh token of a session.
+    fn revoke_refresh_tokens(&mut self, session_id: &str) -> Result<(), Self::Error>;
+}
+
+/// Why an operation was refused. Refusals commit whatever the rules wrote before refusing
+/// (deleting an expired session, revoking a reused token's family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rejection {
+    /// Unknown, ended or expired session.
+    SessionNotFound,
+    /// Unknown refresh token, or its session ended.
+    InvalidRefreshToken,
+    /// The refresh token's chain reached its "session expiration".
+    RefreshTokenExpired,
+    /// A rotated or superseded refresh token was presented; the family is revoked.
+    RefreshTokenReused,
+}
+
+/// What a token-issuing operation returns: the session after the operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issued {
+    /// The session, as stored after the operation.
+    pub session: Session,
+    /// Until when the new refresh token's chain can be rotated.
+    pub refresh_expires_at: Millis,
+}
+
+/// Fresh credentials the caller generated for an operation (the rules draw no randomness).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fresh {
+    /// Id for a new session (used only when one is created).
+    pub session_id: String,
+    /// Hash of the new refresh token.
+    pub refresh_hash: String,
+}
+
+/// The result of an operation: `Err` only for storage failures.
+pub type Op<T, E> = Result<Result<T, Rejection>, E>;
+
+/// Password (or other) authentication of `user_id`: creates a session, or with `existing`
+/// adds the method to that live session of the same user.
+pub fn authenticate<S: Store>(
+    store: &mut S,
+    policy: &Policy,
+    now: Millis,
+    user_id: &str,
+    method: &str,
+    existing: Option<&str>,
+    fresh: &Fresh,
+) -> Op<Issued, S::Error> {
+    store.purge_expired(now)?;
+    let session = match existing {
+        Some(id) => {
+            let Some(mut s) = live_session(store, id, now)? else {
+                return Ok(Err(Rejection::SessionNotFound));
+            };
+            if s.user_id != user_id {
+                return Ok(Err(Rejection::SessionNotFound));
+            }
+            if !s.amr.iter().any(|m| m == method) {
+                s.amr.push(method.to_string());
+            }
+            s.auth_time = now;
+            s.expires_at = s.expires_at.max(now.saturating_add(policy.session_ttl_ms));
+            s
+        }
+        None => Session {
+            id: fresh.session_id.clone(),
+            user_id: user_id.to_string(),
+            created_at: now,
+            expires_at: now.saturating_add(policy.session_ttl_ms),
+            auth_time: now,
+            amr: vec![method.to_string()],
+        },
+    };
+    store.save_session(&session)?;
+    let refresh_expires_at = start_chain(store, policy, now, &session.id, &fresh.refresh_hash)?;
+    Ok(Ok(Issued {
+        session,
+        refresh_expires_at,
+    }))
+}
+
+/// Session authenticate: new tokens for a live session, which is extended.
+pub fn session_authenticate<S: Store>(
+    store: &mut S,
+    policy: &Policy,
+    now: Millis,
+    session_id: &str,
+    refresh_hash: &str,
+) -> Op<Issued, S::Error> {
+    let Some(mut session) = live_session(store, session_id, now)? else {
+        return Ok(Err(Rejection::SessionNotFound));
+    };
+    session.expires_at = session
+        .expires_at
+        .max(now.saturating_add(policy.session_ttl_ms));
+    store.save_session(&session)?;
+    let refresh_expires_at = start_chain(store, policy, now, &session.id, refresh_hash)?;
+    Ok(Ok(Issued {
+        session,
+        refresh_expires_at,
+    }))
+}
+
+/// Refresh: rotates the presented token (by hash) into `new_hash`. Does not extend the session.
+pub fn refresh<S: Store>(
+    store: &mut S,
+    policy: &Policy,
+    now: Millis,
+    presented_hash: &str,
+    new_hash: &str,
+) -> Op<Issued, S::Error> {
+    let Some(token) = store.refresh_token(presented_hash)? else {
+        return Ok(Err(Rejection::InvalidRefreshToken));
+    };
+    let Some(session) = live_session(store, &token.session_id, now)? else {
+        return Ok(Err(Rejection::InvalidRefreshToken));
+    };
+    if now >= token.chain_expires_at {
+        return Ok(Err(Rejection::RefreshTokenExpired));
+    }
+    let generation = match token.state {
+        TokenState::Active => {
+            store.rotate(&token, now)?;
+            token.generation + 1
+        }
+        TokenState::Rotated => {
+            let head = store.chain_head(&token.chain)?;
+            let in_grace = token
+                .rotated_at
+                .is_some_and(|at| now.saturating_sub(at) <= policy.reuse_grace_ms);
+            if !(in_grace && token.generation + 1 == head) {
+                store.revoke_refresh_tokens(&session.id)?;
+                return Ok(Err(Rejection::RefreshTokenReused));
+            }
+            head
+        }
+        TokenState::Superseded => {
+            store.revoke_refresh_tokens(&session.id)?;
+            return Ok(Err(Rejection::RefreshTokenReused));
+        }
+    };
+    store.insert_refresh_token(&RefreshRecord {
+        hash: new_hash.to_string(),
+        session_id: session.id.clone(),
+        chain: token.chain.clone(),
+        generation,
+        state: TokenState::Active,
+        created_at: now,
+        rotated_at: None,
+        chain_expires_at: token.chain_expires_at,
+    })?;
+    Ok(Ok(Issued {
+        session,
+        refresh_expires_at: token.chain_expires_at,
+    }))
+}
+
+/// Logout: deletes a live session and its refresh tokens.
+pub fn logout<S: Store>(store: &mut S, now: Millis, session_id: &str) -> Op<(), S::Error> {
+    match live_session(store, session_id, now)? {
+        Some(_) => {
+            store.delete_session(session_id)?;
+            Ok(Ok(()))
+        }
+        None => Ok(Err(Rejection::SessionNotFound)),
+    }
+}
+
+/// The user's live sessions, oldest first (expired ones are purged on the way).
+pub fn list<S: Store>(store: &mut S, now: Millis) -> Result<Vec<Session>, S::Error> {
+    store.purge_expired(now)?;
+    Ok(store
+        .sessions()?
+        .into_iter()
+        .filter(|s| s.is_live(now))
+        .collect())
+}
+
+/// Revoke-all: ends every session of the user; how many were stored.
+pub fn revoke_all<S: Store>(store: &mut S) -> Result<u64, S::Error> {
+    store.delete_all()
+}
+
+/// A live session, or `None`; an expired one is deleted with its tokens.
+fn live_session<S: Store>(
+    store: &mut S,
+    id: &str,
+    now: Millis,
+) -> Result<Option<Session>, S::Error> {
+    match store.session(id)? {
+        Some(s) if s.is_live(now) => Ok(Some(s)),
+        Some(_) => {
+            store.delete_session(id)?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+fn start_chain<S: Store>(
+    store: &mut S,
+    policy: &Policy,
+    now: Millis,
+    session_id: &str,
+    hash: &str,
+) -> Result<Millis, S::Error> {
+    let chain_expires_at = now.saturating_add(policy.refresh_max_ms);
+    store.insert_refresh_token(&RefreshRecord {
+        hash: hash.to_string(),
+        session_id: session_id.to_string(),
+        chain: hash.to_string(),
+        generation: 0,
+        state: TokenState::Active,
+        created_at: now,
+        rotated_at: None,
+        chain_expires_at,
+    })?;
+    Ok(chain_expires_at)
+}
+
+/// An in-memory [`Store`] for tests of the rules and of the protocol.
+#[cfg(test)]
+pub(crate) mod mem {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Sessions and tokens in maps.
+    #[derive(Debug, Default)]
+    pub(crate) struct MemStore {
+        pub(crate) sessions: BTreeMap<String, Session>,
+        pub(crate) tokens: BTreeMap<String, RefreshRecord>,
+    }
+
+    impl Store for MemStore {
+        type Error = std::convert::Infallible;
+        fn session(&mut self, id: &str) -> Result<Option<Session>, Self::Error> {
+            Ok(self.sessions.get(id).cloned())
+        }
+        fn save_session(&mut self, s: &Session) -> Result<(), Self::Error> {
+            self.sessions.insert(s.id.clone(), s.clone());
+            Ok(())
+        }
+        fn delete_session(&mut self, id: &str) -> Result<bool, Self::Error> {
+            self.tokens.retain(|_, t| t.session_id != id);
+            Ok(self.sessions.remove(id).is_some())
+        }
+        fn sessions(&mut self) -> Result<Vec<Session>, Self::Error> {
+            let mut all: Vec<_> = self.sessions.values().cloned().collect();
+            all.sort_by_key(|s| (s.created_at, s.id.clone()));
+            Ok(all)
+        }
+        fn delete_all(&mut self) -> Result<u64, Self::Error> {
+            let n = self.sessions.len() as u64;
+            self.sessions.clear();
+            self.tokens.clear();
+            Ok(n)
+        }
+        fn purge_expired(&mut self, now: Millis) -> Result<(), Self::Error> {
+            let dead: Vec<String> = self
+                .sessions
+                .values()
+                .filter(|s| !s.is_live(now))
+                .map(|s| s.id.clone())
+                .collect();
+            for id in dead {
+                self.delete_session(&id)?;
+            }
+            self.tokens.retain(|_, t| now < t.chain_expires_at);
+            Ok(())
+        }
+        fn refresh_token(&mut self, hash: &str) -> Result<Option<RefreshRecord>, Self::Error> {
+            Ok(self.tokens.get(hash).cloned())
+        }
+        fn insert_refresh_token(&mut self, r: &RefreshRecord) -> Result<(), Self::Error> {
+            self.tokens.insert(r.hash.clone(), r.clone());
+            Ok(())
+        }
+        fn rotate(&mut self, r: &RefreshRecord, at: Millis) -> Result<(), Self::Error> {
+            for t in self.tokens.values_mut() {
+                if t.chain == r.chain && t.generation == r.generation {
+                    if t.hash == r.hash {
+                        t.state = TokenState::Rotated;
+                        t.rotated_at = Some(at);
+                    } else if t.state == TokenState::Active {
+                        t.state = TokenState::Superseded;
+                        t.rotated_at = Some(at);
+                    }
+                }
+            }
+            Ok(())
+        }
+        fn chain_head(&mut self, chain: &str) -> Result<i64, Self::Error> {
+            Ok(self
+                .tokens
+                .values()
+                .filter(|t| t.chain == chain)
+                .map(|t| t.generation)
+                .max()
+                .unwrap_or(0))
+        }
+        fn revoke_refresh_tokens(&mut self, session_id: &str) -> Result<(), Self::Error> {
+            self.tokens.retain(|_, t| t.session_id != session_id);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mem::MemStore;
+    use super::*;
+
+    const SEC: Millis = 1000;
+    const DAY: Millis = 86_400 * SEC;
+    const T0: Millis = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+    fn policy() -> Policy {
+        Policy {
+            session_ttl_ms: 14 * DAY,
+            refresh_max_ms: 30 * DAY,
+            reuse_grace_ms: 10 * SEC,
+        }
+    }
+
+    /// A fake clock plus counters for fresh credentials.
+    struct World {
+        store: MemStore,
+        policy: Policy,
+        now: Millis,
+        n: u32,
+    }
+
+    impl World {
+        fn new() -> Self {
+            Self::with(policy())
+        }
+        fn with(policy: Policy) -> Self {
+            Self {
+                store: MemStore::default(),
+                policy,
+                now: T0,
+                n: 0,
+            }
+        }
+        fn advance(&mut self, ms: Millis) {
+            self.now += ms;
+        }
+        fn fresh(&mut self) -> Fresh {
+            self.n += 1;
+            Fresh {
+                session_id: format!("s{}", self.n),
+                refresh_hash: format!("h{}", self.n),
+            }
+        }
+        fn login(&mut self, user: &str, existing: Option<&str>, method: &str) -> Result<Issued, Rejection> {
+            let f = self.fresh();
+            let r = authenticate(&mut self.store, &self.policy, self.now, user, method, existing, &f);
+            r.unwrap()
+        }
+        fn session_auth(&mut self, sid: &str) -> Result<Issued, Rejection> {
+            let f = self.fresh();
+            session_authenticate(&mut self.store, &self.policy, self.now, sid, &f.refresh_hash).unwrap()
+        }
+        /// Refreshes `hash`; returns the new hash on success.
+        fn refresh(&mut self, hash: &str) -> Result<String, Rejection> {
+            let f = self.fresh();
+            refresh(&mut self.store, &self.policy, self.now, hash, &f.refresh_hash)
+                .unwrap()
+                .map(|_| f.refresh_hash)
+        }
+        fn logout(&mut self, sid: &str) -> Result<(), Rejection> {
+            logout(&mut self.store, self.now, sid).unwrap()
+        }
+        fn first_token(&self, sid: &str) -> String {
+            self.store
+                .tokens
+                .values()
+                .filter(|t| t.session_id == sid)
+                .max_by_key(|t| t.created_at)
+                .map(|t| t.hash.clone())
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn login_creates_a_two_week_session() {
+        let mut w = World::new();
+        let i = w.login("alice", None, "pwd").unwrap();
+        assert_eq!(i.session.expires_at, T0 + 14 * DAY);
+        assert_eq!(i.session.created_at, T0);
+        assert_eq!(i.session.auth_time, T0);
+        assert_eq!(i.session.amr, vec!["pwd"]);
+        assert_eq!(i.refresh_expires_at, T0 + 30 * DAY);
+        assert_eq!(w.store.tokens.len(), 1, "one refresh token, stored by hash");
+    }
+
+    #[test]
+    fn session_authenticate_extends_within_lifetime() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        w.advance(13 * DAY);
+        let i = w.session_auth(&sid).unwrap();
+        assert_eq!(i.session.expires_at, T0 + 27 * DAY);
+        assert_eq!(i.session.created_at, T0, "start time never moves");
+        assert_eq!(i.session.auth_time, T0, "no new authentication");
+    }
+
+    #[test]
+    fn nothing_revives_an_expired_session() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let rt = w.first_token(&sid);
+        w.advance(14 * DAY); // exactly at expiry: dead
+        assert_eq!(w.session_auth(&sid), Err(Rejection::SessionNotFound));
+        assert!(w.store.sessions.is_empty(), "deleted when touched");
+        assert_eq!(w.login("alice", Some(&sid), "otp").map(|_| ()), Err(Rejection::SessionNotFound));
+        assert_eq!(w.refresh(&rt), Err(Rejection::InvalidRefreshToken));
+        w.now = T0; // even a clock going back does not bring it back
+        assert_eq!(w.session_auth(&sid), Err(Rejection::SessionNotFound));
+    }
+
+    #[test]
+    fn refresh_does_not_extend_the_session() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        w.advance(DAY);
+        let rt = w.first_token(&sid);
+        w.refresh(&rt).unwrap();
+        assert_eq!(w.store.sessions[&sid].expires_at, T0 + 14 * DAY);
+    }
+
+    #[test]
+    fn refresh_needs_a_live_session() {
+        let mut w = World::with(Policy { refresh_max_ms: 60 * DAY, ..policy() });
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let mut rt = w.first_token(&sid);
+        for _ in 0..13 {
+            w.advance(DAY);
+            rt = w.refresh(&rt).unwrap();
+        }
+        w.advance(DAY);
+        assert_eq!(w.refresh(&rt), Err(Rejection::InvalidRefreshToken));
+    }
+
+    #[test]
+    fn session_expiration_bounds_rotation() {
+        let mut w = World::with(Policy { refresh_max_ms: 2 * DAY, ..policy() });
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let mut rt = w.first_token(&sid);
+        w.advance(DAY);
+        rt = w.refresh(&rt).unwrap();
+        w.advance(DAY - 1);
+        rt = w.refresh(&rt).unwrap();
+        w.advance(1);
+        assert_eq!(w.refresh(&rt), Err(Rejection::RefreshTokenExpired));
+        // A new authentication starts a new chain with a new bound.
+        let i = w.session_auth(&sid).unwrap();
+        assert_eq!(i.refresh_expires_at, w.now + 2 * DAY);
+        let rt2 = w.first_token(&sid);
+        assert!(w.refresh(&rt2).is_ok());
+    }
+
+    #[test]
+    fn refresh_rotates_and_old_token_is_single_use() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let a = w.first_token(&sid);
+        let b = w.refresh(&a).unwrap();
+        assert_eq!(w.store.tokens[&a].state, TokenState::Rotated);
+        assert_eq!(w.store.tokens[&b].state, TokenState::Active);
+        w.advance(11 * SEC);
+        let c = w.refresh(&b).unwrap();
+        assert_ne!(b, c);
+    }
+
+    #[test]
+    fn replay_outside_grace_revokes_the_family() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let a = w.first_token(&sid);
+        w.advance(SEC);
+        w.session_auth(&sid).unwrap();
+        let other_chain = w.first_token(&sid);
+        assert_ne!(a, other_chain);
+        let b = w.refresh(&a).unwrap();
+        w.advance(10 * SEC + 1);
+        assert_eq!(w.refresh(&a), Err(Rejection::RefreshTokenReused));
+        assert_eq!(w.refresh(&b), Err(Rejection::InvalidRefreshToken), "successor revoked");
+        assert_eq!(w.refresh(&other_chain), Err(Rejection::InvalidRefreshToken), "whole family");
+        assert!(w.session_auth(&sid).is_ok(), "the session itself stays");
+    }
+
+    #[test]
+    fn replay_within_grace_gets_a_sibling() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let a = w.first_token(&sid);
+        let b = w.refresh(&a).unwrap();
+        w.advance(10 * SEC); // inclusive bound
+        let b2 = w.refresh(&a).unwrap();
+        assert_eq!(w.store.tokens[&b2].generation, w.store.tokens[&b].generation);
+        // Either sibling may be used; using one supersedes the other.
+        w.advance(SEC);
+        let c = w.refresh(&b2).unwrap();
+        assert_eq!(w.store.tokens[&b].state, TokenState::Superseded);
+        assert_eq!(w.refresh(&b), Err(Rejection::RefreshTokenReused));
+        assert_eq!(w.refresh(&c), Err(Rejection::InvalidRefreshToken));
+    }
+
+    #[test]
+    fn grace_covers_only_the_immediately_previous_token() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let a = w.first_token(&sid);
+        let b = w.refresh(&a).unwrap();
+        let _c = w.refresh(&b).unwrap();
+        assert_eq!(w.refresh(&a), Err(Rejection::RefreshTokenReused), "two generations back");
+    }
+
+    #[test]
+    fn concurrent_refreshes_all_succeed_once_serialised() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let a = w.first_token(&sid);
+        let results: Vec<_> = (0..5).map(|_| w.refresh(&a)).collect();
+        assert!(results.iter().all(Result::is_ok));
+        let active = w.store.tokens.values().filter(|t| t.state == TokenState::Active).count();
+        assert_eq!(active, 5, "one rotation and four grace siblings");
+    }
+
+    #[test]
+    fn logout_deletes_session_and_refresh_tokens() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let rt = w.first_token(&sid);
+        assert_eq!(w.logout(&sid), Ok(()));
+        assert_eq!(w.session_auth(&sid), Err(Rejection::SessionNotFound));
+        assert_eq!(w.refresh(&rt), Err(Rejection::InvalidRefreshToken));
+        assert!(w.store.tokens.is_empty());
+        assert_eq!(w.logout(&sid), Err(Rejection::SessionNotFound));
+        assert_eq!(w.logout("nope"), Err(Rejection::SessionNotFound));
+    }
+
+    #[test]
+    fn authentications_accumulate_in_one_session() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        w.advance(DAY);
+        let i = w.login("alice", Some(&sid), "otp").unwrap();
+        assert_eq!(i.session.id, sid);
+        assert_eq!(i.session.amr, vec!["pwd", "otp"]);
+        assert_eq!(i.session.auth_time, T0 + DAY);
+        assert_eq!(i.session.expires_at, T0 + 15 * DAY);
+        w.advance(DAY);
+        let i = w.login("alice", Some(&sid), "pwd").unwrap();
+        assert_eq!(i.session.amr, vec!["pwd", "otp"], "each method once");
+        assert_eq!(i.session.auth_time, T0 + 2 * DAY);
+        assert_eq!(w.store.sessions.len(), 1);
+    }
+
+    #[test]
+    fn another_users_session_cannot_be_joined() {
+        let mut w = World::new();
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        assert_eq!(w.login("bob", Some(&sid), "pwd").map(|_| ()), Err(Rejection::SessionNotFound));
+        assert_eq!(w.login("alice", Some("unknown"), "pwd").map(|_| ()), Err(Rejection::SessionNotFound));
+    }
+
+    #[test]
+    fn list_shows_live_sessions_oldest_first() {
+        let mut w = World::new();
+        let s1 = w.login("alice", None, "pwd").unwrap().session.id;
+        w.advance(DAY);
+        let s2 = w.login("alice", None, "pwd").unwrap().session.id;
+        let listed: Vec<_> = list(&mut w.store, w.now).unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(listed, vec![s1.clone(), s2.clone()]);
+        w.advance(13 * DAY);
+        let listed: Vec<_> = list(&mut w.store, w.now).unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(listed, vec![s2], "expired sessions are not listed, and are purged");
+        assert!(!w.store.sessions.contains_key(&s1));
+    }
+
+    #[test]
+    fn revoke_all_ends_every_session() {
+        let mut w = World::new();
+        let s1 = w.login("alice", None, "pwd").unwrap().session.id;
+        let s2 = w.login("alice", None, "pwd").unwrap().session.id;
+        let rt = w.first_token(&s2);
+        assert_eq!(revoke_all(&mut w.store).unwrap(), 2);
+        assert_eq!(w.session_auth(&s1), Err(Rejection::SessionNotFound));
+        assert_eq!(w.refresh(&rt), Err(Rejection::InvalidRefreshToken));
+        assert!(list(&mut w.store, w.now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn new_logins_purge_expired_state() {
+        let mut w = World::with(Policy { refresh_max_ms: DAY, ..policy() });
+        let s1 = w.login("alice", None, "pwd").unwrap().session.id;
+        w.advance(DAY);
+        w.login("alice", None, "pwd").unwrap();
+        assert!(w.store.tokens.values().all(|t| t.session_id != s1), "expired chain purged");
+        w.advance(14 * DAY);
+        w.login("alice", None, "pwd").unwrap();
+        assert_eq!(w.store.sessions.len(), 1);
+    }
+}
