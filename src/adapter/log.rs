@@ -1,0 +1,40 @@
+//! Structured log lines (one JSON object each). They carry decisions and reasons, never a
+//! token, a cookie, a header value or a key: only the path (without its query, which may hold
+//! anything), the method and static reason strings.
+
+use worker::{console_log, Method};
+
+use crate::challenge::Rejection;
+use crate::config::ConfigError;
+
+pub(super) fn config_error(e: &ConfigError) {
+    let line = serde_json::json!({
+        "level": "error",
+        "phase": "config",
+        "key": e.key,
+        "problem": e.problem,
+    });
+    console_log!("{line}");
+}
+
+pub(super) fn rejected(method: &Method, path: &str, r: &Rejection) {
+    let line = serde_json::json!({
+        "level": if r.status >= 500 { "error" } else { "info" },
+        "phase": "authenticate",
+        "method": method.as_ref(),
+        "path": path,
+        "status": r.status,
+        "reason": r.log_reason,
+    });
+    console_log!("{line}");
+}
+
+pub(super) fn jwks_failed(why: &'static str, have_fallback: bool) {
+    let line = serde_json::json!({
+        "level": "warn",
+        "phase": "keys",
+        "reason": why,
+        "using_stale_keys": have_fallback,
+    });
+    console_log!("{line}");
+}

@@ -1,0 +1,258 @@
+//! Cache headers for every response the edge returns, as a table.
+//!
+//! Warning (cache poisoning): a response that depends on identity or sets a cookie must never
+//! be stored by a shared cache under a key other requests can hit. The rules:
+//!
+//! | kind | sets a cookie | upstream opted in | `Cache-Control` | `Vary` |
+//! |---|---|---|---|---|
+//! | edge (`/auth/*`, edge errors) | any | — | `private, no-store` | + `Cookie, Authorization` |
+//! | authenticated | yes | any | `private, no-store` | + `Cookie, Authorization` |
+//! | authenticated | no | no | `private, no-store` | + `Cookie, Authorization` |
+//! | authenticated | no | yes | upstream's + `no-cache="Set-Cookie, Set-Cookie2"` | + `Cookie, Authorization` |
+//! | public | no | any | upstream's, unchanged | unchanged |
+//! | public | yes | yes | upstream's, `public`/`s-maxage` dropped, + `private, no-cache="Set-Cookie, Set-Cookie2"` | + `Cookie` |
+//! | public | yes | no | `private, no-store` | + `Cookie` |
+//!
+//! "Opted in" means the upstream's `Cache-Control` has `public`, `s-maxage` or a positive
+//! `max-age`, and no `no-store`/`no-cache`/`private`-with-no-age. `Set-Cookie` itself is never
+//! cached: wherever a cacheable response might carry one, `no-cache="Set-Cookie, Set-Cookie2"`
+//! tells caches to revalidate rather than replay it.
+
+/// What produced the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKind {
+    /// The edge answered itself (its `/auth/*` API or a rejection).
+    Edge,
+    /// Forwarded with a verified identity.
+    Authenticated,
+    /// Forwarded from a public path, without identity.
+    Public,
+}
+
+/// The headers to set on the response. `None` leaves the header as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheHeaders {
+    /// New `Cache-Control` value.
+    pub cache_control: Option<String>,
+    /// New `Vary` value.
+    pub vary: Option<String>,
+}
+
+const NO_STORE: &str = "private, no-store";
+const NO_CACHE_COOKIES: &str = "no-cache=\"Set-Cookie, Set-Cookie2\"";
+
+/// Splits a `Cache-Control` value into lower-cased directive names with their raw values.
+fn directives(cc: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    let mut rest = cc;
+    while !rest.trim().is_empty() {
+        // Split at the next comma that is not inside a quoted string.
+        let mut in_quotes = false;
+        let mut end = rest.len();
+        for (i, ch) in rest.char_indices() {
+            match ch {
+                '"' => in_quotes = !in_quotes,
+                ',' if !in_quotes => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let part = rest[..end].trim();
+        rest = if end < rest.len() { &rest[end + 1..] } else { "" };
+        if part.is_empty() {
+            continue;
+        }
+        let (name, value) = match part.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim().to_owned())),
+            None => (part, None),
+        };
+        out.push((name.to_ascii_lowercase(), value));
+    }
+    out
+}
+
+/// Whether the upstream's `Cache-Control` opts in to caching.
+pub fn opted_in(cache_control: Option<&str>) -> bool {
+    let Some(cc) = cache_control else {
+        return false;
+    };
+    let d = directives(cc);
+    let has = |n: &str| d.iter().any(|(name, _)| name == n);
+    if has("no-store") || (has("no-cache") && d.iter().any(|(n, v)| n == "no-cache" && v.is_none()))
+    {
+        return false;
+    }
+    let positive_age = |n: &str| {
+        d.iter().any(|(name, v)| {
+            name == n
+                && v.as_deref()
+                    .and_then(|v| v.trim_matches('"').parse::<u64>().ok())
+                    .is_some_and(|age| age > 0)
+        })
+    };
+    has("public") || positive_age("s-maxage") || positive_age("max-age")
+}
+
+/// The `max-age` of a `Cache-Control` value, if any (used for the JWKS cache).
+pub fn max_age(cache_control: &str) -> Option<u64> {
+    directives(cache_control)
+        .into_iter()
+        .find(|(n, _)| n == "max-age")
+        .and_then(|(_, v)| v)
+        .and_then(|v| v.trim_matches('"').parse().ok())
+}
+
+fn add_vary(existing: Option<&str>, add: &[&str]) -> String {
+    let mut items: Vec<String> = existing
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if items.iter().any(|i| i == "*") {
+        return "*".to_owned();
+    }
+    for a in add {
+        if !items.iter().any(|i| i.eq_ignore_ascii_case(a)) {
+            items.push((*a).to_owned());
+        }
+    }
+    items.join(", ")
+}
+
+/// The cache headers for a response.
+pub fn decide(
+    kind: ResponseKind,
+    upstream_cache_control: Option<&str>,
+    upstream_vary: Option<&str>,
+    sets_cookie: bool,
+) -> CacheHeaders {
+    let identity_vary = || Some(add_vary(upstream_vary, &["Cookie", "Authorization"]));
+    match kind {
+        ResponseKind::Edge => CacheHeaders {
+            cache_control: Some(NO_STORE.to_owned()),
+            vary: identity_vary(),
+        },
+        ResponseKind::Authenticated => {
+            let cache_control = if !sets_cookie && opted_in(upstream_cache_control) {
+                let cc = upstream_cache_control.unwrap_or_default();
+                format!("{cc}, {NO_CACHE_COOKIES}")
+            } else {
+                NO_STORE.to_owned()
+            };
+            CacheHeaders {
+                cache_control: Some(cache_control),
+                vary: identity_vary(),
+            }
+        }
+        ResponseKind::Public if !sets_cookie => CacheHeaders {
+            cache_control: None,
+            vary: None,
+        },
+        ResponseKind::Public => {
+            let cache_control = if opted_in(upstream_cache_control) {
+                let kept: Vec<String> = directives(upstream_cache_control.unwrap_or_default())
+                    .into_iter()
+                    .filter(|(n, _)| !matches!(n.as_str(), "public" | "s-maxage" | "private"))
+                    .map(|(n, v)| match v {
+                        Some(v) => format!("{n}={v}"),
+                        None => n,
+                    })
+                    .collect();
+                let mut parts = vec!["private".to_owned()];
+                parts.extend(kept);
+                parts.push(NO_CACHE_COOKIES.to_owned());
+                parts.join(", ")
+            } else {
+                NO_STORE.to_owned()
+            };
+            CacheHeaders {
+                cache_control: Some(cache_control),
+                vary: Some(add_vary(upstream_vary, &["Cookie"])),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ResponseKind::*;
+
+    fn cc(kind: ResponseKind, upstream: Option<&str>, cookie: bool) -> Option<String> {
+        decide(kind, upstream, None, cookie).cache_control
+    }
+
+    #[test]
+    fn row_edge_is_never_stored() {
+        assert_eq!(cc(Edge, Some("public, max-age=600"), false).as_deref(), Some(NO_STORE));
+        assert_eq!(
+            decide(Edge, None, None, true).vary.as_deref(),
+            Some("Cookie, Authorization")
+        );
+    }
+
+    #[test]
+    fn row_authenticated_setting_a_cookie_is_never_stored() {
+        assert_eq!(cc(Authenticated, Some("public, max-age=600"), true).as_deref(), Some(NO_STORE));
+    }
+
+    #[test]
+    fn row_authenticated_without_opt_in_is_not_stored() {
+        for upstream in [None, Some("no-cache"), Some("max-age=0"), Some("no-store, max-age=60")] {
+            assert_eq!(cc(Authenticated, upstream, false).as_deref(), Some(NO_STORE), "{upstream:?}");
+        }
+    }
+
+    #[test]
+    fn row_authenticated_with_opt_in_keeps_upstream_and_guards_cookies() {
+        let h = decide(Authenticated, Some("public, max-age=60"), Some("Accept-Encoding"), false);
+        assert_eq!(
+            h.cache_control.as_deref(),
+            Some("public, max-age=60, no-cache=\"Set-Cookie, Set-Cookie2\"")
+        );
+        assert_eq!(h.vary.as_deref(), Some("Accept-Encoding, Cookie, Authorization"));
+    }
+
+    #[test]
+    fn row_public_without_cookie_is_untouched() {
+        assert_eq!(decide(Public, Some("public, max-age=60"), None, false), CacheHeaders {
+            cache_control: None,
+            vary: None
+        });
+    }
+
+    #[test]
+    fn row_public_with_cookie_and_opt_in_becomes_private() {
+        let h = decide(Public, Some("public, s-maxage=300, max-age=60"), None, true);
+        assert_eq!(
+            h.cache_control.as_deref(),
+            Some("private, max-age=60, no-cache=\"Set-Cookie, Set-Cookie2\"")
+        );
+        assert_eq!(h.vary.as_deref(), Some("Cookie"));
+    }
+
+    #[test]
+    fn row_public_with_cookie_without_opt_in_is_not_stored() {
+        assert_eq!(cc(Public, None, true).as_deref(), Some(NO_STORE));
+    }
+
+    #[test]
+    fn vary_star_stays_star() {
+        assert_eq!(decide(Edge, None, Some("*"), false).vary.as_deref(), Some("*"));
+    }
+
+    #[test]
+    fn directive_parsing() {
+        assert!(opted_in(Some("PUBLIC")));
+        assert!(opted_in(Some("s-maxage=10")));
+        assert!(!opted_in(Some("no-cache=\"a, public\"")));
+        assert!(opted_in(Some("max-age=5, no-cache=\"Set-Cookie\"")));
+        assert!(!opted_in(Some("max-age=abc")));
+        assert_eq!(max_age("public, max-age=300"), Some(300));
+        assert_eq!(max_age("no-store"), None);
+    }
+}

@@ -1,0 +1,169 @@
+//! What the upstream receives: the request headers as the client sent them, less the edge's
+//! own cookies and any client-sent identity header, plus the verified identity.
+//!
+//! Header names the edge adds are all `X-Auth-*`; every client-sent header with that prefix is
+//! removed first, whatever its case, so the upstream can trust them. A verified value that
+//! cannot be carried safely in a header (CR, LF, NUL, any other control character, or
+//! non-ASCII) refuses the request instead of being mangled.
+
+use cookie::Cookie;
+
+use crate::token::VerifiedClaims;
+
+/// Prefix of every identity header (compared case-insensitively).
+pub const IDENTITY_PREFIX: &str = "x-auth-";
+/// The subject header.
+pub const SUBJECT: &str = "X-Auth-Subject";
+/// The session id header (only when known).
+pub const SESSION: &str = "X-Auth-Session";
+/// The roles header (comma-separated).
+pub const ROLES: &str = "X-Auth-Roles";
+/// The OAuth client id header (only when the token names one).
+pub const CLIENT: &str = "X-Auth-Client";
+/// The scope header (only when the token has one).
+pub const SCOPE: &str = "X-Auth-Scope";
+
+/// Whether a request header must not pass from the client to the upstream.
+pub fn is_identity_header(name: &str) -> bool {
+    name.len() >= IDENTITY_PREFIX.len()
+        && name.as_bytes()[..IDENTITY_PREFIX.len()].eq_ignore_ascii_case(IDENTITY_PREFIX.as_bytes())
+}
+
+/// Whether a value can be put in a header as it is: visible ASCII, space and tab only.
+pub fn is_safe_header_value(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+}
+
+/// A verified value that cannot be forwarded in a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsafeValue {
+    /// The header it was meant for.
+    pub header: &'static str,
+}
+
+/// The identity headers for verified claims, with an explicit session id when the session
+/// cookie supplied one (Transmit's tokens carry no `sid`).
+pub fn identity_headers(
+    claims: &VerifiedClaims,
+    session_id: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, UnsafeValue> {
+    let mut out = Vec::with_capacity(5);
+    out.push((SUBJECT, claims.sub.clone()));
+    if let Some(sid) = claims.sid.as_deref().or(session_id) {
+        out.push((SESSION, sid.to_owned()));
+    }
+    if claims.roles.iter().any(|r| r.contains(',')) {
+        return Err(UnsafeValue { header: ROLES });
+    }
+    out.push((ROLES, claims.roles.join(",")));
+    if let Some(client) = &claims.client_id {
+        out.push((CLIENT, client.clone()));
+    }
+    if let Some(scope) = &claims.scope {
+        out.push((SCOPE, scope.clone()));
+    }
+    for (name, value) in &out {
+        if !is_safe_header_value(value) {
+            return Err(UnsafeValue { header: name });
+        }
+    }
+    Ok(out)
+}
+
+/// The `Cookie` header for the upstream: every cookie but the edge's own, in order, as sent.
+/// `None` when nothing remains (the header is then dropped). Unparseable pieces are dropped.
+pub fn strip_edge_cookies(cookie_header: &str, edge_cookies: &[&str]) -> Option<String> {
+    let kept: Vec<String> = Cookie::split_parse(cookie_header)
+        .flatten()
+        .filter(|c| !edge_cookies.contains(&c.name()))
+        .filter_map(|c| match (c.name_raw(), c.value_raw()) {
+            (Some(n), Some(v)) => Some(format!("{n}={v}")),
+            _ => None,
+        })
+        .filter(|pair| is_safe_header_value(pair))
+        .collect();
+    if kept.is_empty() {
+        None
+    } else {
+        Some(kept.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> VerifiedClaims {
+        VerifiedClaims {
+            sub: "user-1".into(),
+            aud: vec!["api".into()],
+            exp: 10,
+            iat: 1,
+            jti: None,
+            client_id: Some("web".into()),
+            sid: None,
+            roles: vec!["a".into(), "b".into()],
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn identity_header_names_are_matched_case_insensitively() {
+        for name in ["X-Auth-Subject", "x-auth-subject", "X-AUTH-ROLES", "x-auth-anything"] {
+            assert!(is_identity_header(name), "{name}");
+        }
+        for name in ["X-Authorization", "Authorization", "x-aut", ""] {
+            assert!(!is_identity_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn identity_headers_from_claims() {
+        let h = identity_headers(&claims(), Some("s-from-cookie")).unwrap_or_default();
+        assert_eq!(
+            h,
+            vec![
+                (SUBJECT, "user-1".to_owned()),
+                (SESSION, "s-from-cookie".to_owned()),
+                (ROLES, "a,b".to_owned()),
+                (CLIENT, "web".to_owned()),
+            ]
+        );
+        let mut c = claims();
+        c.sid = Some("s-token".into());
+        let h = identity_headers(&c, Some("s-cookie")).unwrap_or_default();
+        assert!(h.contains(&(SESSION, "s-token".to_owned())), "token sid wins");
+        assert!(!identity_headers(&claims(), None)
+            .unwrap_or_default()
+            .iter()
+            .any(|(n, _)| *n == SESSION));
+    }
+
+    #[test]
+    fn unsafe_values_refuse_the_request() {
+        for bad in ["a\r\nX-Evil: 1", "a\nb", "a\0b", "caf\u{e9}", "\u{7f}"] {
+            let mut c = claims();
+            c.sub = bad.into();
+            assert_eq!(identity_headers(&c, None), Err(UnsafeValue { header: SUBJECT }), "{bad:?}");
+        }
+        let mut c = claims();
+        c.roles = vec!["a,b".into()];
+        assert_eq!(identity_headers(&c, None), Err(UnsafeValue { header: ROLES }));
+        assert_eq!(identity_headers(&claims(), Some("x\ry")), Err(UnsafeValue { header: SESSION }));
+    }
+
+    #[test]
+    fn edge_cookies_are_removed_others_kept() {
+        let edge = ["__Host-access", "__Host-session"];
+        let rows: &[(&str, Option<&str>)] = &[
+            ("a=1; __Host-access=t; b=\"q v\"", Some("a=1; b=\"q v\"")),
+            ("__Host-access=t; __Host-session=s", None),
+            ("__host-access=keep", Some("__host-access=keep")),
+            ("theme=dark", Some("theme=dark")),
+            ("=novalue; ok=1", Some("ok=1")),
+        ];
+        for (input, want) in rows {
+            assert_eq!(strip_edge_cookies(input, &edge).as_deref(), *want, "{input}");
+        }
+    }
+}

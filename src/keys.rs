@@ -1,0 +1,440 @@
+//! Verification keys: the algorithms the edge accepts, JWK → key conversion and key sets.
+//!
+//! The algorithm of a key is fixed here, from the JWK (`kty`, `crv`, `alg`) and the configured
+//! allow-list, never from a token header. A key set only ever holds public keys for the
+//! asymmetric algorithms below; symmetric (`oct`) keys are refused, so an HS* token can never
+//! be checked against a public key.
+
+use std::fmt;
+
+use jwt_compact::alg::{Ed25519, Es256, Rsa, RsaPublicKey};
+use jwt_compact::jwk::JsonWebKey;
+use jwt_compact::Algorithm;
+use serde::Deserialize;
+
+/// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3).
+pub const MIN_RSA_BITS: usize = 2048;
+/// Most keys a JWKS may contain; a larger set is refused as a whole.
+pub const MAX_KEYS: usize = 32;
+/// Longest `kid` accepted, in bytes.
+pub const MAX_KID_LEN: usize = 256;
+
+/// A JWS signature algorithm the edge can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    /// ECDSA with P-256 and SHA-256; signatures are raw `r ‖ s` (64 bytes).
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// RSASSA-PSS with SHA-256 and MGF1-SHA-256.
+    Ps256,
+    /// Ed25519 (JWS `alg` `EdDSA`, or the fully-specified `Ed25519` of RFC 9864).
+    Ed25519,
+}
+
+impl Alg {
+    /// Parses a configured algorithm name (`ES256`, `RS256`, `PS256`, `EdDSA`, `Ed25519`).
+    pub fn from_config_name(name: &str) -> Option<Self> {
+        match name {
+            "ES256" => Some(Self::Es256),
+            "RS256" => Some(Self::Rs256),
+            "PS256" => Some(Self::Ps256),
+            "EdDSA" | "Ed25519" => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+
+    /// Whether a token header's `alg` value names this algorithm. Exact, case-sensitive match
+    /// (RFC 7515 §4.1.1); Ed25519 answers to both `EdDSA` and `Ed25519`.
+    pub fn matches_header(self, alg: &str) -> bool {
+        match self {
+            Self::Es256 => alg == "ES256",
+            Self::Rs256 => alg == "RS256",
+            Self::Ps256 => alg == "PS256",
+            Self::Ed25519 => alg == "EdDSA" || alg == "Ed25519",
+        }
+    }
+
+    /// The canonical JWS name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::Ps256 => "PS256",
+            Self::Ed25519 => "EdDSA",
+        }
+    }
+}
+
+impl fmt::Display for Alg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The public key material of one verification key.
+#[derive(Clone)]
+pub enum KeyMaterial {
+    /// A P-256 public key.
+    P256(p256::ecdsa::VerifyingKey),
+    /// An RSA public key of at least [`MIN_RSA_BITS`].
+    Rsa(RsaPublicKey),
+    /// An Ed25519 public key.
+    Ed25519(ed25519_compact::PublicKey),
+}
+
+impl fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Public keys are not secret, but they are long and useless in logs.
+        match self {
+            Self::P256(_) => f.write_str("P256(..)"),
+            Self::Rsa(_) => f.write_str("Rsa(..)"),
+            Self::Ed25519(_) => f.write_str("Ed25519(..)"),
+        }
+    }
+}
+
+/// One verification key with its fixed algorithm.
+#[derive(Debug, Clone)]
+pub struct VerifyKey {
+    /// The JWK `kid`, if any.
+    pub kid: Option<String>,
+    /// The one algorithm this key verifies.
+    pub alg: Alg,
+    /// The key itself.
+    pub material: KeyMaterial,
+    /// The public JWK as published (for importing the key into WebCrypto).
+    pub public_jwk: serde_json::Value,
+}
+
+impl VerifyKey {
+    /// Checks `signature` over `signed_data` with this key, in pure Rust.
+    ///
+    /// This is the reference path: the adapter may verify through the runtime's WebCrypto
+    /// instead, and a differential test holds both to the same answers.
+    pub fn verify_pure(&self, signed_data: &[u8], signature: &[u8]) -> bool {
+        use jwt_compact::AlgorithmSignature;
+        match (&self.material, self.alg) {
+            (KeyMaterial::P256(key), Alg::Es256) => {
+                match <Es256 as Algorithm>::Signature::try_from_slice(signature) {
+                    Ok(sig) if signature.len() == 64 => {
+                        Es256.verify_signature(&sig, key, signed_data)
+                    }
+                    _ => false,
+                }
+            }
+            (KeyMaterial::Rsa(key), Alg::Rs256 | Alg::Ps256) => {
+                let alg = if self.alg == Alg::Rs256 {
+                    Rsa::rs256()
+                } else {
+                    Rsa::ps256()
+                };
+                // An RSA signature is exactly as long as the modulus.
+                if signature.len() * 8 != rsa_bits(key) {
+                    return false;
+                }
+                match <Rsa as Algorithm>::Signature::try_from_slice(signature) {
+                    Ok(sig) => alg.verify_signature(&sig, key, signed_data),
+                    Err(_) => false,
+                }
+            }
+            (KeyMaterial::Ed25519(key), Alg::Ed25519) => {
+                if signature.len() != ed25519_compact::Signature::BYTES {
+                    return false;
+                }
+                match <Ed25519 as Algorithm>::Signature::try_from_slice(signature) {
+                    Ok(sig) => Ed25519.verify_signature(&sig, key, signed_data),
+                    Err(_) => false,
+                }
+            }
+            // A key whose material does not fit its algorithm cannot be built by this module;
+            // answer "invalid" rather than panic if it ever is.
+            _ => false,
+        }
+    }
+}
+
+fn rsa_bits(key: &RsaPublicKey) -> usize {
+    use rsa::traits::PublicKeyParts;
+    key.n().bits()
+}
+
+/// Why a JWKS (or one key in it) could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeySetError {
+    /// The document is not JSON of the JWKS shape (`{"keys": [...]}`).
+    Malformed(String),
+    /// More than [`MAX_KEYS`] keys.
+    TooManyKeys(usize),
+    /// No key in the set is usable with the allowed algorithms.
+    NoUsableKeys {
+        /// How many keys were skipped.
+        skipped: usize,
+    },
+}
+
+impl fmt::Display for KeySetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(why) => write!(f, "malformed JWKS: {why}"),
+            Self::TooManyKeys(n) => write!(f, "JWKS has {n} keys (at most {MAX_KEYS})"),
+            Self::NoUsableKeys { skipped } => {
+                write!(f, "JWKS has no usable key ({skipped} skipped)")
+            }
+        }
+    }
+}
+
+/// Why a single JWK was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// `use` is present and is not `sig`, or `key_ops` does not allow `verify`.
+    NotForSignatures,
+    /// The key type / curve / `alg` is not one the edge verifies (e.g. `oct`, `P-384`).
+    Unsupported(String),
+    /// The algorithm is not in the configured allow-list.
+    NotAllowed(Alg),
+    /// An RSA modulus under [`MIN_RSA_BITS`].
+    WeakRsa(usize),
+    /// The key carries private material; a JWKS must not.
+    PrivateMaterial,
+    /// The key bytes are invalid.
+    Invalid(String),
+    /// `kid` is longer than [`MAX_KID_LEN`].
+    KidTooLong,
+}
+
+#[derive(Deserialize)]
+struct JwkMeta {
+    kty: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+    crv: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    key_ops: Option<Vec<String>>,
+    d: Option<serde_json::Value>,
+    p: Option<serde_json::Value>,
+}
+
+/// Builds one verification key from a public JWK, if the allow-list permits its algorithm.
+pub fn key_from_jwk(jwk: &serde_json::Value, allowed: &[Alg]) -> Result<VerifyKey, KeyError> {
+    let meta: JwkMeta =
+        serde_json::from_value(jwk.clone()).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    if meta.use_.as_deref().is_some_and(|u| u != "sig") {
+        return Err(KeyError::NotForSignatures);
+    }
+    if let Some(ops) = &meta.key_ops {
+        if !ops.iter().any(|op| op == "verify") {
+            return Err(KeyError::NotForSignatures);
+        }
+    }
+    if meta.d.is_some() || meta.p.is_some() {
+        return Err(KeyError::PrivateMaterial);
+    }
+    if meta.kid.as_ref().is_some_and(|k| k.len() > MAX_KID_LEN) {
+        return Err(KeyError::KidTooLong);
+    }
+    let kty = meta.kty.as_deref().unwrap_or("");
+    let alg = match (kty, meta.crv.as_deref(), meta.alg.as_deref()) {
+        ("EC", Some("P-256"), None | Some("ES256")) => Alg::Es256,
+        ("OKP", Some("Ed25519"), None | Some("EdDSA") | Some("Ed25519")) => Alg::Ed25519,
+        ("RSA", _, None | Some("RS256")) => Alg::Rs256,
+        ("RSA", _, Some("PS256")) => Alg::Ps256,
+        (kty, crv, alg) => {
+            return Err(KeyError::Unsupported(format!(
+                "kty={kty} crv={} alg={}",
+                crv.unwrap_or("-"),
+                alg.unwrap_or("-")
+            )))
+        }
+    };
+    if !allowed.contains(&alg) {
+        return Err(KeyError::NotAllowed(alg));
+    }
+    let parsed: JsonWebKey<'_> =
+        serde_json::from_value(jwk.clone()).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let material = match alg {
+        Alg::Es256 => KeyMaterial::P256(
+            p256::ecdsa::VerifyingKey::try_from(&parsed)
+                .map_err(|e| KeyError::Invalid(e.to_string()))?,
+        ),
+        Alg::Rs256 | Alg::Ps256 => {
+            let key =
+                RsaPublicKey::try_from(&parsed).map_err(|e| KeyError::Invalid(e.to_string()))?;
+            let bits = rsa_bits(&key);
+            if bits < MIN_RSA_BITS {
+                return Err(KeyError::WeakRsa(bits));
+            }
+            KeyMaterial::Rsa(key)
+        }
+        Alg::Ed25519 => KeyMaterial::Ed25519(
+            ed25519_compact::PublicKey::try_from(&parsed)
+                .map_err(|e| KeyError::Invalid(e.to_string()))?,
+        ),
+    };
+    Ok(VerifyKey {
+        kid: meta.kid,
+        alg,
+        material,
+        public_jwk: jwk.clone(),
+    })
+}
+
+/// A set of verification keys, as parsed from a JWKS.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: Vec<VerifyKey>,
+    skipped: usize,
+}
+
+#[derive(Deserialize)]
+struct JwksDoc {
+    keys: Vec<serde_json::Value>,
+}
+
+impl KeySet {
+    /// Parses a JWKS document, keeping the keys usable with `allowed` and skipping the rest
+    /// (a JWKS may legitimately publish encryption keys or algorithms we do not accept).
+    /// Fails when nothing usable remains.
+    pub fn from_jwks_json(doc: &[u8], allowed: &[Alg]) -> Result<Self, KeySetError> {
+        let doc: JwksDoc =
+            serde_json::from_slice(doc).map_err(|e| KeySetError::Malformed(e.to_string()))?;
+        if doc.keys.len() > MAX_KEYS {
+            return Err(KeySetError::TooManyKeys(doc.keys.len()));
+        }
+        let mut keys = Vec::with_capacity(doc.keys.len());
+        let mut skipped = 0;
+        for jwk in &doc.keys {
+            match key_from_jwk(jwk, allowed) {
+                Ok(key) => keys.push(key),
+                Err(_) => skipped += 1,
+            }
+        }
+        if keys.is_empty() {
+            return Err(KeySetError::NoUsableKeys { skipped });
+        }
+        Ok(Self { keys, skipped })
+    }
+
+    /// Builds a set from keys already constructed.
+    pub fn from_keys(keys: Vec<VerifyKey>) -> Self {
+        Self { keys, skipped: 0 }
+    }
+
+    /// The usable keys.
+    pub fn keys(&self) -> &[VerifyKey] {
+        &self.keys
+    }
+
+    /// How many JWKs were skipped as unusable.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The key with this `kid`.
+    pub fn by_kid(&self, kid: &str) -> Option<&VerifyKey> {
+        self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ALL: &[Alg] = &[Alg::Es256, Alg::Rs256, Alg::Ps256, Alg::Ed25519];
+
+    fn ec_jwk() -> serde_json::Value {
+        // RFC 7515 Appendix A.3 public key.
+        json!({"kty":"EC","crv":"P-256","kid":"ec1",
+            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"})
+    }
+
+    fn ed_jwk() -> serde_json::Value {
+        // RFC 8037 Appendix A.2 public key.
+        json!({"kty":"OKP","crv":"Ed25519","kid":"ed1",
+            "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+    }
+
+    #[test]
+    fn algorithm_comes_from_the_key() {
+        assert_eq!(key_from_jwk(&ec_jwk(), ALL).map(|k| k.alg), Ok(Alg::Es256));
+        assert_eq!(key_from_jwk(&ed_jwk(), ALL).map(|k| k.alg), Ok(Alg::Ed25519));
+    }
+
+    #[test]
+    fn allow_list_filters_keys() {
+        assert_eq!(
+            key_from_jwk(&ec_jwk(), &[Alg::Rs256]).map(|k| k.alg),
+            Err(KeyError::NotAllowed(Alg::Es256))
+        );
+    }
+
+    #[test]
+    fn symmetric_and_private_and_encryption_keys_are_refused() {
+        let oct = json!({"kty":"oct","k":"c2VjcmV0"});
+        assert!(matches!(key_from_jwk(&oct, ALL), Err(KeyError::Unsupported(_))));
+        let mut private = ec_jwk();
+        private["d"] = json!("jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI");
+        assert_eq!(
+            key_from_jwk(&private, ALL).map(|k| k.alg),
+            Err(KeyError::PrivateMaterial)
+        );
+        let mut enc = ec_jwk();
+        enc["use"] = json!("enc");
+        assert_eq!(
+            key_from_jwk(&enc, ALL).map(|k| k.alg),
+            Err(KeyError::NotForSignatures)
+        );
+    }
+
+    #[test]
+    fn mismatched_jwk_alg_is_refused() {
+        let mut ec = ec_jwk();
+        ec["alg"] = json!("HS256");
+        assert!(matches!(key_from_jwk(&ec, ALL), Err(KeyError::Unsupported(_))));
+        let mut ed = ed_jwk();
+        ed["crv"] = json!("X25519");
+        assert!(matches!(key_from_jwk(&ed, ALL), Err(KeyError::Unsupported(_))));
+    }
+
+    #[test]
+    fn jwks_keeps_usable_keys_and_counts_skipped() {
+        let doc = json!({"keys":[ec_jwk(), ed_jwk(), {"kty":"oct","k":"AAAA"}]}).to_string();
+        let set = KeySet::from_jwks_json(doc.as_bytes(), ALL).expect("usable");
+        assert_eq!(set.keys().len(), 2);
+        assert_eq!(set.skipped(), 1);
+        assert_eq!(set.by_kid("ed1").map(|k| k.alg), Some(Alg::Ed25519));
+        assert!(set.by_kid("nope").is_none());
+    }
+
+    #[test]
+    fn jwks_errors() {
+        assert!(matches!(
+            KeySet::from_jwks_json(b"not json", ALL),
+            Err(KeySetError::Malformed(_))
+        ));
+        let none = json!({"keys":[{"kty":"oct","k":"AAAA"}]}).to_string();
+        assert_eq!(
+            KeySet::from_jwks_json(none.as_bytes(), ALL).map(|s| s.keys().len()),
+            Err(KeySetError::NoUsableKeys { skipped: 1 })
+        );
+        let many = json!({ "keys": vec![ec_jwk(); MAX_KEYS + 1] }).to_string();
+        assert_eq!(
+            KeySet::from_jwks_json(many.as_bytes(), ALL).map(|s| s.keys().len()),
+            Err(KeySetError::TooManyKeys(MAX_KEYS + 1))
+        );
+    }
+
+    #[test]
+    fn header_alg_matching_is_exact() {
+        assert!(Alg::Ed25519.matches_header("EdDSA"));
+        assert!(Alg::Ed25519.matches_header("Ed25519"));
+        assert!(!Alg::Es256.matches_header("es256"));
+        assert!(!Alg::Rs256.matches_header("PS256"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Route classification: which phase chain a request takes.
+//!
+//! Paths are matched exactly as the runtime's URL parser normalised them (dot segments and
+//! `%2e` already resolved), and the upstream receives that same path, so what is checked is
+//! what is forwarded.
+
+/// An operation under the edge's own prefix (default `/auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthRoute {
+    /// `POST {prefix}/login`.
+    Login,
+    /// `POST {prefix}/refresh`.
+    Refresh,
+    /// `POST {prefix}/logout`.
+    Logout,
+    /// `POST {prefix}/logout-all`.
+    LogoutAll,
+    /// `GET {prefix}/session`.
+    Session,
+    /// `GET {prefix}/sessions`.
+    Sessions,
+    /// Anything else under the prefix (404), or a known path with the wrong method (405).
+    Unknown {
+        /// The path exists but not for this method.
+        wrong_method: bool,
+    },
+}
+
+/// What a request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The edge's own session API.
+    Auth(AuthRoute),
+    /// Forwarded without a token (identity headers still stripped).
+    Public,
+    /// Forwarded only with a valid, unrevoked access token.
+    Protected,
+}
+
+/// Public path rules: `/x` matches exactly, `/x/*` matches `/x` and everything below it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathRules {
+    exact: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl PathRules {
+    /// Parses a comma-separated list. Every entry must start with `/`.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut rules = Self::default();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if !entry.starts_with('/') {
+                return Err(format!("entry {entry:?} does not start with '/'"));
+            }
+            if entry.contains(['?', '#', ' ']) {
+                return Err(format!("entry {entry:?} contains '?', '#' or a space"));
+            }
+            match entry.strip_suffix("/*") {
+                Some(prefix) => rules.prefixes.push(prefix.to_owned()),
+                None if entry.contains('*') => {
+                    return Err(format!("entry {entry:?}: '*' only as a final '/*'"))
+                }
+                None => rules.exact.push(entry.to_owned()),
+            }
+        }
+        Ok(rules)
+    }
+
+    /// Whether `path` is public.
+    pub fn matches(&self, path: &str) -> bool {
+        self.exact.iter().any(|e| e == path)
+            || self.prefixes.iter().any(|p| {
+                path == p
+                    || p.is_empty()
+                    || path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
+}
+
+/// Classifies a request by method and path.
+pub fn classify(method: &str, path: &str, auth_prefix: &str, public: &PathRules) -> Route {
+    if let Some(rest) = path.strip_prefix(auth_prefix) {
+        if rest.is_empty() || rest.starts_with('/') {
+            return Route::Auth(auth_route(method, rest));
+        }
+    }
+    if public.matches(path) {
+        Route::Public
+    } else {
+        Route::Protected
+    }
+}
+
+fn auth_route(method: &str, rest: &str) -> AuthRoute {
+    let (want, route) = match rest {
+        "/login" => ("POST", AuthRoute::Login),
+        "/refresh" => ("POST", AuthRoute::Refresh),
+        "/logout" => ("POST", AuthRoute::Logout),
+        "/logout-all" => ("POST", AuthRoute::LogoutAll),
+        "/session" => ("GET", AuthRoute::Session),
+        "/sessions" => ("GET", AuthRoute::Sessions),
+        _ => return AuthRoute::Unknown { wrong_method: false },
+    };
+    if method == want || (want == "GET" && method == "HEAD") {
+        route
+    } else {
+        AuthRoute::Unknown { wrong_method: true }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> PathRules {
+        PathRules::parse("/health, /static/*, /").unwrap_or_default()
+    }
+
+    #[test]
+    fn classification_table() {
+        let r = rules();
+        let rows: &[(&str, &str, Route)] = &[
+            ("POST", "/auth/login", Route::Auth(AuthRoute::Login)),
+            ("POST", "/auth/refresh", Route::Auth(AuthRoute::Refresh)),
+            ("POST", "/auth/logout", Route::Auth(AuthRoute::Logout)),
+            ("POST", "/auth/logout-all", Route::Auth(AuthRoute::LogoutAll)),
+            ("GET", "/auth/session", Route::Auth(AuthRoute::Session)),
+            ("HEAD", "/auth/session", Route::Auth(AuthRoute::Session)),
+            ("GET", "/auth/sessions", Route::Auth(AuthRoute::Sessions)),
+            ("GET", "/auth/login", Route::Auth(AuthRoute::Unknown { wrong_method: true })),
+            ("GET", "/auth/nope", Route::Auth(AuthRoute::Unknown { wrong_method: false })),
+            ("GET", "/auth", Route::Auth(AuthRoute::Unknown { wrong_method: false })),
+            ("GET", "/authors", Route::Protected),
+            ("GET", "/health", Route::Public),
+            ("GET", "/health/x", Route::Protected),
+            ("GET", "/healthz", Route::Protected),
+            ("GET", "/static", Route::Public),
+            ("GET", "/static/app.js", Route::Public),
+            ("GET", "/staticfoo", Route::Protected),
+            ("GET", "/", Route::Public),
+            ("GET", "/api/me", Route::Protected),
+        ];
+        for (method, path, want) in rows {
+            assert_eq!(classify(method, path, "/auth", &r), *want, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn rule_syntax_errors() {
+        assert!(PathRules::parse("health").is_err());
+        assert!(PathRules::parse("/a*b").is_err());
+        assert!(PathRules::parse("/a?x").is_err());
+        assert_eq!(PathRules::parse(" , ").map(|r| r.matches("/")), Ok(false));
+    }
+}

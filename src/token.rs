@@ -1,0 +1,533 @@
+//! Untrusted access token → verified claims.
+//!
+//! Verification runs in three steps so the signature check can happen outside the core (the
+//! adapter may use the runtime's WebCrypto) while the core keeps every rule:
+//!
+//! 1. [`inspect`]: size limit, compact-JWS structure, header rules (no `none`/HS*, no embedded
+//!    `jwk`/`jku`/`x5u`/`x5c`, no `crit`, required `typ`).
+//! 2. [`Inspected::select_key`]: the key comes from our key set by `kid`; the token's `alg` must
+//!    be the one algorithm fixed for that key. The token never chooses the algorithm.
+//! 3. [`Inspected::into_claims`]: only with a [`SignatureVerified`] proof; checks `iss`, `aud`,
+//!    `sub`, `exp`, `nbf`, `iat` with the leeway, against a `now` passed in.
+//!
+//! [`verify`] runs all three with the pure-Rust signature check.
+
+use std::fmt;
+
+use jwt_compact::UntrustedToken;
+use serde::Deserialize;
+
+use crate::keys::{KeySet, VerifyKey, MAX_KID_LEN};
+
+/// Largest token accepted, in bytes; longer ones are refused before any decoding.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Latest NumericDate accepted (9999-12-31T23:59:59Z); later values are refused as malformed.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// Deepest JSON nesting accepted in a token's header or claims. Real tokens nest two or three
+/// levels; anything deeper is refused before serde sees it.
+pub const MAX_JSON_DEPTH: usize = 16;
+
+/// Whether `json` nests arrays/objects deeper than `max` (strings are skipped, so brackets in
+/// values do not count). Linear, no recursion.
+pub fn json_too_deep(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Which `typ` header values are accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypRule {
+    /// Any `typ`, or none (for issuers that do not set it).
+    Any,
+    /// One of these media types, compared case-insensitively with an optional `application/`
+    /// prefix (RFC 7515 §4.1.9). A token without `typ` is refused.
+    OneOf(Vec<String>),
+}
+
+impl TypRule {
+    fn accepts(&self, typ: Option<&str>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OneOf(allowed) => typ.is_some_and(|t| {
+                let t = normalize_media_type(t);
+                allowed.iter().any(|a| normalize_media_type(a) == t)
+            }),
+        }
+    }
+}
+
+fn normalize_media_type(t: &str) -> String {
+    let lower = t.trim().to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
+}
+
+/// What a token must satisfy besides its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Exact expected `iss`.
+    pub issuer: String,
+    /// `aud` must contain at least one of these.
+    pub audiences: Vec<String>,
+    /// Accepted `typ` header values.
+    pub typ: TypRule,
+    /// Clock leeway for `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_secs: i64,
+}
+
+/// Why a token was refused. The variants carry the values that decided, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Longer than [`MAX_TOKEN_BYTES`].
+    TooLarge {
+        /// The token length in bytes.
+        len: usize,
+    },
+    /// Not a compact JWS, or its header is not valid JSON / base64url.
+    Malformed(&'static str),
+    /// `alg` is not an asymmetric algorithm the edge knows (`none`, HS*, …).
+    UnsupportedAlgorithm(String),
+    /// A header parameter the edge refuses (`jwk`, `jku`, `x5u`, `x5c`, `crit`, `zip`).
+    ForbiddenHeader(&'static str),
+    /// `typ` is missing or not accepted.
+    WrongType,
+    /// No key with this `kid` (the caller may refetch the JWKS, rate-limited).
+    UnknownKey,
+    /// No `kid` and more than one candidate key.
+    MissingKeyId,
+    /// The token's `alg` is not the algorithm of the key it names.
+    AlgorithmMismatch {
+        /// The key's algorithm.
+        expected: &'static str,
+    },
+    /// The signature does not verify.
+    BadSignature,
+    /// The claims are not a JSON object of the expected shape (wrong types, duplicates, …).
+    MalformedClaims(String),
+    /// A required claim is absent.
+    MissingClaim(&'static str),
+    /// `exp + leeway <= now`.
+    Expired {
+        /// The token's `exp`.
+        exp: i64,
+        /// The time of the check.
+        now: i64,
+    },
+    /// `nbf - leeway > now`.
+    NotYetValid {
+        /// The token's `nbf`.
+        nbf: i64,
+        /// The time of the check.
+        now: i64,
+    },
+    /// `iat - leeway > now`.
+    IssuedInFuture {
+        /// The token's `iat`.
+        iat: i64,
+        /// The time of the check.
+        now: i64,
+    },
+    /// `iss` is not ours.
+    WrongIssuer,
+    /// `aud` contains none of ours.
+    WrongAudience,
+}
+
+impl TokenError {
+    /// A short, stable, secret-free reason for logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "too_large",
+            Self::Malformed(_) => "malformed",
+            Self::UnsupportedAlgorithm(_) => "unsupported_alg",
+            Self::ForbiddenHeader(_) => "forbidden_header",
+            Self::WrongType => "wrong_typ",
+            Self::UnknownKey => "unknown_kid",
+            Self::MissingKeyId => "missing_kid",
+            Self::AlgorithmMismatch { .. } => "alg_mismatch",
+            Self::BadSignature => "bad_signature",
+            Self::MalformedClaims(_) => "malformed_claims",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::Expired { .. } => "expired",
+            Self::NotYetValid { .. } => "not_yet_valid",
+            Self::IssuedInFuture { .. } => "issued_in_future",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { len } => write!(f, "token is {len} bytes (max {MAX_TOKEN_BYTES})"),
+            Self::Malformed(why) => write!(f, "malformed token: {why}"),
+            Self::UnsupportedAlgorithm(alg) => {
+                // `alg` comes from the attacker; print a bounded, escaped form.
+                let shown: String = alg.chars().take(16).collect();
+                write!(f, "unsupported alg {shown:?}")
+            }
+            Self::ForbiddenHeader(h) => write!(f, "forbidden header parameter {h}"),
+            Self::WrongType => f.write_str("typ missing or not accepted"),
+            Self::UnknownKey => f.write_str("no key with this kid"),
+            Self::MissingKeyId => f.write_str("kid required: several keys match"),
+            Self::AlgorithmMismatch { expected } => write!(f, "alg does not match key ({expected})"),
+            Self::BadSignature => f.write_str("signature does not verify"),
+            Self::MalformedClaims(why) => write!(f, "malformed claims: {why}"),
+            Self::MissingClaim(c) => write!(f, "missing claim {c}"),
+            Self::Expired { exp, now } => write!(f, "expired at {exp}, now {now}"),
+            Self::NotYetValid { nbf, now } => write!(f, "not before {nbf}, now {now}"),
+            Self::IssuedInFuture { iat, now } => write!(f, "issued at {iat}, now {now}"),
+            Self::WrongIssuer => f.write_str("issuer not accepted"),
+            Self::WrongAudience => f.write_str("audience not accepted"),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// Header parameters jwt-compact does not model; collected to be refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct ExtraHeader {
+    #[serde(default)]
+    jwk: Option<serde_json::Value>,
+    #[serde(default)]
+    x5c: Option<serde_json::Value>,
+    #[serde(default)]
+    crit: Option<serde_json::Value>,
+    #[serde(default)]
+    zip: Option<serde_json::Value>,
+    #[serde(default)]
+    b64: Option<serde_json::Value>,
+}
+
+/// A token whose structure and header passed [`inspect`]; its signature is not yet checked.
+#[derive(Debug)]
+pub struct Inspected<'a> {
+    token: UntrustedToken<'a, ExtraHeader>,
+    signed_data: &'a [u8],
+    payload_b64: &'a str,
+}
+
+/// Proof that a signature was checked with the key [`Inspected::select_key`] chose. Only this
+/// crate can make one.
+#[derive(Debug)]
+pub struct SignatureVerified(());
+
+impl SignatureVerified {
+    /// Turns the answer of a signature check done elsewhere (WebCrypto) into a proof.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn from_check(valid: bool) -> Result<Self, TokenError> {
+        if valid {
+            Ok(Self(()))
+        } else {
+            Err(TokenError::BadSignature)
+        }
+    }
+}
+
+/// Step 1: structure and header rules. Does no signature work.
+pub fn inspect<'a>(token: &'a str, policy: &Policy) -> Result<Inspected<'a>, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLarge { len: token.len() });
+    }
+    {
+        use base64ct::{Base64UrlUnpadded, Encoding};
+        let header_b64 = token.split('.').next().unwrap_or_default();
+        if let Ok(header) = Base64UrlUnpadded::decode_vec(header_b64) {
+            if json_too_deep(&header, MAX_JSON_DEPTH) {
+                return Err(TokenError::Malformed("header nests too deep"));
+            }
+        }
+    }
+    let untrusted = UntrustedToken::<ExtraHeader>::try_from(token).map_err(|e| {
+        TokenError::Malformed(match e {
+            jwt_compact::ParseError::InvalidTokenStructure => "not three dot-separated parts",
+            jwt_compact::ParseError::InvalidBase64Encoding => "invalid base64url",
+            jwt_compact::ParseError::MalformedHeader(_) => "header is not a JSON object",
+            jwt_compact::ParseError::UnsupportedContentType(_) => "unsupported cty",
+            _ => "unparseable",
+        })
+    })?;
+    let alg = untrusted.algorithm();
+    if !["ES256", "RS256", "PS256", "EdDSA", "Ed25519"].contains(&alg) {
+        return Err(TokenError::UnsupportedAlgorithm(alg.to_owned()));
+    }
+    let header = untrusted.header();
+    // Keys come only from our configured key set: a token may not point at or carry its own.
+    if header.key_set_url.is_some() {
+        return Err(TokenError::ForbiddenHeader("jku"));
+    }
+    if header.certificate_url.is_some() {
+        return Err(TokenError::ForbiddenHeader("x5u"));
+    }
+    let extra = &header.other_fields;
+    for (present, name) in [
+        (extra.jwk.is_some(), "jwk"),
+        (extra.x5c.is_some(), "x5c"),
+        // We implement no JWS extension, so any `crit` names one we do not understand
+        // (RFC 7515 §4.1.11); `b64` is only meaningful with `crit`.
+        (extra.crit.is_some(), "crit"),
+        (extra.b64.is_some(), "b64"),
+        (extra.zip.is_some(), "zip"),
+    ] {
+        if present {
+            return Err(TokenError::ForbiddenHeader(name));
+        }
+    }
+    if !policy.typ.accepts(header.token_type.as_deref()) {
+        return Err(TokenError::WrongType);
+    }
+    if header.key_id.as_ref().is_some_and(|k| k.len() > MAX_KID_LEN) {
+        return Err(TokenError::UnknownKey);
+    }
+    let (signed_data, payload_b64) = match token.rsplit_once('.') {
+        Some((data, _)) => match data.split_once('.') {
+            Some((_, payload)) => (data.as_bytes(), payload),
+            None => return Err(TokenError::Malformed("not three dot-separated parts")),
+        },
+        None => return Err(TokenError::Malformed("not three dot-separated parts")),
+    };
+    Ok(Inspected {
+        token: untrusted,
+        signed_data,
+        payload_b64,
+    })
+}
+
+impl<'a> Inspected<'a> {
+    /// The `kid` header, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.token.header().key_id.as_deref()
+    }
+
+    /// The bytes the signature covers (`header.payload`, as sent).
+    pub fn signed_data(&self) -> &[u8] {
+        self.signed_data
+    }
+
+    /// The decoded signature bytes (not yet checked).
+    pub fn signature(&self) -> &[u8] {
+        self.token.signature_bytes()
+    }
+
+    /// Step 2: the key for this token, from our set. The token's `alg` must be the key's.
+    pub fn select_key<'k>(&self, keys: &'k KeySet) -> Result<&'k VerifyKey, TokenError> {
+        let alg = self.token.algorithm();
+        let key = match self.kid() {
+            Some(kid) => keys.by_kid(kid).ok_or(TokenError::UnknownKey)?,
+            None => {
+                let mut candidates = keys.keys().iter().filter(|k| k.alg.matches_header(alg));
+                match (candidates.next(), candidates.next()) {
+                    (Some(only), None) => only,
+                    (Some(_), Some(_)) => return Err(TokenError::MissingKeyId),
+                    (None, _) => return Err(TokenError::UnknownKey),
+                }
+            }
+        };
+        if !key.alg.matches_header(alg) {
+            return Err(TokenError::AlgorithmMismatch {
+                expected: key.alg.name(),
+            });
+        }
+        Ok(key)
+    }
+
+    /// Checks the signature with `key` in pure Rust.
+    pub fn verify_pure(&self, key: &VerifyKey) -> Result<SignatureVerified, TokenError> {
+        SignatureVerified::from_check(key.verify_pure(self.signed_data, self.signature()))
+    }
+
+    /// Step 3: the claims, checked against `policy` at `now` (seconds since the epoch).
+    pub fn into_claims(
+        self,
+        _proof: SignatureVerified,
+        policy: &Policy,
+        now: i64,
+    ) -> Result<VerifiedClaims, TokenError> {
+        use base64ct::{Base64UrlUnpadded, Encoding};
+        // The structure was checked by `inspect` with the same strict base64url decoder.
+        let payload = Base64UrlUnpadded::decode_vec(self.payload_b64)
+            .map_err(|_| TokenError::Malformed("invalid base64url"))?;
+        if payload.first() != Some(&b'{') {
+            return Err(TokenError::MalformedClaims("claims are not a JSON object".into()));
+        }
+        if json_too_deep(&payload, MAX_JSON_DEPTH) {
+            return Err(TokenError::MalformedClaims("claims nest too deep".into()));
+        }
+        let raw: RawClaims = serde_json::from_slice(&payload).map_err(|e| {
+            // serde_json's message names the field and the problem (and the position); it
+            // quotes at most a short unexpected string, which is the issuer's, not a secret.
+            TokenError::MalformedClaims(e.to_string().chars().take(120).collect())
+        })?;
+        check_claims(raw, policy, now)
+    }
+}
+
+/// `aud` (and `roles`): one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(s) => vec![s],
+            Self::Many(v) => v,
+        }
+    }
+}
+
+/// The registered and Transmit claims the edge reads. Times are integers (NumericDate as
+/// issuers emit it); floats, strings and duplicated claim names are refused by serde.
+#[derive(Debug, Deserialize)]
+struct RawClaims {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Option<OneOrMany>,
+    #[serde(rename = "exp")]
+    exp_secs: Option<i64>,
+    #[serde(rename = "nbf")]
+    nbf_secs: Option<i64>,
+    #[serde(rename = "iat")]
+    iat_secs: Option<i64>,
+    jti: Option<String>,
+    client_id: Option<String>,
+    sid: Option<String>,
+    roles: Option<OneOrMany>,
+    scope: Option<String>,
+}
+
+/// Claims of a token whose signature and claims were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedClaims {
+    /// `sub`: the user id.
+    pub sub: String,
+    /// `aud`, all values.
+    pub aud: Vec<String>,
+    /// `exp`, seconds since the epoch.
+    pub exp: i64,
+    /// `iat`, seconds since the epoch.
+    pub iat: i64,
+    /// `jti`, if present.
+    pub jti: Option<String>,
+    /// `client_id`, if present.
+    pub client_id: Option<String>,
+    /// `sid` (session id), if present; Transmit's access tokens carry none.
+    pub sid: Option<String>,
+    /// `roles`, possibly empty.
+    pub roles: Vec<String>,
+    /// `scope`, if present.
+    pub scope: Option<String>,
+}
+
+impl VerifiedClaims {
+    /// Rough heap size, for bounding caches.
+    pub fn approx_size(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        std::mem::size_of::<Self>()
+            + self.sub.len()
+            + self.aud.iter().map(String::len).sum::<usize>()
+            + self.roles.iter().map(String::len).sum::<usize>()
+            + opt(&self.jti)
+            + opt(&self.client_id)
+            + opt(&self.sid)
+            + opt(&self.scope)
+    }
+}
+
+fn numeric_date(v: Option<i64>, name: &'static str) -> Result<Option<i64>, TokenError> {
+    match v {
+        Some(t) if !(0..=MAX_NUMERIC_DATE).contains(&t) => Err(TokenError::MalformedClaims(
+            format!("{name} out of range"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn check_claims(raw: RawClaims, policy: &Policy, now: i64) -> Result<VerifiedClaims, TokenError> {
+    let leeway = policy.leeway_secs;
+    let exp = numeric_date(raw.exp_secs, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+    let iat = numeric_date(raw.iat_secs, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
+    let nbf = numeric_date(raw.nbf_secs, "nbf")?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(TokenError::Expired { exp, now });
+    }
+    if let Some(nbf) = nbf {
+        if nbf.saturating_sub(leeway) > now {
+            return Err(TokenError::NotYetValid { nbf, now });
+        }
+    }
+    if iat.saturating_sub(leeway) > now {
+        return Err(TokenError::IssuedInFuture { iat, now });
+    }
+    match raw.iss {
+        Some(iss) if iss == policy.issuer => {}
+        Some(_) => return Err(TokenError::WrongIssuer),
+        None => return Err(TokenError::MissingClaim("iss")),
+    }
+    let aud = raw.aud.ok_or(TokenError::MissingClaim("aud"))?.into_vec();
+    if !aud.iter().any(|a| policy.audiences.contains(a)) {
+        return Err(TokenError::WrongAudience);
+    }
+    let sub = match raw.sub {
+        Some(sub) if !sub.is_empty() => sub,
+        _ => return Err(TokenError::MissingClaim("sub")),
+    };
+    Ok(VerifiedClaims {
+        sub,
+        aud,
+        exp,
+        iat,
+        jti: raw.jti,
+        client_id: raw.client_id,
+        sid: raw.sid,
+        roles: raw.roles.map(OneOrMany::into_vec).unwrap_or_default(),
+        scope: raw.scope,
+    })
+}
+
+/// Verifies `token` against `keys` and `policy` at `now`, with the pure-Rust signature check.
+pub fn verify(
+    token: &str,
+    keys: &KeySet,
+    policy: &Policy,
+    now: i64,
+) -> Result<VerifiedClaims, TokenError> {
+    let inspected = inspect(token, policy)?;
+    let key = inspected.select_key(keys)?;
+    let proof = inspected.verify_pure(key)?;
+    inspected.into_claims(proof, policy, now)
+}
+
+#[cfg(test)]
+mod tests;

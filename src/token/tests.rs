@@ -1,0 +1,285 @@
+use serde_json::{json, Value};
+
+use super::*;
+use crate::keys::Alg;
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::{b64, key, ISSUER, NOW};
+
+const ALL: &[Alg] = &[Alg::Es256, Alg::Rs256, Alg::Ps256, Alg::Ed25519];
+
+fn policy() -> Policy {
+    Policy {
+        issuer: ISSUER.into(),
+        audiences: vec![common::AUDIENCE.into(), "other-api".into()],
+        typ: TypRule::OneOf(vec!["at+jwt".into()]),
+        leeway_secs: 30,
+    }
+}
+
+fn keyset() -> KeySet {
+    let (es, rs, ed) = (key("es256"), key("rs256"), key("ed25519"));
+    KeySet::from_jwks_json(common::jwks(&[&es, &rs, &ed]).as_bytes(), ALL).expect("keyset")
+}
+
+fn check(token: &str) -> Result<VerifiedClaims, TokenError> {
+    verify(token, &keyset(), &policy(), NOW)
+}
+
+#[test]
+fn valid_tokens_of_each_algorithm_verify() {
+    for name in ["es256", "rs256", "ed25519"] {
+        let k = key(name);
+        let claims = check(&k.token(NOW, json!({}))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(claims.sub, "user-123");
+        assert_eq!(claims.sid.as_deref(), Some("sess-1"));
+        assert_eq!(claims.roles, vec!["reader", "writer"]);
+        assert_eq!(claims.exp, NOW + 3600);
+    }
+}
+
+#[test]
+fn ed25519_accepts_both_alg_names() {
+    let k = key("ed25519");
+    let claims = common::claims(NOW);
+    for alg in ["EdDSA", "Ed25519"] {
+        let t = k.sign(&json!({"alg": alg, "typ": "at+jwt", "kid": k.kid}), &claims);
+        assert!(check(&t).is_ok(), "{alg}");
+    }
+}
+
+/// One row per time rule: (claims overrides, expected outcome as reason or "ok").
+#[test]
+fn time_rules_table() {
+    let k = key("es256");
+    let rows: &[(Value, &str)] = &[
+        (json!({}), "ok"),
+        (json!({"exp": NOW - 10}), "ok"), // inside the 30 s leeway
+        (json!({"exp": NOW - 30}), "expired"),
+        (json!({"exp": NOW - 3600}), "expired"),
+        (json!({"nbf": NOW + 20}), "ok"),
+        (json!({"nbf": NOW + 31}), "not_yet_valid"),
+        (json!({"iat": NOW + 29}), "ok"),
+        (json!({"iat": NOW + 31}), "issued_in_future"),
+        (json!({"exp": null}), "missing_claim"),
+        (json!({"iat": null}), "missing_claim"),
+        (json!({"exp": "9999999999"}), "malformed_claims"),
+        (json!({"exp": 1.8e9}), "malformed_claims"),
+        (json!({"exp": 1e300}), "malformed_claims"),
+        (json!({"exp": MAX_NUMERIC_DATE + 1}), "malformed_claims"),
+        (json!({"exp": -1}), "malformed_claims"),
+        (json!({"nbf": "0"}), "malformed_claims"),
+    ];
+    for (extra, expected) in rows {
+        let got = match check(&k.token(NOW, extra.clone())) {
+            Ok(_) => "ok",
+            Err(e) => e.reason(),
+        };
+        assert_eq!(got, *expected, "claims {extra}");
+    }
+}
+
+#[test]
+fn identity_rules_table() {
+    let k = key("rs256");
+    let rows: &[(Value, &str)] = &[
+        (json!({"iss": "https://issuer.test/"}), "wrong_issuer"),
+        (json!({"iss": null}), "missing_claim"),
+        (json!({"aud": "someone-else"}), "wrong_audience"),
+        (json!({"aud": ["x", "other-api"]}), "ok"),
+        (json!({"aud": []}), "wrong_audience"),
+        (json!({"aud": null}), "missing_claim"),
+        (json!({"sub": null}), "missing_claim"),
+        (json!({"sub": ""}), "missing_claim"),
+        (json!({"sub": 42}), "malformed_claims"),
+        (json!({"roles": "admin"}), "ok"),
+        (json!({"roles": [1, 2]}), "malformed_claims"),
+        (json!({"sid": null}), "ok"),
+    ];
+    for (extra, expected) in rows {
+        let got = match check(&k.token(NOW, extra.clone())) {
+            Ok(_) => "ok",
+            Err(e) => e.reason(),
+        };
+        assert_eq!(got, *expected, "claims {extra}");
+    }
+}
+
+#[test]
+fn header_rules_table() {
+    let k = key("es256");
+    let claims = common::claims(NOW);
+    let kid = k.kid.clone();
+    let rows: &[(Value, &str)] = &[
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid}), "ok"),
+        (json!({"alg": "ES256", "typ": "application/at+jwt", "kid": kid}), "ok"),
+        (json!({"alg": "ES256", "typ": "AT+JWT", "kid": kid}), "ok"),
+        (json!({"alg": "ES256", "typ": "JWT", "kid": kid}), "wrong_typ"),
+        (json!({"alg": "ES256", "kid": kid}), "wrong_typ"),
+        (json!({"alg": "none", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
+        (json!({"alg": "None", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
+        (json!({"alg": "NONE", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
+        (json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
+        (json!({"alg": "es256", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
+        (json!({"alg": "RS256", "typ": "at+jwt", "kid": kid}), "alg_mismatch"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": "nope"}), "unknown_kid"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": ""}), "unknown_kid"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": "../../dev/null"}), "unknown_kid"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": "x".repeat(1024)}), "unknown_kid"),
+        (json!({"alg": "ES256", "typ": "at+jwt"}), "ok"), // one ES256 key: no kid needed
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jku": "https://evil.test/jwks"}), "forbidden_header"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5u": "https://evil.test/cert"}), "forbidden_header"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jwk": k.public_jwk}), "forbidden_header"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5c": ["MIIB"]}), "forbidden_header"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "crit": ["exp"], "exp": 1}), "forbidden_header"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "zip": "DEF"}), "forbidden_header"),
+        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "cty": "cbor"}), "malformed"),
+    ];
+    for (header, expected) in rows {
+        let got = match check(&k.sign(header, &claims)) {
+            Ok(_) => "ok",
+            Err(e) => e.reason(),
+        };
+        assert_eq!(got, *expected, "header {header}");
+    }
+}
+
+#[test]
+fn a_kid_is_required_when_several_keys_fit() {
+    let (a, b) = (key("es256"), key("es256"));
+    let mut b_jwk = b.public_jwk.clone();
+    b_jwk["kid"] = json!("second");
+    let doc = json!({"keys": [a.public_jwk, b_jwk]}).to_string();
+    let set = KeySet::from_jwks_json(doc.as_bytes(), ALL).expect("set");
+    let t = a.sign(&json!({"alg": "ES256", "typ": "at+jwt"}), &common::claims(NOW));
+    assert_eq!(verify(&t, &set, &policy(), NOW), Err(TokenError::MissingKeyId));
+}
+
+#[test]
+fn typ_rule_any_accepts_missing_typ() {
+    let k = key("ed25519");
+    let t = k.sign(&json!({"alg": "EdDSA", "kid": k.kid}), &common::claims(NOW));
+    let mut p = policy();
+    p.typ = TypRule::Any;
+    assert!(verify(&t, &keyset(), &p, NOW).is_ok());
+}
+
+#[test]
+fn tampering_is_detected_for_each_algorithm() {
+    for name in ["es256", "rs256", "ed25519"] {
+        let k = key(name);
+        let good = k.token(NOW, json!({}));
+        let (signed, sig) = good.rsplit_once('.').expect("three parts");
+        // Flip a character in the middle of the signature (the last one may only hold padding).
+        let mut sig_bytes = sig.as_bytes().to_vec();
+        let mid = sig_bytes.len() / 2;
+        sig_bytes[mid] = if sig_bytes[mid] == b'A' { b'B' } else { b'A' };
+        let bad_sig = format!("{signed}.{}", String::from_utf8_lossy(&sig_bytes));
+        assert_eq!(check(&bad_sig).map(|_| ()), Err(TokenError::BadSignature), "{name}");
+        // Same signature over other claims.
+        let other = common::claims(NOW);
+        let mut other = other.as_object().cloned().unwrap_or_default();
+        other.insert("sub".into(), json!("admin"));
+        let header_b64 = signed.split('.').next().unwrap_or_default();
+        let forged = format!("{header_b64}.{}.{sig}", b64(Value::Object(other).to_string().as_bytes()));
+        assert_eq!(check(&forged).map(|_| ()), Err(TokenError::BadSignature), "{name}");
+        // Empty and truncated signatures.
+        assert_eq!(check(&format!("{signed}.")).map(|_| ()), Err(TokenError::BadSignature));
+        let short = &sig[..sig.len() / 2];
+        assert!(check(&format!("{signed}.{short}")).is_err());
+    }
+}
+
+#[test]
+fn hs256_with_the_public_key_is_refused() {
+    use hmac::{Hmac, Mac};
+    let k = key("rs256");
+    let header = b64(br#"{"alg":"HS256","typ":"at+jwt","kid":"test-rs256"}"#);
+    let payload = b64(common::claims(NOW).to_string().as_bytes());
+    let signed = format!("{header}.{payload}");
+    let secret = k.public_jwk.to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
+    mac.update(signed.as_bytes());
+    let t = format!("{signed}.{}", b64(&mac.finalize().into_bytes()));
+    assert_eq!(check(&t).map(|_| ()), Err(TokenError::UnsupportedAlgorithm("HS256".into())));
+}
+
+#[test]
+fn structure_errors() {
+    let k = key("es256");
+    let good = k.token(NOW, json!({}));
+    let rows: Vec<(String, &str)> = vec![
+        (String::new(), "malformed"),
+        ("abc".into(), "malformed"),
+        ("a.b".into(), "malformed"),
+        (format!("{good}.extra"), "malformed"),
+        (good.replacen('.', "=.", 1), "malformed"),
+        (good.replace('-', "+").replace('_', "/") + "+", "malformed"),
+        (format!(" {good}"), "malformed"),
+        ("x".repeat(MAX_TOKEN_BYTES + 1), "too_large"),
+    ];
+    for (t, expected) in rows {
+        let got = match check(&t) {
+            Ok(_) => "ok",
+            Err(e) => e.reason(),
+        };
+        assert_eq!(got, expected, "token of len {}", t.len());
+    }
+}
+
+#[test]
+fn claims_must_be_a_plain_json_object() {
+    let k = key("es256");
+    let header = k.header().to_string();
+    let rows: &[(&str, &str)] = &[
+        (r#"["https://issuer.test","user"]"#, "malformed_claims"),
+        (r#"{"sub":"a","sub":"b"}"#, "malformed_claims"),
+        ("\u{00ff}", "malformed_claims"),
+    ];
+    for (payload, expected) in rows {
+        let got = match check(&k.sign_raw(&header, payload)) {
+            Ok(_) => "ok",
+            Err(e) => e.reason(),
+        };
+        assert_eq!(got, *expected, "payload {payload}");
+    }
+    let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
+    assert_eq!(check(&k.sign_raw(&header, &deep)).map(|_| ()).map_err(|e| e.reason()), Err("malformed_claims"));
+    let dup = format!(
+        r#"{{"iss":"{ISSUER}","sub":"u","aud":"api://edge","exp":{},"exp":{},"iat":{NOW}}}"#,
+        NOW + 10,
+        NOW + 99999
+    );
+    assert_eq!(check(&k.sign_raw(&header, &dup)).map(|_| ()).map_err(|e| e.reason()), Err("malformed_claims"));
+}
+
+#[test]
+fn error_text_never_contains_the_token() {
+    let k = key("es256");
+    let t = k.token(NOW, json!({"exp": NOW - 999}));
+    let e = check(&t).expect_err("expired");
+    let text = format!("{e} {e:?}");
+    let sig = t.rsplit('.').next().unwrap_or_default();
+    assert!(!text.contains(sig));
+    assert!(!text.contains(&t[..20]));
+}
+
+#[test]
+fn json_depth_scanner() {
+    assert!(!json_too_deep(br#"{"a":[1,{"b":2}]}"#, 3));
+    assert!(json_too_deep(br#"{"a":[1,{"b":[2]}]}"#, 3));
+    assert!(!json_too_deep(br#"{"a":"[[[[[[[[[[\"{{{{"}"#, 1));
+}
+
+#[test]
+fn deeply_nested_header_is_refused() {
+    let k = key("es256");
+    let header = format!(
+        r#"{{"alg":"ES256","typ":"at+jwt","kid":"test-es256","x":{}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let t = k.sign_raw(&header, &common::claims(NOW).to_string());
+    assert_eq!(check(&t).map(|_| ()).map_err(|e| e.reason()), Err("malformed"));
+}

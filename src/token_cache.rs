@@ -1,0 +1,214 @@
+//! The verified-token cache: a token already verified in this isolate is not verified again
+//! until its entry expires. An entry never outlives the token's `exp` (less the leeway is not
+//! subtracted: the verifier accepted it with leeway, and the entry ends at `exp` exactly) nor
+//! the configured TTL, which also bounds how long a key removed from the JWKS keeps working.
+//!
+//! Bounded in entries and in approximate bytes; eviction drops expired entries first, then the
+//! oldest insertions. Keys are SHA-256 digests of the token, so the cache holds no token.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::token::VerifiedClaims;
+
+/// A cache key: SHA-256 of the token.
+pub type TokenKey = [u8; 32];
+
+/// The key for a token.
+pub fn key_of(token: &str) -> TokenKey {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+struct Entry {
+    claims: Arc<VerifiedClaims>,
+    expires_at: i64,
+    size: usize,
+}
+
+/// Bounded cache of verified claims.
+pub struct TokenCache {
+    entries: HashMap<TokenKey, Entry>,
+    order: VecDeque<TokenKey>,
+    max_entries: usize,
+    max_bytes: usize,
+    ttl_secs: i64,
+    bytes: usize,
+}
+
+impl TokenCache {
+    /// A cache of at most `max_entries` entries and `max_bytes` approximate bytes, each kept at
+    /// most `ttl_secs`.
+    pub fn new(max_entries: usize, max_bytes: usize, ttl_secs: i64) -> Self {
+        Self {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            max_entries,
+            max_bytes,
+            ttl_secs,
+            bytes: 0,
+        }
+    }
+
+    /// Number of entries (including expired ones not yet evicted).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The cached claims for `key`, if present and not expired at `now`.
+    pub fn get(&self, key: &TokenKey, now: i64) -> Option<Arc<VerifiedClaims>> {
+        self.entries
+            .get(key)
+            .filter(|e| now < e.expires_at)
+            .map(|e| Arc::clone(&e.claims))
+    }
+
+    /// Caches verified claims at `now`.
+    pub fn insert(&mut self, key: TokenKey, claims: Arc<VerifiedClaims>, now: i64) {
+        if self.max_entries == 0 || self.ttl_secs <= 0 {
+            return;
+        }
+        let expires_at = claims.exp.min(now.saturating_add(self.ttl_secs));
+        if expires_at <= now {
+            return;
+        }
+        let size = claims.approx_size() + std::mem::size_of::<TokenKey>() * 2;
+        if size > self.max_bytes {
+            return;
+        }
+        if let Some(old) = self.entries.remove(&key) {
+            self.bytes -= old.size;
+            self.order.retain(|k| k != &key);
+        }
+        self.evict(now, size);
+        self.bytes += size;
+        self.entries.insert(
+            key,
+            Entry {
+                claims,
+                expires_at,
+                size,
+            },
+        );
+        self.order.push_back(key);
+    }
+
+    fn evict(&mut self, now: i64, incoming: usize) {
+        let full = |c: &Self| c.entries.len() >= c.max_entries || c.bytes + incoming > c.max_bytes;
+        if !full(self) {
+            return;
+        }
+        // First every expired entry, then the oldest until there is room.
+        let expired: Vec<TokenKey> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.expires_at <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in expired {
+            self.remove(&k);
+        }
+        while full(self) {
+            match self.order.pop_front() {
+                Some(k) => {
+                    if let Some(e) = self.entries.remove(&k) {
+                        self.bytes -= e.size;
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &TokenKey) {
+        if let Some(e) = self.entries.remove(key) {
+            self.bytes -= e.size;
+            self.order.retain(|k| k != key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Arc<VerifiedClaims> {
+        Arc::new(VerifiedClaims {
+            sub: "u".into(),
+            aud: vec!["a".into()],
+            exp,
+            iat: 0,
+            jti: None,
+            client_id: None,
+            sid: None,
+            roles: vec![],
+            scope: None,
+        })
+    }
+
+    #[test]
+    fn hit_until_ttl_or_exp_whichever_first() {
+        let mut c = TokenCache::new(10, 1 << 20, 60);
+        c.insert(key_of("a"), claims(1_000), 100);
+        assert!(c.get(&key_of("a"), 159).is_some());
+        assert!(c.get(&key_of("a"), 160).is_none(), "ttl");
+        c.insert(key_of("b"), claims(120), 100);
+        assert!(c.get(&key_of("b"), 119).is_some());
+        assert!(c.get(&key_of("b"), 120).is_none(), "never beyond exp");
+        assert!(c.get(&key_of("zzz"), 100).is_none());
+    }
+
+    #[test]
+    fn expired_tokens_are_not_cached() {
+        let mut c = TokenCache::new(10, 1 << 20, 60);
+        c.insert(key_of("a"), claims(100), 100);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn bounded_in_entries_oldest_evicted() {
+        let mut c = TokenCache::new(3, 1 << 20, 60);
+        for (i, t) in ["a", "b", "c", "d"].iter().enumerate() {
+            c.insert(key_of(t), claims(1_000), 100 + i as i64);
+        }
+        assert_eq!(c.len(), 3);
+        assert!(c.get(&key_of("a"), 104).is_none());
+        assert!(c.get(&key_of("d"), 104).is_some());
+    }
+
+    #[test]
+    fn expired_entries_are_evicted_before_live_ones() {
+        let mut c = TokenCache::new(2, 1 << 20, 60);
+        c.insert(key_of("live"), claims(1_000), 100);
+        c.insert(key_of("short"), claims(105), 100);
+        c.insert(key_of("new"), claims(1_000), 110);
+        assert!(c.get(&key_of("live"), 110).is_some());
+        assert!(c.get(&key_of("new"), 110).is_some());
+    }
+
+    #[test]
+    fn bounded_in_bytes() {
+        let one = claims(1_000).approx_size() + 64;
+        let mut c = TokenCache::new(100, one * 2, 60);
+        for t in ["a", "b", "c"] {
+            c.insert(key_of(t), claims(1_000), 100);
+        }
+        assert_eq!(c.len(), 2);
+        assert!(c.bytes <= one * 2);
+    }
+
+    #[test]
+    fn reinsert_replaces() {
+        let mut c = TokenCache::new(2, 1 << 20, 60);
+        c.insert(key_of("a"), claims(1_000), 100);
+        c.insert(key_of("a"), claims(1_000), 101);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.order.len(), 1);
+    }
+}
