@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine of this kind: installs only what is missing or at the
+# wrong version. Every tool here comes from crates.io, npm or Debian (nothing from GitHub).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKER_BUILD_VERSION=0.8.7
+WASM_PACK_VERSION=0.15.1
+# wasm-bindgen-cli must equal the wasm-bindgen version pinned in Cargo.toml / Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock 2>/dev/null || true)
+WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+has_version() { # has_version CMD VERSION
+  command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF "$2"
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! has_version worker-build "$WORKER_BUILD_VERSION"; then
+  log "installing worker-build $WORKER_BUILD_VERSION"
+  cargo install worker-build@"$WORKER_BUILD_VERSION" --locked --force
+fi
+
+if ! has_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked: its lockfile pins a crate version the registry does not serve.
+  cargo install wasm-bindgen-cli@"$WASM_BINDGEN_VERSION" --force
+fi
+
+if ! has_version wasm-pack "$WASM_PACK_VERSION"; then
+  log "installing wasm-pack $WASM_PACK_VERSION"
+  cargo install wasm-pack@"$WASM_PACK_VERSION" --locked --force
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  log "installing chromium and chromium-driver"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+if [ -f package-lock.json ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
+log "done"
