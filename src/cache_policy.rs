@@ -60,7 +60,11 @@ fn directives(cc: &str) -> Vec<(String, Option<String>)> {
             }
         }
         let part = rest[..end].trim();
-        rest = if end < rest.len() { &rest[end + 1..] } else { "" };
+        rest = if end < rest.len() {
+            &rest[end + 1..]
+        } else {
+            ""
+        };
         if part.is_empty() {
             continue;
         }
@@ -188,7 +192,10 @@ mod tests {
 
     #[test]
     fn row_edge_is_never_stored() {
-        assert_eq!(cc(Edge, Some("public, max-age=600"), false).as_deref(), Some(NO_STORE));
+        assert_eq!(
+            cc(Edge, Some("public, max-age=600"), false).as_deref(),
+            Some(NO_STORE)
+        );
         assert_eq!(
             decide(Edge, None, None, true).vary.as_deref(),
             Some("Cookie, Authorization")
@@ -197,32 +204,55 @@ mod tests {
 
     #[test]
     fn row_authenticated_setting_a_cookie_is_never_stored() {
-        assert_eq!(cc(Authenticated, Some("public, max-age=600"), true).as_deref(), Some(NO_STORE));
+        assert_eq!(
+            cc(Authenticated, Some("public, max-age=600"), true).as_deref(),
+            Some(NO_STORE)
+        );
     }
 
     #[test]
     fn row_authenticated_without_opt_in_is_not_stored() {
-        for upstream in [None, Some("no-cache"), Some("max-age=0"), Some("no-store, max-age=60")] {
-            assert_eq!(cc(Authenticated, upstream, false).as_deref(), Some(NO_STORE), "{upstream:?}");
+        for upstream in [
+            None,
+            Some("no-cache"),
+            Some("max-age=0"),
+            Some("no-store, max-age=60"),
+        ] {
+            assert_eq!(
+                cc(Authenticated, upstream, false).as_deref(),
+                Some(NO_STORE),
+                "{upstream:?}"
+            );
         }
     }
 
     #[test]
     fn row_authenticated_with_opt_in_keeps_upstream_and_guards_cookies() {
-        let h = decide(Authenticated, Some("public, max-age=60"), Some("Accept-Encoding"), false);
+        let h = decide(
+            Authenticated,
+            Some("public, max-age=60"),
+            Some("Accept-Encoding"),
+            false,
+        );
         assert_eq!(
             h.cache_control.as_deref(),
             Some("public, max-age=60, no-cache=\"Set-Cookie, Set-Cookie2\"")
         );
-        assert_eq!(h.vary.as_deref(), Some("Accept-Encoding, Cookie, Authorization"));
+        assert_eq!(
+            h.vary.as_deref(),
+            Some("Accept-Encoding, Cookie, Authorization")
+        );
     }
 
     #[test]
     fn row_public_without_cookie_is_untouched() {
-        assert_eq!(decide(Public, Some("public, max-age=60"), None, false), CacheHeaders {
-            cache_control: None,
-            vary: None
-        });
+        assert_eq!(
+            decide(Public, Some("public, max-age=60"), None, false),
+            CacheHeaders {
+                cache_control: None,
+                vary: None
+            }
+        );
     }
 
     #[test]
@@ -242,7 +272,10 @@ mod tests {
 
     #[test]
     fn vary_star_stays_star() {
-        assert_eq!(decide(Edge, None, Some("*"), false).vary.as_deref(), Some("*"));
+        assert_eq!(
+            decide(Edge, None, Some("*"), false).vary.as_deref(),
+            Some("*")
+        );
     }
 
     #[test]

@@ -132,7 +132,10 @@ mod tests {
     fn missing_token_has_no_error_code() {
         let r = Rejection::missing_token();
         assert_eq!(r.status, 401);
-        assert_eq!(r.www_authenticate.as_deref(), Some("Bearer realm=\"edge-session\""));
+        assert_eq!(
+            r.www_authenticate.as_deref(),
+            Some("Bearer realm=\"edge-session\"")
+        );
     }
 
     #[test]

@@ -90,7 +90,12 @@ fn http_url(key: &'static str, value: &str, allow_path: bool) -> Result<Url, Con
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => return Err(err(key, "http is only allowed for loopback hosts; use https")),
+        "http" => {
+            return Err(err(
+                key,
+                "http is only allowed for loopback hosts; use https",
+            ))
+        }
         _ => return Err(err(key, "scheme must be https")),
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -112,12 +117,21 @@ fn cookie_name(key: &'static str, value: &str) -> Result<String, ConfigError> {
     }
     let token_char = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if value.len() > 64 || !value.bytes().all(token_char) {
-        return Err(err(key, "must be a cookie-name token of at most 64 characters"));
+        return Err(err(
+            key,
+            "must be a cookie-name token of at most 64 characters",
+        ));
     }
     Ok(value.to_owned())
 }
 
-fn number(key: &'static str, value: Option<String>, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
+fn number(
+    key: &'static str,
+    value: Option<String>,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
     let Some(v) = value else {
         return Ok(default);
     };
@@ -151,7 +165,10 @@ impl EdgeConfig {
                 let mut algs = Vec::new();
                 for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                     let alg = Alg::from_config_name(name).ok_or_else(|| {
-                        err("ALLOWED_ALGS", "only ES256, RS256, PS256 and EdDSA are supported")
+                        err(
+                            "ALLOWED_ALGS",
+                            "only ES256, RS256, PS256 and EdDSA are supported",
+                        )
                     })?;
                     if !algs.contains(&alg) {
                         algs.push(alg);
@@ -212,12 +229,32 @@ impl EdgeConfig {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
         {
-            return Err(err("AUTH_PREFIX", "must look like /auth (no trailing slash)"));
+            return Err(err(
+                "AUTH_PREFIX",
+                "must look like /auth (no trailing slash)",
+            ));
         }
-        let jwks_cache_secs = number("JWKS_CACHE_SECONDS", get("JWKS_CACHE_SECONDS"), 600, 30, 86_400)?;
-        let token_cache_entries =
-            number("TOKEN_CACHE_ENTRIES", get("TOKEN_CACHE_ENTRIES"), 1024, 0, 100_000)?;
-        let token_cache_secs = number("TOKEN_CACHE_SECONDS", get("TOKEN_CACHE_SECONDS"), 60, 0, 3600)?;
+        let jwks_cache_secs = number(
+            "JWKS_CACHE_SECONDS",
+            get("JWKS_CACHE_SECONDS"),
+            600,
+            30,
+            86_400,
+        )?;
+        let token_cache_entries = number(
+            "TOKEN_CACHE_ENTRIES",
+            get("TOKEN_CACHE_ENTRIES"),
+            1024,
+            0,
+            100_000,
+        )?;
+        let token_cache_secs = number(
+            "TOKEN_CACHE_SECONDS",
+            get("TOKEN_CACHE_SECONDS"),
+            60,
+            0,
+            3600,
+        )?;
         Ok(Self {
             policy: Policy {
                 issuer,
@@ -303,7 +340,11 @@ mod tests {
             ("AUDIENCE", " , ", "AUDIENCE"),
         ];
         for (key, value, named) in rows {
-            assert_eq!(with(key, value).map(|_| ()).map_err(|e| e.key), Err(*named), "{key}={value}");
+            assert_eq!(
+                with(key, value).map(|_| ()).map_err(|e| e.key),
+                Err(*named),
+                "{key}={value}"
+            );
         }
     }
 
@@ -337,12 +378,17 @@ mod tests {
 
     #[test]
     fn errors_never_contain_values() {
-        let e = with("JWKS_URL", "https://secret-token@x").map(|_| ()).unwrap_err();
+        let e = with("JWKS_URL", "https://secret-token@x")
+            .map(|_| ())
+            .unwrap_err();
         assert!(!e.to_string().contains("secret-token"));
     }
 
     #[test]
     fn typ_any() {
-        assert_eq!(with("ACCEPTED_TYP", "*").map(|c| c.policy.typ), Ok(TypRule::Any));
+        assert_eq!(
+            with("ACCEPTED_TYP", "*").map(|c| c.policy.typ),
+            Ok(TypRule::Any)
+        );
     }
 }

@@ -116,23 +116,64 @@ mod tests {
 
     #[test]
     fn sources_table() {
-        let rows: &[(Option<&str>, Option<&str>, Result<Credential<'_>, CredentialError>)] = &[
+        type Row<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Result<Credential<'a>, CredentialError>,
+        );
+        let rows: &[Row<'_>] = &[
             (None, None, Ok(Credential::None)),
-            (Some("Bearer abc.def.ghi"), None, Ok(Credential::Bearer("abc.def.ghi"))),
+            (
+                Some("Bearer abc.def.ghi"),
+                None,
+                Ok(Credential::Bearer("abc.def.ghi")),
+            ),
             (Some("bearer abc"), None, Ok(Credential::Bearer("abc"))),
             (Some("BEARER  abc=="), None, Ok(Credential::Bearer("abc=="))),
             (Some("Bearer"), None, Err(CredentialError::MalformedBearer)),
             (Some("Bearer "), None, Err(CredentialError::MalformedBearer)),
-            (Some("Bearer a b"), None, Err(CredentialError::MalformedBearer)),
-            (Some("Bearer a, Bearer b"), None, Err(CredentialError::MalformedBearer)),
-            (Some("Bearer a\u{0}b"), None, Err(CredentialError::MalformedBearer)),
-            (Some("Bearer ===="), None, Err(CredentialError::MalformedBearer)),
+            (
+                Some("Bearer a b"),
+                None,
+                Err(CredentialError::MalformedBearer),
+            ),
+            (
+                Some("Bearer a, Bearer b"),
+                None,
+                Err(CredentialError::MalformedBearer),
+            ),
+            (
+                Some("Bearer a\u{0}b"),
+                None,
+                Err(CredentialError::MalformedBearer),
+            ),
+            (
+                Some("Bearer ===="),
+                None,
+                Err(CredentialError::MalformedBearer),
+            ),
             (Some("Basic dXNlcjpwdw=="), None, Ok(Credential::None)),
-            (None, Some("a=1; __Host-access=tok; b=2"), Ok(Credential::Cookie("tok"))),
-            (None, Some("__Host-access=x; __Host-access=y"), Err(CredentialError::DuplicateCookie)),
+            (
+                None,
+                Some("a=1; __Host-access=tok; b=2"),
+                Ok(Credential::Cookie("tok")),
+            ),
+            (
+                None,
+                Some("__Host-access=x; __Host-access=y"),
+                Err(CredentialError::DuplicateCookie),
+            ),
             (None, Some("__host-access=x"), Ok(Credential::None)),
-            (Some("Bearer hdr"), Some("__Host-access=ck"), Ok(Credential::Bearer("hdr"))),
-            (Some("Basic x"), Some("__Host-access=ck"), Ok(Credential::Cookie("ck"))),
+            (
+                Some("Bearer hdr"),
+                Some("__Host-access=ck"),
+                Ok(Credential::Bearer("hdr")),
+            ),
+            (
+                Some("Basic x"),
+                Some("__Host-access=ck"),
+                Ok(Credential::Cookie("ck")),
+            ),
         ];
         for (auth, cookie, want) in rows {
             assert_eq!(extract(*auth, *cookie, C), *want, "{auth:?} {cookie:?}");
@@ -142,6 +183,9 @@ mod tests {
     #[test]
     fn oversized_cookie_header_is_refused() {
         let big = format!("a={}", "x".repeat(MAX_COOKIE_HEADER_BYTES));
-        assert_eq!(extract(None, Some(&big), C), Err(CredentialError::CookieHeaderTooLarge));
+        assert_eq!(
+            extract(None, Some(&big), C),
+            Err(CredentialError::CookieHeaderTooLarge)
+        );
     }
 }

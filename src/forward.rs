@@ -31,7 +31,9 @@ pub fn is_identity_header(name: &str) -> bool {
 
 /// Whether a value can be put in a header as it is: visible ASCII, space and tab only.
 pub fn is_safe_header_value(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// A verified value that cannot be forwarded in a header.
@@ -109,7 +111,12 @@ mod tests {
 
     #[test]
     fn identity_header_names_are_matched_case_insensitively() {
-        for name in ["X-Auth-Subject", "x-auth-subject", "X-AUTH-ROLES", "x-auth-anything"] {
+        for name in [
+            "X-Auth-Subject",
+            "x-auth-subject",
+            "X-AUTH-ROLES",
+            "x-auth-anything",
+        ] {
             assert!(is_identity_header(name), "{name}");
         }
         for name in ["X-Authorization", "Authorization", "x-aut", ""] {
@@ -132,7 +139,10 @@ mod tests {
         let mut c = claims();
         c.sid = Some("s-token".into());
         let h = identity_headers(&c, Some("s-cookie")).unwrap_or_default();
-        assert!(h.contains(&(SESSION, "s-token".to_owned())), "token sid wins");
+        assert!(
+            h.contains(&(SESSION, "s-token".to_owned())),
+            "token sid wins"
+        );
         assert!(!identity_headers(&claims(), None)
             .unwrap_or_default()
             .iter()
@@ -144,12 +154,22 @@ mod tests {
         for bad in ["a\r\nX-Evil: 1", "a\nb", "a\0b", "caf\u{e9}", "\u{7f}"] {
             let mut c = claims();
             c.sub = bad.into();
-            assert_eq!(identity_headers(&c, None), Err(UnsafeValue { header: SUBJECT }), "{bad:?}");
+            assert_eq!(
+                identity_headers(&c, None),
+                Err(UnsafeValue { header: SUBJECT }),
+                "{bad:?}"
+            );
         }
         let mut c = claims();
         c.roles = vec!["a,b".into()];
-        assert_eq!(identity_headers(&c, None), Err(UnsafeValue { header: ROLES }));
-        assert_eq!(identity_headers(&claims(), Some("x\ry")), Err(UnsafeValue { header: SESSION }));
+        assert_eq!(
+            identity_headers(&c, None),
+            Err(UnsafeValue { header: ROLES })
+        );
+        assert_eq!(
+            identity_headers(&claims(), Some("x\ry")),
+            Err(UnsafeValue { header: SESSION })
+        );
     }
 
     #[test]
@@ -163,7 +183,11 @@ mod tests {
             ("=novalue; ok=1", Some("ok=1")),
         ];
         for (input, want) in rows {
-            assert_eq!(strip_edge_cookies(input, &edge).as_deref(), *want, "{input}");
+            assert_eq!(
+                strip_edge_cookies(input, &edge).as_deref(),
+                *want,
+                "{input}"
+            );
         }
     }
 }

@@ -79,7 +79,9 @@ impl JwksCache {
     /// Records a successful fetch at `now` with the response's `max-age`, if any.
     pub fn on_fetched(&mut self, now: i64, keys: KeySet, max_age: Option<u64>) -> Arc<KeySet> {
         let ttl = max_age
-            .map_or(self.max_cache_secs, |a| i64::try_from(a).unwrap_or(i64::MAX))
+            .map_or(self.max_cache_secs, |a| {
+                i64::try_from(a).unwrap_or(i64::MAX)
+            })
             .clamp(MIN_CACHE_SECS, self.max_cache_secs);
         let keys = Arc::new(keys);
         self.keys = Some(Arc::clone(&keys));
@@ -130,7 +132,12 @@ mod tests {
 
     #[test]
     fn max_age_is_honoured_within_bounds() {
-        let rows: &[(Option<u64>, i64)] = &[(None, 600), (Some(60), 60), (Some(0), 30), (Some(99_999), 600)];
+        let rows: &[(Option<u64>, i64)] = &[
+            (None, 600),
+            (Some(60), 60),
+            (Some(0), 30),
+            (Some(99_999), 600),
+        ];
         for (max_age, fresh) in rows {
             let mut c = JwksCache::new(600);
             c.on_fetched(1000, keys(), *max_age);

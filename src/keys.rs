@@ -363,7 +363,10 @@ mod tests {
     #[test]
     fn algorithm_comes_from_the_key() {
         assert_eq!(key_from_jwk(&ec_jwk(), ALL).map(|k| k.alg), Ok(Alg::Es256));
-        assert_eq!(key_from_jwk(&ed_jwk(), ALL).map(|k| k.alg), Ok(Alg::Ed25519));
+        assert_eq!(
+            key_from_jwk(&ed_jwk(), ALL).map(|k| k.alg),
+            Ok(Alg::Ed25519)
+        );
     }
 
     #[test]
@@ -377,7 +380,10 @@ mod tests {
     #[test]
     fn symmetric_and_private_and_encryption_keys_are_refused() {
         let oct = json!({"kty":"oct","k":"c2VjcmV0"});
-        assert!(matches!(key_from_jwk(&oct, ALL), Err(KeyError::Unsupported(_))));
+        assert!(matches!(
+            key_from_jwk(&oct, ALL),
+            Err(KeyError::Unsupported(_))
+        ));
         let mut private = ec_jwk();
         private["d"] = json!("jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI");
         assert_eq!(
@@ -396,10 +402,16 @@ mod tests {
     fn mismatched_jwk_alg_is_refused() {
         let mut ec = ec_jwk();
         ec["alg"] = json!("HS256");
-        assert!(matches!(key_from_jwk(&ec, ALL), Err(KeyError::Unsupported(_))));
+        assert!(matches!(
+            key_from_jwk(&ec, ALL),
+            Err(KeyError::Unsupported(_))
+        ));
         let mut ed = ed_jwk();
         ed["crv"] = json!("X25519");
-        assert!(matches!(key_from_jwk(&ed, ALL), Err(KeyError::Unsupported(_))));
+        assert!(matches!(
+            key_from_jwk(&ed, ALL),
+            Err(KeyError::Unsupported(_))
+        ));
     }
 
     #[test]

@@ -101,7 +101,11 @@ fn auth_route(method: &str, rest: &str) -> AuthRoute {
         "/logout-all" => ("POST", AuthRoute::LogoutAll),
         "/session" => ("GET", AuthRoute::Session),
         "/sessions" => ("GET", AuthRoute::Sessions),
-        _ => return AuthRoute::Unknown { wrong_method: false },
+        _ => {
+            return AuthRoute::Unknown {
+                wrong_method: false,
+            }
+        }
     };
     if method == want || (want == "GET" && method == "HEAD") {
         route
@@ -125,13 +129,33 @@ mod tests {
             ("POST", "/auth/login", Route::Auth(AuthRoute::Login)),
             ("POST", "/auth/refresh", Route::Auth(AuthRoute::Refresh)),
             ("POST", "/auth/logout", Route::Auth(AuthRoute::Logout)),
-            ("POST", "/auth/logout-all", Route::Auth(AuthRoute::LogoutAll)),
+            (
+                "POST",
+                "/auth/logout-all",
+                Route::Auth(AuthRoute::LogoutAll),
+            ),
             ("GET", "/auth/session", Route::Auth(AuthRoute::Session)),
             ("HEAD", "/auth/session", Route::Auth(AuthRoute::Session)),
             ("GET", "/auth/sessions", Route::Auth(AuthRoute::Sessions)),
-            ("GET", "/auth/login", Route::Auth(AuthRoute::Unknown { wrong_method: true })),
-            ("GET", "/auth/nope", Route::Auth(AuthRoute::Unknown { wrong_method: false })),
-            ("GET", "/auth", Route::Auth(AuthRoute::Unknown { wrong_method: false })),
+            (
+                "GET",
+                "/auth/login",
+                Route::Auth(AuthRoute::Unknown { wrong_method: true }),
+            ),
+            (
+                "GET",
+                "/auth/nope",
+                Route::Auth(AuthRoute::Unknown {
+                    wrong_method: false,
+                }),
+            ),
+            (
+                "GET",
+                "/auth",
+                Route::Auth(AuthRoute::Unknown {
+                    wrong_method: false,
+                }),
+            ),
             ("GET", "/authors", Route::Protected),
             ("GET", "/health", Route::Public),
             ("GET", "/health/x", Route::Protected),
@@ -143,7 +167,11 @@ mod tests {
             ("GET", "/api/me", Route::Protected),
         ];
         for (method, path, want) in rows {
-            assert_eq!(classify(method, path, "/auth", &r), *want, "{method} {path}");
+            assert_eq!(
+                classify(method, path, "/auth", &r),
+                *want,
+                "{method} {path}"
+            );
         }
     }
 

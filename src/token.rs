@@ -197,7 +197,9 @@ impl fmt::Display for TokenError {
             Self::WrongType => f.write_str("typ missing or not accepted"),
             Self::UnknownKey => f.write_str("no key with this kid"),
             Self::MissingKeyId => f.write_str("kid required: several keys match"),
-            Self::AlgorithmMismatch { expected } => write!(f, "alg does not match key ({expected})"),
+            Self::AlgorithmMismatch { expected } => {
+                write!(f, "alg does not match key ({expected})")
+            }
             Self::BadSignature => f.write_str("signature does not verify"),
             Self::MalformedClaims(why) => write!(f, "malformed claims: {why}"),
             Self::MissingClaim(c) => write!(f, "missing claim {c}"),
@@ -304,7 +306,11 @@ pub fn inspect<'a>(token: &'a str, policy: &Policy) -> Result<Inspected<'a>, Tok
     if !policy.typ.accepts(header.token_type.as_deref()) {
         return Err(TokenError::WrongType);
     }
-    if header.key_id.as_ref().is_some_and(|k| k.len() > MAX_KID_LEN) {
+    if header
+        .key_id
+        .as_ref()
+        .is_some_and(|k| k.len() > MAX_KID_LEN)
+    {
         return Err(TokenError::UnknownKey);
     }
     let (signed_data, payload_b64) = match token.rsplit_once('.') {
@@ -376,7 +382,9 @@ impl<'a> Inspected<'a> {
         let payload = Base64UrlUnpadded::decode_vec(self.payload_b64)
             .map_err(|_| TokenError::Malformed("invalid base64url"))?;
         if payload.first() != Some(&b'{') {
-            return Err(TokenError::MalformedClaims("claims are not a JSON object".into()));
+            return Err(TokenError::MalformedClaims(
+                "claims are not a JSON object".into(),
+            ));
         }
         if json_too_deep(&payload, MAX_JSON_DEPTH) {
             return Err(TokenError::MalformedClaims("claims nest too deep".into()));
@@ -467,9 +475,9 @@ impl VerifiedClaims {
 
 fn numeric_date(v: Option<i64>, name: &'static str) -> Result<Option<i64>, TokenError> {
     match v {
-        Some(t) if !(0..=MAX_NUMERIC_DATE).contains(&t) => Err(TokenError::MalformedClaims(
-            format!("{name} out of range"),
-        )),
+        Some(t) if !(0..=MAX_NUMERIC_DATE).contains(&t) => {
+            Err(TokenError::MalformedClaims(format!("{name} out of range")))
+        }
         other => Ok(other),
     }
 }

@@ -113,28 +113,85 @@ fn header_rules_table() {
     let kid = k.kid.clone();
     let rows: &[(Value, &str)] = &[
         (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid}), "ok"),
-        (json!({"alg": "ES256", "typ": "application/at+jwt", "kid": kid}), "ok"),
+        (
+            json!({"alg": "ES256", "typ": "application/at+jwt", "kid": kid}),
+            "ok",
+        ),
         (json!({"alg": "ES256", "typ": "AT+JWT", "kid": kid}), "ok"),
-        (json!({"alg": "ES256", "typ": "JWT", "kid": kid}), "wrong_typ"),
+        (
+            json!({"alg": "ES256", "typ": "JWT", "kid": kid}),
+            "wrong_typ",
+        ),
         (json!({"alg": "ES256", "kid": kid}), "wrong_typ"),
-        (json!({"alg": "none", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
-        (json!({"alg": "None", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
-        (json!({"alg": "NONE", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
-        (json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
-        (json!({"alg": "es256", "typ": "at+jwt", "kid": kid}), "unsupported_alg"),
-        (json!({"alg": "RS256", "typ": "at+jwt", "kid": kid}), "alg_mismatch"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": "nope"}), "unknown_kid"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": ""}), "unknown_kid"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": "../../dev/null"}), "unknown_kid"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": "x".repeat(1024)}), "unknown_kid"),
+        (
+            json!({"alg": "none", "typ": "at+jwt", "kid": kid}),
+            "unsupported_alg",
+        ),
+        (
+            json!({"alg": "None", "typ": "at+jwt", "kid": kid}),
+            "unsupported_alg",
+        ),
+        (
+            json!({"alg": "NONE", "typ": "at+jwt", "kid": kid}),
+            "unsupported_alg",
+        ),
+        (
+            json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}),
+            "unsupported_alg",
+        ),
+        (
+            json!({"alg": "es256", "typ": "at+jwt", "kid": kid}),
+            "unsupported_alg",
+        ),
+        (
+            json!({"alg": "RS256", "typ": "at+jwt", "kid": kid}),
+            "alg_mismatch",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": "nope"}),
+            "unknown_kid",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": ""}),
+            "unknown_kid",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": "../../dev/null"}),
+            "unknown_kid",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": "x".repeat(1024)}),
+            "unknown_kid",
+        ),
         (json!({"alg": "ES256", "typ": "at+jwt"}), "ok"), // one ES256 key: no kid needed
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jku": "https://evil.test/jwks"}), "forbidden_header"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5u": "https://evil.test/cert"}), "forbidden_header"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jwk": k.public_jwk}), "forbidden_header"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5c": ["MIIB"]}), "forbidden_header"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "crit": ["exp"], "exp": 1}), "forbidden_header"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "zip": "DEF"}), "forbidden_header"),
-        (json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "cty": "cbor"}), "malformed"),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jku": "https://evil.test/jwks"}),
+            "forbidden_header",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5u": "https://evil.test/cert"}),
+            "forbidden_header",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "jwk": k.public_jwk}),
+            "forbidden_header",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "x5c": ["MIIB"]}),
+            "forbidden_header",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "crit": ["exp"], "exp": 1}),
+            "forbidden_header",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "zip": "DEF"}),
+            "forbidden_header",
+        ),
+        (
+            json!({"alg": "ES256", "typ": "at+jwt", "kid": kid, "cty": "cbor"}),
+            "malformed",
+        ),
     ];
     for (header, expected) in rows {
         let got = match check(&k.sign(header, &claims)) {
@@ -152,8 +209,14 @@ fn a_kid_is_required_when_several_keys_fit() {
     b_jwk["kid"] = json!("second");
     let doc = json!({"keys": [a.public_jwk, b_jwk]}).to_string();
     let set = KeySet::from_jwks_json(doc.as_bytes(), ALL).expect("set");
-    let t = a.sign(&json!({"alg": "ES256", "typ": "at+jwt"}), &common::claims(NOW));
-    assert_eq!(verify(&t, &set, &policy(), NOW), Err(TokenError::MissingKeyId));
+    let t = a.sign(
+        &json!({"alg": "ES256", "typ": "at+jwt"}),
+        &common::claims(NOW),
+    );
+    assert_eq!(
+        verify(&t, &set, &policy(), NOW),
+        Err(TokenError::MissingKeyId)
+    );
 }
 
 #[test]
@@ -176,16 +239,30 @@ fn tampering_is_detected_for_each_algorithm() {
         let mid = sig_bytes.len() / 2;
         sig_bytes[mid] = if sig_bytes[mid] == b'A' { b'B' } else { b'A' };
         let bad_sig = format!("{signed}.{}", String::from_utf8_lossy(&sig_bytes));
-        assert_eq!(check(&bad_sig).map(|_| ()), Err(TokenError::BadSignature), "{name}");
+        assert_eq!(
+            check(&bad_sig).map(|_| ()),
+            Err(TokenError::BadSignature),
+            "{name}"
+        );
         // Same signature over other claims.
         let other = common::claims(NOW);
         let mut other = other.as_object().cloned().unwrap_or_default();
         other.insert("sub".into(), json!("admin"));
         let header_b64 = signed.split('.').next().unwrap_or_default();
-        let forged = format!("{header_b64}.{}.{sig}", b64(Value::Object(other).to_string().as_bytes()));
-        assert_eq!(check(&forged).map(|_| ()), Err(TokenError::BadSignature), "{name}");
+        let forged = format!(
+            "{header_b64}.{}.{sig}",
+            b64(Value::Object(other).to_string().as_bytes())
+        );
+        assert_eq!(
+            check(&forged).map(|_| ()),
+            Err(TokenError::BadSignature),
+            "{name}"
+        );
         // Empty and truncated signatures.
-        assert_eq!(check(&format!("{signed}.")).map(|_| ()), Err(TokenError::BadSignature));
+        assert_eq!(
+            check(&format!("{signed}.")).map(|_| ()),
+            Err(TokenError::BadSignature)
+        );
         let short = &sig[..sig.len() / 2];
         assert!(check(&format!("{signed}.{short}")).is_err());
     }
@@ -202,7 +279,10 @@ fn hs256_with_the_public_key_is_refused() {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
     mac.update(signed.as_bytes());
     let t = format!("{signed}.{}", b64(&mac.finalize().into_bytes()));
-    assert_eq!(check(&t).map(|_| ()), Err(TokenError::UnsupportedAlgorithm("HS256".into())));
+    assert_eq!(
+        check(&t).map(|_| ()),
+        Err(TokenError::UnsupportedAlgorithm("HS256".into()))
+    );
 }
 
 #[test]
@@ -245,13 +325,23 @@ fn claims_must_be_a_plain_json_object() {
         assert_eq!(got, *expected, "payload {payload}");
     }
     let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
-    assert_eq!(check(&k.sign_raw(&header, &deep)).map(|_| ()).map_err(|e| e.reason()), Err("malformed_claims"));
+    assert_eq!(
+        check(&k.sign_raw(&header, &deep))
+            .map(|_| ())
+            .map_err(|e| e.reason()),
+        Err("malformed_claims")
+    );
     let dup = format!(
         r#"{{"iss":"{ISSUER}","sub":"u","aud":"api://edge","exp":{},"exp":{},"iat":{NOW}}}"#,
         NOW + 10,
         NOW + 99999
     );
-    assert_eq!(check(&k.sign_raw(&header, &dup)).map(|_| ()).map_err(|e| e.reason()), Err("malformed_claims"));
+    assert_eq!(
+        check(&k.sign_raw(&header, &dup))
+            .map(|_| ())
+            .map_err(|e| e.reason()),
+        Err("malformed_claims")
+    );
 }
 
 #[test]
@@ -281,5 +371,8 @@ fn deeply_nested_header_is_refused() {
         "]".repeat(200)
     );
     let t = k.sign_raw(&header, &common::claims(NOW).to_string());
-    assert_eq!(check(&t).map(|_| ()).map_err(|e| e.reason()), Err("malformed"));
+    assert_eq!(
+        check(&t).map(|_| ()).map_err(|e| e.reason()),
+        Err("malformed")
+    );
 }

@@ -1,0 +1,92 @@
+//! Forward: the request to the upstream with the edge's cookies and client identity headers
+//! removed and the verified identity added.
+
+use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+
+use super::finalize;
+use crate::cache_policy::ResponseKind;
+use crate::challenge::Rejection;
+use crate::config::EdgeConfig;
+use crate::forward;
+use crate::token::{TokenError, VerifiedClaims};
+
+/// Request headers that describe one hop, or that the edge rebuilds, and are not forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "host",
+    "cookie",
+];
+
+/// Forwards `req` (with `identity` when authenticated) and finalizes the response.
+pub(super) async fn forward(
+    req: Request,
+    config: &EdgeConfig,
+    identity: Option<(&VerifiedClaims, Option<String>)>,
+) -> Result<Response, Rejection> {
+    let url = req
+        .url()
+        .map_err(|_| Rejection::invalid_request("bad_url"))?;
+    let mut target = config.upstream.clone();
+    target.set_path(url.path());
+    target.set_query(url.query());
+
+    let headers = Headers::new();
+    for (name, value) in req.headers().entries() {
+        if HOP_BY_HOP.contains(&name.as_str()) || forward::is_identity_header(&name) {
+            continue;
+        }
+        headers
+            .append(&name, &value)
+            .map_err(|_| Rejection::invalid_request("bad_header"))?;
+    }
+    if let Some(cookie) = req.headers().get("cookie").ok().flatten() {
+        let edge = [
+            config.access_cookie.as_str(),
+            config.session_cookie.as_str(),
+        ];
+        if let Some(kept) = forward::strip_edge_cookies(&cookie, &edge) {
+            headers
+                .set("cookie", &kept)
+                .map_err(|_| Rejection::invalid_request("bad_cookie"))?;
+        }
+    }
+    let kind = match identity {
+        Some((claims, session_id)) => {
+            let identity =
+                forward::identity_headers(claims, session_id.as_deref()).map_err(|_| {
+                    Rejection::invalid_token(&TokenError::MalformedClaims(String::new()))
+                })?;
+            for (name, value) in identity {
+                headers
+                    .set(name, &value)
+                    .map_err(|_| Rejection::invalid_request("bad_identity"))?;
+            }
+            ResponseKind::Authenticated
+        }
+        None => ResponseKind::Public,
+    };
+
+    let method = req.method();
+    let mut init = RequestInit::new();
+    init.with_method(method.clone())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if !matches!(method, Method::Get | Method::Head) {
+        if let Some(body) = req.inner().body() {
+            init.with_body(Some(body.into()));
+        }
+    }
+    let upstream_req = Request::new_with_init(target.as_str(), &init)
+        .map_err(|_| Rejection::invalid_request("bad_upstream_request"))?;
+    let resp = Fetch::Request(upstream_req)
+        .send()
+        .await
+        .map_err(|_| Rejection::bad_gateway("upstream_fetch"))?;
+    finalize(resp, kind).map_err(|_| Rejection::bad_gateway("finalize"))
+}
