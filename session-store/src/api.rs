@@ -284,7 +284,10 @@ pub fn parse_json<T: DeserializeOwned + Validate>(
             serde_json::error::Category::Data => {
                 // "missing field `username` at line 1 column 2" → keep the part before " at".
                 let text = e.to_string();
-                text.split(" at line").next().unwrap_or("bad field").to_string()
+                text.split(" at line")
+                    .next()
+                    .unwrap_or("bad field")
+                    .to_string()
             }
             serde_json::error::Category::Eof | serde_json::error::Category::Syntax => {
                 "malformed JSON".to_string()
@@ -319,7 +322,11 @@ fn optional(name: &str, value: &Option<String>, max: usize) -> Result<(), ApiErr
 
 fn attributes(value: &Option<ClientAttributes>) -> Result<(), ApiError> {
     if let Some(a) = value {
-        optional("client_attributes.user_agent", &a.user_agent, MAX_FIELD_BYTES)?;
+        optional(
+            "client_attributes.user_agent",
+            &a.user_agent,
+            MAX_FIELD_BYTES,
+        )?;
         optional("client_attributes.ip_address", &a.ip_address, 64)?;
     }
     Ok(())
@@ -409,9 +416,14 @@ pub fn parse_token_form(
     match grant.as_deref() {
         Some("client_credentials") => {}
         Some(_) => return Err(ApiError::UnsupportedGrantType),
-        None => return Err(ApiError::InvalidRequest("missing field `grant_type`".into())),
+        None => {
+            return Err(ApiError::InvalidRequest(
+                "missing field `grant_type`".into(),
+            ))
+        }
     }
-    let client_id = id.ok_or_else(|| ApiError::InvalidRequest("missing field `client_id`".into()))?;
+    let client_id =
+        id.ok_or_else(|| ApiError::InvalidRequest("missing field `client_id`".into()))?;
     let client_secret =
         secret.ok_or_else(|| ApiError::InvalidRequest("missing field `client_secret`".into()))?;
     Ok(ClientCredentials {
@@ -482,20 +494,56 @@ mod tests {
     fn routes() {
         let table: &[(&str, &str, Result<Route, ApiError>)] = &[
             ("POST", "/oidc/token", Ok(Route::ClientToken)),
-            ("GET", "/oidc/token", Err(ApiError::MethodNotAllowed("POST"))),
-            ("POST", "/v1/auth/password/authenticate", Ok(Route::PasswordAuthenticate)),
-            ("POST", "/v1/auth/session/authenticate", Ok(Route::SessionAuthenticate)),
+            (
+                "GET",
+                "/oidc/token",
+                Err(ApiError::MethodNotAllowed("POST")),
+            ),
+            (
+                "POST",
+                "/v1/auth/password/authenticate",
+                Ok(Route::PasswordAuthenticate),
+            ),
+            (
+                "POST",
+                "/v1/auth/session/authenticate",
+                Ok(Route::SessionAuthenticate),
+            ),
             ("POST", "/v1/auth/token/refresh", Ok(Route::Refresh)),
             ("POST", "/v1/auth/session/logout", Ok(Route::Logout)),
             ("GET", "/oidc/jwks", Ok(Route::Jwks)),
             ("HEAD", "/oidc/jwks", Ok(Route::Jwks)),
-            ("GET", "/oidc/.well-known/openid-configuration", Ok(Route::Discovery)),
-            ("GET", "/v1/auth/users/u%2D1/sessions", Ok(Route::ListSessions("u-1".into()))),
-            ("DELETE", "/v1/auth/users/u1/sessions", Ok(Route::RevokeSessions("u1".into()))),
-            ("PUT", "/v1/auth/users/u1/sessions", Err(ApiError::MethodNotAllowed("GET, HEAD, DELETE"))),
+            (
+                "GET",
+                "/oidc/.well-known/openid-configuration",
+                Ok(Route::Discovery),
+            ),
+            (
+                "GET",
+                "/v1/auth/users/u%2D1/sessions",
+                Ok(Route::ListSessions("u-1".into())),
+            ),
+            (
+                "DELETE",
+                "/v1/auth/users/u1/sessions",
+                Ok(Route::RevokeSessions("u1".into())),
+            ),
+            (
+                "PUT",
+                "/v1/auth/users/u1/sessions",
+                Err(ApiError::MethodNotAllowed("GET, HEAD, DELETE")),
+            ),
             ("GET", "/v1/auth/users//sessions", Err(ApiError::NotFound)),
-            ("GET", "/v1/auth/users/a/b/sessions", Err(ApiError::NotFound)),
-            ("GET", "/v1/auth/users/%0a/sessions", Err(ApiError::NotFound)),
+            (
+                "GET",
+                "/v1/auth/users/a/b/sessions",
+                Err(ApiError::NotFound),
+            ),
+            (
+                "GET",
+                "/v1/auth/users/%0a/sessions",
+                Err(ApiError::NotFound),
+            ),
             ("GET", "/", Err(ApiError::NotFound)),
         ];
         for (method, path, want) in table {
@@ -512,52 +560,87 @@ mod tests {
     #[test]
     fn bad_json_catalogue() {
         let bad = |r: Result<PasswordAuthenticate, ApiError>| r.map(|_| ()).unwrap_err();
-        assert_eq!(bad(json("{")), ApiError::InvalidRequest("malformed JSON".into()));
+        assert_eq!(
+            bad(json("{")),
+            ApiError::InvalidRequest("malformed JSON".into())
+        );
         assert_eq!(bad(json("[]")).code(), "invalid_request");
         assert_eq!(
             bad(json(r#"{"password":"x"}"#)),
             ApiError::InvalidRequest("missing field `username`".into())
         );
-        assert_eq!(bad(json(r#"{"username":"","password":"x"}"#)).code(), "invalid_request");
-        assert_eq!(bad(json(r#"{"username":"a\nb","password":"x"}"#)).code(), "invalid_request");
-        assert_eq!(bad(json(r#"{"username":1,"password":"x"}"#)).code(), "invalid_request");
-        let big = format!(r#"{{"username":"a","password":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(
+            bad(json(r#"{"username":"","password":"x"}"#)).code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            bad(json(r#"{"username":"a\nb","password":"x"}"#)).code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            bad(json(r#"{"username":1,"password":"x"}"#)).code(),
+            "invalid_request"
+        );
+        let big = format!(
+            r#"{{"username":"a","password":"{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES)
+        );
         assert_eq!(bad(json(&big)), ApiError::PayloadTooLarge);
         assert_eq!(
             parse_json::<Logout>(Some("text/plain"), b"{}").unwrap_err(),
             ApiError::UnsupportedMediaType
         );
-        assert_eq!(parse_json::<Logout>(None, b"{}").unwrap_err(), ApiError::UnsupportedMediaType);
+        assert_eq!(
+            parse_json::<Logout>(None, b"{}").unwrap_err(),
+            ApiError::UnsupportedMediaType
+        );
         let ok: PasswordAuthenticate = json(
             r#"{"username":"alice","password":"p","client_attributes":{"user_agent":"UA"},"claims":{}}"#,
         )
         .unwrap();
-        assert_eq!(ok.client_attributes.unwrap().user_agent.as_deref(), Some("UA"));
+        assert_eq!(
+            ok.client_attributes.unwrap().user_agent.as_deref(),
+            Some("UA")
+        );
     }
 
     #[test]
     fn body_size_header() {
         assert!(check_body_size(None).is_ok());
         assert!(check_body_size(Some("16384")).is_ok());
-        assert_eq!(check_body_size(Some("16385")), Err(ApiError::PayloadTooLarge));
+        assert_eq!(
+            check_body_size(Some("16385")),
+            Err(ApiError::PayloadTooLarge)
+        );
         assert_eq!(check_body_size(Some("x")).unwrap_err().status(), 400);
     }
 
     #[test]
     fn token_form() {
         let form = Some("application/x-www-form-urlencoded");
-        let ok = parse_token_form(form, b"grant_type=client_credentials&client_id=edge&client_secret=a%2Bb+c")
-            .unwrap();
+        let ok = parse_token_form(
+            form,
+            b"grant_type=client_credentials&client_id=edge&client_secret=a%2Bb+c",
+        )
+        .unwrap();
         assert_eq!(ok.client_secret, "a+b c");
         assert_eq!(
             parse_token_form(form, b"grant_type=password&client_id=a&client_secret=b").unwrap_err(),
             ApiError::UnsupportedGrantType
         );
-        assert_eq!(parse_token_form(form, b"grant_type=client_credentials").unwrap_err().code(), "invalid_request");
         assert_eq!(
-            parse_token_form(form, b"grant_type=client_credentials&client_id=a&client_id=b&client_secret=c")
+            parse_token_form(form, b"grant_type=client_credentials")
                 .unwrap_err()
                 .code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            parse_token_form(
+                form,
+                b"grant_type=client_credentials&client_id=a&client_id=b&client_secret=c"
+            )
+            .unwrap_err()
+            .code(),
             "invalid_request"
         );
         assert!(parse_token_form(Some("application/json"), b"{}").is_err());

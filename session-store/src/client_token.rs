@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(c.client_id, "edge");
         assert!(t.verify(&tok, NOW + 3_599_999).is_some());
         assert!(t.verify(&tok, NOW + 3_600_000).is_none(), "expired");
-        assert!(t.verify(&tok, NOW - 61_000).is_none(), "issued in the future");
+        assert!(
+            t.verify(&tok, NOW - 61_000).is_none(),
+            "issued in the future"
+        );
     }
 
     #[test]

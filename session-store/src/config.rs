@@ -85,7 +85,10 @@ impl Users {
         let mut costliest = (0u64, password::DEFAULT_PARAMS);
         for (i, u) in users.iter().enumerate() {
             if u.user_id.is_empty() || u.username.is_empty() {
-                return Err(err("DEMO_USERS", format!("user #{i}: empty user_id or username")));
+                return Err(err(
+                    "DEMO_USERS",
+                    format!("user #{i}: empty user_id or username"),
+                ));
             }
             let params = password::check(&u.password_hash)
                 .map_err(|e| err("DEMO_USERS", format!("user {}: {e}", u.user_id)))?;
@@ -96,7 +99,10 @@ impl Users {
             if out.by_name.insert(u.username.clone(), i).is_some()
                 || out.by_id.insert(u.user_id.clone(), i).is_some()
             {
-                return Err(err("DEMO_USERS", format!("user #{i}: duplicate id or username")));
+                return Err(err(
+                    "DEMO_USERS",
+                    format!("user #{i}: duplicate id or username"),
+                ));
             }
         }
         // Unknown users are checked against the costliest real parameters: never cheaper.
@@ -168,7 +174,10 @@ fn seconds(
     if range.contains(&v) {
         Ok(v)
     } else {
-        Err(err(var, format!("must be in {}..={}", range.start(), range.end())))
+        Err(err(
+            var,
+            format!("must be in {}..={}", range.start(), range.end()),
+        ))
     }
 }
 
@@ -213,9 +222,8 @@ impl Config {
         }
         const YEAR: i64 = 366 * 86_400;
         let policy = Policy {
-            session_ttl_ms: seconds(get, "SESSION_TTL_SECONDS", 1_209_600, 60..=YEAR)? * 1000,
-            refresh_max_ms: seconds(get, "REFRESH_TOKEN_MAX_SECONDS", 1_209_600, 60..=YEAR)?
-                * 1000,
+            session_ttl_ms: seconds(get, "SESSION_TTL_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
+            refresh_max_ms: seconds(get, "REFRESH_TOKEN_MAX_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
             reuse_grace_ms: seconds(get, "REFRESH_REUSE_GRACE_SECONDS", 10, 0..=300)? * 1000,
         };
         let expose_metrics = match get("EXPOSE_METRICS").as_deref().map(str::trim) {
@@ -310,7 +318,11 @@ mod tests {
         assert!(password::verify(hash, "alice-pw"));
         let (nobody, dummy) = c.users.for_login("mallory");
         assert!(nobody.is_none());
-        assert_eq!(password::check(dummy), password::check(hash), "same parameters");
+        assert_eq!(
+            password::check(dummy),
+            password::check(hash),
+            "same parameters"
+        );
         assert!(c.users.by_id("u-alice").is_some());
     }
 
@@ -322,17 +334,32 @@ mod tests {
             (&[("CLIENT_SECRET", "short")], "CLIENT_SECRET"),
             (&[("SIGNING_KEY", "{}")], "SIGNING_KEY"),
             (&[("SIGNING_KEY_PREVIOUS", ES256)], "SIGNING_KEY_PREVIOUS"),
-            (&[("ACCESS_TOKEN_TTL_SECONDS", "0")], "ACCESS_TOKEN_TTL_SECONDS"),
+            (
+                &[("ACCESS_TOKEN_TTL_SECONDS", "0")],
+                "ACCESS_TOKEN_TTL_SECONDS",
+            ),
             (&[("SESSION_TTL_SECONDS", "x")], "SESSION_TTL_SECONDS"),
-            (&[("REFRESH_REUSE_GRACE_SECONDS", "3600")], "REFRESH_REUSE_GRACE_SECONDS"),
+            (
+                &[("REFRESH_REUSE_GRACE_SECONDS", "3600")],
+                "REFRESH_REUSE_GRACE_SECONDS",
+            ),
             (&[("EXPOSE_METRICS", "yes")], "EXPOSE_METRICS"),
             (&[("DEMO_USERS", "{")], "DEMO_USERS"),
-            (&[("DEMO_USERS", r#"[{"user_id":"a","username":"a","password_hash":"x"}]"#)], "DEMO_USERS"),
+            (
+                &[(
+                    "DEMO_USERS",
+                    r#"[{"user_id":"a","username":"a","password_hash":"x"}]"#,
+                )],
+                "DEMO_USERS",
+            ),
         ];
         for (extra, var) in cases {
             let e = Config::from_lookup(&env(extra)).unwrap_err();
             assert_eq!(&e.var, var, "{extra:?}");
-            assert!(!e.to_string().contains("BEGIN"), "no secret values in errors");
+            assert!(
+                !e.to_string().contains("BEGIN"),
+                "no secret values in errors"
+            );
         }
     }
 

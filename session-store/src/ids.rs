@@ -56,7 +56,9 @@ fn route<'a>(value: &'a str, prefix: &str, secret_len: usize) -> Option<&'a str>
         return None;
     }
     let hex_ok = hex.len() == OBJECT_ID_HEX_LEN
-        && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     // Only the canonical encoding, so two strings never name one secret.
     let secret_ok = match Base64UrlUnpadded::decode_vec(secret) {
         Ok(bytes) => {
@@ -105,7 +107,10 @@ mod tests {
     fn session_ids_round_trip_and_carry_128_bits() {
         let id = session_id(OBJ, &[7u8; SESSION_SECRET_BYTES]);
         assert_eq!(session_route(&id), Some(OBJ));
-        assert!(refresh_route(&id).is_none(), "a session id is not a refresh token");
+        assert!(
+            refresh_route(&id).is_none(),
+            "a session id is not a refresh token"
+        );
         assert_eq!(id.rsplit('.').next().map(str::len), Some(22));
     }
 

@@ -123,6 +123,9 @@ mod tests {
         for _ in 0..5 {
             assert!(verify(&h, "pw"));
         }
-        println!("argon2id m=19456,t=2,p=1 verify: {:?} each", start.elapsed() / 5);
+        println!(
+            "argon2id m=19456,t=2,p=1 verify: {:?} each",
+            start.elapsed() / 5
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{self, Fresh, Issued, Policy, Rejection, Session, Store};
+use crate::rules::{self, Issued, NewChain, Policy, Rejection, Session, Store};
 use crate::time::Millis;
 
 /// One request to a user's Durable Object.
@@ -32,15 +32,17 @@ pub enum Command {
         method: String,
         /// Session to add the authentication to.
         existing: Option<String>,
-        /// New credentials.
-        fresh: Fresh,
+        /// Id for the session if one is created.
+        new_session_id: String,
+        /// The new refresh-token chain.
+        chain: NewChain,
     },
     /// [`rules::session_authenticate`]
     SessionAuthenticate {
         /// The session.
         session_id: String,
-        /// Hash of the new refresh token.
-        refresh_hash: String,
+        /// The new refresh-token chain.
+        chain: NewChain,
     },
     /// [`rules::refresh`]
     Refresh {
@@ -95,25 +97,19 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
             user_id,
             method,
             existing,
-            fresh,
-        } => issued(rules::authenticate(
-            store,
-            p,
-            now,
-            user_id,
-            method,
-            existing.as_deref(),
-            fresh,
-        )?),
-        Command::SessionAuthenticate {
-            session_id,
-            refresh_hash,
-        } => issued(rules::session_authenticate(
-            store,
-            p,
-            now,
-            session_id,
-            refresh_hash,
+            new_session_id,
+            chain,
+        } => {
+            let auth = rules::Authentication {
+                user_id,
+                method,
+                existing: existing.as_deref(),
+                new_session_id,
+            };
+            issued(rules::authenticate(store, p, now, auth, chain)?)
+        }
+        Command::SessionAuthenticate { session_id, chain } => issued(rules::session_authenticate(
+            store, p, now, session_id, chain,
         )?),
         Command::Refresh {
             presented_hash,
@@ -158,9 +154,10 @@ mod tests {
                 user_id: "u1".into(),
                 method: "pwd".into(),
                 existing: None,
-                fresh: Fresh {
-                    session_id: "s".into(),
+                new_session_id: "s".into(),
+                chain: NewChain {
                     refresh_hash: "h".into(),
+                    audience: "aud".into(),
                 },
             },
         );
@@ -170,11 +167,32 @@ mod tests {
             panic!("login must issue");
         };
         assert_eq!(i.session.expires_at, 1_000_005);
-        let reply = execute(&mut store, &env(6, Command::Logout { session_id: "s".into() })).unwrap();
+        let reply = execute(
+            &mut store,
+            &env(
+                6,
+                Command::Logout {
+                    session_id: "s".into(),
+                },
+            ),
+        )
+        .unwrap();
         assert_eq!(reply, Reply::Done { count: 1 });
-        let reply = execute(&mut store, &env(7, Command::Logout { session_id: "s".into() })).unwrap();
+        let reply = execute(
+            &mut store,
+            &env(
+                7,
+                Command::Logout {
+                    session_id: "s".into(),
+                },
+            ),
+        )
+        .unwrap();
         let wire = serde_json::to_string(&reply).unwrap();
-        assert_eq!(wire, r#"{"result":"rejected","rejection":"session_not_found"}"#);
+        assert_eq!(
+            wire,
+            r#"{"result":"rejected","rejection":"session_not_found"}"#
+        );
         let reply = execute(&mut store, &env(8, Command::List)).unwrap();
         assert_eq!(reply, Reply::Sessions { sessions: vec![] });
     }

@@ -113,6 +113,9 @@ pub struct RefreshRecord {
     pub rotated_at: Option<Millis>,
     /// The chain cannot be rotated from this instant on.
     pub chain_expires_at: Millis,
+    /// Access-token audience of the chain (the `resource` of the authentication that started
+    /// it), so a refresh keeps it.
+    pub audience: String,
 }
 
 /// Synchronous storage for one user's sessions and refresh tokens.
@@ -170,31 +173,51 @@ pub struct Issued {
     pub session: Session,
     /// Until when the new refresh token's chain can be rotated.
     pub refresh_expires_at: Millis,
+    /// Access-token audience of the chain.
+    pub audience: String,
 }
 
-/// Fresh credentials the caller generated for an operation (the rules draw no randomness).
+/// A new refresh-token chain: its first token (by hash) and the audience of its access tokens.
+/// The caller draws the randomness; the rules draw none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fresh {
-    /// Id for a new session (used only when one is created).
-    pub session_id: String,
-    /// Hash of the new refresh token.
+pub struct NewChain {
+    /// Hash of the chain's first refresh token.
     pub refresh_hash: String,
+    /// Access-token audience.
+    pub audience: String,
 }
 
 /// The result of an operation: `Err` only for storage failures.
 pub type Op<T, E> = Result<Result<T, Rejection>, E>;
 
-/// Password (or other) authentication of `user_id`: creates a session, or with `existing`
-/// adds the method to that live session of the same user.
+/// A successful authentication of a user by one method.
+#[derive(Debug, Clone, Copy)]
+pub struct Authentication<'a> {
+    /// The authenticated user.
+    pub user_id: &'a str,
+    /// Its `amr` value (`pwd`, `otp`, …).
+    pub method: &'a str,
+    /// The session to add it to, if any.
+    pub existing: Option<&'a str>,
+    /// Id for the session if one is created.
+    pub new_session_id: &'a str,
+}
+
+/// An authentication: creates a session, or with `existing` adds the method to that live
+/// session of the same user.
 pub fn authenticate<S: Store>(
     store: &mut S,
     policy: &Policy,
     now: Millis,
-    user_id: &str,
-    method: &str,
-    existing: Option<&str>,
-    fresh: &Fresh,
+    auth: Authentication<'_>,
+    chain: &NewChain,
 ) -> Op<Issued, S::Error> {
+    let Authentication {
+        user_id,
+        method,
+        existing,
+        new_session_id,
+    } = auth;
     store.purge_expired(now)?;
     let session = match existing {
         Some(id) => {
@@ -212,7 +235,7 @@ pub fn authenticate<S: Store>(
             s
         }
         None => Session {
-            id: fresh.session_id.clone(),
+            id: new_session_id.to_string(),
             user_id: user_id.to_string(),
             created_at: now,
             expires_at: now.saturating_add(policy.session_ttl_ms),
@@ -221,10 +244,11 @@ pub fn authenticate<S: Store>(
         },
     };
     store.save_session(&session)?;
-    let refresh_expires_at = start_chain(store, policy, now, &session.id, &fresh.refresh_hash)?;
+    let refresh_expires_at = start_chain(store, policy, now, &session.id, chain)?;
     Ok(Ok(Issued {
         session,
         refresh_expires_at,
+        audience: chain.audience.clone(),
     }))
 }
 
@@ -234,7 +258,7 @@ pub fn session_authenticate<S: Store>(
     policy: &Policy,
     now: Millis,
     session_id: &str,
-    refresh_hash: &str,
+    chain: &NewChain,
 ) -> Op<Issued, S::Error> {
     let Some(mut session) = live_session(store, session_id, now)? else {
         return Ok(Err(Rejection::SessionNotFound));
@@ -243,10 +267,11 @@ pub fn session_authenticate<S: Store>(
         .expires_at
         .max(now.saturating_add(policy.session_ttl_ms));
     store.save_session(&session)?;
-    let refresh_expires_at = start_chain(store, policy, now, &session.id, refresh_hash)?;
+    let refresh_expires_at = start_chain(store, policy, now, &session.id, chain)?;
     Ok(Ok(Issued {
         session,
         refresh_expires_at,
+        audience: chain.audience.clone(),
     }))
 }
 
@@ -297,10 +322,12 @@ pub fn refresh<S: Store>(
         created_at: now,
         rotated_at: None,
         chain_expires_at: token.chain_expires_at,
+        audience: token.audience.clone(),
     })?;
     Ok(Ok(Issued {
         session,
         refresh_expires_at: token.chain_expires_at,
+        audience: token.audience,
     }))
 }
 
@@ -351,18 +378,19 @@ fn start_chain<S: Store>(
     policy: &Policy,
     now: Millis,
     session_id: &str,
-    hash: &str,
+    chain: &NewChain,
 ) -> Result<Millis, S::Error> {
     let chain_expires_at = now.saturating_add(policy.refresh_max_ms);
     store.insert_refresh_token(&RefreshRecord {
-        hash: hash.to_string(),
+        hash: chain.refresh_hash.clone(),
         session_id: session_id.to_string(),
-        chain: hash.to_string(),
+        chain: chain.refresh_hash.clone(),
         generation: 0,
         state: TokenState::Active,
         created_at: now,
         rotated_at: None,
         chain_expires_at,
+        audience: chain.audience.clone(),
     })?;
     Ok(chain_expires_at)
 }
@@ -494,28 +522,46 @@ mod tests {
         fn advance(&mut self, ms: Millis) {
             self.now += ms;
         }
-        fn fresh(&mut self) -> Fresh {
+        fn fresh(&mut self) -> (String, NewChain) {
             self.n += 1;
-            Fresh {
-                session_id: format!("s{}", self.n),
+            let chain = NewChain {
                 refresh_hash: format!("h{}", self.n),
-            }
+                audience: format!("aud{}", self.n),
+            };
+            (format!("s{}", self.n), chain)
         }
-        fn login(&mut self, user: &str, existing: Option<&str>, method: &str) -> Result<Issued, Rejection> {
-            let f = self.fresh();
-            let r = authenticate(&mut self.store, &self.policy, self.now, user, method, existing, &f);
-            r.unwrap()
+        fn login(
+            &mut self,
+            user: &str,
+            existing: Option<&str>,
+            method: &str,
+        ) -> Result<Issued, Rejection> {
+            let (sid, chain) = self.fresh();
+            let (store, policy) = (&mut self.store, &self.policy);
+            let auth = Authentication {
+                user_id: user,
+                method,
+                existing,
+                new_session_id: &sid,
+            };
+            authenticate(store, policy, self.now, auth, &chain).unwrap()
         }
         fn session_auth(&mut self, sid: &str) -> Result<Issued, Rejection> {
-            let f = self.fresh();
-            session_authenticate(&mut self.store, &self.policy, self.now, sid, &f.refresh_hash).unwrap()
+            let (_, chain) = self.fresh();
+            session_authenticate(&mut self.store, &self.policy, self.now, sid, &chain).unwrap()
         }
         /// Refreshes `hash`; returns the new hash on success.
         fn refresh(&mut self, hash: &str) -> Result<String, Rejection> {
-            let f = self.fresh();
-            refresh(&mut self.store, &self.policy, self.now, hash, &f.refresh_hash)
-                .unwrap()
-                .map(|_| f.refresh_hash)
+            let (_, chain) = self.fresh();
+            refresh(
+                &mut self.store,
+                &self.policy,
+                self.now,
+                hash,
+                &chain.refresh_hash,
+            )
+            .unwrap()
+            .map(|_| chain.refresh_hash)
         }
         fn logout(&mut self, sid: &str) -> Result<(), Rejection> {
             logout(&mut self.store, self.now, sid).unwrap()
@@ -562,7 +608,10 @@ mod tests {
         w.advance(14 * DAY); // exactly at expiry: dead
         assert_eq!(w.session_auth(&sid), Err(Rejection::SessionNotFound));
         assert!(w.store.sessions.is_empty(), "deleted when touched");
-        assert_eq!(w.login("alice", Some(&sid), "otp").map(|_| ()), Err(Rejection::SessionNotFound));
+        assert_eq!(
+            w.login("alice", Some(&sid), "otp").map(|_| ()),
+            Err(Rejection::SessionNotFound)
+        );
         assert_eq!(w.refresh(&rt), Err(Rejection::InvalidRefreshToken));
         w.now = T0; // even a clock going back does not bring it back
         assert_eq!(w.session_auth(&sid), Err(Rejection::SessionNotFound));
@@ -580,7 +629,10 @@ mod tests {
 
     #[test]
     fn refresh_needs_a_live_session() {
-        let mut w = World::with(Policy { refresh_max_ms: 60 * DAY, ..policy() });
+        let mut w = World::with(Policy {
+            refresh_max_ms: 60 * DAY,
+            ..policy()
+        });
         let sid = w.login("alice", None, "pwd").unwrap().session.id;
         let mut rt = w.first_token(&sid);
         for _ in 0..13 {
@@ -593,7 +645,10 @@ mod tests {
 
     #[test]
     fn session_expiration_bounds_rotation() {
-        let mut w = World::with(Policy { refresh_max_ms: 2 * DAY, ..policy() });
+        let mut w = World::with(Policy {
+            refresh_max_ms: 2 * DAY,
+            ..policy()
+        });
         let sid = w.login("alice", None, "pwd").unwrap().session.id;
         let mut rt = w.first_token(&sid);
         w.advance(DAY);
@@ -616,6 +671,10 @@ mod tests {
         let a = w.first_token(&sid);
         let b = w.refresh(&a).unwrap();
         assert_eq!(w.store.tokens[&a].state, TokenState::Rotated);
+        assert_eq!(
+            w.store.tokens[&b].audience, w.store.tokens[&a].audience,
+            "audience kept"
+        );
         assert_eq!(w.store.tokens[&b].state, TokenState::Active);
         w.advance(11 * SEC);
         let c = w.refresh(&b).unwrap();
@@ -634,8 +693,16 @@ mod tests {
         let b = w.refresh(&a).unwrap();
         w.advance(10 * SEC + 1);
         assert_eq!(w.refresh(&a), Err(Rejection::RefreshTokenReused));
-        assert_eq!(w.refresh(&b), Err(Rejection::InvalidRefreshToken), "successor revoked");
-        assert_eq!(w.refresh(&other_chain), Err(Rejection::InvalidRefreshToken), "whole family");
+        assert_eq!(
+            w.refresh(&b),
+            Err(Rejection::InvalidRefreshToken),
+            "successor revoked"
+        );
+        assert_eq!(
+            w.refresh(&other_chain),
+            Err(Rejection::InvalidRefreshToken),
+            "whole family"
+        );
         assert!(w.session_auth(&sid).is_ok(), "the session itself stays");
     }
 
@@ -647,7 +714,10 @@ mod tests {
         let b = w.refresh(&a).unwrap();
         w.advance(10 * SEC); // inclusive bound
         let b2 = w.refresh(&a).unwrap();
-        assert_eq!(w.store.tokens[&b2].generation, w.store.tokens[&b].generation);
+        assert_eq!(
+            w.store.tokens[&b2].generation,
+            w.store.tokens[&b].generation
+        );
         // Either sibling may be used; using one supersedes the other.
         w.advance(SEC);
         let c = w.refresh(&b2).unwrap();
@@ -663,7 +733,11 @@ mod tests {
         let a = w.first_token(&sid);
         let b = w.refresh(&a).unwrap();
         let _c = w.refresh(&b).unwrap();
-        assert_eq!(w.refresh(&a), Err(Rejection::RefreshTokenReused), "two generations back");
+        assert_eq!(
+            w.refresh(&a),
+            Err(Rejection::RefreshTokenReused),
+            "two generations back"
+        );
     }
 
     #[test]
@@ -673,7 +747,12 @@ mod tests {
         let a = w.first_token(&sid);
         let results: Vec<_> = (0..5).map(|_| w.refresh(&a)).collect();
         assert!(results.iter().all(Result::is_ok));
-        let active = w.store.tokens.values().filter(|t| t.state == TokenState::Active).count();
+        let active = w
+            .store
+            .tokens
+            .values()
+            .filter(|t| t.state == TokenState::Active)
+            .count();
         assert_eq!(active, 5, "one rotation and four grace siblings");
     }
 
@@ -711,8 +790,14 @@ mod tests {
     fn another_users_session_cannot_be_joined() {
         let mut w = World::new();
         let sid = w.login("alice", None, "pwd").unwrap().session.id;
-        assert_eq!(w.login("bob", Some(&sid), "pwd").map(|_| ()), Err(Rejection::SessionNotFound));
-        assert_eq!(w.login("alice", Some("unknown"), "pwd").map(|_| ()), Err(Rejection::SessionNotFound));
+        assert_eq!(
+            w.login("bob", Some(&sid), "pwd").map(|_| ()),
+            Err(Rejection::SessionNotFound)
+        );
+        assert_eq!(
+            w.login("alice", Some("unknown"), "pwd").map(|_| ()),
+            Err(Rejection::SessionNotFound)
+        );
     }
 
     #[test]
@@ -721,11 +806,23 @@ mod tests {
         let s1 = w.login("alice", None, "pwd").unwrap().session.id;
         w.advance(DAY);
         let s2 = w.login("alice", None, "pwd").unwrap().session.id;
-        let listed: Vec<_> = list(&mut w.store, w.now).unwrap().into_iter().map(|s| s.id).collect();
+        let listed: Vec<_> = list(&mut w.store, w.now)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
         assert_eq!(listed, vec![s1.clone(), s2.clone()]);
         w.advance(13 * DAY);
-        let listed: Vec<_> = list(&mut w.store, w.now).unwrap().into_iter().map(|s| s.id).collect();
-        assert_eq!(listed, vec![s2], "expired sessions are not listed, and are purged");
+        let listed: Vec<_> = list(&mut w.store, w.now)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(
+            listed,
+            vec![s2],
+            "expired sessions are not listed, and are purged"
+        );
         assert!(!w.store.sessions.contains_key(&s1));
     }
 
@@ -743,11 +840,17 @@ mod tests {
 
     #[test]
     fn new_logins_purge_expired_state() {
-        let mut w = World::with(Policy { refresh_max_ms: DAY, ..policy() });
+        let mut w = World::with(Policy {
+            refresh_max_ms: DAY,
+            ..policy()
+        });
         let s1 = w.login("alice", None, "pwd").unwrap().session.id;
         w.advance(DAY);
         w.login("alice", None, "pwd").unwrap();
-        assert!(w.store.tokens.values().all(|t| t.session_id != s1), "expired chain purged");
+        assert!(
+            w.store.tokens.values().all(|t| t.session_id != s1),
+            "expired chain purged"
+        );
         w.advance(14 * DAY);
         w.login("alice", None, "pwd").unwrap();
         assert_eq!(w.store.sessions.len(), 1);

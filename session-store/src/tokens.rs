@@ -321,19 +321,37 @@ pub(crate) mod tests {
         let claims: Claims<Custom> = match key.alg() {
             "ES256" => {
                 let vk = p256::ecdsa::VerifyingKey::try_from(&jwk).unwrap();
-                Es256.validator(&vk).validate(&untrusted).unwrap().claims().clone()
+                Es256
+                    .validator(&vk)
+                    .validate(&untrusted)
+                    .unwrap()
+                    .claims()
+                    .clone()
             }
             "RS256" => {
                 let vk = rsa::RsaPublicKey::try_from(&jwk).unwrap();
-                Rsa::rs256().validator(&vk).validate(&untrusted).unwrap().claims().clone()
+                Rsa::rs256()
+                    .validator(&vk)
+                    .validate(&untrusted)
+                    .unwrap()
+                    .claims()
+                    .clone()
             }
             _ => {
                 let vk = ed25519_compact::PublicKey::try_from(&jwk).unwrap();
-                Ed25519.validator(&vk).validate(&untrusted).unwrap().claims().clone()
+                Ed25519
+                    .validator(&vk)
+                    .validate(&untrusted)
+                    .unwrap()
+                    .claims()
+                    .clone()
             }
         };
         let mut all = claims.custom;
-        all.insert("exp".into(), json!(claims.expiration.map(|t| t.timestamp())));
+        all.insert(
+            "exp".into(),
+            json!(claims.expiration.map(|t| t.timestamp())),
+        );
         all.insert("iat".into(), json!(claims.issued_at.map(|t| t.timestamp())));
         (header, all)
     }
@@ -375,10 +393,16 @@ pub(crate) mod tests {
         assert!(SigningKey::from_jwk_json(RS1024).is_err(), "1024-bit RSA");
         let mut es: Value = serde_json::from_str(ES256).unwrap();
         es["alg"] = json!("RS256");
-        assert!(SigningKey::from_jwk_json(&es.to_string()).is_err(), "alg mismatch");
+        assert!(
+            SigningKey::from_jwk_json(&es.to_string()).is_err(),
+            "alg mismatch"
+        );
         es["alg"] = json!("ES256");
         es.as_object_mut().unwrap().remove("d");
-        assert!(SigningKey::from_jwk_json(&es.to_string()).is_err(), "public key only");
+        assert!(
+            SigningKey::from_jwk_json(&es.to_string()).is_err(),
+            "public key only"
+        );
         assert!(SigningKey::from_jwk_json("not json").is_err());
         assert!(SigningKey::from_jwk_json(r#"{"kty":"oct","k":"AAAA"}"#).is_err());
     }

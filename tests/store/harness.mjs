@@ -1,0 +1,146 @@
+// Shared helpers for the session-store integration tests: the built Rust worker in workerd via
+// Miniflare (persistence off, loopback only), configured from session-store/wrangler.toml.
+import { Miniflare } from "miniflare";
+import { unstable_readConfig } from "wrangler";
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+process.env.WRANGLER_SEND_METRICS ??= "false";
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+process.env.WRANGLER_HIDE_BANNER ??= "true";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const configPath = path.join(root, "session-store/wrangler.toml");
+const config = unstable_readConfig({ config: configPath });
+const scriptPath = path.join(root, "session-store/build/worker/shim.mjs");
+
+/** Base URL of requests (dispatched in-process, never on the network). */
+export const BASE = config.vars.ISSUER;
+/** Dev credentials and demo users from wrangler.toml. */
+export const CLIENT = { id: config.vars.CLIENT_ID, secret: config.vars.CLIENT_SECRET };
+export const ALICE = { username: "alice", password: "alice-dev-password", userId: "user-alice" };
+export const BOB = { username: "bob", password: "bob-dev-password", userId: "user-bob" };
+
+/** Starts the store with wrangler.toml's vars plus `overrides`. */
+export async function startStore(overrides = {}) {
+  if (!existsSync(scriptPath)) {
+    throw new Error(`${scriptPath} missing: build with (cd session-store && worker-build --release)`);
+  }
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: path.join(root, "session-store/build"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    bindings: { ...config.vars, ...overrides },
+    durableObjects: { USER_SESSIONS: { className: "UserSessions", useSQLite: true } },
+    durableObjectsPersist: false,
+    cf: false,
+    log: undefined,
+  });
+  await mf.ready;
+  const store = new Store(mf);
+  return store;
+}
+
+/** A thin client over the store's HTTP API. */
+export class Store {
+  constructor(mf) {
+    this.mf = mf;
+    this.clientToken = null;
+  }
+  dispose() {
+    return this.mf.dispose();
+  }
+  /** Raw request; `json` bodies are serialised. Returns {status, headers, body, text}. */
+  async request(method, pathname, { json, body, headers = {}, auth = true } = {}) {
+    const h = { ...headers };
+    if (auth) {
+      this.clientToken ??= await this.fetchClientToken();
+      h.authorization ??= `Bearer ${this.clientToken}`;
+    }
+    if (json !== undefined) {
+      h["content-type"] ??= "application/json";
+      body = JSON.stringify(json);
+    }
+    const res = await this.mf.dispatchFetch(new URL(pathname, BASE), { method, headers: h, body });
+    const text = await res.text();
+    let parsed = null;
+    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  }
+  async fetchClientToken() {
+    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: CLIENT.id, client_secret: CLIENT.secret });
+    const res = await this.mf.dispatchFetch(new URL("/oidc/token", BASE), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    });
+    if (res.status !== 200) throw new Error(`client token: ${res.status} ${await res.text()}`);
+    return (await res.json()).access_token;
+  }
+  login(user = ALICE, extra = {}) {
+    return this.request("POST", "/v1/auth/password/authenticate", {
+      json: { username: user.username, password: user.password, ...extra },
+    });
+  }
+  sessionAuthenticate(session_id, extra = {}) {
+    return this.request("POST", "/v1/auth/session/authenticate", { json: { session_id, ...extra } });
+  }
+  refresh(refresh_token) {
+    return this.request("POST", "/v1/auth/token/refresh", { json: { refresh_token } });
+  }
+  logout(session_id) {
+    return this.request("POST", "/v1/auth/session/logout", { json: { session_id } });
+  }
+  list(userId) {
+    return this.request("GET", `/v1/auth/users/${encodeURIComponent(userId)}/sessions`);
+  }
+  revokeAll(userId) {
+    return this.request("DELETE", `/v1/auth/users/${encodeURIComponent(userId)}/sessions`);
+  }
+}
+
+const b64url = (s) => Buffer.from(s, "base64url");
+
+/** Decodes a compact JWS without verifying it. */
+export function decode(jwt) {
+  const [h, p] = jwt.split(".");
+  return { header: JSON.parse(b64url(h)), claims: JSON.parse(b64url(p)) };
+}
+
+/** Verifies a compact JWS against a JWKS with node:crypto; returns {header, claims} or throws. */
+export function verifyWithJwks(jwt, jwks) {
+  const [h, p, s] = jwt.split(".");
+  const header = JSON.parse(b64url(h));
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`no key ${header.kid}`);
+  if (jwk.alg !== header.alg) throw new Error(`alg ${header.alg} != key's ${jwk.alg}`);
+  const key = createPublicKey({ key: jwk, format: "jwk" });
+  const data = Buffer.from(`${h}.${p}`);
+  const sig = b64url(s);
+  const ok =
+    jwk.alg === "ES256" ? cryptoVerify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, sig)
+    : jwk.alg === "RS256" ? cryptoVerify("sha256", data, key, sig)
+    : jwk.alg === "EdDSA" ? cryptoVerify(null, data, key, sig)
+    : false;
+  if (!ok) throw new Error("bad signature");
+  return { header, claims: JSON.parse(b64url(p)) };
+}
+
+/** Parses `x-store-metrics: do_calls=1;sql_statements=4;rows_read=2;rows_written=3`. */
+export function metrics(headers) {
+  const raw = headers.get("x-store-metrics") ?? "";
+  return Object.fromEntries(raw.split(";").filter(Boolean).map((kv) => {
+    const [k, v] = kv.split("=");
+    return [k, Number(v)];
+  }));
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
