@@ -279,6 +279,12 @@ pub fn parse_json<T: DeserializeOwned + Validate>(
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // serde accepts a struct written as a JSON array; the API takes objects only.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::InvalidRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
     let value: T = serde_json::from_slice(body).map_err(|e| {
         let detail = match e.classify() {
             serde_json::error::Category::Data => {
@@ -565,6 +571,10 @@ mod tests {
             ApiError::InvalidRequest("malformed JSON".into())
         );
         assert_eq!(bad(json("[]")).code(), "invalid_request");
+        assert_eq!(
+            bad(json(r#"["alice","pw"]"#)),
+            ApiError::InvalidRequest("the body must be a JSON object".into())
+        );
         assert_eq!(
             bad(json(r#"{"password":"x"}"#)),
             ApiError::InvalidRequest("missing field `username`".into())

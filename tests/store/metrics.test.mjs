@@ -1,0 +1,61 @@
+// Measurements in workerd: Durable Object calls and SQL statements per operation (from the
+// x-store-metrics header, EXPOSE_METRICS=true in the dev config) and the per-login KDF cost.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startStore, ALICE, BOB, metrics } from "./harness.mjs";
+
+let store;
+before(async () => { store = await startStore(); });
+after(() => store?.dispose());
+
+test("DO calls and SQL statements per operation", async (t) => {
+  const rows = [];
+  const record = (op, r, expected) => {
+    const m = metrics(r.headers);
+    rows.push(`${op.padEnd(34)} status=${r.status} do_calls=${m.do_calls} sql=${m.sql_statements ?? 0} rows_read=${m.rows_read ?? 0} rows_written=${m.rows_written ?? 0}`);
+    assert.equal(m.do_calls, expected.do, `${op}: DO calls`);
+    if (expected.sql !== undefined) assert.equal(m.sql_statements, expected.sql, `${op}: SQL statements`);
+  };
+  const login = await store.login(ALICE);
+  record("password authenticate (new)", login, { do: 1, sql: 4 });
+  record("password authenticate (+session)", await store.login(ALICE, { session_id: login.body.session_id }), { do: 1, sql: 5 });
+  record("password authenticate (wrong pw)", await store.login({ ...ALICE, password: "x" }), { do: 0 });
+  const sa = await store.sessionAuthenticate(login.body.session_id);
+  record("session authenticate", sa, { do: 1, sql: 3 });
+  const r1 = await store.refresh(sa.body.refresh_token);
+  record("refresh (rotate)", r1, { do: 1, sql: 4 });
+  record("refresh (grace retry)", await store.refresh(sa.body.refresh_token), { do: 1, sql: 4 });
+  record("list sessions", await store.list(ALICE.userId), { do: 1, sql: 3 });
+  record("logout", await store.logout(login.body.session_id), { do: 1, sql: 3 });
+  record("session authenticate (ended)", await store.sessionAuthenticate(login.body.session_id), { do: 1, sql: 1 });
+  record("revoke all", await store.revokeAll(ALICE.userId), { do: 1, sql: 2 });
+  record("jwks", await store.request("GET", "/oidc/jwks", { auth: false }), { do: 0 });
+  for (const row of rows) t.diagnostic(row);
+});
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function timed(n, f) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const start = process.hrtime.bigint();
+    const r = await f();
+    out.push(Number(process.hrtime.bigint() - start) / 1e6);
+    assert.ok(r.status < 500, r.text);
+  }
+  return out;
+}
+
+test("per-login KDF cost; unknown users cost the same as wrong passwords", async (t) => {
+  const login = await store.login(BOB);
+  const N = 8;
+  const ok = await timed(N, () => store.login(BOB));
+  const wrong = await timed(N, () => store.login({ ...BOB, password: "wrong" }));
+  const unknown = await timed(N, () => store.login({ username: "nobody", password: "wrong" }));
+  const session = await timed(N, () => store.sessionAuthenticate(login.body.session_id));
+  const [mOk, mWrong, mUnknown, mSession] = [ok, wrong, unknown, session].map(median);
+  t.diagnostic(`median wall time in workerd (ms): login ok ${mOk.toFixed(1)}, wrong password ${mWrong.toFixed(1)}, unknown user ${mUnknown.toFixed(1)}, session authenticate ${mSession.toFixed(1)}`);
+  t.diagnostic(`argon2id (m=19456 KiB, t=2, p=1) cost per login ≈ ${(mOk - mSession).toFixed(1)} ms (login − session authenticate)`);
+  const ratio = mUnknown / mWrong;
+  assert.ok(ratio > 0.67 && ratio < 1.5, `unknown/wrong timing ratio ${ratio.toFixed(2)}`);
+  assert.ok(mWrong > mSession, "a failed login pays the KDF");
+});
