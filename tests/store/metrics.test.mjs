@@ -34,28 +34,28 @@ test("DO calls and SQL statements per operation", async (t) => {
 });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timed(n, f) {
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const start = process.hrtime.bigint();
-    const r = await f();
-    out.push(Number(process.hrtime.bigint() - start) / 1e6);
-    assert.ok(r.status < 500, r.text);
-  }
-  return out;
+async function time(f) {
+  const start = process.hrtime.bigint();
+  const r = await f();
+  assert.ok(r.status < 500, r.text);
+  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 test("per-login KDF cost; unknown users cost the same as wrong passwords", async (t) => {
   const login = await store.login(BOB);
-  const N = 8;
-  const ok = await timed(N, () => store.login(BOB));
-  const wrong = await timed(N, () => store.login({ ...BOB, password: "wrong" }));
-  const unknown = await timed(N, () => store.login({ username: "nobody", password: "wrong" }));
-  const session = await timed(N, () => store.sessionAuthenticate(login.body.session_id));
+  const [ok, wrong, unknown, session] = [[], [], [], []];
+  // Interleaved, so warm-up and machine load hit every kind alike.
+  for (let i = 0; i < 8; i++) {
+    ok.push(await time(() => store.login(BOB)));
+    wrong.push(await time(() => store.login({ ...BOB, password: "wrong" })));
+    unknown.push(await time(() => store.login({ username: "nobody", password: "wrong" })));
+    session.push(await time(() => store.sessionAuthenticate(login.body.session_id)));
+  }
   const [mOk, mWrong, mUnknown, mSession] = [ok, wrong, unknown, session].map(median);
   t.diagnostic(`median wall time in workerd (ms): login ok ${mOk.toFixed(1)}, wrong password ${mWrong.toFixed(1)}, unknown user ${mUnknown.toFixed(1)}, session authenticate ${mSession.toFixed(1)}`);
   t.diagnostic(`argon2id (m=19456 KiB, t=2, p=1) cost per login ≈ ${(mOk - mSession).toFixed(1)} ms (login − session authenticate)`);
   const ratio = mUnknown / mWrong;
-  assert.ok(ratio > 0.67 && ratio < 1.5, `unknown/wrong timing ratio ${ratio.toFixed(2)}`);
+  // Loose bounds: a missing dummy hash would make the ratio ~0.02.
+  assert.ok(ratio > 0.5 && ratio < 2, `unknown/wrong timing ratio ${ratio.toFixed(2)}`);
   assert.ok(mWrong > mSession, "a failed login pays the KDF");
 });
