@@ -6,17 +6,19 @@
 //! | kind | sets a cookie | upstream opted in | `Cache-Control` | `Vary` |
 //! |---|---|---|---|---|
 //! | edge (`/auth/*`, edge errors) | any | — | `private, no-store` | + `Cookie, Authorization` |
-//! | authenticated | yes | any | `private, no-store` | + `Cookie, Authorization` |
-//! | authenticated | no | no | `private, no-store` | + `Cookie, Authorization` |
+//! | authenticated | any | no | `private, no-store` | + `Cookie, Authorization` |
 //! | authenticated | no | yes | upstream's + `no-cache="Set-Cookie, Set-Cookie2"` | + `Cookie, Authorization` |
+//! | authenticated | yes | yes | upstream's, `public`/`s-maxage` dropped, + `private, no-cache="Set-Cookie, Set-Cookie2"` | + `Cookie, Authorization` |
 //! | public | no | any | upstream's, unchanged | unchanged |
 //! | public | yes | yes | upstream's, `public`/`s-maxage` dropped, + `private, no-cache="Set-Cookie, Set-Cookie2"` | + `Cookie` |
 //! | public | yes | no | `private, no-store` | + `Cookie` |
 //!
-//! "Opted in" means the upstream's `Cache-Control` has `public`, `s-maxage` or a positive
-//! `max-age`, and no `no-store`/`no-cache`/`private`-with-no-age. `Set-Cookie` itself is never
-//! cached: wherever a cacheable response might carry one, `no-cache="Set-Cookie, Set-Cookie2"`
-//! tells caches to revalidate rather than replay it.
+//! "Opted in" means the upstream's `Cache-Control` explicitly allows shared caching (`public`
+//! or a positive `s-maxage`) and has no `no-store` or unqualified `no-cache`. A bare
+//! `max-age` is not an opt-in: a cookie-authenticated request carries no `Authorization`
+//! header, so a shared cache would be free to store it. A response that sets a cookie is
+//! never publicly cacheable; at most the browser's private cache keeps its body, and
+//! `no-cache="Set-Cookie, Set-Cookie2"` tells every cache not to replay the cookie.
 
 /// What produced the response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +98,23 @@ pub fn opted_in(cache_control: Option<&str>) -> bool {
                     .is_some_and(|age| age > 0)
         })
     };
-    has("public") || positive_age("s-maxage") || positive_age("max-age")
+    has("public") || positive_age("s-maxage")
+}
+
+/// The upstream's directives made private: `public`/`s-maxage`/`private` dropped, then
+/// `private, <rest>, no-cache="Set-Cookie, Set-Cookie2"`.
+fn privatised(upstream: &str) -> String {
+    let kept = directives(upstream)
+        .into_iter()
+        .filter(|(n, _)| !matches!(n.as_str(), "public" | "s-maxage" | "private"))
+        .map(|(n, v)| match v {
+            Some(v) => format!("{n}={v}"),
+            None => n,
+        });
+    let mut parts = vec!["private".to_owned()];
+    parts.extend(kept);
+    parts.push(NO_CACHE_COOKIES.to_owned());
+    parts.join(", ")
 }
 
 /// The `max-age` of a `Cache-Control` value, if any (used for the JWKS cache).
@@ -141,11 +159,11 @@ pub fn decide(
             vary: identity_vary(),
         },
         ResponseKind::Authenticated => {
-            let cache_control = if !sets_cookie && opted_in(upstream_cache_control) {
-                let cc = upstream_cache_control.unwrap_or_default();
-                format!("{cc}, {NO_CACHE_COOKIES}")
-            } else {
-                NO_STORE.to_owned()
+            let upstream = upstream_cache_control.unwrap_or_default();
+            let cache_control = match (opted_in(upstream_cache_control), sets_cookie) {
+                (false, _) => NO_STORE.to_owned(),
+                (true, false) => format!("{upstream}, {NO_CACHE_COOKIES}"),
+                (true, true) => privatised(upstream),
             };
             CacheHeaders {
                 cache_control: Some(cache_control),
@@ -158,18 +176,7 @@ pub fn decide(
         },
         ResponseKind::Public => {
             let cache_control = if opted_in(upstream_cache_control) {
-                let kept: Vec<String> = directives(upstream_cache_control.unwrap_or_default())
-                    .into_iter()
-                    .filter(|(n, _)| !matches!(n.as_str(), "public" | "s-maxage" | "private"))
-                    .map(|(n, v)| match v {
-                        Some(v) => format!("{n}={v}"),
-                        None => n,
-                    })
-                    .collect();
-                let mut parts = vec!["private".to_owned()];
-                parts.extend(kept);
-                parts.push(NO_CACHE_COOKIES.to_owned());
-                parts.join(", ")
+                privatised(upstream_cache_control.unwrap_or_default())
             } else {
                 NO_STORE.to_owned()
             };
@@ -203,11 +210,12 @@ mod tests {
     }
 
     #[test]
-    fn row_authenticated_setting_a_cookie_is_never_stored() {
+    fn row_authenticated_setting_a_cookie_is_never_publicly_cacheable() {
         assert_eq!(
             cc(Authenticated, Some("public, max-age=600"), true).as_deref(),
-            Some(NO_STORE)
+            Some("private, max-age=600, no-cache=\"Set-Cookie, Set-Cookie2\"")
         );
+        assert_eq!(cc(Authenticated, None, true).as_deref(), Some(NO_STORE));
     }
 
     #[test]
@@ -283,7 +291,8 @@ mod tests {
         assert!(opted_in(Some("PUBLIC")));
         assert!(opted_in(Some("s-maxage=10")));
         assert!(!opted_in(Some("no-cache=\"a, public\"")));
-        assert!(opted_in(Some("max-age=5, no-cache=\"Set-Cookie\"")));
+        assert!(opted_in(Some("public, max-age=5, no-cache=\"Set-Cookie\"")));
+        assert!(!opted_in(Some("max-age=5")));
         assert!(!opted_in(Some("max-age=abc")));
         assert_eq!(max_age("public, max-age=300"), Some(300));
         assert_eq!(max_age("no-store"), None);

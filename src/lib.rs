@@ -2,28 +2,37 @@
 //! the edge.
 //!
 //! The crate has two layers:
-//! - the **core** (every module but [`adapter`]): pure Rust, no I/O and no clock reads. It takes
-//!   `now`, keys, and whatever the adapter fetched as arguments and returns decisions. It
-//!   compiles natively and to wasm32 and is tested with `cargo test`.
+//! - the **core** (every module but `adapter` and `webcrypto`): pure Rust, no I/O and no clock
+//!   reads. It takes `now`, keys, and whatever the adapter fetched as arguments and returns
+//!   decisions. It compiles natively and to wasm32 and is tested with `cargo test`.
 //! - the **adapter** (wasm32 only): the only code that touches `worker::*`. It reads the
 //!   environment into a [`config::EdgeConfig`] once per isolate, runs the phases
 //!   (classify → authenticate → authorize → forward → finalize), and talks to the JWKS endpoint,
 //!   KV, the session store and the upstream.
+//! - `webcrypto` (wasm32 only, public for the differential test): the signature check through
+//!   the runtime's WebCrypto, with the core's pure-Rust check as the fallback.
 //!
 //! Nothing in this crate logs a token, a cookie value or a key.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod binding;
 pub mod cache_policy;
 pub mod challenge;
 pub mod config;
+pub mod cookies;
 pub mod credentials;
+pub mod csrf;
 pub mod forward;
 pub mod jwks;
 pub mod keys;
+pub mod revocation;
 pub mod route;
+pub mod store_api;
 pub mod token;
 pub mod token_cache;
+#[cfg(target_arch = "wasm32")]
+pub mod webcrypto;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

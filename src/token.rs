@@ -389,7 +389,11 @@ impl<'a> Inspected<'a> {
         if json_too_deep(&payload, MAX_JSON_DEPTH) {
             return Err(TokenError::MalformedClaims("claims nest too deep".into()));
         }
-        let raw: RawClaims = serde_json::from_slice(&payload).map_err(|e| {
+        // JSON text is UTF-8 (RFC 8259 §8.1); serde_json does not check the bytes of values it
+        // skips, so check the whole payload first.
+        let payload = std::str::from_utf8(&payload)
+            .map_err(|_| TokenError::MalformedClaims("claims are not UTF-8".into()))?;
+        let raw: RawClaims = serde_json::from_str(payload).map_err(|e| {
             // serde_json's message names the field and the problem (and the position); it
             // quotes at most a short unexpected string, which is the issuer's, not a secret.
             TokenError::MalformedClaims(e.to_string().chars().take(120).collect())

@@ -376,3 +376,20 @@ fn deeply_nested_header_is_refused() {
         Err("malformed")
     );
 }
+
+#[test]
+fn invalid_utf8_anywhere_in_the_claims_is_refused() {
+    let k = key("es256");
+    let header = b64(k.header().to_string().as_bytes());
+    let mut claims = common::claims(NOW).to_string().into_bytes();
+    // Replace the closing brace with an unused claim holding a lone continuation byte.
+    claims.pop();
+    claims.extend_from_slice(b",\"note\":\"\x80\"}");
+    let signed = format!("{header}.{}", b64(&claims));
+    let sig = k.signature(signed.as_bytes());
+    let t = format!("{signed}.{}", b64(&sig));
+    assert_eq!(
+        check(&t).map(|_| ()).map_err(|e| e.reason()),
+        Err("malformed_claims")
+    );
+}

@@ -1,0 +1,188 @@
+//! The cookie policy, as pure functions over the `cookie` crate.
+//!
+//! Every cookie the edge sets is [`conform`]ed: `__Host-` prefix rules (`Secure`, `Path=/`, no
+//! `Domain`; draft-ietf-httpbis-rfc6265bis §4.1.3.2), `HttpOnly`, `SameSite=Strict` (or `Lax` by
+//! configuration), and no `Max-Age`/`Expires` unless persistent sessions are configured, in
+//! which case the lifetime never exceeds the session's expiry. A serialised cookie over
+//! [`MAX_COOKIE_BYTES`] is an error rather than a cookie the browser would silently drop.
+
+use cookie::prefix::{Host, Prefix};
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
+
+/// Browsers keep cookies up to 4096 bytes (name + value + attributes); stay under it.
+pub const MAX_COOKIE_BYTES: usize = 4095;
+
+/// How cookies are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// `SameSite` value: `Strict` by default, `Lax` by configuration.
+    pub same_site_lax: bool,
+    /// Persistent cookies (with `Max-Age`), bounded by the session's expiry.
+    pub persistent: bool,
+}
+
+/// A cookie that cannot be set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieError {
+    /// Serialised larger than [`MAX_COOKIE_BYTES`].
+    TooLarge {
+        /// The cookie's name (never its value).
+        name: String,
+        /// Its serialised length.
+        len: usize,
+    },
+    /// The name does not carry the `__Host-` prefix.
+    NotHostPrefixed,
+}
+
+/// Forces the policy's attributes on `cookie`.
+pub fn conform<'c>(mut cookie: Cookie<'c>, policy: &CookiePolicy) -> Cookie<'c> {
+    cookie = Host::conform(cookie);
+    cookie.set_http_only(true);
+    cookie.set_same_site(if policy.same_site_lax {
+        SameSite::Lax
+    } else {
+        SameSite::Strict
+    });
+    cookie.set_partitioned(None);
+    if !policy.persistent {
+        cookie.set_max_age(None);
+        cookie.unset_expires();
+    }
+    cookie
+}
+
+fn checked(cookie: Cookie<'_>) -> Result<String, CookieError> {
+    if !cookie.name().starts_with(Host::PREFIX) {
+        return Err(CookieError::NotHostPrefixed);
+    }
+    let s = cookie.to_string();
+    if s.len() > MAX_COOKIE_BYTES {
+        return Err(CookieError::TooLarge {
+            name: cookie.name().to_owned(),
+            len: s.len(),
+        });
+    }
+    Ok(s)
+}
+
+/// The `Set-Cookie` value for `name=value` under `policy`. With persistent sessions the
+/// cookie lives until `expires_at` (seconds since the epoch) and never longer; without an
+/// expiry, or when not persistent, it is a session cookie.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    policy: &CookiePolicy,
+    expires_at: Option<i64>,
+    now: i64,
+) -> Result<String, CookieError> {
+    let mut cookie = Cookie::new(name.to_owned(), value.to_owned());
+    if policy.persistent {
+        if let Some(exp) = expires_at {
+            cookie.set_max_age(Duration::seconds(exp.saturating_sub(now).max(0)));
+        }
+    }
+    checked(conform(cookie, policy))
+}
+
+/// The `Set-Cookie` value that deletes `name`: empty value, `Max-Age=0`, same attributes.
+pub fn clear_cookie(name: &str, policy: &CookiePolicy) -> String {
+    let mut cookie = conform(Cookie::new(name.to_owned(), ""), policy);
+    cookie.set_max_age(Duration::ZERO);
+    cookie.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRICT: CookiePolicy = CookiePolicy {
+        same_site_lax: false,
+        persistent: false,
+    };
+
+    fn parse(s: &str) -> Cookie<'static> {
+        Cookie::parse(s.to_owned()).unwrap_or_else(|_| Cookie::new("unparseable", ""))
+    }
+
+    #[test]
+    fn default_cookie_has_every_attribute_and_no_lifetime() {
+        let s = set_cookie("__Host-session", "v", &STRICT, Some(2_000), 1_000).unwrap_or_default();
+        let c = parse(&s);
+        assert_eq!(c.name(), "__Host-session");
+        assert_eq!(c.secure(), Some(true));
+        assert_eq!(c.http_only(), Some(true));
+        assert_eq!(c.path(), Some("/"));
+        assert_eq!(c.domain(), None);
+        assert_eq!(c.same_site(), Some(SameSite::Strict));
+        assert_eq!(c.max_age(), None);
+        assert_eq!(c.expires(), None);
+    }
+
+    #[test]
+    fn lax_by_configuration() {
+        let p = CookiePolicy {
+            same_site_lax: true,
+            ..STRICT
+        };
+        let c = parse(&set_cookie("__Host-a", "v", &p, None, 0).unwrap_or_default());
+        assert_eq!(c.same_site(), Some(SameSite::Lax));
+    }
+
+    #[test]
+    fn persistent_never_outlives_the_session() {
+        let p = CookiePolicy {
+            persistent: true,
+            ..STRICT
+        };
+        let c = parse(&set_cookie("__Host-a", "v", &p, Some(1_600), 1_000).unwrap_or_default());
+        assert_eq!(c.max_age(), Some(Duration::seconds(600)));
+        let c = parse(&set_cookie("__Host-a", "v", &p, Some(900), 1_000).unwrap_or_default());
+        assert_eq!(c.max_age(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn conform_overrides_what_a_caller_set() {
+        let mut c = Cookie::new("__Host-x", "v");
+        c.set_domain("evil.test");
+        c.set_path("/sub");
+        c.set_secure(false);
+        c.set_max_age(Duration::days(400));
+        let c = conform(c, &STRICT);
+        assert_eq!(c.domain(), None);
+        assert_eq!(c.path(), Some("/"));
+        assert_eq!(c.secure(), Some(true));
+        assert_eq!(c.max_age(), None);
+    }
+
+    #[test]
+    fn oversized_and_unprefixed_cookies_are_refused() {
+        let big = "x".repeat(MAX_COOKIE_BYTES);
+        assert!(matches!(
+            set_cookie("__Host-a", &big, &STRICT, None, 0),
+            Err(CookieError::TooLarge { .. })
+        ));
+        assert_eq!(
+            set_cookie("plain", "v", &STRICT, None, 0),
+            Err(CookieError::NotHostPrefixed)
+        );
+    }
+
+    #[test]
+    fn clearing_uses_max_age_zero_and_same_attributes() {
+        let c = parse(&clear_cookie("__Host-access", &STRICT));
+        assert_eq!(c.value(), "");
+        assert_eq!(c.max_age(), Some(Duration::ZERO));
+        assert_eq!(c.path(), Some("/"));
+        assert_eq!(c.secure(), Some(true));
+    }
+
+    #[test]
+    fn serialisation_round_trips() {
+        let s = set_cookie("__Host-a", "abc.DEF-_~", &STRICT, None, 0).unwrap_or_default();
+        let c = parse(&s);
+        assert_eq!(c.value(), "abc.DEF-_~");
+        assert_eq!(parse(&c.to_string()).to_string(), s);
+    }
+}

@@ -1,0 +1,223 @@
+//! Revocation at the edge: KV keys, TTLs, the in-isolate read cache, and the decision.
+//!
+//! Two kinds of entries in the `REVOCATIONS` namespace:
+//! - `s:<sha256(session id)>` — the session was logged out; every token of it is refused.
+//! - `u:<sha256(subject)>` = `<unix seconds>` — logout-all: every token of the user issued at
+//!   or before that second is refused.
+//!
+//! Ids are hashed so the namespace lists no session id or user id. Entries live as long as
+//! the longest access token could still be presented: the configured maximum access-token
+//! lifetime plus the leeway (at least KV's 60 s minimum TTL).
+//!
+//! Staleness: a write is visible in the writing isolate at once (it updates its own cache);
+//! other locations see it after KV propagation (up to 60 s) plus the read cache's TTL.
+//!
+//! KV failure is a configured, tested decision ([`OnKvError`]): by default **fail closed**
+//! (503) — a revoked session must not pass because KV was briefly unreadable; `open` trades
+//! that for availability and is logged on every use.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+/// KV's smallest accepted `expirationTtl`.
+pub const KV_MIN_TTL_SECS: u64 = 60;
+/// Most entries in the isolate's read cache.
+pub const CACHE_MAX_ENTRIES: usize = 10_000;
+
+fn hex_sha256(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The KV key of a revoked session.
+pub fn session_key(session_id: &str) -> String {
+    format!("s:{}", hex_sha256(session_id))
+}
+
+/// The KV key of a user-wide revocation.
+pub fn user_key(subject: &str) -> String {
+    format!("u:{}", hex_sha256(subject))
+}
+
+/// The TTL of a revocation entry, seconds.
+pub fn entry_ttl(max_access_token_secs: u64, leeway_secs: u64) -> u64 {
+    max_access_token_secs
+        .saturating_add(leeway_secs)
+        .max(KV_MIN_TTL_SECS)
+}
+
+/// What to do when KV cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnKvError {
+    /// Refuse with 503 (default).
+    Closed,
+    /// Let the request through and log it.
+    Open,
+}
+
+/// What KV said about one request's session and user (`None`: the read failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lookup {
+    /// Whether the session is revoked.
+    pub session_revoked: Option<bool>,
+    /// The user's "not after" second, if any.
+    pub user_revoked_at: Option<Option<i64>>,
+}
+
+/// The revocation decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not revoked.
+    Allow,
+    /// Revoked: 401 `invalid_token`.
+    Revoked,
+    /// KV failed and the policy is fail-closed: 503.
+    Unavailable,
+    /// KV failed and the policy is fail-open: allowed, logged.
+    AllowedOnError,
+}
+
+/// Decides for a token issued at `iat`.
+pub fn decide(lookup: Lookup, iat: i64, on_error: OnKvError) -> Verdict {
+    let mut failed = false;
+    match lookup.session_revoked {
+        Some(true) => return Verdict::Revoked,
+        Some(false) => {}
+        None => failed = true,
+    }
+    match lookup.user_revoked_at {
+        Some(Some(at)) if iat <= at => return Verdict::Revoked,
+        Some(_) => {}
+        None => failed = true,
+    }
+    match (failed, on_error) {
+        (false, _) => Verdict::Allow,
+        (true, OnKvError::Closed) => Verdict::Unavailable,
+        (true, OnKvError::Open) => Verdict::AllowedOnError,
+    }
+}
+
+/// Parses a user-wide entry's value.
+pub fn parse_user_entry(value: &str) -> Option<i64> {
+    value.trim().parse().ok()
+}
+
+/// The isolate's read cache of KV answers (both "revoked" and "not revoked").
+#[derive(Debug, Default)]
+pub struct RevocationCache {
+    entries: HashMap<String, (Option<String>, i64)>,
+    ttl_secs: i64,
+}
+
+impl RevocationCache {
+    /// A cache keeping answers `ttl_secs` (0 disables it).
+    pub fn new(ttl_secs: i64) -> Self {
+        Self {
+            entries: HashMap::new(),
+            ttl_secs,
+        }
+    }
+
+    /// The cached KV value of `key` at `now`: `Some(None)` = cached absence.
+    pub fn get(&self, key: &str, now: i64) -> Option<Option<String>> {
+        self.entries
+            .get(key)
+            .filter(|(_, until)| now < *until)
+            .map(|(v, _)| v.clone())
+    }
+
+    /// Records a KV answer (read, or this isolate's own write) at `now`. A write is kept for
+    /// at least the TTL even when the cache is disabled, so this isolate never forgets its own
+    /// revocations while KV propagates.
+    pub fn put(&mut self, key: String, value: Option<String>, now: i64, own_write: bool) {
+        let ttl = if own_write {
+            self.ttl_secs.max(KV_MIN_TTL_SECS as i64)
+        } else {
+            self.ttl_secs
+        };
+        if ttl <= 0 {
+            return;
+        }
+        if self.entries.len() >= CACHE_MAX_ENTRIES {
+            self.entries.retain(|_, (_, until)| now < *until);
+            if self.entries.len() >= CACHE_MAX_ENTRIES {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key, (value, now.saturating_add(ttl)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_hash_the_ids() {
+        let k = session_key("sess-123");
+        assert!(k.starts_with("s:"));
+        assert_eq!(k.len(), 2 + 64);
+        assert!(!k.contains("sess-123"));
+        assert_ne!(session_key("a"), session_key("b"));
+        // Same digest, separate namespaces.
+        assert_eq!(user_key("a")[2..], session_key("a")[2..]);
+        assert_ne!(user_key("a"), session_key("a"));
+    }
+
+    #[test]
+    fn ttl_covers_the_longest_token_and_kv_minimum() {
+        assert_eq!(entry_ttl(3600, 30), 3630);
+        assert_eq!(entry_ttl(10, 0), KV_MIN_TTL_SECS);
+    }
+
+    #[test]
+    fn decision_table() {
+        use OnKvError::*;
+        use Verdict::*;
+        let l = |s, u| Lookup {
+            session_revoked: s,
+            user_revoked_at: u,
+        };
+        let rows: &[(Lookup, i64, OnKvError, Verdict)] = &[
+            (l(Some(false), Some(None)), 100, Closed, Allow),
+            (l(Some(true), Some(None)), 100, Closed, Revoked),
+            (l(Some(false), Some(Some(100))), 100, Closed, Revoked),
+            (l(Some(false), Some(Some(100))), 99, Closed, Revoked),
+            (l(Some(false), Some(Some(100))), 101, Closed, Allow),
+            (l(None, Some(None)), 100, Closed, Unavailable),
+            (l(None, Some(None)), 100, Open, AllowedOnError),
+            (l(Some(false), None), 100, Open, AllowedOnError),
+            (l(Some(true), None), 100, Open, Revoked),
+            (l(None, Some(Some(200))), 100, Open, Revoked),
+        ];
+        for (lookup, iat, on_error, want) in rows {
+            assert_eq!(
+                decide(*lookup, *iat, *on_error),
+                *want,
+                "{lookup:?} iat={iat} {on_error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cache_keeps_answers_for_ttl_and_own_writes_longer() {
+        let mut c = RevocationCache::new(10);
+        c.put("a".into(), None, 100, false);
+        assert_eq!(c.get("a", 109), Some(None));
+        assert_eq!(c.get("a", 110), None);
+        let mut off = RevocationCache::new(0);
+        off.put("r".into(), None, 100, false);
+        assert_eq!(off.get("r", 100), None);
+        off.put("w".into(), Some("1".into()), 100, true);
+        assert_eq!(off.get("w", 159), Some(Some("1".into())));
+    }
+
+    #[test]
+    fn user_entry_parsing() {
+        assert_eq!(parse_user_entry("1700000000"), Some(1_700_000_000));
+        assert_eq!(parse_user_entry("x"), None);
+    }
+}
