@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test suite: lint, native cargo tests, wasm tests in headless Chromium, and the
+# workerd integration tests (Miniflare). Installs what is missing first (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
+export CHROMEDRIVER=/usr/bin/chromedriver
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "set-up"
+bash scripts/setup.sh
+
+step "format and lints (native and wasm32)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "native tests (cargo test)"
+cargo test --workspace
+
+step "wasm tests in headless Chromium (wasm-pack test)"
+wasm-pack test --headless --chrome . -- --tests
+
+step "build the workers"
+bash scripts/build.sh
+
+step "integration tests in workerd (node:test + Miniflare)"
+node --test tests/
