@@ -66,7 +66,7 @@ pub struct SigFile {
 }
 
 pub fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length");
+    assert!(s.len().is_multiple_of(2), "odd hex length");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
@@ -368,7 +368,7 @@ pub enum JwsStep {
     Decided(Outcome),
     /// Structure, header and key selection passed: the signature decides.
     Check {
-        key: edge_session::keys::VerifyKey,
+        key: Box<edge_session::keys::VerifyKey>,
         signed: Vec<u8>,
         sig: Vec<u8>,
     },
@@ -456,7 +456,7 @@ pub fn prepare_jws() -> (Vec<JwsPrepared>, Tally) {
                         match inspected.select_key(&set) {
                             Err(_) => JwsStep::Decided(Outcome::Rejected),
                             Ok(selected) => JwsStep::Check {
-                                key: selected.clone(),
+                                key: Box::new(selected.clone()),
                                 signed: inspected.signed_data().to_vec(),
                                 sig: inspected.signature().to_vec(),
                             },
