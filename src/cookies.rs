@@ -34,6 +34,30 @@ pub enum CookieError {
     },
     /// The name does not carry the `__Host-` prefix.
     NotHostPrefixed,
+    /// The name is not an RFC 6265 `token` (control bytes, spaces, separators such as `;`).
+    InvalidName,
+    /// The value has a byte outside RFC 6265 `cookie-octet` (control bytes, space, `"`, `,`,
+    /// `;`, `\`, non-ASCII): serialised as it is, it would add attributes (`; Domain=…`) or
+    /// break the header.
+    InvalidValue {
+        /// The cookie's name (never its value).
+        name: String,
+    },
+}
+
+/// RFC 6265 §4.1.1 `token` (RFC 2616 §2.2): visible ASCII except separators.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| (0x21..0x7f).contains(&b) && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+}
+
+/// RFC 6265 §4.1.1 `cookie-octet`: `%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`.
+fn is_cookie_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e))
 }
 
 /// Forces the policy's attributes on `cookie`.
@@ -56,6 +80,14 @@ pub fn conform<'c>(mut cookie: Cookie<'c>, policy: &CookiePolicy) -> Cookie<'c> 
 fn checked(cookie: Cookie<'_>) -> Result<String, CookieError> {
     if !cookie.name().starts_with(Host::PREFIX) {
         return Err(CookieError::NotHostPrefixed);
+    }
+    if !is_token(cookie.name()) {
+        return Err(CookieError::InvalidName);
+    }
+    if !is_cookie_value(cookie.value()) {
+        return Err(CookieError::InvalidValue {
+            name: cookie.name().to_owned(),
+        });
     }
     let s = cookie.to_string();
     if s.len() > MAX_COOKIE_BYTES {
@@ -176,6 +208,47 @@ mod tests {
         assert_eq!(c.max_age(), Some(Duration::ZERO));
         assert_eq!(c.path(), Some("/"));
         assert_eq!(c.secure(), Some(true));
+    }
+
+    /// Found by the `set_cookie_roundtrip` fuzz oracle: a value (or name) with `;`, CR/LF or
+    /// other bytes outside RFC 6265 was serialised as it was, so `v; Domain=evil.test` set a
+    /// cookie for another domain and a CR/LF broke the header.
+    #[test]
+    fn names_and_values_outside_rfc6265_are_refused() {
+        for value in [
+            "v; Domain=evil.test",
+            "a\r\nSet-Cookie: x=1",
+            "a b",
+            "\"q\"",
+            "a,b",
+            "caf\u{e9}",
+            "\0",
+        ] {
+            assert_eq!(
+                set_cookie("__Host-a", value, &STRICT, None, 0),
+                Err(CookieError::InvalidValue {
+                    name: "__Host-a".into()
+                }),
+                "{value:?}"
+            );
+        }
+        for name in ["__Host-\ra", "__Host-a;b", "__Host-a b", "__Host-a=b"] {
+            assert_eq!(
+                set_cookie(name, "v", &STRICT, None, 0),
+                Err(CookieError::InvalidName),
+                "{name:?}"
+            );
+        }
+        // The values the edge really sets still pass.
+        assert!(set_cookie(
+            "__Host-session",
+            "v1.AAAA.c2Vzcw.dXNlcg.bWFj",
+            &STRICT,
+            None,
+            0
+        )
+        .is_ok());
+        assert!(set_cookie("__Host-access", "eyJh.eyJz.c2ln", &STRICT, None, 0).is_ok());
     }
 
     #[test]
