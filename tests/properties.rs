@@ -157,17 +157,15 @@ fn claims_with(
     client: Option<String>,
     scope: Option<String>,
 ) -> VerifiedClaims {
-    VerifiedClaims {
-        sub,
-        aud: vec![common::AUDIENCE.into()],
-        exp: 2,
-        iat: 1,
-        jti: None,
-        client_id: client,
-        sid,
-        roles,
-        scope,
-    }
+    // Start from claims the verifier produced, so a new claim field needs no change here.
+    let t = token(json!(common::NOW + 60), json!(common::NOW), None);
+    let mut c = decide(&t, 0, common::NOW).expect("valid token");
+    c.sub = sub;
+    c.sid = sid;
+    c.roles = roles;
+    c.client_id = client;
+    c.scope = scope;
+    c
 }
 
 fn visible(v: &str) -> bool {
