@@ -3,6 +3,7 @@
 //! Wire errors stay generic (no reason that helps an attacker, never a token); the precise
 //! reason goes to the structured log line the adapter writes.
 
+use crate::store_api::StoreFailure;
 use crate::token::TokenError;
 
 /// The realm in every `WWW-Authenticate: Bearer` challenge.
@@ -23,6 +24,21 @@ pub struct Rejection {
     pub message: &'static str,
     /// Secret-free reason for the log line (not sent to the client).
     pub log_reason: &'static str,
+    /// The edge's cookies must be cleared with this answer (the session is gone).
+    pub clear_session: bool,
+}
+
+/// Whether a request is a browser navigation (answered with a redirect to the login page
+/// rather than a bare 401): `Sec-Fetch-Mode: navigate`, or without Fetch Metadata a `GET`
+/// that accepts HTML.
+pub fn is_navigation(method: &str, sec_fetch_mode: Option<&str>, accept: Option<&str>) -> bool {
+    if method != "GET" && method != "HEAD" {
+        return false;
+    }
+    match sec_fetch_mode {
+        Some(mode) => mode.trim().eq_ignore_ascii_case("navigate"),
+        None => accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/html")),
+    }
 }
 
 impl Rejection {
@@ -35,6 +51,7 @@ impl Rejection {
             error: "unauthorized",
             message: "An access token is required.",
             log_reason: "missing_token",
+            clear_session: false,
         }
     }
 
@@ -53,6 +70,7 @@ impl Rejection {
             error: "invalid_token",
             message: "The access token is invalid or expired.",
             log_reason: err.reason(),
+            clear_session: false,
         }
     }
 
@@ -67,6 +85,7 @@ impl Rejection {
             error: "invalid_request",
             message: "The request is malformed.",
             log_reason,
+            clear_session: false,
         }
     }
 
@@ -79,6 +98,7 @@ impl Rejection {
             error: "temporarily_unavailable",
             message: "Token verification is temporarily unavailable.",
             log_reason: "jwks_unavailable",
+            clear_session: false,
         }
     }
 
@@ -91,6 +111,7 @@ impl Rejection {
             error: "server_error",
             message: "The service is misconfigured.",
             log_reason: "config_invalid",
+            clear_session: false,
         }
     }
 
@@ -103,6 +124,7 @@ impl Rejection {
             error: "not_found",
             message: "No such route.",
             log_reason: "no_route",
+            clear_session: false,
         }
     }
 
@@ -115,6 +137,133 @@ impl Rejection {
             error: "bad_gateway",
             message: "The upstream could not be reached.",
             log_reason,
+            clear_session: false,
+        }
+    }
+
+    /// 503: the revocation list cannot be read and the policy is fail-closed.
+    pub fn revocation_unavailable() -> Self {
+        Self {
+            status: 503,
+            www_authenticate: None,
+            retry_after: Some(5),
+            error: "temporarily_unavailable",
+            message: "Session checks are temporarily unavailable.",
+            log_reason: "revocation_unavailable",
+            clear_session: false,
+        }
+    }
+
+    /// 504: the upstream did not answer in time.
+    pub fn gateway_timeout(log_reason: &'static str) -> Self {
+        Self {
+            status: 504,
+            www_authenticate: None,
+            retry_after: None,
+            error: "gateway_timeout",
+            message: "The upstream did not answer in time.",
+            log_reason,
+            clear_session: false,
+        }
+    }
+
+    /// 403: a cross-site request to a cookie-authenticated or session route.
+    pub fn forbidden(log_reason: &'static str) -> Self {
+        Self {
+            status: 403,
+            www_authenticate: None,
+            retry_after: None,
+            error: "forbidden",
+            message: "The request was refused.",
+            log_reason,
+            clear_session: false,
+        }
+    }
+
+    /// 405 for a known edge route called with another method.
+    pub fn method_not_allowed() -> Self {
+        Self {
+            status: 405,
+            www_authenticate: None,
+            retry_after: None,
+            error: "method_not_allowed",
+            message: "Method not allowed.",
+            log_reason: "method_not_allowed",
+            clear_session: false,
+        }
+    }
+
+    /// 400 for a malformed body on an edge route (not a credentials problem).
+    pub fn bad_body(log_reason: &'static str) -> Self {
+        Self {
+            status: 400,
+            www_authenticate: None,
+            retry_after: None,
+            error: "invalid_request",
+            message: "The request body is malformed.",
+            log_reason,
+            clear_session: false,
+        }
+    }
+
+    /// 401: the session ended (logged out, expired, revoked); the cookies go with it.
+    pub fn session_ended(log_reason: &'static str) -> Self {
+        Self {
+            status: 401,
+            www_authenticate: Some(format!(
+                "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"The session ended\""
+            )),
+            retry_after: None,
+            error: "session_ended",
+            message: "The session has ended; sign in again.",
+            log_reason,
+            clear_session: true,
+        }
+    }
+
+    /// The answer for a failed store call.
+    pub fn store(f: StoreFailure) -> Self {
+        match f {
+            StoreFailure::SessionGone => Self::session_ended(f.reason()),
+            StoreFailure::Refused => Self {
+                status: 401,
+                www_authenticate: Some(format!("Bearer realm=\"{REALM}\"")),
+                retry_after: None,
+                error: "invalid_credentials",
+                message: "The credentials were not accepted.",
+                log_reason: f.reason(),
+                clear_session: false,
+            },
+            StoreFailure::RateLimited { retry_after } => Self {
+                status: 503,
+                www_authenticate: None,
+                retry_after: Some(retry_after),
+                error: "temporarily_unavailable",
+                message: "The session service is busy; retry later.",
+                log_reason: f.reason(),
+                clear_session: false,
+            },
+            StoreFailure::Timeout => Self {
+                status: 504,
+                www_authenticate: None,
+                retry_after: None,
+                error: "gateway_timeout",
+                message: "The session service did not answer in time.",
+                log_reason: f.reason(),
+                clear_session: false,
+            },
+            StoreFailure::Unreachable
+            | StoreFailure::ServerError
+            | StoreFailure::Malformed
+            | StoreFailure::ClientAuth => Self {
+                status: 502,
+                www_authenticate: None,
+                retry_after: None,
+                error: "bad_gateway",
+                message: "The session service failed.",
+                log_reason: f.reason(),
+                clear_session: false,
+            },
         }
     }
 
@@ -156,6 +305,46 @@ mod tests {
         assert_eq!(Rejection::keys_unavailable().retry_after, Some(5));
         assert_eq!(Rejection::misconfigured().status, 500);
         assert!(Rejection::misconfigured().www_authenticate.is_none());
+    }
+
+    #[test]
+    fn store_failures_map_to_statuses() {
+        let rows: &[(StoreFailure, u16, bool)] = &[
+            (StoreFailure::Timeout, 504, false),
+            (StoreFailure::Unreachable, 502, false),
+            (StoreFailure::ServerError, 502, false),
+            (StoreFailure::Malformed, 502, false),
+            (StoreFailure::RateLimited { retry_after: 7 }, 503, false),
+            (StoreFailure::Refused, 401, false),
+            (StoreFailure::SessionGone, 401, true),
+        ];
+        for (f, status, clear) in rows {
+            let r = Rejection::store(*f);
+            assert_eq!((r.status, r.clear_session), (*status, *clear), "{f:?}");
+        }
+        assert_eq!(
+            Rejection::store(StoreFailure::RateLimited { retry_after: 7 }).retry_after,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn navigation_detection() {
+        let rows: &[(&str, Option<&str>, Option<&str>, bool)] = &[
+            ("GET", Some("navigate"), None, true),
+            ("GET", Some("cors"), Some("text/html"), false),
+            ("GET", None, Some("text/html,application/xhtml+xml"), true),
+            ("GET", None, Some("application/json"), false),
+            ("POST", Some("navigate"), Some("text/html"), false),
+            ("GET", None, None, false),
+        ];
+        for (m, mode, accept, want) in rows {
+            assert_eq!(
+                is_navigation(m, *mode, *accept),
+                *want,
+                "{m} {mode:?} {accept:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::binding::{BindingKeys, BindingPolicy, IpBinding};
+use crate::cookies::CookiePolicy;
 use crate::keys::{Alg, KeySet};
+use crate::revocation::OnKvError;
 use crate::route::PathRules;
 use crate::token::{Policy, TypRule};
 
@@ -49,6 +52,57 @@ pub enum KeySource {
     Inline(Arc<KeySet>),
 }
 
+/// Session management at the edge (present when `SESSION_STORE_URL` is set).
+#[derive(Clone)]
+pub struct SessionConfig {
+    /// The session store's base URL (Transmit: `https://api.transmitsecurity.io/cis`).
+    pub store_url: Url,
+    /// OAuth client id for the client-credentials grant.
+    pub client_id: String,
+    /// OAuth client secret (a secret: never logged, never in `Debug`).
+    pub client_secret: String,
+    /// `resource` to request tokens for, if any.
+    pub resource: Option<String>,
+    /// MAC keys of the session cookie.
+    pub binding_keys: BindingKeys,
+    /// Client properties the session cookie is bound to.
+    pub binding: BindingPolicy,
+    /// How cookies are written.
+    pub cookies: CookiePolicy,
+    /// Longest a session can live (bounds persistent cookies), seconds.
+    pub session_max_secs: i64,
+    /// Where navigations without a session are sent.
+    pub login_path: String,
+    /// Timeout of each store call, milliseconds.
+    pub store_timeout_ms: u32,
+    /// `Clear-Site-Data` value sent on logout (empty: not sent).
+    pub clear_site_data: String,
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("store_url", &self.store_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("binding", &self.binding)
+            .field("cookies", &self.cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Revocation checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevocationConfig {
+    /// Seconds a KV answer is cached in the isolate.
+    pub cache_secs: i64,
+    /// What a KV read failure means.
+    pub on_kv_error: OnKvError,
+    /// Longest access-token lifetime the issuer uses (revocation entries live this long plus
+    /// the leeway).
+    pub max_access_token_secs: u64,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
@@ -74,6 +128,93 @@ pub struct EdgeConfig {
     pub token_cache_entries: usize,
     /// Verified-token cache: seconds an entry lives at most.
     pub token_cache_secs: i64,
+    /// Revocation checks.
+    pub revocation: RevocationConfig,
+    /// Session management, if configured.
+    pub session: Option<SessionConfig>,
+}
+
+fn boolean(key: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(_) => Err(err(key, "must be true or false")),
+    }
+}
+
+fn session_config(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SessionConfig>, ConfigError> {
+    let Some(store) = get("SESSION_STORE_URL") else {
+        return Ok(None);
+    };
+    let store_url = http_url("SESSION_STORE_URL", &store, true)?;
+    let required =
+        |k: &'static str| get(k).ok_or_else(|| err(k, "is required with SESSION_STORE_URL"));
+    let client_id = required("CLIENT_ID")?;
+    let client_secret = required("CLIENT_SECRET")?;
+    let binding_keys =
+        BindingKeys::parse(&required("COOKIE_KEYS")?).map_err(|e| err("COOKIE_KEYS", e))?;
+    let ip = match get("BIND_IP").as_deref().map(str::trim) {
+        None | Some("off") => IpBinding::Off,
+        Some("prefix") => IpBinding::Prefix,
+        Some("exact") => IpBinding::Exact,
+        Some(_) => return Err(err("BIND_IP", "must be off, prefix or exact")),
+    };
+    let same_site_lax = match get("SAME_SITE").as_deref().map(str::trim) {
+        None | Some("Strict" | "strict") => false,
+        Some("Lax" | "lax") => true,
+        Some(_) => return Err(err("SAME_SITE", "must be Strict or Lax")),
+    };
+    let login_path = get("LOGIN_PATH").unwrap_or_else(|| "/".to_owned());
+    if !login_path.starts_with('/') || login_path.starts_with("//") || !forward_safe(&login_path) {
+        return Err(err(
+            "LOGIN_PATH",
+            "must be a local path starting with a single /",
+        ));
+    }
+    let clear_site_data =
+        get("CLEAR_SITE_DATA").unwrap_or_else(|| "\"cache\", \"cookies\", \"storage\"".to_owned());
+    if !forward_safe(&clear_site_data) {
+        return Err(err("CLEAR_SITE_DATA", "must be a plain header value"));
+    }
+    Ok(Some(SessionConfig {
+        store_url,
+        client_id,
+        client_secret,
+        resource: get("RESOURCE"),
+        binding_keys,
+        binding: BindingPolicy {
+            user_agent: boolean("BIND_USER_AGENT", get("BIND_USER_AGENT"), true)?,
+            ip,
+        },
+        cookies: CookiePolicy {
+            same_site_lax,
+            persistent: boolean("PERSISTENT_SESSIONS", get("PERSISTENT_SESSIONS"), false)?,
+        },
+        session_max_secs: number(
+            "SESSION_MAX_SECONDS",
+            get("SESSION_MAX_SECONDS"),
+            14 * 86_400,
+            60,
+            366 * 86_400,
+        )?,
+        login_path,
+        store_timeout_ms: u32::try_from(number(
+            "STORE_TIMEOUT_MS",
+            get("STORE_TIMEOUT_MS"),
+            5_000,
+            100,
+            60_000,
+        )?)
+        .unwrap_or(5_000),
+        clear_site_data,
+    }))
+}
+
+fn forward_safe(v: &str) -> bool {
+    crate::forward::is_safe_header_value(v)
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -255,6 +396,30 @@ impl EdgeConfig {
             0,
             3600,
         )?;
+        let on_kv_error = match get("REVOCATION_ON_KV_ERROR").as_deref().map(str::trim) {
+            None | Some("closed") => OnKvError::Closed,
+            Some("open") => OnKvError::Open,
+            Some(_) => return Err(err("REVOCATION_ON_KV_ERROR", "must be closed or open")),
+        };
+        let revocation = RevocationConfig {
+            cache_secs: number(
+                "REVOCATION_CACHE_SECONDS",
+                get("REVOCATION_CACHE_SECONDS"),
+                10,
+                0,
+                300,
+            )?,
+            on_kv_error,
+            max_access_token_secs: u64::try_from(number(
+                "ACCESS_TOKEN_MAX_SECONDS",
+                get("ACCESS_TOKEN_MAX_SECONDS"),
+                3600,
+                60,
+                86_400,
+            )?)
+            .unwrap_or(3600),
+        };
+        let session = session_config(&get)?;
         Ok(Self {
             policy: Policy {
                 issuer,
@@ -272,6 +437,8 @@ impl EdgeConfig {
             jwks_cache_secs,
             token_cache_entries: usize::try_from(token_cache_entries).unwrap_or(0),
             token_cache_secs,
+            revocation,
+            session,
         })
     }
 }
@@ -382,6 +549,73 @@ mod tests {
             .map(|_| ())
             .unwrap_err();
         assert!(!e.to_string().contains("secret-token"));
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+    fn with_session(extra: &[(&'static str, &str)]) -> Result<EdgeConfig, ConfigError> {
+        let mut v = base();
+        v.insert("SESSION_STORE_URL", "https://store.test/cis".into());
+        v.insert("CLIENT_ID", "edge".into());
+        v.insert("CLIENT_SECRET", "s3cret-value-xyz".into());
+        v.insert("COOKIE_KEYS", KEY.into());
+        for (k, val) in extra {
+            v.insert(k, (*val).to_owned());
+        }
+        load(&v)
+    }
+
+    #[test]
+    fn sessions_are_optional_and_defaulted() {
+        assert!(load(&base()).map(|c| c.session.is_none()).unwrap_or(false));
+        let c = with_session(&[]).expect("valid");
+        let s = c.session.expect("session config");
+        assert_eq!(s.store_url.as_str(), "https://store.test/cis");
+        assert!(!s.cookies.same_site_lax && !s.cookies.persistent);
+        assert!(s.binding.user_agent);
+        assert_eq!(s.binding.ip, IpBinding::Off);
+        assert_eq!(s.session_max_secs, 14 * 86_400);
+        assert_eq!(s.login_path, "/");
+        assert_eq!(c.revocation.on_kv_error, OnKvError::Closed);
+        assert_eq!(c.revocation.cache_secs, 10);
+    }
+
+    #[test]
+    fn session_errors_name_their_key() {
+        let rows: &[(&'static str, &str)] = &[
+            ("COOKIE_KEYS", "short"),
+            ("BIND_IP", "sometimes"),
+            ("SAME_SITE", "None"),
+            ("LOGIN_PATH", "//evil.test"),
+            ("LOGIN_PATH", "https://evil.test/"),
+            ("PERSISTENT_SESSIONS", "maybe"),
+            ("STORE_TIMEOUT_MS", "0"),
+            ("SESSION_STORE_URL", "http://store.example"),
+        ];
+        for (key, value) in rows {
+            assert_eq!(
+                with_session(&[(key, value)]).map(|_| ()).map_err(|e| e.key),
+                Err(*key),
+                "{key}={value}"
+            );
+        }
+        let mut v = base();
+        v.insert("SESSION_STORE_URL", "https://store.test".into());
+        assert_eq!(load(&v).map(|_| ()).map_err(|e| e.key), Err("CLIENT_ID"));
+        assert_eq!(
+            with("REVOCATION_ON_KV_ERROR", "maybe")
+                .map(|_| ())
+                .map_err(|e| e.key),
+            Err("REVOCATION_ON_KV_ERROR")
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let c = with_session(&[]).expect("valid");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cret-value-xyz"));
+        assert!(!dbg.contains(KEY));
     }
 
     #[test]

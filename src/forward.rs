@@ -106,6 +106,7 @@ mod tests {
             sid: None,
             roles: vec!["a".into(), "b".into()],
             scope: None,
+            amr: vec![],
         }
     }
 

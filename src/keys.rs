@@ -108,19 +108,31 @@ pub struct VerifyKey {
 }
 
 impl VerifyKey {
+    /// The length in bytes a signature by this key has: 64 for ES256 (`r ‖ s`) and Ed25519,
+    /// the modulus length for RSA (RFC 8017 §8.2.2). Any other length is refused before any
+    /// crypto runs, by every verification path.
+    pub fn signature_len(&self) -> usize {
+        match &self.material {
+            KeyMaterial::P256(_) => 64,
+            KeyMaterial::Rsa(key) => rsa_bits(key).div_ceil(8),
+            KeyMaterial::Ed25519(_) => ed25519_compact::Signature::BYTES,
+        }
+    }
+
     /// Checks `signature` over `signed_data` with this key, in pure Rust.
     ///
     /// This is the reference path: the adapter may verify through the runtime's WebCrypto
     /// instead, and a differential test holds both to the same answers.
     pub fn verify_pure(&self, signed_data: &[u8], signature: &[u8]) -> bool {
         use jwt_compact::AlgorithmSignature;
+        if signature.len() != self.signature_len() {
+            return false;
+        }
         match (&self.material, self.alg) {
             (KeyMaterial::P256(key), Alg::Es256) => {
                 match <Es256 as Algorithm>::Signature::try_from_slice(signature) {
-                    Ok(sig) if signature.len() == 64 => {
-                        Es256.verify_signature(&sig, key, signed_data)
-                    }
-                    _ => false,
+                    Ok(sig) => Es256.verify_signature(&sig, key, signed_data),
+                    Err(_) => false,
                 }
             }
             (KeyMaterial::Rsa(key), Alg::Rs256 | Alg::Ps256) => {
@@ -129,19 +141,12 @@ impl VerifyKey {
                 } else {
                     Rsa::ps256()
                 };
-                // An RSA signature is exactly as long as the modulus.
-                if signature.len() * 8 != rsa_bits(key) {
-                    return false;
-                }
                 match <Rsa as Algorithm>::Signature::try_from_slice(signature) {
                     Ok(sig) => alg.verify_signature(&sig, key, signed_data),
                     Err(_) => false,
                 }
             }
             (KeyMaterial::Ed25519(key), Alg::Ed25519) => {
-                if signature.len() != ed25519_compact::Signature::BYTES {
-                    return false;
-                }
                 match <Ed25519 as Algorithm>::Signature::try_from_slice(signature) {
                     Ok(sig) => Ed25519.verify_signature(&sig, key, signed_data),
                     Err(_) => false,

@@ -437,6 +437,7 @@ struct RawClaims {
     sid: Option<String>,
     roles: Option<OneOrMany>,
     scope: Option<String>,
+    amr: Option<Vec<String>>,
 }
 
 /// Claims of a token whose signature and claims were checked.
@@ -460,6 +461,8 @@ pub struct VerifiedClaims {
     pub roles: Vec<String>,
     /// `scope`, if present.
     pub scope: Option<String>,
+    /// `amr` (authentication methods, ID tokens and some access tokens), possibly empty.
+    pub amr: Vec<String>,
 }
 
 impl VerifiedClaims {
@@ -474,6 +477,7 @@ impl VerifiedClaims {
             + opt(&self.client_id)
             + opt(&self.sid)
             + opt(&self.scope)
+            + self.amr.iter().map(String::len).sum::<usize>()
     }
 }
 
@@ -525,6 +529,7 @@ fn check_claims(raw: RawClaims, policy: &Policy, now: i64) -> Result<VerifiedCla
         sid: raw.sid,
         roles: raw.roles.map(OneOrMany::into_vec).unwrap_or_default(),
         scope: raw.scope,
+        amr: raw.amr.unwrap_or_default(),
     })
 }
 

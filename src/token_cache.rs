@@ -149,6 +149,7 @@ mod tests {
             sid: None,
             roles: vec![],
             scope: None,
+            amr: vec![],
         })
     }
 

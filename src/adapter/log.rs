@@ -38,3 +38,8 @@ pub(super) fn jwks_failed(why: &'static str, have_fallback: bool) {
     });
     console_log!("{line}");
 }
+
+pub(super) fn event(level: &'static str, phase: &'static str, reason: &'static str) {
+    let line = serde_json::json!({ "level": level, "phase": phase, "reason": reason });
+    console_log!("{line}");
+}

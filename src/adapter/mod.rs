@@ -9,18 +9,25 @@ use std::rc::Rc;
 use worker::{event, Context, Date, Env, Headers, Request, Response, ResponseBuilder};
 
 use crate::cache_policy::{self, ResponseKind};
+use crate::challenge::is_navigation;
 use crate::challenge::Rejection;
 use crate::config::{ConfigError, EdgeConfig};
+use crate::cookies;
 use crate::jwks::JwksCache;
+use crate::revocation::RevocationCache;
 use crate::route::{self, AuthRoute, Route};
 use crate::token_cache::TokenCache;
 
 mod log;
+mod outbound;
+mod revoke;
+mod session;
+mod store;
 mod upstream;
 mod verify;
 
+use session::{authenticate, EdgeReply};
 use upstream::forward;
-use verify::authenticate;
 
 /// Approximate memory bound of the verified-token cache.
 const TOKEN_CACHE_BYTES: usize = 4 * 1024 * 1024;
@@ -30,6 +37,9 @@ pub(super) struct Isolate {
     config: Result<Rc<EdgeConfig>, ConfigError>,
     jwks: JwksCache,
     tokens: TokenCache,
+    revocations: RevocationCache,
+    /// The ClientAccessToken and the second until which it is used.
+    client_token: Option<(String, i64)>,
 }
 
 thread_local! {
@@ -50,14 +60,32 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
         let mut slot = cell.borrow_mut();
         let isolate = slot.get_or_insert_with(|| {
             let config = EdgeConfig::from_env(|k| env_value(env, k)).map(Rc::new);
-            let (jwks_secs, entries, ttl) = match &config {
-                Ok(c) => (c.jwks_cache_secs, c.token_cache_entries, c.token_cache_secs),
-                Err(_) => (0, 0, 0),
+            let (jwks_secs, entries, ttl, revocation_secs) = match &config {
+                Ok(c) => (
+                    c.jwks_cache_secs,
+                    c.token_cache_entries,
+                    c.token_cache_secs,
+                    c.revocation.cache_secs,
+                ),
+                Err(_) => (0, 0, 0, 0),
             };
+            let config = config.and_then(|c| {
+                // Sessions revoke through KV: without the namespace a logout could not be
+                // enforced at the edge, so that combination is a configuration error.
+                if c.session.is_some() && !revoke::bound(env) {
+                    return Err(ConfigError {
+                        key: "REVOCATIONS",
+                        problem: "the KV binding is required with SESSION_STORE_URL".into(),
+                    });
+                }
+                Ok(c)
+            });
             Isolate {
                 config,
                 jwks: JwksCache::new(jwks_secs),
                 tokens: TokenCache::new(entries, TOKEN_CACHE_BYTES, ttl),
+                revocations: RevocationCache::new(revocation_secs),
+                client_token: None,
             }
         });
         f(isolate)
@@ -75,11 +103,19 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(c) => c,
         Err(e) => {
             log::config_error(&e);
-            return rejection_response(&Rejection::misconfigured());
+            return rejection_response(&Rejection::misconfigured(), None, false);
         }
     };
     let method = req.method();
     let path = req.path();
+    let navigation = {
+        let h = req.headers();
+        is_navigation(
+            method.as_ref(),
+            h.get("sec-fetch-mode").ok().flatten().as_deref(),
+            h.get("accept").ok().flatten().as_deref(),
+        )
+    };
     let route = route::classify(
         method.as_ref(),
         &path,
@@ -87,56 +123,89 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         &config.public_paths,
     );
     let outcome = match route {
-        Route::Public => forward(req, &config, None).await,
-        Route::Protected => match authenticate(&req, &env, &config).await {
-            Ok((claims, session_id)) => forward(req, &config, Some((&claims, session_id))).await,
-            Err(rejection) => Err(rejection),
-        },
-        Route::Auth(op) => auth_route(op, &req, &env, &config).await,
+        Route::Public => forward(req, &env, &config, None, &[]).await,
+        Route::Protected => protected(req, &env, &config).await,
+        Route::Auth(op) => auth_route(op, req, &env, &config).await,
     };
     match outcome {
         Ok(resp) => Ok(resp),
         Err(rejection) => {
             log::rejected(&method, &path, &rejection);
-            rejection_response(&rejection)
+            rejection_response(&rejection, Some(&config), navigation)
         }
     }
 }
 
-/// The edge's own routes. `GET /auth/session` answers from the verified token; the session
-/// operations arrive with the session-flow work.
+/// A protected request: authenticate (with transparent refresh), CSRF for cookie-carried
+/// unsafe requests, then forward with the identity.
+async fn protected(
+    req: Request,
+    env: &Env,
+    config: &Rc<EdgeConfig>,
+) -> Result<Response, Rejection> {
+    let auth = authenticate(&req, env, config).await?;
+    if !auth.bearer {
+        session::csrf_guard(&req)?;
+    }
+    forward(
+        req,
+        env,
+        config,
+        Some((&auth.claims, auth.session_id)),
+        &auth.set_cookies,
+    )
+    .await
+}
+
+/// The edge's own routes.
 async fn auth_route(
     op: AuthRoute,
-    req: &Request,
+    req: Request,
     env: &Env,
-    config: &EdgeConfig,
+    config: &Rc<EdgeConfig>,
 ) -> Result<Response, Rejection> {
-    match op {
-        AuthRoute::Session => {
-            let (claims, session_id) = authenticate(req, env, config).await?;
-            let body = serde_json::json!({
-                "subject": claims.sub,
-                "session_id": claims.sid.clone().or(session_id),
-                "roles": claims.roles,
-                "client_id": claims.client_id,
-                "scope": claims.scope,
-                "expires_at": claims.exp,
-                "issued_at": claims.iat,
-            });
-            let resp = Response::from_json(&body).map_err(|_| Rejection::bad_gateway("json"))?;
-            finalize(resp, ResponseKind::Edge).map_err(|_| Rejection::bad_gateway("finalize"))
-        }
-        _ => Err(Rejection::not_found()),
+    let reply = match op {
+        AuthRoute::Login => session::login(req, env, config).await?,
+        AuthRoute::Refresh => session::refresh_route(req, env, config).await?,
+        AuthRoute::Logout => session::logout(req, env, config).await?,
+        AuthRoute::LogoutAll => session::logout_all(req, env, config).await?,
+        AuthRoute::Session => session::whoami(req, env, config).await?,
+        AuthRoute::Sessions => session::sessions(req, env, config).await?,
+        AuthRoute::Unknown { wrong_method: true } => return Err(Rejection::method_not_allowed()),
+        AuthRoute::Unknown {
+            wrong_method: false,
+        } => return Err(Rejection::not_found()),
+    };
+    edge_reply(reply).map_err(|_| Rejection::bad_gateway("reply"))
+}
+
+fn edge_reply(reply: EdgeReply) -> worker::Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    if let Some(csd) = &reply.clear_site_data {
+        headers.set("clear-site-data", csd)?;
     }
+    let resp = ResponseBuilder::new()
+        .with_status(reply.status)
+        .with_headers(headers)
+        .fixed(reply.body.to_string().into_bytes());
+    finalize(resp, ResponseKind::Edge, &reply.set_cookies)
 }
 
 /// Finalize: cache headers by the core's table, on a mutable copy of the response.
-pub(super) fn finalize(resp: Response, kind: ResponseKind) -> worker::Result<Response> {
+pub(super) fn finalize(
+    resp: Response,
+    kind: ResponseKind,
+    set_cookies: &[String],
+) -> worker::Result<Response> {
     let status = resp.status_code();
     // A fetched response's headers are immutable: copy them (Set-Cookie entries stay separate).
     let headers = Headers::new();
     for (name, value) in resp.headers().entries() {
         headers.append(&name, &value)?;
+    }
+    for cookie in set_cookies {
+        headers.append("set-cookie", cookie)?;
     }
     let (_, body) = resp.into_parts();
     let sets_cookie = headers.has("set-cookie")?;
@@ -158,8 +227,27 @@ pub(super) fn finalize(resp: Response, kind: ResponseKind) -> worker::Result<Res
         .body(body))
 }
 
-fn rejection_response(r: &Rejection) -> worker::Result<Response> {
+fn rejection_response(
+    r: &Rejection,
+    config: Option<&EdgeConfig>,
+    navigation: bool,
+) -> worker::Result<Response> {
     let headers = Headers::new();
+    let session = config.and_then(|c| c.session.as_ref().map(|s| (c, s)));
+    let mut set_cookies = Vec::new();
+    if let (true, Some((c, s))) = (r.clear_session, session) {
+        set_cookies.push(cookies::clear_cookie(&c.access_cookie, &s.cookies));
+        set_cookies.push(cookies::clear_cookie(&c.session_cookie, &s.cookies));
+    }
+    // A browser navigation without a usable session goes to the login page.
+    if let (true, 401, Some((_, s))) = (navigation, r.status, session) {
+        headers.set("location", &s.login_path)?;
+        let resp = ResponseBuilder::new()
+            .with_status(303)
+            .with_headers(headers)
+            .empty();
+        return finalize(resp, ResponseKind::Edge, &set_cookies);
+    }
     headers.set("content-type", "application/json")?;
     if let Some(challenge) = &r.www_authenticate {
         headers.set("www-authenticate", challenge)?;
@@ -171,5 +259,5 @@ fn rejection_response(r: &Rejection) -> worker::Result<Response> {
         .with_status(r.status)
         .with_headers(headers)
         .fixed(r.body().into_bytes());
-    finalize(resp, ResponseKind::Edge)
+    finalize(resp, ResponseKind::Edge, &set_cookies)
 }

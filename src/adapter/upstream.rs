@@ -1,14 +1,18 @@
 //! Forward: the request to the upstream with the edge's cookies and client identity headers
 //! removed and the verified identity added.
 
-use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
 use super::finalize;
+use super::outbound::{self, OutboundError};
 use crate::cache_policy::ResponseKind;
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
 use crate::forward;
 use crate::token::{TokenError, VerifiedClaims};
+
+/// How long the upstream may take to start answering.
+const UPSTREAM_TIMEOUT_MS: u32 = 30_000;
 
 /// Request headers that describe one hop, or that the edge rebuilds, and are not forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -26,8 +30,10 @@ const HOP_BY_HOP: &[&str] = &[
 /// Forwards `req` (with `identity` when authenticated) and finalizes the response.
 pub(super) async fn forward(
     req: Request,
+    env: &Env,
     config: &EdgeConfig,
     identity: Option<(&VerifiedClaims, Option<String>)>,
+    set_cookies: &[String],
 ) -> Result<Response, Rejection> {
     let url = req
         .url()
@@ -84,9 +90,11 @@ pub(super) async fn forward(
     }
     let upstream_req = Request::new_with_init(target.as_str(), &init)
         .map_err(|_| Rejection::invalid_request("bad_upstream_request"))?;
-    let resp = Fetch::Request(upstream_req)
-        .send()
+    let resp = outbound::send(env, config, upstream_req, UPSTREAM_TIMEOUT_MS)
         .await
-        .map_err(|_| Rejection::bad_gateway("upstream_fetch"))?;
-    finalize(resp, kind).map_err(|_| Rejection::bad_gateway("finalize"))
+        .map_err(|e| match e {
+            OutboundError::Timeout => Rejection::gateway_timeout("upstream_timeout"),
+            OutboundError::Network => Rejection::bad_gateway("upstream_fetch"),
+        })?;
+    finalize(resp, kind, set_cookies).map_err(|_| Rejection::bad_gateway("finalize"))
 }

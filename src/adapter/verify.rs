@@ -3,82 +3,93 @@
 
 use std::sync::Arc;
 
-use worker::{AbortSignal, Env, Fetch, Request};
+use worker::{AbortSignal, Env, Fetch};
 
 use super::{log, now_secs, with_isolate};
 use crate::cache_policy;
 use crate::challenge::Rejection;
 use crate::config::{EdgeConfig, KeySource};
-use crate::credentials::{self, Credential};
 use crate::jwks::KeysPlan;
 use crate::keys::KeySet;
-use crate::token::{self, TokenError, VerifiedClaims};
+use crate::token::{self, Policy, SignatureVerified, TokenError, VerifiedClaims};
 use crate::token_cache;
+use crate::webcrypto;
 
 /// Largest JWKS document accepted, in bytes.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// How long a JWKS fetch may take.
 const JWKS_TIMEOUT_MS: u32 = 5_000;
 
-/// Authenticate and authorize: a valid access token from the header or the cookie.
-pub(super) async fn authenticate(
-    req: &Request,
-    env: &Env,
-    config: &EdgeConfig,
-) -> Result<(Arc<VerifiedClaims>, Option<String>), Rejection> {
-    let headers = req.headers();
-    let authorization = headers.get("authorization").ok().flatten();
-    let cookie = headers.get("cookie").ok().flatten();
-    let credential = credentials::extract(
-        authorization.as_deref(),
-        cookie.as_deref(),
-        &config.access_cookie,
-    )
-    .map_err(|e| Rejection::invalid_request(e.reason()))?;
-    let token = match credential {
-        Credential::None => return Err(Rejection::missing_token()),
-        Credential::Bearer(t) | Credential::Cookie(t) => t,
-    };
-    let claims = verify_token(token, env, config).await?;
-    // The session cookie's id is used only where the token has no `sid`; its binding MAC is
-    // checked by the session-flow layer.
-    Ok((claims, None))
+/// Why a token could not be verified: the token itself (a 401, or for `Expired` perhaps a
+/// transparent refresh), or the keys (503).
+pub(super) enum VerifyFailure {
+    /// The token was refused.
+    Token(TokenError),
+    /// The keys could not be had.
+    Keys(Rejection),
 }
 
+impl VerifyFailure {
+    /// The answer when nothing else can be done.
+    pub(super) fn rejection(&self) -> Rejection {
+        match self {
+            Self::Token(e) => Rejection::invalid_token(e),
+            Self::Keys(r) => r.clone(),
+        }
+    }
+}
+
+/// Verifies `token` under `policy` (the access-token policy, or the ID-token one at login).
+/// Only access tokens use the verified-token cache (`use_cache`).
 pub(super) async fn verify_token(
     token: &str,
     env: &Env,
     config: &EdgeConfig,
-) -> Result<Arc<VerifiedClaims>, Rejection> {
+    policy: &Policy,
+    use_cache: bool,
+) -> Result<Arc<VerifiedClaims>, VerifyFailure> {
     let now = now_secs();
     let cache_key = token_cache::key_of(token);
-    if let Some(hit) = with_isolate(env, |i| i.tokens.get(&cache_key, now)) {
-        return Ok(hit);
+    if use_cache {
+        if let Some(hit) = with_isolate(env, |i| i.tokens.get(&cache_key, now)) {
+            return Ok(hit);
+        }
     }
-    let policy = &config.policy;
-    let inspected = token::inspect(token, policy).map_err(|e| Rejection::invalid_token(&e))?;
-    let mut keys = key_set(env, config, now).await?;
+    let inspected = token::inspect(token, policy).map_err(VerifyFailure::Token)?;
+    let mut keys = key_set(env, config, now)
+        .await
+        .map_err(VerifyFailure::Keys)?;
     let key = match inspected.select_key(&keys) {
         Err(TokenError::UnknownKey)
             if matches!(config.keys, KeySource::Url(_))
                 && with_isolate(env, |i| i.jwks.claim_unknown_kid_refetch(now)) =>
         {
-            keys = refetch_keys(env, config, now).await?;
+            keys = refetch_keys(env, config, now)
+                .await
+                .map_err(VerifyFailure::Keys)?;
             inspected.select_key(&keys)
         }
         other => other,
     }
-    .map_err(|e| Rejection::invalid_token(&e))?;
-    let proof = inspected
-        .verify_pure(key)
-        .map_err(|e| Rejection::invalid_token(&e))?;
+    .map_err(VerifyFailure::Token)?;
+    // The signature through the runtime's WebCrypto; pure Rust where it cannot answer.
+    let valid = match webcrypto::verify(key, inspected.signed_data(), inspected.signature()).await {
+        Ok(valid) => valid,
+        Err(why) => {
+            webcrypto::note_fallback(why, key.alg);
+            key.verify_pure(inspected.signed_data(), inspected.signature())
+        }
+    };
+    let proof = SignatureVerified::from_check(valid).map_err(VerifyFailure::Token)?;
     let claims = inspected
         .into_claims(proof, policy, now)
-        .map_err(|e| Rejection::invalid_token(&e))?;
+        .map_err(VerifyFailure::Token)?;
     let claims = Arc::new(claims);
-    with_isolate(env, |i| {
-        i.tokens.insert(cache_key, Arc::clone(&claims), now)
-    });
+    if use_cache {
+        with_isolate(env, |i| {
+            i.tokens.insert(cache_key, Arc::clone(&claims), now)
+        });
+    }
     Ok(claims)
 }
 

@@ -16,7 +16,7 @@ pub const NOW: i64 = 1_795_651_200;
 
 enum Signer {
     Es(p256::ecdsa::SigningKey),
-    Rsa(RsaPrivateKey),
+    Rsa(Box<RsaPrivateKey>),
     Ed(ed25519_compact::SecretKey),
 }
 
@@ -50,7 +50,7 @@ pub fn key(name: &str) -> TestKey {
         ),
         "rs256" | "rs1024" => (
             "RS256",
-            Signer::Rsa(RsaPrivateKey::try_from(&jwk).expect("rsa key")),
+            Signer::Rsa(Box::new(RsaPrivateKey::try_from(&jwk).expect("rsa key"))),
         ),
         "ed25519" => (
             "EdDSA",
@@ -93,7 +93,7 @@ impl TestKey {
     pub fn signature(&self, data: &[u8]) -> Vec<u8> {
         match &self.signer {
             Signer::Es(k) => Es256.sign(k, data).as_bytes().into_owned(),
-            Signer::Rsa(k) => Rsa::rs256().sign(k, data).as_bytes().into_owned(),
+            Signer::Rsa(k) => Rsa::rs256().sign(k.as_ref(), data).as_bytes().into_owned(),
             Signer::Ed(k) => Ed25519.sign(k, data).as_bytes().into_owned(),
         }
     }

@@ -1,0 +1,63 @@
+//! Every request the edge sends: to the session store (API and JWKS) and to the upstream.
+//!
+//! A service binding carries the request when one is bound for that origin (`SESSION_STORE`
+//! for the store's origin, `UPSTREAM_SERVICE` for the upstream's): no public hop, and how
+//! `wrangler dev` runs the three workers of the local stack in one process. Otherwise a plain
+//! `fetch`. Every call has a deadline.
+
+use futures_util::future::{select, Either};
+use worker::{Delay, Env, Fetch, Request, Response};
+
+use crate::config::EdgeConfig;
+
+/// The service binding that reaches the session store.
+pub(super) const STORE_BINDING: &str = "SESSION_STORE";
+/// The service binding that reaches the upstream application.
+pub(super) const UPSTREAM_BINDING: &str = "UPSTREAM_SERVICE";
+
+/// Why an outbound request got no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OutboundError {
+    /// No answer before the deadline.
+    Timeout,
+    /// Refused, reset, DNS, or any other network failure.
+    Network,
+}
+
+fn same_origin(a: &url::Url, b: &url::Url) -> bool {
+    a.origin() == b.origin()
+}
+
+/// Sends `req` (whose URL is already absolute) within `timeout_ms`.
+pub(super) async fn send(
+    env: &Env,
+    config: &EdgeConfig,
+    req: Request,
+    timeout_ms: u32,
+) -> Result<Response, OutboundError> {
+    let url = req.url().map_err(|_| OutboundError::Network)?;
+    let binding = if config
+        .session
+        .as_ref()
+        .is_some_and(|s| same_origin(&s.store_url, &url))
+    {
+        env.service(STORE_BINDING).ok()
+    } else if same_origin(&config.upstream, &url) {
+        env.service(UPSTREAM_BINDING).ok()
+    } else {
+        None
+    };
+    let call = async move {
+        match binding {
+            Some(fetcher) => fetcher.fetch_request(req).await,
+            None => Fetch::Request(req).send().await,
+        }
+    };
+    let deadline = Delay::from(std::time::Duration::from_millis(u64::from(timeout_ms)));
+    futures_util::pin_mut!(call);
+    match select(call, deadline).await {
+        Either::Left((Ok(resp), _)) => Ok(resp),
+        Either::Left((Err(_), _)) => Err(OutboundError::Network),
+        Either::Right(_) => Err(OutboundError::Timeout),
+    }
+}

@@ -1,0 +1,112 @@
+//! Revocation in Workers KV (binding `REVOCATIONS`): reads through the isolate's cache, and
+//! the writes of logout and logout-all. The rules are in [`crate::revocation`].
+
+use worker::Env;
+
+use super::{log, now_secs, with_isolate};
+use crate::challenge::Rejection;
+use crate::config::EdgeConfig;
+use crate::revocation::{self, Lookup, Verdict};
+
+/// The KV binding of the revocation list.
+pub(super) const BINDING: &str = "REVOCATIONS";
+
+/// Whether this deployment has the revocation namespace bound.
+pub(super) fn bound(env: &Env) -> bool {
+    env.kv(BINDING).is_ok()
+}
+
+/// One KV value through the cache: `Ok(None)` absent, `Err(())` unreadable.
+async fn read(env: &Env, key: String, now: i64) -> Result<Option<String>, ()> {
+    if let Some(hit) = with_isolate(env, |i| i.revocations.get(&key, now)) {
+        return Ok(hit);
+    }
+    let kv = env.kv(BINDING).map_err(|_| ())?;
+    let value = kv.get(&key).text().await.map_err(|_| ())?;
+    with_isolate(env, |i| i.revocations.put(key, value.clone(), now, false));
+    Ok(value)
+}
+
+/// The revocation check of a request whose token was issued at `iat`.
+pub(super) async fn check(
+    env: &Env,
+    config: &EdgeConfig,
+    subject: &str,
+    session_id: Option<&str>,
+    iat: i64,
+) -> Result<(), Rejection> {
+    if !bound(env) {
+        // Gate-only deployments without the namespace: nothing can be revoked at the edge
+        // (documented; sessions require the binding).
+        return Ok(());
+    }
+    let now = now_secs();
+    let user = read(env, revocation::user_key(subject), now);
+    let session = async {
+        match session_id {
+            Some(sid) => read(env, revocation::session_key(sid), now)
+                .await
+                .map(|v| v.is_some()),
+            None => Ok(false),
+        }
+    };
+    let (user, session) = futures_util::join!(user, session);
+    let lookup = Lookup {
+        session_revoked: session.ok(),
+        user_revoked_at: user
+            .ok()
+            .map(|v| v.as_deref().and_then(revocation::parse_user_entry)),
+    };
+    match revocation::decide(lookup, iat, config.revocation.on_kv_error) {
+        Verdict::Allow => Ok(()),
+        Verdict::AllowedOnError => {
+            log::event("warn", "revocation", "kv_unreadable_fail_open");
+            Ok(())
+        }
+        Verdict::Revoked => Err(Rejection::session_ended("revoked")),
+        Verdict::Unavailable => {
+            log::event("error", "revocation", "kv_unreadable_fail_closed");
+            Err(Rejection::revocation_unavailable())
+        }
+    }
+}
+
+fn ttl(config: &EdgeConfig) -> u64 {
+    revocation::entry_ttl(
+        config.revocation.max_access_token_secs,
+        u64::try_from(config.policy.leeway_secs).unwrap_or(0),
+    )
+}
+
+async fn write(env: &Env, config: &EdgeConfig, key: String, value: String) -> bool {
+    let now = now_secs();
+    // This isolate knows at once, whatever KV does.
+    with_isolate(env, |i| {
+        i.revocations
+            .put(key.clone(), Some(value.clone()), now, true)
+    });
+    let Ok(kv) = env.kv(BINDING) else {
+        return false;
+    };
+    match kv.put(&key, value) {
+        Ok(put) => put.expiration_ttl(ttl(config)).execute().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Revokes one session at the edge. Returns whether KV took the write.
+pub(super) async fn revoke_session(env: &Env, config: &EdgeConfig, session_id: &str) -> bool {
+    write(
+        env,
+        config,
+        revocation::session_key(session_id),
+        "1".to_owned(),
+    )
+    .await
+}
+
+/// Revokes every token of `subject` issued up to now. Returns whether KV took the write.
+pub(super) async fn revoke_user(env: &Env, config: &EdgeConfig, subject: &str) -> bool {
+    let now = now_secs();
+    write(env, config, revocation::user_key(subject), now.to_string()).await
+}

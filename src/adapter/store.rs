@@ -1,0 +1,163 @@
+//! The session-store client: the ClientAccessToken (cached until shortly before it expires,
+//! never exposed) and the calls of the Transmit-compatible API, each with a deadline.
+
+use worker::{Env, Headers, Method, Request, RequestInit};
+
+use super::outbound::{self, OutboundError};
+use super::{now_secs, with_isolate};
+use crate::config::{EdgeConfig, SessionConfig};
+use crate::store_api::{
+    self, failure_for_status, ClientTokenResponse, StoreFailure, StoreOp, MAX_STORE_BODY_BYTES,
+};
+
+/// A ClientAccessToken is renewed this long before it expires.
+const CLIENT_TOKEN_MARGIN_SECS: i64 = 60;
+
+/// A successful store answer.
+pub(super) struct Reply {
+    /// The body.
+    pub(super) body: Vec<u8>,
+}
+
+fn endpoint(session: &SessionConfig, path: &str) -> String {
+    format!(
+        "{}{}",
+        session.store_url.as_str().trim_end_matches('/'),
+        path
+    )
+}
+
+async fn send(
+    env: &Env,
+    config: &EdgeConfig,
+    session: &SessionConfig,
+    method: Method,
+    path: &str,
+    headers: Headers,
+    body: Option<String>,
+) -> Result<(u16, Option<String>, Vec<u8>), StoreFailure> {
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(body) = body {
+        init.with_body(Some(body.into()));
+    }
+    let req = Request::new_with_init(&endpoint(session, path), &init)
+        .map_err(|_| StoreFailure::Unreachable)?;
+    let mut resp = outbound::send(env, config, req, session.store_timeout_ms)
+        .await
+        .map_err(|e| match e {
+            OutboundError::Timeout => StoreFailure::Timeout,
+            OutboundError::Network => StoreFailure::Unreachable,
+        })?;
+    let status = resp.status_code();
+    let retry_after = resp.headers().get("retry-after").ok().flatten();
+    let body = resp.bytes().await.map_err(|_| StoreFailure::Unreachable)?;
+    if body.len() > MAX_STORE_BODY_BYTES {
+        return Err(StoreFailure::Malformed);
+    }
+    Ok((status, retry_after, body))
+}
+
+/// The ClientAccessToken, from the isolate's cache or a new client-credentials grant.
+async fn client_token(
+    env: &Env,
+    config: &EdgeConfig,
+    session: &SessionConfig,
+) -> Result<String, StoreFailure> {
+    let now = now_secs();
+    if let Some(token) = with_isolate(env, |i| {
+        i.client_token
+            .as_ref()
+            .filter(|(_, until)| now < *until)
+            .map(|(t, _)| t.clone())
+    }) {
+        return Ok(token);
+    }
+    let headers = Headers::new();
+    headers
+        .set("content-type", "application/x-www-form-urlencoded")
+        .map_err(|_| StoreFailure::Unreachable)?;
+    headers
+        .set("accept", "application/json")
+        .map_err(|_| StoreFailure::Unreachable)?;
+    let form = store_api::client_token_form(&session.client_id, &session.client_secret);
+    let (status, retry_after, body) = send(
+        env,
+        config,
+        session,
+        Method::Post,
+        "/oidc/token",
+        headers,
+        Some(form),
+    )
+    .await?;
+    if !(200..300).contains(&status) {
+        return Err(failure_for_status(
+            StoreOp::ClientToken,
+            status,
+            retry_after.as_deref(),
+        ));
+    }
+    let t: ClientTokenResponse = store_api::parse_success(&body)?;
+    if t.access_token.is_empty() || !crate::forward::is_safe_header_value(&t.access_token) {
+        return Err(StoreFailure::Malformed);
+    }
+    let lifetime = i64::try_from(t.expires_in).unwrap_or(i64::MAX);
+    let until = now.saturating_add(lifetime.saturating_sub(CLIENT_TOKEN_MARGIN_SECS));
+    with_isolate(env, |i| {
+        i.client_token = Some((t.access_token.clone(), until))
+    });
+    Ok(t.access_token)
+}
+
+fn forget_client_token(env: &Env) {
+    with_isolate(env, |i| i.client_token = None);
+}
+
+/// Calls the store with the ClientAccessToken. A 401 on a session operation renews the
+/// ClientAccessToken and retries once (a login is not retried: its 401 means bad
+/// credentials, and retrying would double the store's password work).
+pub(super) async fn call(
+    env: &Env,
+    config: &EdgeConfig,
+    op: StoreOp,
+    method: Method,
+    path: &str,
+    json_body: Option<String>,
+) -> Result<Reply, StoreFailure> {
+    let Some(session) = config.session.as_ref() else {
+        return Err(StoreFailure::Unreachable);
+    };
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let token = client_token(env, config, session).await?;
+        let headers = Headers::new();
+        let set = |k: &str, v: &str| headers.set(k, v).map_err(|_| StoreFailure::Unreachable);
+        set("authorization", &format!("Bearer {token}"))?;
+        set("accept", "application/json")?;
+        if json_body.is_some() {
+            set("content-type", "application/json")?;
+        }
+        let (status, retry_after, body) = send(
+            env,
+            config,
+            session,
+            method.clone(),
+            path,
+            headers,
+            json_body.clone(),
+        )
+        .await?;
+        if (200..300).contains(&status) {
+            return Ok(Reply { body });
+        }
+        if status == 401 {
+            forget_client_token(env);
+            if op != StoreOp::Login && attempts == 1 {
+                continue;
+            }
+        }
+        return Err(failure_for_status(op, status, retry_after.as_deref()));
+    }
+}
