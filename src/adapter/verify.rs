@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use worker::{AbortSignal, Env, Fetch};
+use worker::{Env, Method, Request};
 
+use super::outbound::{self, OutboundError};
 use super::{log, now_secs, with_isolate};
 use crate::cache_policy;
 use crate::challenge::Rejection;
@@ -100,7 +101,7 @@ async fn key_set(env: &Env, config: &EdgeConfig, now: i64) -> Result<Arc<KeySet>
     match with_isolate(env, |i| i.jwks.plan(now)) {
         KeysPlan::Use(keys) => Ok(keys),
         KeysPlan::Unavailable => Err(Rejection::keys_unavailable()),
-        KeysPlan::Fetch { fallback } => match fetch_keys(config).await {
+        KeysPlan::Fetch { fallback } => match fetch_keys(env, config).await {
             Ok((set, max_age)) => Ok(with_isolate(env, |i| i.jwks.on_fetched(now, set, max_age))),
             Err(why) => {
                 log::jwks_failed(why, fallback.is_some());
@@ -112,7 +113,7 @@ async fn key_set(env: &Env, config: &EdgeConfig, now: i64) -> Result<Arc<KeySet>
 }
 
 async fn refetch_keys(env: &Env, config: &EdgeConfig, now: i64) -> Result<Arc<KeySet>, Rejection> {
-    match fetch_keys(config).await {
+    match fetch_keys(env, config).await {
         Ok((set, max_age)) => Ok(with_isolate(env, |i| i.jwks.on_fetched(now, set, max_age))),
         Err(why) => {
             log::jwks_failed(why, true);
@@ -122,15 +123,17 @@ async fn refetch_keys(env: &Env, config: &EdgeConfig, now: i64) -> Result<Arc<Ke
     }
 }
 
-async fn fetch_keys(config: &EdgeConfig) -> Result<(KeySet, Option<u64>), &'static str> {
+async fn fetch_keys(env: &Env, config: &EdgeConfig) -> Result<(KeySet, Option<u64>), &'static str> {
     let KeySource::Url(url) = &config.keys else {
         return Err("no_jwks_url");
     };
-    let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(JWKS_TIMEOUT_MS));
-    let mut resp = Fetch::Url(url.clone())
-        .send_with_signal(&signal)
+    let req = Request::new(url.as_str(), Method::Get).map_err(|_| "jwks_fetch_error")?;
+    let mut resp = outbound::send(env, config, req, JWKS_TIMEOUT_MS)
         .await
-        .map_err(|_| "jwks_fetch_error")?;
+        .map_err(|e| match e {
+            OutboundError::Timeout => "jwks_timeout",
+            OutboundError::Network => "jwks_fetch_error",
+        })?;
     if resp.status_code() != 200 {
         return Err("jwks_status");
     }

@@ -1,0 +1,103 @@
+// Demo application behind edge-session. It never sees a token or the edge's cookies: the edge
+// verifies the access token and forwards the identity in X-Auth-* headers.
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+const escape = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function identity(request) {
+  const h = request.headers;
+  return {
+    subject: h.get('x-auth-subject'),
+    session: h.get('x-auth-session'),
+    roles: (h.get('x-auth-roles') || '').split(',').filter(Boolean),
+    client: h.get('x-auth-client'),
+  };
+}
+
+function layout(title, body) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
+input,button{font:inherit;padding:.4rem .6rem;margin:.2rem 0}label{display:block}
+code{background:#f3f3f3;padding:0 .2rem}table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+#error{color:#a00}</style></head><body>${body}<script src="/static/app.js"></script></body></html>`;
+}
+
+const LOGIN = layout('Sign in', `<h1>edge-session demo</h1>
+<p>Sign in as a seeded demo user: <code>alice</code> / <code>alice-dev-password</code> or
+<code>bob</code> / <code>bob-dev-password</code>.</p>
+<form id="login"><label>Username <input name="username" id="username" autocomplete="username" required></label>
+<label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+<button type="submit" id="sign-in">Sign in</button></form><p id="error" role="alert"></p>
+<p><a href="/app">Go to the protected page</a></p>`);
+
+function appPage(id) {
+  return layout('Your session', `<h1>Signed in</h1>
+<p>Subject: <strong id="subject">${escape(id.subject)}</strong></p>
+<p>Roles: <span id="roles">${escape(id.roles.join(', '))}</span></p>
+<p>Session: <code id="session">${escape(id.session ? 'present' : 'none')}</code></p>
+<h2>Your sessions</h2><table id="sessions"><thead><tr><th>id</th><th>started</th><th>expires</th><th></th></tr></thead><tbody></tbody></table>
+<p><button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button></p>
+<p id="error" role="alert"></p>`);
+}
+
+const APP_JS = `
+const $ = (id) => document.getElementById(id);
+async function post(path, body) {
+  const init = { method: 'POST', credentials: 'same-origin', headers: {} };
+  if (body) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+  return fetch(path, init);
+}
+const form = $('login');
+if (form) form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('error').textContent = '';
+  const r = await post('/auth/login', { username: $('username').value, password: $('password').value });
+  if (r.ok) { location.assign('/app'); } else { $('error').textContent = 'Sign-in failed (' + r.status + ')'; }
+});
+const table = $('sessions');
+if (table) {
+  fetch('/auth/sessions', { credentials: 'same-origin' }).then((r) => r.ok ? r.json() : { sessions: [] }).then((d) => {
+    const tbody = table.querySelector('tbody');
+    for (const s of d.sessions) {
+      const tr = document.createElement('tr');
+      for (const v of [s.id, s.start_time, s.expiration_time, s.current ? 'this browser' : '']) {
+        const td = document.createElement('td'); td.textContent = v || ''; tr.appendChild(td);
+      }
+      tbody.appendChild(tr);
+    }
+  });
+  $('logout').addEventListener('click', async () => { await post('/auth/logout'); location.assign('/'); });
+  $('logout-all').addEventListener('click', async () => { await post('/auth/logout-all'); location.assign('/'); });
+}
+`;
+
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    switch (url.pathname) {
+      case '/':
+        return new Response(LOGIN, { headers: PAGE_HEADERS });
+      case '/static/app.js':
+        return new Response(APP_JS, {
+          headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300', 'x-content-type-options': 'nosniff' },
+        });
+      case '/app': {
+        const id = identity(request);
+        if (!id.subject) return new Response('not authenticated', { status: 401 });
+        return new Response(appPage(id), { headers: PAGE_HEADERS });
+      }
+      case '/api/me':
+        return Response.json(identity(request));
+      case '/favicon.ico':
+        return new Response(null, { status: 204 });
+      default:
+        return new Response('not found', { status: 404 });
+    }
+  },
+};
