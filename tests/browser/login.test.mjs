@@ -1,0 +1,151 @@
+// A real browser (Debian chromium, driven by playwright-core) logs in through the demo page
+// served by the whole local stack (`wrangler dev` with the edge, the session store and the
+// demo app, as scripts/dev.sh runs it), checks the cookies the browser stored, reaches the
+// protected page, logs out, and is refused afterwards, also when it replays the old cookies.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let stack;
+let browser;
+let base;
+let persist;
+let log = '';
+
+before(async () => {
+  assert.ok(existsSync(join(ROOT, 'build/worker/shim.mjs')), 'build the workers first (scripts/build.sh)');
+  const port = await freePort();
+  const inspector = await freePort();
+  persist = mkdtempSync(join(tmpdir(), 'edge-session-browser-'));
+  base = `http://localhost:${port}`;
+  const cookieKey = randomBytes(32).toString('base64url');
+  stack = spawn(
+    'npx',
+    [
+      'wrangler', 'dev',
+      '-c', 'wrangler.toml', '-c', 'session-store/wrangler.toml', '-c', 'demo/wrangler.toml',
+      '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+      '--persist-to', persist, '--show-interactive-dev-session=false',
+      '--var', 'CLIENT_SECRET:dev-only-client-secret-change-me',
+      '--var', `COOKIE_KEYS:${cookieKey}`,
+    ],
+    {
+      cwd: ROOT,
+      detached: true,
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_HIDE_BANNER: 'true',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        CI: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`wrangler dev did not start:\n${log.slice(-3000)}`)), 240_000);
+    const onData = (d) => {
+      log += d.toString();
+      if (/Ready on http/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    stack.stdout.on('data', onData);
+    stack.stderr.on('data', onData);
+    stack.once('exit', (code) => reject(new Error(`wrangler dev exited ${code}:\n${log.slice(-3000)}`)));
+  });
+  await ready;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--host-resolver-rules=MAP localhost 127.0.0.1',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (stack && stack.exitCode === null) {
+    try { process.kill(-stack.pid, 'SIGTERM'); } catch { /* already gone */ }
+    await new Promise((r) => setTimeout(r, 500));
+    try { process.kill(-stack.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  if (persist) rmSync(persist, { recursive: true, force: true });
+});
+
+const edgeCookies = (cookies) => cookies.filter((c) => c.name.startsWith('__Host-'));
+
+test('log in through the demo page, browse, log out, and stay out', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+
+  // Not signed in: a navigation to the protected page is sent to the login page.
+  await page.goto(`${base}/app`);
+  assert.equal(new URL(page.url()).pathname, '/');
+
+  await page.fill('#username', 'alice');
+  await page.fill('#password', 'alice-dev-password');
+  await Promise.all([page.waitForURL(`${base}/app`), page.click('#sign-in')]);
+  assert.equal(await page.textContent('#subject'), 'user-alice');
+
+  // The browser stored exactly the two edge cookies with the policy's attributes.
+  const cookies = edgeCookies(await context.cookies(base));
+  assert.deepEqual(cookies.map((c) => c.name).sort(), ['__Host-access', '__Host-session']);
+  for (const c of cookies) {
+    assert.equal(c.httpOnly, true, `${c.name} HttpOnly`);
+    assert.equal(c.secure, true, `${c.name} Secure`);
+    assert.equal(c.sameSite, 'Strict', `${c.name} SameSite`);
+    assert.equal(c.path, '/', `${c.name} Path`);
+    assert.equal(c.domain, 'localhost', `${c.name} host-only`);
+    assert.equal(c.expires, -1, `${c.name} is a session cookie (no Max-Age/Expires)`);
+    assert.ok(c.name.length + c.value.length < 4096);
+  }
+  // HttpOnly: page script cannot read them.
+  assert.equal(await page.evaluate(() => document.cookie.includes('__Host-')), false);
+
+  // The session list shows this browser's session.
+  await page.waitForSelector('#sessions tbody tr');
+  assert.match(await page.textContent('#sessions tbody'), /this browser/);
+
+  // A protected API call works with the cookies alone.
+  const me = await page.evaluate(async () => (await fetch('/api/me')).json());
+  assert.equal(me.subject, 'user-alice');
+
+  const stolen = cookies.map((c) => ({ ...c }));
+  await Promise.all([page.waitForURL(`${base}/`), page.click('#logout')]);
+  assert.equal(edgeCookies(await context.cookies(base)).length, 0, 'logout cleared the cookies');
+
+  await page.goto(`${base}/app`);
+  assert.equal(new URL(page.url()).pathname, '/', 'the protected page now redirects to login');
+  const status = await page.evaluate(async () => (await fetch('/api/me')).status);
+  assert.equal(status, 401);
+
+  // Replaying the pre-logout cookies does not get back in: the edge refuses the revoked session.
+  await context.addCookies(stolen);
+  const replay = await page.evaluate(async () => (await fetch('/api/me')).status);
+  assert.equal(replay, 401, 'replayed cookies refused after logout');
+  await context.close();
+});
