@@ -164,19 +164,68 @@ struct Refreshed {
 
 type RefreshFuture = Shared<LocalBoxFuture<'static, Result<Rc<Refreshed>, Rejection>>>;
 
+/// A session authenticate in flight (or just finished) and when it started, milliseconds.
+struct InFlight {
+    future: RefreshFuture,
+    started_ms: u64,
+}
+
+/// How often a request waiting for another request's session authenticate looks again.
+const WAIT_POLL_MS: u64 = 10;
+
 thread_local! {
     /// Session authenticate calls in flight (or just finished), by session id.
-    static REFRESHES: RefCell<HashMap<String, RefreshFuture>> = RefCell::new(HashMap::new());
+    static REFRESHES: RefCell<HashMap<String, InFlight>> = RefCell::new(HashMap::new());
+}
+
+fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+/// How long a request waits for another request's session authenticate: the ClientAccessToken
+/// call and the session call (each bounded by the store timeout), a JWKS refetch for a new
+/// key, and a margin.
+fn wait_limit_ms(session: &SessionConfig) -> u64 {
+    2 * u64::from(session.store_timeout_ms) + 6_000
+}
+
+/// Waits for a session authenticate that another request of this isolate started.
+///
+/// workerd runs every request in its own I/O context: a request that awaited the shared
+/// future itself would be woken from the starting request's context (and continue its own
+/// I/O there), and while it waits it has no pending event of its own, so workerd cancels it
+/// as hung ("the Worker's code had hung"). So the waiter never polls the shared future: it
+/// looks at its result on its own timer until the result is there or the wait limit passes.
+async fn wait_for(
+    future: &RefreshFuture,
+    started_ms: u64,
+    limit_ms: u64,
+) -> Result<Rc<Refreshed>, Rejection> {
+    loop {
+        if let Some(result) = future.peek() {
+            return result.clone();
+        }
+        if now_ms().saturating_sub(started_ms) > limit_ms {
+            log::event("error", "refresh", "shared_refresh_stalled");
+            return Err(Rejection::store(StoreFailure::Timeout));
+        }
+        worker::Delay::from(std::time::Duration::from_millis(WAIT_POLL_MS)).await;
+    }
 }
 
 /// New access token for `session` via session authenticate, shared by the session's
-/// concurrent requests in this isolate.
+/// concurrent requests in this isolate: the first request calls the store, the others wait
+/// for its result ([`wait_for`]).
 async fn refresh(
     env: &Env,
     config: &Rc<EdgeConfig>,
     client: &Client,
     session: SessionCookie,
 ) -> Result<Authenticated, Rejection> {
+    let session_cfg = config
+        .session
+        .as_ref()
+        .ok_or_else(Rejection::missing_token)?;
     // A revoked session is not refreshed, whatever the store says.
     revoke::check(
         env,
@@ -187,30 +236,40 @@ async fn refresh(
     )
     .await?;
     let now = now_secs();
+    let now_millis = now_ms();
+    let limit_ms = wait_limit_ms(session_cfg);
     let sid = session.session_id.clone();
-    let shared = REFRESHES.with(|map| {
+    let (shared, started_ms, owner) = REFRESHES.with(|map| {
         let mut map = map.borrow_mut();
-        // Drop finished entries that are too old, failed, or whose token has expired.
-        map.retain(|_, f| match f.peek() {
+        // Drop finished entries that are too old, failed, or whose token has expired, and
+        // calls that stalled (their request was cancelled and nobody polls them any more).
+        map.retain(|_, f| match f.future.peek() {
             Some(Ok(r)) => now < r.at + REFRESH_REUSE_SECS && now < r.claims.exp,
             Some(Err(_)) => false,
-            None => true,
+            None => now_millis.saturating_sub(f.started_ms) <= limit_ms,
         });
-        map.entry(sid.clone())
-            .or_insert_with(|| {
-                let (env, config, client) = (env.clone(), Rc::clone(config), client.clone());
-                async move { session_authenticate(&env, &config, &client, &session).await }
-                    .boxed_local()
-                    .shared()
-            })
-            .clone()
+        if let Some(f) = map.get(&sid) {
+            return (f.future.clone(), f.started_ms, false);
+        }
+        let (env, config, client) = (env.clone(), Rc::clone(config), client.clone());
+        let future = async move { session_authenticate(&env, &config, &client, &session).await }
+            .boxed_local()
+            .shared();
+        map.insert(
+            sid.clone(),
+            InFlight {
+                future: future.clone(),
+                started_ms: now_millis,
+            },
+        );
+        (future, now_millis, true)
     });
-    let result = shared.await;
+    let result = if owner {
+        shared.await
+    } else {
+        wait_for(&shared, started_ms, limit_ms).await
+    };
     let refreshed = result?;
-    let session_cfg = config
-        .session
-        .as_ref()
-        .ok_or_else(Rejection::missing_token)?;
     let cookie = cookies::set_cookie(
         &config.access_cookie,
         &refreshed.access_token,
