@@ -202,6 +202,9 @@ export async function startFakeStore() {
     users: new Map([
       ['alice', { password: 'alice-pw', sub: 'user-alice', roles: ['admin', 'user'] }],
       ['bob', { password: 'bob-pw', sub: 'user-bob', roles: ['user'] }],
+      // carol is only used by logout-all tests: a user-wide revocation refuses every token
+      // issued up to its second, including a login in that same second.
+      ['carol', { password: 'carol-pw', sub: 'user-carol', roles: ['user'] }],
     ]),
     sessions: new Map(),
     clientTokens: new Set(),
