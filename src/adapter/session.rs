@@ -578,6 +578,24 @@ fn cleared(config: &EdgeConfig, s: &SessionConfig) -> Vec<String> {
     ]
 }
 
+/// The session id (`sid`) of the request's access token (header or cookie), if the token is
+/// valid and carries one.
+async fn session_of_access_token(req: &Request, env: &Env, config: &EdgeConfig) -> Option<String> {
+    let authorization = req.headers().get("authorization").ok().flatten();
+    let cookie = cookie_header(req);
+    let credential = credentials::extract(
+        authorization.as_deref(),
+        cookie.as_deref(),
+        &config.access_cookie,
+    )
+    .ok()?;
+    let token = credential.token()?;
+    let claims = verify_token(token, env, config, &config.policy, true)
+        .await
+        .ok()?;
+    claims.sid.clone()
+}
+
 /// `POST /auth/logout`: revoke at the edge (KV) and in the store, clear the cookies.
 pub(super) async fn logout(
     req: Request,
@@ -587,20 +605,26 @@ pub(super) async fn logout(
     let s = session_config(config)?;
     csrf_guard(&req)?;
     let client = Client::of(&req);
-    let session = read_session(&req, config, &client);
+    // The session: from the bound session cookie, else from the `sid` of a valid access
+    // token (the session cookie no longer verifies, e.g. after a browser update changed the
+    // User-Agent, or was lost): that token and its session must end too.
+    let session_id = match read_session(&req, config, &client) {
+        Some(s) => Some(s.session_id),
+        None => session_of_access_token(&req, env, config).await,
+    };
     let mut revoked_at_edge = false;
     let mut store_logged_out = false;
-    if let Some(session) = &session {
+    if let Some(session_id) = &session_id {
         // Edge first: from this moment this isolate refuses the session, and other
         // locations as soon as KV propagates.
-        revoked_at_edge = revoke::revoke_session(env, config, &session.session_id).await;
+        revoked_at_edge = revoke::revoke_session(env, config, session_id).await;
         let result = store::call(
             env,
             config,
             StoreOp::Session,
             Method::Post,
             "/v1/auth/session/logout",
-            Some(store_api::logout_body(&session.session_id)),
+            Some(store_api::logout_body(session_id)),
         )
         .await;
         store_logged_out = match result {
@@ -616,7 +640,7 @@ pub(super) async fn logout(
     }
     let mut reply = EdgeReply::json(serde_json::json!({
         "logged_out": true,
-        "had_session": session.is_some(),
+        "had_session": session_id.is_some(),
         "revoked_at_edge": revoked_at_edge,
         "store_logged_out": store_logged_out,
     }));
