@@ -414,3 +414,63 @@ describe('login details', () => {
     assert.notEqual(openSessionCookie(moved.session).sessionId, sid);
   });
 });
+
+describe('logout without a usable session cookie', () => {
+  // Regression: logout used to end nothing when the session cookie did not verify (the
+  // browser's User-Agent changed, e.g. by an update) or was missing, though the request's
+  // access token named its session: the token stayed valid and the store session alive.
+  test('after a User-Agent change the access token names the session: revoked at the edge and in the store', async () => {
+    const { c, sid } = await loggedIn();
+    const stolen = c.clone();
+    const updated = c.clone({ ua: OTHER_UA });
+    const res = await updated.logout();
+    assert.equal(res.status, 200, res.text);
+    assertCleared(res);
+    const body = res.json();
+    assert.equal(body.had_session, true, res.text);
+    assert.equal(body.revoked_at_edge, true);
+    assert.equal(body.store_logged_out, true);
+    assert.equal(fs.calls.find((x) => x.endpoint === 'logout')?.body.session_id, sid);
+    assert.ok(!fs.sessions.has(sid));
+    for (const name of ['main', 'other']) {
+      const replay = stolen.clone();
+      replay.base = gate.url(name);
+      assert.equal((await api(replay)).status, 401, name);
+    }
+  });
+
+  test('only the access cookie: its session is revoked', async () => {
+    const { c, sid } = await loggedIn();
+    const stolen = c.clone();
+    c.jar.delete('__Host-session');
+    const res = await c.logout();
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().revoked_at_edge, true, res.text);
+    assert.ok(!fs.sessions.has(sid));
+    assert.equal((await api(stolen)).status, 401);
+  });
+
+  test('an invalid or expired access token alone revokes nothing and still clears the cookies', async () => {
+    const { c, sid } = await loggedIn();
+    const e = withExpiredAccess(c, sid);
+    e.jar.delete('__Host-session');
+    const res = await e.logout();
+    assert.equal(res.status, 200, res.text);
+    assertCleared(res);
+    assert.equal(res.json().had_session, false);
+    assert.equal(fs.count('logout'), 0);
+    assert.ok(fs.sessions.has(sid));
+    assert.equal((await api(c)).status, 200, 'the session lives on');
+  });
+
+  test('tokens without sid and no session cookie: nothing to revoke (known limitation)', async () => {
+    fs.opts.sid = false;
+    const { c } = await loggedIn();
+    const accessOnly = c.clone();
+    accessOnly.jar.delete('__Host-session');
+    assert.equal((await c.logout()).json().revoked_at_edge, true);
+    // The session cookie is refused after logout, but a sid-less access token presented
+    // alone cannot be tied to its session: it stays valid until it expires (or logout-all).
+    assert.equal((await api(accessOnly)).status, 200);
+  });
+});
