@@ -20,7 +20,7 @@ step "native tests (cargo test)"
 cargo test --workspace
 
 step "wasm tests in headless Chromium (wasm-pack test)"
-WASM_BINDGEN_TEST_TIMEOUT=120 wasm-pack test --headless --chrome .
+WASM_BINDGEN_TEST_TIMEOUT=120 wasm-pack test --headless --chrome . --no-default-features
 
 step "build the workers"
 bash scripts/build.sh

@@ -34,5 +34,5 @@ pub mod token_cache;
 #[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod adapter;
