@@ -115,6 +115,13 @@ pub(super) async fn authenticate(
         Credential::Bearer(_) => None,
         _ => read_session(req, config, &client),
     };
+    // With sessions, a cookie-carried access token counts only together with its bound
+    // session cookie: a copied or replayed access cookie alone (another User-Agent, after
+    // logout when the token has no `sid`) is refused, and cookies stay revocable.
+    if matches!(credential, Credential::Cookie(_)) && config.session.is_some() && session.is_none()
+    {
+        return Err(Rejection::session_ended("access_cookie_without_session"));
+    }
     let token = match credential {
         Credential::Bearer(t) | Credential::Cookie(t) => t,
         Credential::None => {

@@ -463,14 +463,19 @@ describe('logout without a usable session cookie', () => {
     assert.equal((await api(c)).status, 200, 'the session lives on');
   });
 
-  test('tokens without sid and no session cookie: nothing to revoke (known limitation)', async () => {
+  test('tokens without sid: after logout the access cookie alone is refused; as a Bearer token it lives until exp (known limitation)', async () => {
     fs.opts.sid = false;
     const { c } = await loggedIn();
     const accessOnly = c.clone();
     accessOnly.jar.delete('__Host-session');
+    const token = c.jar.get('__Host-access');
     assert.equal((await c.logout()).json().revoked_at_edge, true);
-    // The session cookie is refused after logout, but a sid-less access token presented
-    // alone cannot be tied to its session: it stays valid until it expires (or logout-all).
-    assert.equal((await api(accessOnly)).status, 200);
+    // With sessions, an access cookie counts only with its bound session cookie, so the
+    // replayed cookie is refused although the token carries no sid to revoke.
+    assert.equal((await api(accessOnly)).status, 401);
+    // An API client presenting the same sid-less token as a Bearer token cannot be tied to
+    // the session: it stays valid until it expires (or logout-all revokes the user).
+    const bearer = await api(accessOnly, '/api/data', { cookies: false, headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(bearer.status, 200);
   });
 });
