@@ -299,9 +299,12 @@ pub fn refresh<S: Store>(
         }
         TokenState::Rotated => {
             let head = store.chain_head(&token.chain)?;
-            let in_grace = token
-                .rotated_at
-                .is_some_and(|at| now.saturating_sub(at) <= policy.reuse_grace_ms);
+            // A zero grace disables siblings outright (even a replay in the same millisecond
+            // as the rotation is reuse); otherwise the bound is inclusive.
+            let in_grace = policy.reuse_grace_ms > 0
+                && token
+                    .rotated_at
+                    .is_some_and(|at| now.saturating_sub(at) <= policy.reuse_grace_ms);
             if !(in_grace && token.generation + 1 == head) {
                 store.revoke_refresh_tokens(&session.id)?;
                 return Ok(Err(Rejection::RefreshTokenReused));
@@ -724,6 +727,17 @@ mod tests {
         assert_eq!(w.store.tokens[&b].state, TokenState::Superseded);
         assert_eq!(w.refresh(&b), Err(Rejection::RefreshTokenReused));
         assert_eq!(w.refresh(&c), Err(Rejection::InvalidRefreshToken));
+    }
+
+    #[test]
+    fn zero_grace_means_no_sibling_even_in_the_same_millisecond() {
+        let mut w = World::new();
+        w.policy.reuse_grace_ms = 0;
+        let sid = w.login("alice", None, "pwd").unwrap().session.id;
+        let a = w.first_token(&sid);
+        let b = w.refresh(&a).unwrap();
+        assert_eq!(w.refresh(&a), Err(Rejection::RefreshTokenReused));
+        assert_eq!(w.refresh(&b), Err(Rejection::InvalidRefreshToken));
     }
 
     #[test]
