@@ -559,13 +559,25 @@ pub(super) async fn login(
 
 /// `POST /auth/refresh`: session authenticate for the current session.
 pub(super) async fn refresh_route(
-    req: Request,
+    mut req: Request,
     env: &Env,
     config: &Rc<EdgeConfig>,
 ) -> Result<EdgeReply, Rejection> {
     session_config(config)?;
-    csrf_guard(&req)?;
     let client = Client::of(&req);
+    let has_cookies = cookie_header(&req).is_some();
+    let is_json = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
+    if !has_cookies && is_json {
+        // An API client that holds a refresh token (obtained from the IdP, never from the
+        // edge): the refresh-token grant. No ambient credential is involved, so no CSRF rule.
+        return refresh_token_grant(&mut req, env, config).await;
+    }
+    csrf_guard(&req)?;
     let session = read_session(&req, config, &client)
         .ok_or_else(|| Rejection::session_ended("no_session"))?;
     let auth = refresh(env, config, &client, session).await?;
@@ -576,6 +588,57 @@ pub(super) async fn refresh_route(
     }));
     reply.set_cookies = auth.set_cookies;
     Ok(reply)
+}
+
+#[derive(Deserialize)]
+struct RefreshGrantBody {
+    refresh_token: String,
+}
+
+/// The refresh-token grant for API clients: the store rotates the refresh token; the new
+/// tokens go back in the body (the client already held a raw refresh token), `no-store`.
+async fn refresh_token_grant(
+    req: &mut Request,
+    env: &Env,
+    config: &Rc<EdgeConfig>,
+) -> Result<EdgeReply, Rejection> {
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| Rejection::bad_body("unreadable_body"))?;
+    if bytes.len() > MAX_LOGIN_BODY_BYTES {
+        return Err(Rejection::bad_body("body_too_large"));
+    }
+    let body: RefreshGrantBody =
+        serde_json::from_slice(&bytes).map_err(|_| Rejection::bad_body("refresh_json"))?;
+    if body.refresh_token.is_empty() || body.refresh_token.len() > 2048 {
+        return Err(Rejection::bad_body("refresh_token_field"));
+    }
+    let reply = store::call(
+        env,
+        config,
+        StoreOp::Refresh,
+        Method::Post,
+        "/v1/auth/token/refresh",
+        Some(store_api::refresh_body(&body.refresh_token)),
+    )
+    .await
+    .map_err(Rejection::store)?;
+    let tokens = store_api::parse_tokens(&reply.body, false).map_err(Rejection::store)?;
+    let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
+        .await
+        .map_err(|f| match f {
+            VerifyFailure::Keys(r) => r,
+            VerifyFailure::Token(_) => Rejection::store(StoreFailure::Malformed),
+        })?;
+    revoke::check(env, config, &claims.sub, claims.sid.as_deref(), claims.iat).await?;
+    Ok(EdgeReply::json(serde_json::json!({
+        "access_token": tokens.access_token,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in,
+        "refresh_token": tokens.refresh_token,
+        "id_token": tokens.id_token,
+    })))
 }
 
 fn cleared(config: &EdgeConfig, s: &SessionConfig) -> Vec<String> {

@@ -478,3 +478,27 @@ describe('navigation vs API', () => {
     assert.ok(cacheDirectives(nav.headers['cache-control']).includes('no-store'));
   });
 });
+
+describe('refresh-token grant for API clients', () => {
+  test('a refresh token obtained from the store is exchanged at the edge; garbage is refused', async () => {
+    const direct = await store.login(ALICE);
+    assert.equal(direct.status, 200, direct.text);
+    const c = client();
+    const res = await c.send('/auth/refresh', { method: 'POST', json: { refresh_token: direct.body.refresh_token }, site: null, store: false });
+    assert.equal(res.status, 200, res.text);
+    const body = res.json();
+    assert.ok(body.access_token && body.refresh_token, res.text);
+    assert.notEqual(body.refresh_token, direct.body.refresh_token, 'rotated');
+    assertNoCookies(res);
+    assert.ok(cacheDirectives(res.headers['cache-control']).includes('no-store'));
+    // The new access token works as a Bearer token.
+    const me = await api(c, '/api/data', { cookies: false, headers: { Authorization: `Bearer ${body.access_token}` } });
+    assert.equal(me.status, 200, me.text);
+    assert.deepEqual([me.upstreamReq.headers['x-auth-subject']].flat(), [claimsOf(body.access_token).sub]);
+    // An unknown or garbage refresh token is refused without detail; bad bodies are 400.
+    const bad = await c.send('/auth/refresh', { method: 'POST', json: { refresh_token: 'rt1.nope' }, site: null, store: false });
+    assert.equal(bad.status, 401, bad.text);
+    const malformed = await c.send('/auth/refresh', { method: 'POST', json: { token: 1 }, site: null, store: false });
+    assert.equal(malformed.status, 400, malformed.text);
+  });
+});
