@@ -50,9 +50,10 @@ pub(super) async fn verify_token(
     use_cache: bool,
 ) -> Result<Arc<VerifiedClaims>, VerifyFailure> {
     let now = now_secs();
-    let cache_key = token_cache::key_of(token);
-    if use_cache {
-        if let Some(hit) = with_isolate(env, |i| i.tokens.get(&cache_key, now)) {
+    // Hashed only for the cache (ID tokens at login skip it).
+    let cache_key = use_cache.then(|| token_cache::key_of(token));
+    if let Some(key) = &cache_key {
+        if let Some(hit) = with_isolate(env, |i| i.tokens.get(key, now)) {
             return Ok(hit);
         }
     }
@@ -86,10 +87,8 @@ pub(super) async fn verify_token(
         .into_claims(proof, policy, now)
         .map_err(VerifyFailure::Token)?;
     let claims = Arc::new(claims);
-    if use_cache {
-        with_isolate(env, |i| {
-            i.tokens.insert(cache_key, Arc::clone(&claims), now)
-        });
+    if let Some(key) = cache_key {
+        with_isolate(env, |i| i.tokens.insert(key, Arc::clone(&claims), now));
     }
     Ok(claims)
 }
