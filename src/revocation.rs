@@ -26,10 +26,14 @@ pub const KV_MIN_TTL_SECS: u64 = 60;
 pub const CACHE_MAX_ENTRIES: usize = 10_000;
 
 fn hex_sha256(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(s.as_bytes());
+    let mut out = String::with_capacity(2 + 64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// The KV key of a revoked session.
@@ -161,6 +165,11 @@ mod tests {
         assert!(k.starts_with("s:"));
         assert_eq!(k.len(), 2 + 64);
         assert!(!k.contains("sess-123"));
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        assert_eq!(
+            hex_sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_ne!(session_key("a"), session_key("b"));
         // Same digest, separate namespaces.
         assert_eq!(user_key("a")[2..], session_key("a")[2..]);

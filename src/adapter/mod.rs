@@ -199,11 +199,9 @@ pub(super) fn finalize(
     set_cookies: &[String],
 ) -> worker::Result<Response> {
     let status = resp.status_code();
-    // A fetched response's headers are immutable: copy them (Set-Cookie entries stay separate).
-    let headers = Headers::new();
-    for (name, value) in resp.headers().entries() {
-        headers.append(&name, &value)?;
-    }
+    // A fetched response's headers are immutable: copy them in one runtime call (Set-Cookie
+    // entries stay separate).
+    let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers().0)?);
     for cookie in set_cookies {
         headers.append("set-cookie", cookie)?;
     }

@@ -35,20 +35,33 @@ pub(super) async fn forward(
     identity: Option<(&VerifiedClaims, Option<String>)>,
     set_cookies: &[String],
 ) -> Result<Response, Rejection> {
-    let url = req
-        .url()
-        .map_err(|_| Rejection::invalid_request("bad_url"))?;
-    let mut target = config.upstream.clone();
-    target.set_path(url.path());
-    target.set_query(url.query());
+    // The target: the configured origin plus the request's path and query exactly as the
+    // runtime normalised them (no URL re-parse on the hot path).
+    let raw_url = req.inner().url();
+    let path_and_query = raw_url
+        .find("://")
+        .and_then(|i| raw_url[i + 3..].find('/').map(|j| &raw_url[i + 3 + j..]))
+        .unwrap_or("/");
+    let path_and_query = path_and_query
+        .split_once('#')
+        .map_or(path_and_query, |(p, _)| p);
+    let target = format!(
+        "{}{}",
+        config.upstream.as_str().trim_end_matches('/'),
+        path_and_query
+    );
 
-    let headers = Headers::new();
-    for (name, value) in req.headers().entries() {
-        if HOP_BY_HOP.contains(&name.as_str()) || forward::is_identity_header(&name) {
-            continue;
-        }
+    // Copy the headers in one runtime call, then drop what must not pass.
+    let headers = web_sys::Headers::new_with_headers(req.inner().headers().as_ref())
+        .map(Headers)
+        .map_err(|_| Rejection::invalid_request("bad_header"))?;
+    let drop: Vec<String> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(&name.as_str()) || forward::is_identity_header(name))
+        .collect();
+    for name in drop {
         headers
-            .append(&name, &value)
+            .delete(&name)
             .map_err(|_| Rejection::invalid_request("bad_header"))?;
     }
     if let Some(cookie) = req.headers().get("cookie").ok().flatten() {
@@ -88,7 +101,7 @@ pub(super) async fn forward(
             init.with_body(Some(body.into()));
         }
     }
-    let upstream_req = Request::new_with_init(target.as_str(), &init)
+    let upstream_req = Request::new_with_init(&target, &init)
         .map_err(|_| Rejection::invalid_request("bad_upstream_request"))?;
     let resp = outbound::send(env, config, upstream_req, UPSTREAM_TIMEOUT_MS)
         .await
