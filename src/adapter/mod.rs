@@ -108,6 +108,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     };
     let method = req.method();
     let path = req.path();
+    // workers-rs maps methods it does not know (PROPFIND, …) to GET; refuse them rather than
+    // let them be checked and forwarded as a safe GET.
+    if req.inner().method() != method.as_ref() {
+        let rejection = Rejection::method_not_allowed();
+        log::rejected(&method, &path, &rejection);
+        return rejection_response(&rejection, Some(&config), false);
+    }
     let navigation = {
         let h = req.headers();
         is_navigation(

@@ -24,28 +24,36 @@ pub(super) enum OutboundError {
     Network,
 }
 
-fn same_origin(a: &url::Url, b: &url::Url) -> bool {
-    a.origin() == b.origin()
+/// Where a request goes (decides which service binding may carry it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Peer {
+    /// The session store's origin (its API, and the JWKS when it is served there).
+    Store,
+    /// The application.
+    Upstream,
+    /// Anything else (a JWKS on another origin): plain fetch.
+    Other,
 }
 
-/// Sends `req` (whose URL is already absolute) within `timeout_ms`.
+/// The peer of the JWKS URL: the store when it shares the store's origin.
+pub(super) fn jwks_peer(config: &EdgeConfig, jwks: &url::Url) -> Peer {
+    match &config.session {
+        Some(s) if s.store_url.origin() == jwks.origin() => Peer::Store,
+        _ => Peer::Other,
+    }
+}
+
+/// Sends `req` (whose URL is already absolute) to `peer` within `timeout_ms`.
 pub(super) async fn send(
     env: &Env,
-    config: &EdgeConfig,
+    peer: Peer,
     req: Request,
     timeout_ms: u32,
 ) -> Result<Response, OutboundError> {
-    let url = req.url().map_err(|_| OutboundError::Network)?;
-    let binding = if config
-        .session
-        .as_ref()
-        .is_some_and(|s| same_origin(&s.store_url, &url))
-    {
-        env.service(STORE_BINDING).ok()
-    } else if same_origin(&config.upstream, &url) {
-        env.service(UPSTREAM_BINDING).ok()
-    } else {
-        None
+    let binding = match peer {
+        Peer::Store => env.service(STORE_BINDING).ok(),
+        Peer::Upstream => env.service(UPSTREAM_BINDING).ok(),
+        Peer::Other => None,
     };
     let call = async move {
         match binding {

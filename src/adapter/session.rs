@@ -293,6 +293,34 @@ async fn refresh(
     })
 }
 
+/// A token-issuing store call (login, session authenticate, refresh grant): the tokens it
+/// answered and the verified claims of its access token. A token the edge cannot verify is
+/// the store's fault (502), never a cookie.
+async fn store_tokens(
+    env: &Env,
+    config: &EdgeConfig,
+    op: StoreOp,
+    path: &str,
+    body: String,
+    need_session: bool,
+    phase: &'static str,
+) -> Result<(store_api::ApiTokenResponse, Arc<VerifiedClaims>), Rejection> {
+    let reply = store::call(env, config, op, Method::Post, path, Some(body))
+        .await
+        .map_err(Rejection::store)?;
+    let tokens = store_api::parse_tokens(&reply.body, need_session).map_err(Rejection::store)?;
+    let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
+        .await
+        .map_err(|f| {
+            log::event("error", phase, "store_token_unverifiable");
+            match f {
+                VerifyFailure::Keys(r) => r,
+                VerifyFailure::Token(_) => Rejection::store(StoreFailure::Malformed),
+            }
+        })?;
+    Ok((tokens, claims))
+}
+
 async fn session_authenticate(
     env: &Env,
     config: &EdgeConfig,
@@ -308,26 +336,16 @@ async fn session_authenticate(
         s.resource.as_deref(),
         &client.props(),
     );
-    let reply = store::call(
+    let (tokens, claims) = store_tokens(
         env,
         config,
         StoreOp::Session,
-        Method::Post,
         "/v1/auth/session/authenticate",
-        Some(body),
+        body,
+        false,
+        "refresh",
     )
-    .await
-    .map_err(Rejection::store)?;
-    let tokens = store_api::parse_tokens(&reply.body, false).map_err(Rejection::store)?;
-    let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
-        .await
-        .map_err(|f| {
-            log::event("error", "refresh", "store_token_unverifiable");
-            match f {
-                VerifyFailure::Keys(r) => r,
-                VerifyFailure::Token(_) => Rejection::store(StoreFailure::Malformed),
-            }
-        })?;
+    .await?;
     if claims.sub != session.subject {
         return Err(Rejection::session_ended("refresh_subject_mismatch"));
     }
@@ -340,6 +358,9 @@ async fn session_authenticate(
 
 /// The CSRF rule for the edge's POSTs and cookie-authenticated unsafe requests.
 pub(super) fn csrf_guard(req: &Request) -> Result<(), Rejection> {
+    if csrf::is_safe_method(req.method().as_ref()) {
+        return Ok(());
+    }
     let url = req
         .url()
         .map_err(|_| Rejection::invalid_request("bad_url"))?;
@@ -454,26 +475,16 @@ pub(super) async fn login(
         &client.props(),
     );
     drop(creds);
-    let reply = store::call(
+    let (tokens, claims) = store_tokens(
         env,
         config,
         StoreOp::Login,
-        Method::Post,
         "/v1/auth/password/authenticate",
-        Some(body),
+        body,
+        true,
+        "login",
     )
-    .await
-    .map_err(Rejection::store)?;
-    let tokens = store_api::parse_tokens(&reply.body, true).map_err(Rejection::store)?;
-    let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
-        .await
-        .map_err(|f| {
-            log::event("error", "login", "store_token_unverifiable");
-            match f {
-                VerifyFailure::Keys(r) => r,
-                VerifyFailure::Token(_) => Rejection::store(StoreFailure::Malformed),
-            }
-        })?;
+    .await?;
     let session_id = tokens.session_id.clone().unwrap_or_default();
     if let Some(prev) = &step_up {
         // A step-up must stay with the same user and session; otherwise mint nothing.
@@ -614,23 +625,16 @@ async fn refresh_token_grant(
     if body.refresh_token.is_empty() || body.refresh_token.len() > 2048 {
         return Err(Rejection::bad_body("refresh_token_field"));
     }
-    let reply = store::call(
+    let (tokens, claims) = store_tokens(
         env,
         config,
         StoreOp::Refresh,
-        Method::Post,
         "/v1/auth/token/refresh",
-        Some(store_api::refresh_body(&body.refresh_token)),
+        store_api::refresh_body(&body.refresh_token),
+        false,
+        "refresh_grant",
     )
-    .await
-    .map_err(Rejection::store)?;
-    let tokens = store_api::parse_tokens(&reply.body, false).map_err(Rejection::store)?;
-    let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
-        .await
-        .map_err(|f| match f {
-            VerifyFailure::Keys(r) => r,
-            VerifyFailure::Token(_) => Rejection::store(StoreFailure::Malformed),
-        })?;
+    .await?;
     revoke::check(env, config, &claims.sub, claims.sid.as_deref(), claims.iat).await?;
     Ok(EdgeReply::json(serde_json::json!({
         "access_token": tokens.access_token,

@@ -3,7 +3,7 @@
 
 use worker::{Env, Headers, Method, Request, RequestInit};
 
-use super::outbound::{self, OutboundError};
+use super::outbound::{self, OutboundError, Peer};
 use super::{now_secs, with_isolate};
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::store_api::{
@@ -29,7 +29,6 @@ fn endpoint(session: &SessionConfig, path: &str) -> String {
 
 async fn send(
     env: &Env,
-    config: &EdgeConfig,
     session: &SessionConfig,
     method: Method,
     path: &str,
@@ -43,7 +42,7 @@ async fn send(
     }
     let req = Request::new_with_init(&endpoint(session, path), &init)
         .map_err(|_| StoreFailure::Unreachable)?;
-    let mut resp = outbound::send(env, config, req, session.store_timeout_ms)
+    let mut resp = outbound::send(env, Peer::Store, req, session.store_timeout_ms)
         .await
         .map_err(|e| match e {
             OutboundError::Timeout => StoreFailure::Timeout,
@@ -59,11 +58,7 @@ async fn send(
 }
 
 /// The ClientAccessToken, from the isolate's cache or a new client-credentials grant.
-async fn client_token(
-    env: &Env,
-    config: &EdgeConfig,
-    session: &SessionConfig,
-) -> Result<String, StoreFailure> {
+async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, StoreFailure> {
     let now = now_secs();
     if let Some(token) = with_isolate(env, |i| {
         i.client_token
@@ -83,7 +78,6 @@ async fn client_token(
     let form = store_api::client_token_form(&session.client_id, &session.client_secret);
     let (status, retry_after, body) = send(
         env,
-        config,
         session,
         Method::Post,
         "/oidc/token",
@@ -131,7 +125,7 @@ pub(super) async fn call(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let token = client_token(env, config, session).await?;
+        let token = client_token(env, session).await?;
         let headers = Headers::new();
         let set = |k: &str, v: &str| headers.set(k, v).map_err(|_| StoreFailure::Unreachable);
         set("authorization", &format!("Bearer {token}"))?;
@@ -141,7 +135,6 @@ pub(super) async fn call(
         }
         let (status, retry_after, body) = send(
             env,
-            config,
             session,
             method.clone(),
             path,

@@ -4,7 +4,7 @@
 use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response};
 
 use super::finalize;
-use super::outbound::{self, OutboundError};
+use super::outbound::{self, OutboundError, Peer};
 use crate::cache_policy::ResponseKind;
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
@@ -103,7 +103,7 @@ pub(super) async fn forward(
     }
     let upstream_req = Request::new_with_init(&target, &init)
         .map_err(|_| Rejection::invalid_request("bad_upstream_request"))?;
-    let resp = outbound::send(env, config, upstream_req, UPSTREAM_TIMEOUT_MS)
+    let resp = outbound::send(env, Peer::Upstream, upstream_req, UPSTREAM_TIMEOUT_MS)
         .await
         .map_err(|e| match e {
             OutboundError::Timeout => Rejection::gateway_timeout("upstream_timeout"),

@@ -127,7 +127,7 @@ async fn fetch_keys(env: &Env, config: &EdgeConfig) -> Result<(KeySet, Option<u6
         return Err("no_jwks_url");
     };
     let req = Request::new(url.as_str(), Method::Get).map_err(|_| "jwks_fetch_error")?;
-    let mut resp = outbound::send(env, config, req, JWKS_TIMEOUT_MS)
+    let mut resp = outbound::send(env, outbound::jwks_peer(config, url), req, JWKS_TIMEOUT_MS)
         .await
         .map_err(|e| match e {
             OutboundError::Timeout => "jwks_timeout",

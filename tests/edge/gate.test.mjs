@@ -217,6 +217,12 @@ describe('forwarded request hygiene', { skip }, () => {
     assert.ok([400, 401].includes(res.status), `status ${res.status}`);
   });
 
+  test('a method the runtime binding cannot represent (PROPFIND) is refused with 405, not forwarded as GET', async () => {
+    const res = await withToken(H.mint({ key: ec }), { method: 'PROPFIND' });
+    assert.equal(res.status, 405);
+    assert.equal(res.forwarded, false, 'must not reach the upstream');
+  });
+
   test('a role with NUL is never forwarded and is not a 5xx', async () => {
     const res = await withToken(H.mint({ key: ec, claims: { roles: ['ok', 'bad\u0000role'] } }));
     assert.equal(res.forwarded, false, 'must not reach the upstream');
