@@ -19,6 +19,9 @@ cargo clippy --workspace --all-targets --target wasm32-unknown-unknown -- -D war
 step "native tests (cargo test)"
 cargo test --workspace
 
+step "Wycheproof counts per file"
+cargo test -q -p edge-session --test wycheproof -- --nocapture
+
 step "wasm tests in headless Chromium (wasm-pack test)"
 WASM_BINDGEN_TEST_TIMEOUT=120 wasm-pack test --headless --chrome . --no-default-features
 
