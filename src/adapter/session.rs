@@ -712,15 +712,24 @@ pub(super) async fn logout(
             log::event("error", "logout", "kv_write_failed");
         }
     }
-    let mut reply = EdgeReply::json(serde_json::json!({
-        "logged_out": true,
-        "had_session": session_id.is_some(),
-        "revoked_at_edge": revoked_at_edge,
-        "store_logged_out": store_logged_out,
-    }));
+    Ok(logged_out(
+        config,
+        s,
+        serde_json::json!({
+            "logged_out": true,
+            "had_session": session_id.is_some(),
+            "revoked_at_edge": revoked_at_edge,
+            "store_logged_out": store_logged_out,
+        }),
+    ))
+}
+
+/// A logout answer: the body, both cookies cleared, `Clear-Site-Data` when configured.
+fn logged_out(config: &EdgeConfig, s: &SessionConfig, body: serde_json::Value) -> EdgeReply {
+    let mut reply = EdgeReply::json(body);
     reply.set_cookies = cleared(config, s);
     reply.clear_site_data = Some(s.clear_site_data.clone()).filter(|v| !v.is_empty());
-    Ok(reply)
+    reply
 }
 
 /// `POST /auth/logout-all`: every session of the user, at the edge and in the store.
@@ -740,15 +749,16 @@ pub(super) async fn logout_all(
     if let Err(f) = store_result {
         log::event("error", "logout_all", f.reason());
     }
-    let mut reply = EdgeReply::json(serde_json::json!({
-        "logged_out": true,
-        "all_sessions": true,
-        "revoked_at_edge": revoked_at_edge,
-        "store_logged_out": store_result.is_ok(),
-    }));
-    reply.set_cookies = cleared(config, s);
-    reply.clear_site_data = Some(s.clear_site_data.clone()).filter(|v| !v.is_empty());
-    Ok(reply)
+    Ok(logged_out(
+        config,
+        s,
+        serde_json::json!({
+            "logged_out": true,
+            "all_sessions": true,
+            "revoked_at_edge": revoked_at_edge,
+            "store_logged_out": store_result.is_ok(),
+        }),
+    ))
 }
 
 /// `GET /auth/session`: who am I, from the verified token.
