@@ -12,7 +12,6 @@ use crate::cache_policy::{self, ResponseKind};
 use crate::challenge::is_navigation;
 use crate::challenge::Rejection;
 use crate::config::{ConfigError, EdgeConfig};
-use crate::cookies;
 use crate::jwks::JwksCache;
 use crate::revocation::RevocationCache;
 use crate::route::{self, AuthRoute, Route};
@@ -239,11 +238,10 @@ fn rejection_response(
 ) -> worker::Result<Response> {
     let headers = Headers::new();
     let session = config.and_then(|c| c.session.as_ref().map(|s| (c, s)));
-    let mut set_cookies = Vec::new();
-    if let (true, Some((c, s))) = (r.clear_session, session) {
-        set_cookies.push(cookies::clear_cookie(&c.access_cookie, &s.cookies));
-        set_cookies.push(cookies::clear_cookie(&c.session_cookie, &s.cookies));
-    }
+    let set_cookies = match session {
+        Some((c, s)) if r.clear_session => session::cleared(c, s),
+        _ => Vec::new(),
+    };
     // A browser navigation without a usable session goes to the login page.
     if let (true, 401, Some((_, s))) = (navigation, r.status, session) {
         headers.set("location", &s.login_path)?;

@@ -645,7 +645,8 @@ async fn refresh_token_grant(
     })))
 }
 
-fn cleared(config: &EdgeConfig, s: &SessionConfig) -> Vec<String> {
+/// `Set-Cookie` values that delete both edge cookies.
+pub(super) fn cleared(config: &EdgeConfig, s: &SessionConfig) -> Vec<String> {
     vec![
         cookies::clear_cookie(&config.access_cookie, &s.cookies),
         cookies::clear_cookie(&config.session_cookie, &s.cookies),

@@ -27,6 +27,14 @@ fn check(token: &str) -> Result<VerifiedClaims, TokenError> {
     verify(token, &keyset(), &policy(), NOW)
 }
 
+/// "ok", or the refusal's reason: what the table tests compare.
+fn outcome(token: &str) -> &'static str {
+    match check(token) {
+        Ok(_) => "ok",
+        Err(e) => e.reason(),
+    }
+}
+
 #[test]
 fn valid_tokens_of_each_algorithm_verify() {
     for name in ["es256", "rs256", "ed25519"] {
@@ -72,10 +80,7 @@ fn time_rules_table() {
         (json!({"nbf": "0"}), "malformed_claims"),
     ];
     for (extra, expected) in rows {
-        let got = match check(&k.token(NOW, extra.clone())) {
-            Ok(_) => "ok",
-            Err(e) => e.reason(),
-        };
+        let got = outcome(&k.token(NOW, extra.clone()));
         assert_eq!(got, *expected, "claims {extra}");
     }
 }
@@ -98,10 +103,7 @@ fn identity_rules_table() {
         (json!({"sid": null}), "ok"),
     ];
     for (extra, expected) in rows {
-        let got = match check(&k.token(NOW, extra.clone())) {
-            Ok(_) => "ok",
-            Err(e) => e.reason(),
-        };
+        let got = outcome(&k.token(NOW, extra.clone()));
         assert_eq!(got, *expected, "claims {extra}");
     }
 }
@@ -194,10 +196,7 @@ fn header_rules_table() {
         ),
     ];
     for (header, expected) in rows {
-        let got = match check(&k.sign(header, &claims)) {
-            Ok(_) => "ok",
-            Err(e) => e.reason(),
-        };
+        let got = outcome(&k.sign(header, &claims));
         assert_eq!(got, *expected, "header {header}");
     }
 }
@@ -300,10 +299,7 @@ fn structure_errors() {
         ("x".repeat(MAX_TOKEN_BYTES + 1), "too_large"),
     ];
     for (t, expected) in rows {
-        let got = match check(&t) {
-            Ok(_) => "ok",
-            Err(e) => e.reason(),
-        };
+        let got = outcome(&t);
         assert_eq!(got, expected, "token of len {}", t.len());
     }
 }
@@ -318,10 +314,7 @@ fn claims_must_be_a_plain_json_object() {
         ("\u{00ff}", "malformed_claims"),
     ];
     for (payload, expected) in rows {
-        let got = match check(&k.sign_raw(&header, payload)) {
-            Ok(_) => "ok",
-            Err(e) => e.reason(),
-        };
+        let got = outcome(&k.sign_raw(&header, payload));
         assert_eq!(got, *expected, "payload {payload}");
     }
     let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
