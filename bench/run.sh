@@ -17,7 +17,7 @@ if [ ! -d node_modules/hono ] || [ ! -d node_modules/jose ] || [ ! -d node_modul
   npm ci --no-audit --no-fund --loglevel=error
 fi
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -z "${EDGE_WORKER_SCRIPT:-}" ]; then
-  echo "[bench] building the worker (worker-build --release)" >&2
-  WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}" worker-build --release >&2
+  echo "[bench] building the worker (scripts/build-edge.sh)" >&2
+  bash scripts/build-edge.sh >&2
 fi
 exec node bench/bench.mjs "$@"

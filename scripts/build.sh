@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_BIN=$(command -v wasm-bindgen)
 export WASM_BINDGEN_BIN
 echo "[build] edge-session" >&2
-worker-build --release
+bash scripts/build-edge.sh
 if [ -f session-store/Cargo.toml ]; then
   echo "[build] session-store" >&2
   (cd session-store && worker-build --release)

@@ -114,6 +114,11 @@ pub struct EdgeConfig {
     pub keys: KeySource,
     /// The application origin requests are forwarded to.
     pub upstream: Url,
+    /// How long the upstream may take to start answering, milliseconds (then 504).
+    pub upstream_timeout_ms: u32,
+    /// Whether requests the isolate's caches decide are forwarded on the fast path (the full
+    /// path otherwise; both decide the same, this is a switch for diagnosis).
+    pub fast_path: bool,
     /// Paths forwarded without a token.
     pub public_paths: PathRules,
     /// Name of the access-token cookie.
@@ -349,6 +354,15 @@ impl EdgeConfig {
             ),
         };
         let upstream = http_url("UPSTREAM", &required("UPSTREAM")?, false)?;
+        let upstream_timeout_ms = u32::try_from(number(
+            "UPSTREAM_TIMEOUT_MS",
+            get("UPSTREAM_TIMEOUT_MS"),
+            30_000,
+            100,
+            300_000,
+        )?)
+        .unwrap_or(30_000);
+        let fast_path = boolean("FAST_PATH", get("FAST_PATH"), true)?;
         let public_paths = PathRules::parse(&get("PUBLIC_PATHS").unwrap_or_default())
             .map_err(|e| err("PUBLIC_PATHS", e))?;
         let access_cookie = cookie_name(
@@ -430,6 +444,8 @@ impl EdgeConfig {
             allowed_algs,
             keys,
             upstream,
+            upstream_timeout_ms,
+            fast_path,
             public_paths,
             access_cookie,
             session_cookie,
@@ -602,6 +618,27 @@ mod tests {
         let mut v = base();
         v.insert("SESSION_STORE_URL", "https://store.test".into());
         assert_eq!(load(&v).map(|_| ()).map_err(|e| e.key), Err("CLIENT_ID"));
+        for bad in ["0", "99", "300001", "soon"] {
+            assert_eq!(
+                with("UPSTREAM_TIMEOUT_MS", bad)
+                    .map(|_| ())
+                    .map_err(|e| e.key),
+                Err("UPSTREAM_TIMEOUT_MS"),
+                "UPSTREAM_TIMEOUT_MS={bad}"
+            );
+        }
+        assert_eq!(
+            with("UPSTREAM_TIMEOUT_MS", "2500").map(|c| c.upstream_timeout_ms),
+            Ok(2500)
+        );
+        assert_eq!(with("FAST_PATH", "false").map(|c| c.fast_path), Ok(false));
+        assert_eq!(load(&base()).map(|c| c.fast_path), Ok(true));
+        assert_eq!(
+            with("FAST_PATH", "sometimes")
+                .map(|_| ())
+                .map_err(|e| e.key),
+            Err("FAST_PATH")
+        );
         assert_eq!(
             with("REVOCATION_ON_KV_ERROR", "maybe")
                 .map(|_| ())

@@ -6,9 +6,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{event, Context, Date, Env, Headers, Request, Response, ResponseBuilder};
+use wasm_bindgen::prelude::*;
+use worker::{Env, Headers, Request, Response, ResponseBuilder};
 
-use crate::cache_policy::{self, ResponseKind};
+use crate::cache_policy::ResponseKind;
 use crate::challenge::is_navigation;
 use crate::challenge::Rejection;
 use crate::config::{ConfigError, EdgeConfig};
@@ -17,6 +18,8 @@ use crate::revocation::RevocationCache;
 use crate::route::{self, AuthRoute, Route};
 use crate::token_cache::TokenCache;
 
+mod fast;
+mod js;
 mod log;
 mod outbound;
 mod revoke;
@@ -39,6 +42,11 @@ pub(super) struct Isolate {
     revocations: RevocationCache,
     /// The ClientAccessToken and the second until which it is used.
     client_token: Option<(String, i64)>,
+    /// Whether the `REVOCATIONS` KV namespace is bound (bindings do not change while an
+    /// isolate lives).
+    revocations_bound: bool,
+    /// Whether the `UPSTREAM_SERVICE` service binding is bound.
+    upstream_bound: bool,
 }
 
 thread_local! {
@@ -58,6 +66,8 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
     ISOLATE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let isolate = slot.get_or_insert_with(|| {
+            let revocations_bound = revoke::bound(env);
+            let upstream_bound = env.service(outbound::UPSTREAM_BINDING).is_ok();
             let config = EdgeConfig::from_env(|k| env_value(env, k)).map(Rc::new);
             let (jwks_secs, entries, ttl, revocation_secs) = match &config {
                 Ok(c) => (
@@ -71,7 +81,7 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
             let config = config.and_then(|c| {
                 // Sessions revoke through KV: without the namespace a logout could not be
                 // enforced at the edge, so that combination is a configuration error.
-                if c.session.is_some() && !revoke::bound(env) {
+                if c.session.is_some() && !revocations_bound {
                     return Err(ConfigError {
                         key: "REVOCATIONS",
                         problem: "the KV binding is required with SESSION_STORE_URL".into(),
@@ -85,18 +95,61 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
                 tokens: TokenCache::new(entries, TOKEN_CACHE_BYTES, ttl),
                 revocations: RevocationCache::new(revocation_secs),
                 client_token: None,
+                revocations_bound,
+                upstream_bound,
             }
         });
         f(isolate)
     })
 }
 
-pub(super) fn now_secs() -> i64 {
-    i64::try_from(Date::now().as_millis() / 1000).unwrap_or(i64::MAX)
+/// The clock, milliseconds since the epoch (`Date.now()`: one runtime call, no allocation).
+pub(super) fn now_ms() -> u64 {
+    let ms = js_sys::Date::now();
+    if ms.is_finite() && ms > 0.0 {
+        // Whole milliseconds; a runtime clock is far below 2^53.
+        ms as u64
+    } else {
+        0
+    }
 }
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+pub(super) fn now_secs() -> i64 {
+    i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX)
+}
+
+/// The worker's `fetch` handler, called by the JS entry (`src/adapter/shim.js`).
+///
+/// A request the isolate's caches can decide entirely (a public path, or a token in the
+/// verified-token cache whose revocation answers are cached) is forwarded by [`fast::serve`]
+/// without a Rust future; everything else takes the full path, which decides from scratch.
+#[wasm_bindgen]
+#[allow(unreachable_pub)] // exported to JS, not to Rust
+pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> js_sys::Promise {
+    if let Some(answer) = fast::serve(&req, &env) {
+        return answer;
+    }
+    wasm_bindgen_futures::future_to_promise(async move {
+        let resp = match handle(Request::from(req), env).await {
+            Ok(resp) => resp,
+            Err(_) => {
+                log::event("error", "respond", "response_build_failed");
+                internal_error()?
+            }
+        };
+        Ok(resp.into())
+    })
+}
+
+/// The last-resort answer when even a rejection could not be built.
+fn internal_error() -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(500);
+    web_sys::Response::new_with_opt_str_and_init(Some("internal error"), &init)
+}
+
+/// The full path: every phase, every decision, every I/O it needs.
+async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
     let config = with_isolate(&env, |i| i.config.clone());
     let config = match config {
         Ok(c) => c,
@@ -129,7 +182,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         &config.public_paths,
     );
     let outcome = match route {
-        Route::Public => forward(req, &env, &config, None, &[]).await,
+        Route::Public => forward(&req, &env, &config, None, &[]).await,
         Route::Protected => protected(req, &env, &config).await,
         Route::Auth(op) => auth_route(op, req, &env, &config).await,
     };
@@ -148,13 +201,13 @@ async fn protected(
     req: Request,
     env: &Env,
     config: &Rc<EdgeConfig>,
-) -> Result<Response, Rejection> {
+) -> Result<web_sys::Response, Rejection> {
     let auth = authenticate(&req, env, config).await?;
     if !auth.bearer {
         session::csrf_guard(&req)?;
     }
     forward(
-        req,
+        &req,
         env,
         config,
         Some((&auth.claims, auth.session_id)),
@@ -169,7 +222,7 @@ async fn auth_route(
     req: Request,
     env: &Env,
     config: &Rc<EdgeConfig>,
-) -> Result<Response, Rejection> {
+) -> Result<web_sys::Response, Rejection> {
     let reply = match op {
         AuthRoute::Login => session::login(req, env, config).await?,
         AuthRoute::Refresh => session::refresh_route(req, env, config).await?,
@@ -185,7 +238,7 @@ async fn auth_route(
     edge_reply(reply).map_err(|_| Rejection::bad_gateway("reply"))
 }
 
-fn edge_reply(reply: EdgeReply) -> worker::Result<Response> {
+fn edge_reply(reply: EdgeReply) -> worker::Result<web_sys::Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     if let Some(csd) = &reply.clear_site_data {
@@ -198,44 +251,20 @@ fn edge_reply(reply: EdgeReply) -> worker::Result<Response> {
     finalize(resp, ResponseKind::Edge, &reply.set_cookies)
 }
 
-/// Finalize: cache headers by the core's table, on a mutable copy of the response.
+/// Finalize an answer of the edge's own (see [`upstream::finalize_response`]).
 pub(super) fn finalize(
     resp: Response,
     kind: ResponseKind,
     set_cookies: &[String],
-) -> worker::Result<Response> {
-    let status = resp.status_code();
-    // A fetched response's headers are immutable: copy them in one runtime call (Set-Cookie
-    // entries stay separate).
-    let headers = Headers(web_sys::Headers::new_with_headers(&resp.headers().0)?);
-    for cookie in set_cookies {
-        headers.append("set-cookie", cookie)?;
-    }
-    let (_, body) = resp.into_parts();
-    let sets_cookie = headers.has("set-cookie")?;
-    let decision = cache_policy::decide(
-        kind,
-        headers.get("cache-control")?.as_deref(),
-        headers.get("vary")?.as_deref(),
-        sets_cookie,
-    );
-    if let Some(cc) = decision.cache_control {
-        headers.set("cache-control", &cc)?;
-    }
-    if let Some(vary) = decision.vary {
-        headers.set("vary", &vary)?;
-    }
-    Ok(ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(headers)
-        .body(body))
+) -> worker::Result<web_sys::Response> {
+    Ok(upstream::finalize_response(resp.into(), kind, set_cookies)?)
 }
 
 fn rejection_response(
     r: &Rejection,
     config: Option<&EdgeConfig>,
     navigation: bool,
-) -> worker::Result<Response> {
+) -> worker::Result<web_sys::Response> {
     let headers = Headers::new();
     let session = config.and_then(|c| c.session.as_ref().map(|s| (c, s)));
     let set_cookies = match session {

@@ -1,9 +1,9 @@
-//! Every request the edge sends: to the session store (API and JWKS) and to the upstream.
+//! The edge's own requests: to the session store (API and JWKS). The upstream's requests go
+//! through [`super::upstream`], which uses the `UPSTREAM_SERVICE` binding the same way.
 //!
 //! A service binding carries the request when one is bound for that origin (`SESSION_STORE`
-//! for the store's origin, `UPSTREAM_SERVICE` for the upstream's): no public hop, and how
-//! `wrangler dev` runs the three workers of the local stack in one process. Otherwise a plain
-//! `fetch`. Every call has a deadline.
+//! for the store's origin): no public hop, and how `wrangler dev` runs the three workers of
+//! the local stack in one process. Otherwise a plain `fetch`. Every call has a deadline.
 
 use futures_util::future::{select, Either};
 use worker::{Delay, Env, Fetch, Request, Response};
@@ -29,8 +29,6 @@ pub(super) enum OutboundError {
 pub(super) enum Peer {
     /// The session store's origin (its API, and the JWKS when it is served there).
     Store,
-    /// The application.
-    Upstream,
     /// Anything else (a JWKS on another origin): plain fetch.
     Other,
 }
@@ -52,7 +50,6 @@ pub(super) async fn send(
 ) -> Result<Response, OutboundError> {
     let binding = match peer {
         Peer::Store => env.service(STORE_BINDING).ok(),
-        Peer::Upstream => env.service(UPSTREAM_BINDING).ok(),
         Peer::Other => None,
     };
     let call = async move {

@@ -35,7 +35,7 @@ pub(super) async fn check(
     session_id: Option<&str>,
     iat: i64,
 ) -> Result<(), Rejection> {
-    if !bound(env) {
+    if !with_isolate(env, |i| i.revocations_bound) {
         // Gate-only deployments without the namespace: nothing can be revoked at the edge
         // (documented; sessions require the binding).
         return Ok(());

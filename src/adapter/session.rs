@@ -18,7 +18,7 @@ use serde::Deserialize;
 use worker::{Env, Method, Request};
 
 use super::verify::{verify_token, VerifyFailure};
-use super::{log, now_secs, revoke, store};
+use super::{log, now_ms, now_secs, revoke, store};
 use crate::binding::{self, ClientProps, SessionCookie};
 use crate::challenge::Rejection;
 use crate::config::{EdgeConfig, SessionConfig};
@@ -183,10 +183,6 @@ const WAIT_POLL_MS: u64 = 10;
 thread_local! {
     /// Session authenticate calls in flight (or just finished), by session id.
     static REFRESHES: RefCell<HashMap<String, InFlight>> = RefCell::new(HashMap::new());
-}
-
-fn now_ms() -> u64 {
-    worker::Date::now().as_millis()
 }
 
 /// How long a request waits for another request's session authenticate: the ClientAccessToken

@@ -1,18 +1,42 @@
 //! Forward: the request to the upstream with the edge's cookies and client identity headers
-//! removed and the verified identity added.
+//! removed and the verified identity added; then finalize the upstream's answer.
+//!
+//! Works on the runtime's own `Request`/`Response` objects (`web_sys`), not workers-rs'
+//! wrappers: this is the hot path, and every wrapper conversion is a round of JS calls. The
+//! same three steps serve the fast path ([`super::fast`], chained on the fetch promise) and
+//! the full path ([`forward`], awaited):
+//! [`prepare`] → [`send`] → [`finalize_response`] (or [`failure`] when no answer came).
 
-use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, RequestInit, RequestRedirect, ResponseInit};
+use worker::{Env, Request};
 
-use super::finalize;
-use super::outbound::{self, OutboundError, Peer};
-use crate::cache_policy::ResponseKind;
+use super::js::{self, Name};
+use super::outbound::UPSTREAM_BINDING;
+use super::with_isolate;
+use crate::cache_policy::{self, ResponseKind};
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
 use crate::forward;
 use crate::token::{TokenError, VerifiedClaims};
 
-/// How long the upstream may take to start answering.
-const UPSTREAM_TIMEOUT_MS: u32 = 30_000;
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (used when no `UPSTREAM_SERVICE` binding is bound).
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &RequestInit) -> Result<js_sys::Promise, JsValue>;
+
+    /// A service binding (`Fetcher`), seen only through its `fetch`.
+    type ServiceFetcher;
+    #[wasm_bindgen(catch, method, js_name = fetch)]
+    fn fetch(
+        this: &ServiceFetcher,
+        url: &str,
+        init: &RequestInit,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
 
 /// Request headers that describe one hop, or that the edge rebuilds, and are not forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -27,87 +51,202 @@ const HOP_BY_HOP: &[&str] = &[
     "cookie",
 ];
 
-/// Forwards `req` (with `identity` when authenticated) and finalizes the response.
-pub(super) async fn forward(
-    req: Request,
-    env: &Env,
+/// The request for the upstream (URL and init, handed to `fetch` as they are: no `Request`
+/// object of our own) and how its answer is to be finalized.
+pub(super) struct Upstream {
+    pub(super) url: String,
+    pub(super) init: RequestInit,
+    pub(super) kind: ResponseKind,
+}
+
+/// `scheme://host[:port]` + path and query of an absolute URL as the runtime serialised it,
+/// without the fragment: the path starts at the first `/` after the host.
+pub(super) fn path_and_query(url: &str) -> &str {
+    let rest = url
+        .find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
+        .unwrap_or("/");
+    rest.split_once('#').map_or(rest, |(p, _)| p)
+}
+
+/// The path of an absolute URL as the runtime serialised it (no query, no fragment).
+pub(super) fn path_of(url: &str) -> &str {
+    let pq = path_and_query(url);
+    pq.split_once('?').map_or(pq, |(p, _)| p)
+}
+
+/// Builds the upstream request for `req`: same method, path, query and body; headers less
+/// hop-by-hop ones, client-sent `X-Auth-*` and the edge's cookies (`cookie` is the request's
+/// `Cookie` header), plus the identity when authenticated. Sends nothing.
+pub(super) fn prepare(
+    req: &web_sys::Request,
+    method: &str,
+    cookie: Option<&str>,
     config: &EdgeConfig,
-    identity: Option<(&VerifiedClaims, Option<String>)>,
-    set_cookies: &[String],
-) -> Result<Response, Rejection> {
+    identity: Option<(&VerifiedClaims, Option<&str>)>,
+) -> Result<Upstream, Rejection> {
+    let bad_header = |_| Rejection::invalid_request("bad_header");
     // The target: the configured origin plus the request's path and query exactly as the
     // runtime normalised them (no URL re-parse on the hot path).
-    let raw_url = req.inner().url();
-    let path_and_query = raw_url
-        .find("://")
-        .and_then(|i| raw_url[i + 3..].find('/').map(|j| &raw_url[i + 3 + j..]))
-        .unwrap_or("/");
-    let path_and_query = path_and_query
-        .split_once('#')
-        .map_or(path_and_query, |(p, _)| p);
     let target = format!(
         "{}{}",
         config.upstream.as_str().trim_end_matches('/'),
-        path_and_query
+        path_and_query(&req.url())
     );
 
     // Copy the headers in one runtime call, then drop what must not pass.
-    let headers = web_sys::Headers::new_with_headers(req.inner().headers().as_ref())
-        .map(Headers)
-        .map_err(|_| Rejection::invalid_request("bad_header"))?;
-    let drop: Vec<String> = headers
-        .keys()
-        .filter(|name| HOP_BY_HOP.contains(&name.as_str()) || forward::is_identity_header(name))
-        .collect();
-    for name in drop {
-        headers
-            .delete(&name)
-            .map_err(|_| Rejection::invalid_request("bad_header"))?;
+    let copy = Headers::new_with_headers(&req.headers()).map_err(bad_header)?;
+    let headers = js::raw(&copy);
+    let names = js_sys::Array::from(&copy.keys());
+    for i in 0..names.length() {
+        let name = names.get(i);
+        let Some(text) = name.as_string() else {
+            continue;
+        };
+        if HOP_BY_HOP.contains(&text.as_str()) || forward::is_identity_header(&text) {
+            headers.delete(&name);
+        }
     }
-    if let Some(cookie) = req.headers().get("cookie").ok().flatten() {
+    if let Some(cookie) = cookie {
         let edge = [
             config.access_cookie.as_str(),
             config.session_cookie.as_str(),
         ];
-        if let Some(kept) = forward::strip_edge_cookies(&cookie, &edge) {
-            headers
-                .set("cookie", &kept)
-                .map_err(|_| Rejection::invalid_request("bad_cookie"))?;
+        // Every kept cookie is a piece of the header the runtime accepted: a valid value.
+        if let Some(kept) = forward::strip_edge_cookies(cookie, &edge) {
+            headers.set(Name::Cookie, &kept);
         }
     }
     let kind = match identity {
         Some((claims, session_id)) => {
-            let identity =
-                forward::identity_headers(claims, session_id.as_deref()).map_err(|_| {
-                    Rejection::invalid_token(&TokenError::MalformedClaims(String::new()))
-                })?;
+            // Values are checked by the core (visible ASCII only) before they get here.
+            let identity = forward::identity_headers(claims, session_id).map_err(|_| {
+                Rejection::invalid_token(&TokenError::MalformedClaims(String::new()))
+            })?;
             for (name, value) in identity {
-                headers
-                    .set(name, &value)
-                    .map_err(|_| Rejection::invalid_request("bad_identity"))?;
+                headers.set(Name::identity(name), &value);
             }
             ResponseKind::Authenticated
         }
         None => ResponseKind::Public,
     };
 
-    let method = req.method();
-    let mut init = RequestInit::new();
-    init.with_method(method.clone())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    if !matches!(method, Method::Get | Method::Head) {
-        if let Some(body) = req.inner().body() {
-            init.with_body(Some(body.into()));
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&copy);
+    init.set_redirect(RequestRedirect::Manual);
+    // The deadline rides on the request itself: no timer of ours per request.
+    init.set_signal(Some(&AbortSignal::timeout_with_u32(
+        config.upstream_timeout_ms,
+    )));
+    if !matches!(method, "GET" | "HEAD") {
+        if let Some(body) = req.body() {
+            init.set_body(&body);
         }
     }
-    let upstream_req = Request::new_with_init(&target, &init)
-        .map_err(|_| Rejection::invalid_request("bad_upstream_request"))?;
-    let resp = outbound::send(env, Peer::Upstream, upstream_req, UPSTREAM_TIMEOUT_MS)
+    Ok(Upstream {
+        url: target,
+        init,
+        kind,
+    })
+}
+
+/// Sends the upstream request: through the `UPSTREAM_SERVICE` binding when bound, else
+/// `fetch`. The promise resolves to the upstream's `Response`, or rejects (see [`failure`]).
+pub(super) fn send(env: &Env, upstream: &Upstream) -> js_sys::Promise {
+    let sent = if with_isolate(env, |i| i.upstream_bound) {
+        match env.service(UPSTREAM_BINDING) {
+            Ok(fetcher) => fetcher
+                .as_ref()
+                .unchecked_ref::<ServiceFetcher>()
+                .fetch(&upstream.url, &upstream.init),
+            Err(e) => Err(e.into()),
+        }
+    } else {
+        global_fetch(&upstream.url, &upstream.init)
+    };
+    sent.unwrap_or_else(|e| js_sys::Promise::reject(&e))
+}
+
+/// Why the upstream gave no answer: its deadline passed (504) or anything else (502).
+pub(super) fn failure(error: &JsValue) -> Rejection {
+    let name = js_sys::Reflect::get(error, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string());
+    if name.as_deref() == Some("TimeoutError") {
+        Rejection::gateway_timeout("upstream_timeout")
+    } else {
+        Rejection::bad_gateway("upstream_fetch")
+    }
+}
+
+/// Finalize: `set_cookies` appended and the cache headers by the core's table. A response the
+/// table leaves as it is is returned as it is (no copy).
+pub(super) fn finalize_response(
+    resp: web_sys::Response,
+    kind: ResponseKind,
+    set_cookies: &[String],
+) -> Result<web_sys::Response, JsValue> {
+    let status = resp.status();
+    if status < 200 {
+        // 101 Switching Protocols and other informational answers carry no body to cache and
+        // cannot be rebuilt by the Response constructor.
+        return Ok(resp);
+    }
+    let original = resp.headers();
+    let upstream = js::raw(&original);
+    let sets_cookie = !set_cookies.is_empty() || upstream.has(Name::SetCookie);
+    let decision = cache_policy::decide(
+        kind,
+        upstream.get(Name::CacheControl).as_deref(),
+        upstream.get(Name::Vary).as_deref(),
+        sets_cookie,
+    );
+    if set_cookies.is_empty() && decision.cache_control.is_none() && decision.vary.is_none() {
+        return Ok(resp);
+    }
+    // A fetched response's headers are immutable: a new response over the same body, with
+    // status, status text and headers copied natively (the response itself serves as the
+    // init), whose headers can be changed. Set-Cookie entries stay separate. Every value set
+    // here is the edge's own cookie or built from the upstream's accepted values.
+    let copy = web_sys::Response::new_with_opt_readable_stream_and_init(
+        resp.body().as_ref(),
+        resp.unchecked_ref::<ResponseInit>(),
+    )?;
+    let copied = copy.headers();
+    let headers = js::raw(&copied);
+    for cookie in set_cookies {
+        headers.append(Name::SetCookie, cookie);
+    }
+    if let Some(cc) = &decision.cache_control {
+        headers.set(Name::CacheControl, cc);
+    }
+    if let Some(vary) = &decision.vary {
+        headers.set(Name::Vary, vary);
+    }
+    Ok(copy)
+}
+
+/// The full path's forward: prepare, send, await, finalize.
+pub(super) async fn forward(
+    req: &Request,
+    env: &Env,
+    config: &EdgeConfig,
+    identity: Option<(&VerifiedClaims, Option<String>)>,
+    set_cookies: &[String],
+) -> Result<web_sys::Response, Rejection> {
+    let raw = req.inner();
+    let cookie = js::raw(&raw.headers()).get(Name::Cookie);
+    let upstream = prepare(
+        raw,
+        &raw.method(),
+        cookie.as_deref(),
+        config,
+        identity.as_ref().map(|(c, s)| (*c, s.as_deref())),
+    )?;
+    let resp = JsFuture::from(send(env, &upstream))
         .await
-        .map_err(|e| match e {
-            OutboundError::Timeout => Rejection::gateway_timeout("upstream_timeout"),
-            OutboundError::Network => Rejection::bad_gateway("upstream_fetch"),
-        })?;
-    finalize(resp, kind, set_cookies).map_err(|_| Rejection::bad_gateway("finalize"))
+        .map_err(|e| failure(&e))?;
+    finalize_response(resp.unchecked_into(), upstream.kind, set_cookies)
+        .map_err(|_| Rejection::bad_gateway("finalize"))
 }

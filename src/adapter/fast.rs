@@ -1,0 +1,240 @@
+//! The fast path: a request the isolate's caches decide entirely, forwarded without a Rust
+//! future.
+//!
+//! It answers only when the full path would forward the request without any I/O of its own:
+//! a public path, or a protected one whose access token is in the verified-token cache and
+//! whose revocation answers (user and session) are in the revocation cache, with the session
+//! cookie (when sessions are on and the token came in a cookie) valid for this client.
+//! Anything else (a miss, a rejection, a refresh, an `/auth/*` route, a cookie-carried unsafe
+//! request that needs the CSRF check, an unusual method) returns `None` and the full path
+//! decides from scratch, with its logging: the fast path never rejects and never logs a
+//! decision, so it cannot disagree with the full path, only defer to it.
+//!
+//! Why it exists: on a warm token the full path's cost was mostly the plumbing of an async
+//! workers-rs handler (futures woken through microtasks, wrapper objects, a timer per
+//! request), not the checks. Here the upstream fetch's promise is chained directly to a
+//! finalizer created once per isolate (bench/README.md has the numbers).
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::Env;
+
+use super::js::{self, Name, RawHeaders};
+use super::upstream::{self, failure, finalize_response, path_of};
+use super::{log, now_secs, rejection_response, with_isolate};
+use crate::binding::{self, ClientProps, IpBinding};
+use crate::cache_policy::ResponseKind;
+use crate::challenge::Rejection;
+use crate::config::EdgeConfig;
+use crate::credentials::{self, Credential};
+use crate::csrf;
+use crate::revocation::{self, Lookup, Verdict};
+use crate::route::{self, Route};
+use crate::token::VerifiedClaims;
+use crate::token_cache;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The upstream fetch's promise, seen only through its `then`.
+    type Pending;
+    /// `promise.then(onFulfilled, onRejected)` with functions made once per isolate.
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_both(
+        this: &Pending,
+        fulfilled: &js_sys::Function,
+        rejected: &js_sys::Function,
+    ) -> js_sys::Promise;
+}
+
+/// A promise callback; an `Err` rejects the chained promise (the runtime then answers 500).
+type Handler = Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>;
+
+/// The promise callbacks of the fast path, one set per isolate (never freed: they live as
+/// long as the module instance).
+struct Finalizers {
+    authenticated: Handler,
+    public: Handler,
+    failed: Handler,
+}
+
+thread_local! {
+    static FINALIZERS: OnceCell<Rc<Finalizers>> = const { OnceCell::new() };
+}
+
+fn finalizers() -> Rc<Finalizers> {
+    FINALIZERS.with(|cell| {
+        Rc::clone(cell.get_or_init(|| {
+            Rc::new(Finalizers {
+                authenticated: finalizer(ResponseKind::Authenticated),
+                public: finalizer(ResponseKind::Public),
+                failed: Closure::new(|error: JsValue| respond_rejection(&failure(&error))),
+            })
+        }))
+    })
+}
+
+fn finalizer(kind: ResponseKind) -> Handler {
+    Closure::new(
+        move |resp: JsValue| match finalize_response(resp.unchecked_into(), kind, &[]) {
+            Ok(resp) => Ok(resp.into()),
+            Err(_) => respond_rejection(&Rejection::bad_gateway("finalize")),
+        },
+    )
+}
+
+/// A 502/504 for a forward that got no (usable) answer. Logged here: the full path never saw
+/// this request.
+fn respond_rejection(rejection: &Rejection) -> Result<JsValue, JsValue> {
+    log::event("error", "forward", rejection.log_reason);
+    rejection_response(rejection, None, false)
+        .map(JsValue::from)
+        .map_err(|_| JsValue::from_str("edge-session: could not build the error response"))
+}
+
+/// Methods forwarded as they are (workers-rs maps others to GET; the full path refuses them).
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Forwards `req` if the caches decide it; `None` sends it down the full path.
+pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise> {
+    let config = with_isolate(env, |i| i.config.clone()).ok()?;
+    if !config.fast_path {
+        return None;
+    }
+    let method = req.method();
+    if !METHODS.contains(&method.as_str()) {
+        return None;
+    }
+    let url = req.url();
+    let route = route::classify(
+        &method,
+        path_of(&url),
+        &config.auth_prefix,
+        &config.public_paths,
+    );
+    let all = req.headers();
+    let headers = js::raw(&all);
+    let cookie = headers.get(Name::Cookie);
+    let prepared = match route {
+        Route::Auth(_) => return None,
+        Route::Public => upstream::prepare(req, &method, cookie.as_deref(), &config, None),
+        Route::Protected => {
+            let (claims, session_id) =
+                authenticated(env, &config, headers, &method, cookie.as_deref())?;
+            upstream::prepare(
+                req,
+                &method,
+                cookie.as_deref(),
+                &config,
+                Some((&claims, session_id.as_deref())),
+            )
+        }
+    }
+    .ok()?;
+    let sent = upstream::send(env, &prepared);
+    let f = finalizers();
+    let fulfilled = match prepared.kind {
+        ResponseKind::Public => &f.public,
+        _ => &f.authenticated,
+    };
+    Some(sent.unchecked_ref::<Pending>().then_both(
+        fulfilled.as_ref().unchecked_ref(),
+        f.failed.as_ref().unchecked_ref(),
+    ))
+}
+
+/// The verified claims and session id of a protected request, when the caches alone say it
+/// may pass; `None` when the full path has to look (or to refuse).
+fn authenticated(
+    env: &Env,
+    config: &EdgeConfig,
+    headers: &RawHeaders,
+    method: &str,
+    cookie: Option<&str>,
+) -> Option<(Arc<VerifiedClaims>, Option<String>)> {
+    let authorization = headers.get(Name::Authorization);
+    let credential =
+        credentials::extract(authorization.as_deref(), cookie, &config.access_cookie).ok()?;
+    let (token, session) = match credential {
+        Credential::Bearer(token) => (token, None),
+        Credential::Cookie(token) => {
+            // Cookie-carried unsafe requests need the CSRF check: full path.
+            if !csrf::is_safe_method(method) {
+                return None;
+            }
+            let session = match &config.session {
+                Some(s) => {
+                    let value = credentials::find_cookie(cookie, &config.session_cookie).ok()??;
+                    let user_agent = if s.binding.user_agent {
+                        headers.get(Name::UserAgent)
+                    } else {
+                        None
+                    };
+                    let ip = if s.binding.ip == IpBinding::Off {
+                        None
+                    } else {
+                        headers.get(Name::ConnectingIp)
+                    };
+                    let props = ClientProps {
+                        user_agent: user_agent.as_deref(),
+                        ip: ip.as_deref(),
+                    };
+                    Some(binding::open(&s.binding_keys, &s.binding, value, &props).ok()?)
+                }
+                None => None,
+            };
+            (token, session)
+        }
+        Credential::None => return None,
+    };
+    let now = now_secs();
+    let key = token_cache::key_of(token);
+    let claims = with_isolate(env, |i| i.tokens.get(&key, now))?;
+    if let (Some(sid), Some(s)) = (&claims.sid, &session) {
+        if *sid != s.session_id || claims.sub != s.subject {
+            return None;
+        }
+    }
+    let session_id = claims.sid.clone().or_else(|| session.map(|s| s.session_id));
+    if !unrevoked(env, config, &claims, session_id.as_deref(), now) {
+        return None;
+    }
+    Some((claims, session_id))
+}
+
+/// Whether the revocation cache alone says the token stands.
+fn unrevoked(
+    env: &Env,
+    config: &EdgeConfig,
+    claims: &VerifiedClaims,
+    session_id: Option<&str>,
+    now: i64,
+) -> bool {
+    let user_key = revocation::user_key(&claims.sub);
+    let session_key = session_id.map(revocation::session_key);
+    let lookup = with_isolate(env, |i| {
+        if !i.revocations_bound {
+            return Some(None);
+        }
+        let user = i.revocations.get(&user_key, now)?;
+        let session_revoked = match &session_key {
+            Some(key) => i.revocations.get(key, now)?.is_some(),
+            None => false,
+        };
+        Some(Some(Lookup {
+            session_revoked: Some(session_revoked),
+            user_revoked_at: Some(user.as_deref().and_then(revocation::parse_user_entry)),
+        }))
+    });
+    match lookup {
+        // Nothing can be revoked at the edge without the namespace (as on the full path).
+        Some(None) => true,
+        Some(Some(lookup)) => {
+            revocation::decide(lookup, claims.iat, config.revocation.on_kv_error) == Verdict::Allow
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,148 @@
+//! `Headers` calls of the hot path, bound directly, and the header names they use as JS
+//! strings made once per isolate.
+//!
+//! Why: `web_sys`' `Headers` methods are bound with wasm-bindgen's `catch`, whose glue wraps
+//! every call in a fresh closure called through `arguments`, and every `&str` name is decoded
+//! from wasm memory again on each call. On the warm path these calls are most of what the edge
+//! adds to a passthrough (bench/README.md). The calls bound here cannot throw for what the
+//! edge passes: names are static and valid or come from the runtime's own header list, and
+//! values are either verified safe ([`crate::forward::is_safe_header_value`]) or built from a
+//! header value the runtime already accepted. Should one throw anyway, the exception ends the
+//! request (the JS entry answers 500); no isolate state is borrowed across these calls.
+
+use js_sys::JsString;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::forward;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Headers` object, seen through the calls below.
+    pub(super) type RawHeaders;
+
+    #[wasm_bindgen(method, js_name = get)]
+    fn get_js(this: &RawHeaders, name: &JsString) -> Option<String>;
+    #[wasm_bindgen(method, js_name = has)]
+    fn has_js(this: &RawHeaders, name: &JsString) -> bool;
+    #[wasm_bindgen(method, js_name = set)]
+    fn set_js(this: &RawHeaders, name: &JsString, value: &str);
+    #[wasm_bindgen(method, js_name = append)]
+    fn append_js(this: &RawHeaders, name: &JsString, value: &str);
+    #[wasm_bindgen(method, js_name = delete)]
+    fn delete_js(this: &RawHeaders, name: &JsValue);
+}
+
+/// A header name the hot path uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Name {
+    Authorization,
+    Cookie,
+    UserAgent,
+    ConnectingIp,
+    CacheControl,
+    Vary,
+    SetCookie,
+    /// One of the `X-Auth-*` names the edge sets (an index into [`IDENTITY`]).
+    Identity(usize),
+}
+
+/// The identity header names, in the order of [`Name::Identity`]'s index.
+const IDENTITY: [&str; 5] = [
+    forward::SUBJECT,
+    forward::SESSION,
+    forward::ROLES,
+    forward::CLIENT,
+    forward::SCOPE,
+];
+
+impl Name {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Authorization => "authorization",
+            Self::Cookie => "cookie",
+            Self::UserAgent => "user-agent",
+            Self::ConnectingIp => "cf-connecting-ip",
+            Self::CacheControl => "cache-control",
+            Self::Vary => "vary",
+            Self::SetCookie => "set-cookie",
+            Self::Identity(i) => IDENTITY.get(i).copied().unwrap_or(forward::SUBJECT),
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Authorization => 0,
+            Self::Cookie => 1,
+            Self::UserAgent => 2,
+            Self::ConnectingIp => 3,
+            Self::CacheControl => 4,
+            Self::Vary => 5,
+            Self::SetCookie => 6,
+            Self::Identity(i) => 7 + i.min(IDENTITY.len() - 1),
+        }
+    }
+
+    /// The name of an identity header the core produced.
+    pub(super) fn identity(name: &'static str) -> Self {
+        Self::Identity(IDENTITY.iter().position(|n| *n == name).unwrap_or(0))
+    }
+}
+
+const ALL: [Name; 12] = [
+    Name::Authorization,
+    Name::Cookie,
+    Name::UserAgent,
+    Name::ConnectingIp,
+    Name::CacheControl,
+    Name::Vary,
+    Name::SetCookie,
+    Name::Identity(0),
+    Name::Identity(1),
+    Name::Identity(2),
+    Name::Identity(3),
+    Name::Identity(4),
+];
+
+thread_local! {
+    static NAMES: Vec<JsString> = ALL.iter().map(|n| JsString::from(n.text())).collect();
+}
+
+fn with_name<T>(name: Name, f: impl FnOnce(&JsString) -> T) -> T {
+    NAMES.with(|names| match names.get(name.index()) {
+        Some(js) => f(js),
+        None => f(&JsString::from(name.text())),
+    })
+}
+
+/// A `web_sys::Headers` seen through the direct bindings.
+pub(super) fn raw(headers: &web_sys::Headers) -> &RawHeaders {
+    headers.unchecked_ref()
+}
+
+impl RawHeaders {
+    /// `headers.get(name)`.
+    pub(super) fn get(&self, name: Name) -> Option<String> {
+        with_name(name, |n| self.get_js(n))
+    }
+
+    /// `headers.has(name)`.
+    pub(super) fn has(&self, name: Name) -> bool {
+        with_name(name, |n| self.has_js(n))
+    }
+
+    /// `headers.set(name, value)`; `value` must be a valid header value.
+    pub(super) fn set(&self, name: Name, value: &str) {
+        with_name(name, |n| self.set_js(n, value));
+    }
+
+    /// `headers.append(name, value)`; `value` must be a valid header value.
+    pub(super) fn append(&self, name: Name, value: &str) {
+        with_name(name, |n| self.append_js(n, value));
+    }
+
+    /// `headers.delete(name)` with a name the runtime handed out.
+    pub(super) fn delete(&self, name: &JsValue) {
+        self.delete_js(name);
+    }
+}
