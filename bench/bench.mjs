@@ -33,6 +33,7 @@ const CFG = {
   modes: env('BENCH_MODES', 'warm,cold').split(',').map((s) => s.trim()),
   runs: Number(env('BENCH_RUNS', 1)),
   peerNoKv: env('BENCH_PEER_NOKV', '1') !== '0',
+  shape: env('BENCH_SHAPE', '1') !== '0',
 };
 // The edge's verified-token cache holds 1024 entries by default; a larger pool rotated in order
 // makes every request of the cold mode a miss.
@@ -144,6 +145,7 @@ async function startWorkers(upstream, jwksDoc, peerScript) {
     { ...common, name: 'peer', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '1' } },
   ];
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
+  if (CFG.shape) workers.push({ ...common, name: 'shape', scriptPath: path.join(HERE, 'workers/shape.mjs'), bindings: { UPSTREAM: upstream } });
   const started = Date.now();
   const mf = new Miniflare({ workers, cf: false, log: new Log(process.env.BENCH_LOG ? LogLevel.DEBUG : LogLevel.WARN) });
   await mf.ready;
@@ -165,7 +167,7 @@ async function sanity(urls, names, tokens) {
     for (const [alg, pool] of Object.entries(tokens)) {
       const ok = await get(urls[name], pool[0]);
       if (ok.status !== 200) throw new Error(`${name} answered ${ok.status} to a valid ${alg} token`);
-      if (name === 'passthrough') continue;
+      if (name === 'passthrough' || name === 'shape') continue;
       const t = pool[1];
       const cut = t.lastIndexOf('.') + 10; // a character in the middle of the signature
       const bad = t.slice(0, cut) + (t[cut] === 'A' ? 'B' : 'A') + t.slice(cut + 1);
@@ -221,7 +223,8 @@ function printRun(results, names) {
   }
   console.log('');
   const hasNoKv = names.includes('peer-nokv');
-  console.log(`${pad('alg', 8)}${pad('mode', 6)}${lpad('edge/pass', 10)}${lpad('edge/peer', 10)}${hasNoKv ? lpad('edge/peer-nokv', 15) : ''}   target (issue 5)`);
+  const hasShape = names.includes('shape');
+  console.log(`${pad('alg', 8)}${pad('mode', 6)}${lpad('edge/pass', 10)}${lpad('edge/peer', 10)}${hasNoKv ? lpad('edge/peer-nokv', 15) : ''}${hasShape ? lpad('edge/shape', 11) + lpad('shape/pass', 11) : ''}   target (issue 5)`);
   for (const r of results) {
     const e = r.m.edge.rps;
     const vsPass = e / r.m.passthrough.rps;
@@ -230,7 +233,8 @@ function printRun(results, names) {
       r.mode === 'warm'
         ? `edge/pass >= 0.90: ${vsPass >= 0.9 ? 'met' : 'NOT met'}; edge/peer >= 1.50: ${vsPeer >= 1.5 ? 'met' : 'NOT met'}`
         : `edge/peer >= 1.00: ${vsPeer >= 1.0 ? 'met' : 'NOT met'}`;
-    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${lpad(fmt(vsPass, 2), 10)}${lpad(fmt(vsPeer, 2), 10)}${hasNoKv ? lpad(fmt(e / r.m['peer-nokv'].rps, 2), 15) : ''}   ${target}`);
+    const shapeCols = hasShape ? lpad(fmt(e / r.m.shape.rps, 2), 11) + lpad(fmt(r.m.shape.rps / r.m.passthrough.rps, 2), 11) : '';
+    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${lpad(fmt(vsPass, 2), 10)}${lpad(fmt(vsPeer, 2), 10)}${hasNoKv ? lpad(fmt(e / r.m['peer-nokv'].rps, 2), 15) : ''}${shapeCols}   ${target}`);
   }
 }
 
@@ -243,7 +247,10 @@ function printSpread(runs, names) {
     const parts = names.map((n) => `${n} ${range(c.all.map((r) => r.m[n].rps))}`);
     const ep = range(c.all.map((r) => r.m.edge.rps / r.m.passthrough.rps), 2);
     const epeer = range(c.all.map((r) => r.m.edge.rps / r.m.peer.rps), 2);
-    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${parts.join(' | ')} | edge/pass ${ep} | edge/peer ${epeer}`);
+    const shape = names.includes('shape')
+      ? ` | edge/shape ${range(c.all.map((r) => r.m.edge.rps / r.m.shape.rps), 2)} | shape/pass ${range(c.all.map((r) => r.m.shape.rps / r.m.passthrough.rps), 2)}`
+      : '';
+    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${parts.join(' | ')} | edge/pass ${ep} | edge/peer ${epeer}${shape}`);
   }
 }
 
@@ -298,6 +305,10 @@ async function main() {
     console.log('Both gates read revocations from KV (session + user-wide). edge-session keeps answers in an');
     console.log('isolate cache (REVOCATION_CACHE_SECONDS, default 10 s); the peer reads KV on every request.');
     console.log('edge/peer-nokv compares against the peer without its KV reads.');
+    if (CFG.shape) {
+      console.log('shape (bench/workers/shape.mjs) does only the request/response reshaping of the edge, in JS,');
+      console.log('with no check at all: shape/pass is the ceiling for any gate that keeps that contract.');
+    }
     const file = path.join(OUT, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(file, JSON.stringify({ config: CFG, runs, bundle: report }, null, 2));
     log(`results written to ${path.relative(ROOT, file)}`);

@@ -5,10 +5,11 @@
 //! - the **core** (every module but `adapter` and `webcrypto`): pure Rust, no I/O and no clock
 //!   reads. It takes `now`, keys, and whatever the adapter fetched as arguments and returns
 //!   decisions. It compiles natively and to wasm32 and is tested with `cargo test`.
-//! - the **adapter** (wasm32 only): the only code that touches `worker::*`. It reads the
-//!   environment into a [`config::EdgeConfig`] once per isolate, runs the phases
-//!   (classify → authenticate → authorize → forward → finalize), and talks to the JWKS endpoint,
-//!   KV, the session store and the upstream.
+//! - the **adapter** (wasm32 only): the only code that touches the runtime (`worker::*`,
+//!   `web_sys`). It reads the environment into a [`config::EdgeConfig`] once per isolate, runs
+//!   the phases (classify → authenticate → authorize → forward → finalize), and talks to the
+//!   JWKS endpoint, KV, the session store and the upstream. Requests the isolate's caches decide
+//!   take a fast path without Rust futures; everything else the full async path.
 //! - `webcrypto` (wasm32 only, public for the differential test): the signature check through
 //!   the runtime's WebCrypto, with the core's pure-Rust check as the fallback.
 //!

@@ -24,7 +24,7 @@ use wasm_bindgen::JsCast;
 use worker::Env;
 
 use super::js::{self, Name, RawHeaders};
-use super::upstream::{self, failure, finalize_response, path_of};
+use super::upstream::{self, failure, finalize_response, path_of, Incoming};
 use super::{log, now_secs, rejection_response, with_isolate};
 use crate::binding::{self, ClientProps, IpBinding};
 use crate::cache_policy::ResponseKind;
@@ -115,25 +115,28 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
         &config.auth_prefix,
         &config.public_paths,
     );
+    if matches!(route, Route::Auth(_)) {
+        return None;
+    }
     let all = req.headers();
     let headers = js::raw(&all);
     let cookie = headers.get(Name::Cookie);
+    let incoming = Incoming {
+        req,
+        method: &method,
+        url: &url,
+        headers: &all,
+        cookie: cookie.as_deref(),
+    };
     let prepared = match route {
-        Route::Auth(_) => return None,
-        Route::Public => upstream::prepare(req, &method, cookie.as_deref(), &config, None),
+        Route::Auth(_) => None,
+        Route::Public => upstream::prepare(&incoming, &config, None).ok(),
         Route::Protected => {
             let (claims, session_id) =
                 authenticated(env, &config, headers, &method, cookie.as_deref())?;
-            upstream::prepare(
-                req,
-                &method,
-                cookie.as_deref(),
-                &config,
-                Some((&claims, session_id.as_deref())),
-            )
+            upstream::prepare(&incoming, &config, Some((&claims, session_id.as_deref()))).ok()
         }
-    }
-    .ok()?;
+    }?;
     let sent = upstream::send(env, &prepared);
     let f = finalizers();
     let fulfilled = match prepared.kind {

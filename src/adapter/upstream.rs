@@ -75,27 +75,36 @@ pub(super) fn path_of(url: &str) -> &str {
     pq.split_once('?').map_or(pq, |(p, _)| p)
 }
 
-/// Builds the upstream request for `req`: same method, path, query and body; headers less
-/// hop-by-hop ones, client-sent `X-Auth-*` and the edge's cookies (`cookie` is the request's
-/// `Cookie` header), plus the identity when authenticated. Sends nothing.
+/// What [`prepare`] needs of the incoming request, read once by the caller.
+pub(super) struct Incoming<'a> {
+    pub(super) req: &'a web_sys::Request,
+    pub(super) method: &'a str,
+    pub(super) url: &'a str,
+    pub(super) headers: &'a web_sys::Headers,
+    /// The `Cookie` header.
+    pub(super) cookie: Option<&'a str>,
+}
+
+/// Builds the upstream request: same method, path, query and body; headers less hop-by-hop
+/// ones, client-sent `X-Auth-*` and the edge's cookies, plus the identity when authenticated.
+/// Sends nothing.
 pub(super) fn prepare(
-    req: &web_sys::Request,
-    method: &str,
-    cookie: Option<&str>,
+    incoming: &Incoming<'_>,
     config: &EdgeConfig,
     identity: Option<(&VerifiedClaims, Option<&str>)>,
 ) -> Result<Upstream, Rejection> {
     let bad_header = |_| Rejection::invalid_request("bad_header");
+    let method = incoming.method;
     // The target: the configured origin plus the request's path and query exactly as the
     // runtime normalised them (no URL re-parse on the hot path).
     let target = format!(
         "{}{}",
         config.upstream.as_str().trim_end_matches('/'),
-        path_and_query(&req.url())
+        path_and_query(incoming.url)
     );
 
     // Copy the headers in one runtime call, then drop what must not pass.
-    let copy = Headers::new_with_headers(&req.headers()).map_err(bad_header)?;
+    let copy = Headers::new_with_headers(incoming.headers).map_err(bad_header)?;
     let headers = js::raw(&copy);
     let names = js_sys::Array::from(&copy.keys());
     for i in 0..names.length() {
@@ -107,7 +116,7 @@ pub(super) fn prepare(
             headers.delete(&name);
         }
     }
-    if let Some(cookie) = cookie {
+    if let Some(cookie) = incoming.cookie {
         let edge = [
             config.access_cookie.as_str(),
             config.session_cookie.as_str(),
@@ -140,7 +149,7 @@ pub(super) fn prepare(
         config.upstream_timeout_ms,
     )));
     if !matches!(method, "GET" | "HEAD") {
-        if let Some(body) = req.body() {
+        if let Some(body) = incoming.req.body() {
             init.set_body(&body);
         }
     }
@@ -236,11 +245,17 @@ pub(super) async fn forward(
     set_cookies: &[String],
 ) -> Result<web_sys::Response, Rejection> {
     let raw = req.inner();
-    let cookie = js::raw(&raw.headers()).get(Name::Cookie);
+    let headers = raw.headers();
+    let cookie = js::raw(&headers).get(Name::Cookie);
+    let incoming = Incoming {
+        req: raw,
+        method: &raw.method(),
+        url: &raw.url(),
+        headers: &headers,
+        cookie: cookie.as_deref(),
+    };
     let upstream = prepare(
-        raw,
-        &raw.method(),
-        cookie.as_deref(),
+        &incoming,
         config,
         identity.as_ref().map(|(c, s)| (*c, s.as_deref())),
     )?;
