@@ -31,6 +31,23 @@ extern "C" {
     fn append_js(this: &RawHeaders, name: &JsString, value: &str);
     #[wasm_bindgen(method, js_name = delete)]
     fn delete_js(this: &RawHeaders, name: &JsValue);
+    #[wasm_bindgen(method, js_name = keys)]
+    fn keys_js(this: &RawHeaders) -> js_sys::Iterator;
+
+    /// `new Headers(init)`: a mutable copy (cannot throw for a runtime `Headers` object).
+    #[wasm_bindgen(js_name = Headers)]
+    type HeadersClass;
+    #[wasm_bindgen(constructor, js_class = "Headers")]
+    fn copy_of(init: &web_sys::Headers) -> HeadersClass;
+
+    /// `AbortSignal.timeout(ms)` (cannot throw for a number in range).
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout)]
+    pub(super) fn abort_after(ms: u32) -> web_sys::AbortSignal;
+}
+
+/// A mutable copy of `headers`.
+pub(super) fn copy(headers: &web_sys::Headers) -> web_sys::Headers {
+    HeadersClass::copy_of(headers).unchecked_into()
 }
 
 /// A header name the hot path uses.
@@ -144,5 +161,10 @@ impl RawHeaders {
     /// `headers.delete(name)` with a name the runtime handed out.
     pub(super) fn delete(&self, name: &JsValue) {
         self.delete_js(name);
+    }
+
+    /// Every header name, lower-cased, as the runtime lists them.
+    pub(super) fn names(&self) -> js_sys::Array {
+        js_sys::Array::from(&self.keys_js())
     }
 }

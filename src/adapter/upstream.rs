@@ -10,7 +10,7 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestInit, RequestRedirect, ResponseInit};
+use web_sys::{RequestInit, RequestRedirect, ResponseInit};
 use worker::{Env, Request};
 
 use super::js::{self, Name};
@@ -93,7 +93,6 @@ pub(super) fn prepare(
     config: &EdgeConfig,
     identity: Option<(&VerifiedClaims, Option<&str>)>,
 ) -> Result<Upstream, Rejection> {
-    let bad_header = |_| Rejection::invalid_request("bad_header");
     let method = incoming.method;
     // The target: the configured origin plus the request's path and query exactly as the
     // runtime normalised them (no URL re-parse on the hot path).
@@ -104,9 +103,9 @@ pub(super) fn prepare(
     );
 
     // Copy the headers in one runtime call, then drop what must not pass.
-    let copy = Headers::new_with_headers(incoming.headers).map_err(bad_header)?;
+    let copy = js::copy(incoming.headers);
     let headers = js::raw(&copy);
-    let names = js_sys::Array::from(&copy.keys());
+    let names = headers.names();
     for i in 0..names.length() {
         let name = names.get(i);
         let Some(text) = name.as_string() else {
@@ -145,9 +144,7 @@ pub(super) fn prepare(
     init.set_headers(&copy);
     init.set_redirect(RequestRedirect::Manual);
     // The deadline rides on the request itself: no timer of ours per request.
-    init.set_signal(Some(&AbortSignal::timeout_with_u32(
-        config.upstream_timeout_ms,
-    )));
+    init.set_signal(Some(&js::abort_after(config.upstream_timeout_ms)));
     if !matches!(method, "GET" | "HEAD") {
         if let Some(body) = incoming.req.body() {
             init.set_body(&body);
