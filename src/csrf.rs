@@ -45,10 +45,56 @@ pub fn check(
     }
 }
 
+/// The origin (`scheme://host[:port]`) of an absolute `http`/`https` URL as a WHATWG URL
+/// serialiser writes it (what the runtime hands over as `request.url`), without parsing it
+/// again. `None` when the URL is not of that shape or carries credentials (`user@`), whose
+/// origin is not a prefix of the URL: callers then use a real URL parser.
+pub fn serialized_origin(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(&url[..url.len() - rest.len() + authority_len])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use CsrfVerdict::*;
+
+    #[test]
+    fn serialized_origin_matches_a_url_parser() {
+        for raw in [
+            "https://app.test/",
+            "https://app.test/a/b?c=d#e",
+            "http://127.0.0.1:8787/x",
+            "https://app.test:8443/",
+            "https://app.test?q=1",
+            "http://[::1]:8787/p",
+            "https://xn--bcher-kva.example/",
+            "HTTPS://APP.TEST:443/Path",
+        ] {
+            let parsed = url::Url::parse(raw).expect("valid URL");
+            let serialized = parsed.as_str();
+            assert_eq!(
+                serialized_origin(serialized),
+                Some(parsed.origin().ascii_serialization().as_str()),
+                "{raw}"
+            );
+        }
+        for odd in [
+            "https://user:pw@app.test/",
+            "ftp://app.test/",
+            "/relative",
+            "https:///nohost",
+        ] {
+            assert_eq!(serialized_origin(odd), None, "{odd}");
+        }
+    }
 
     #[test]
     fn table() {

@@ -6,7 +6,7 @@
 //! whose revocation answers (user and session) are in the revocation cache, with the session
 //! cookie (when sessions are on and the token came in a cookie) valid for this client.
 //! Anything else (a miss, a rejection, a refresh, an `/auth/*` route, a cookie-carried unsafe
-//! request that needs the CSRF check, an unusual method) returns `None` and the full path
+//! request the CSRF check refuses, an unusual method) returns `None` and the full path
 //! decides from scratch, with its logging: the fast path never rejects and never logs a
 //! decision, so it cannot disagree with the full path, only defer to it.
 //!
@@ -31,7 +31,7 @@ use crate::cache_policy::ResponseKind;
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
 use crate::credentials::{self, Credential};
-use crate::csrf;
+use crate::csrf::{self, CsrfVerdict};
 use crate::revocation::{self, Lookup, Verdict};
 use crate::route::{self, Route};
 use crate::token::VerifiedClaims;
@@ -133,7 +133,7 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
         Route::Public => upstream::prepare(&incoming, &config, None).ok(),
         Route::Protected => {
             let (claims, session_id) =
-                authenticated(env, &config, headers, &method, cookie.as_deref())?;
+                authenticated(env, &config, headers, &method, &url, cookie.as_deref())?;
             upstream::prepare(&incoming, &config, Some((&claims, session_id.as_deref()))).ok()
         }
     }?;
@@ -156,6 +156,7 @@ fn authenticated(
     config: &EdgeConfig,
     headers: &RawHeaders,
     method: &str,
+    url: &str,
     cookie: Option<&str>,
 ) -> Option<(Arc<VerifiedClaims>, Option<String>)> {
     let authorization = headers.get(Name::Authorization);
@@ -164,9 +165,19 @@ fn authenticated(
     let (token, session) = match credential {
         Credential::Bearer(token) => (token, None),
         Credential::Cookie(token) => {
-            // Cookie-carried unsafe requests need the CSRF check: full path.
+            // Cookie-carried unsafe requests pass the CSRF check first; a refusal is the full
+            // path's to give (and log).
             if !csrf::is_safe_method(method) {
-                return None;
+                let own_origin = csrf::serialized_origin(url)?;
+                let verdict = csrf::check(
+                    method,
+                    headers.get(Name::SecFetchSite).as_deref(),
+                    headers.get(Name::Origin).as_deref(),
+                    own_origin,
+                );
+                if verdict != CsrfVerdict::Allow {
+                    return None;
+                }
             }
             let session = match &config.session {
                 Some(s) => {

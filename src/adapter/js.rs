@@ -60,6 +60,8 @@ pub(super) enum Name {
     CacheControl,
     Vary,
     SetCookie,
+    SecFetchSite,
+    Origin,
     /// One of the `X-Auth-*` names the edge sets (an index into [`IDENTITY`]).
     Identity(usize),
 }
@@ -83,6 +85,8 @@ impl Name {
             Self::CacheControl => "cache-control",
             Self::Vary => "vary",
             Self::SetCookie => "set-cookie",
+            Self::SecFetchSite => "sec-fetch-site",
+            Self::Origin => "origin",
             Self::Identity(i) => IDENTITY.get(i).copied().unwrap_or(forward::SUBJECT),
         }
     }
@@ -96,7 +100,9 @@ impl Name {
             Self::CacheControl => 4,
             Self::Vary => 5,
             Self::SetCookie => 6,
-            Self::Identity(i) => 7 + i.min(IDENTITY.len() - 1),
+            Self::SecFetchSite => 7,
+            Self::Origin => 8,
+            Self::Identity(i) => 9 + i.min(IDENTITY.len() - 1),
         }
     }
 
@@ -106,7 +112,7 @@ impl Name {
     }
 }
 
-const ALL: [Name; 12] = [
+const ALL: [Name; 14] = [
     Name::Authorization,
     Name::Cookie,
     Name::UserAgent,
@@ -114,6 +120,8 @@ const ALL: [Name; 12] = [
     Name::CacheControl,
     Name::Vary,
     Name::SetCookie,
+    Name::SecFetchSite,
+    Name::Origin,
     Name::Identity(0),
     Name::Identity(1),
     Name::Identity(2),

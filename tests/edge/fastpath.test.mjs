@@ -55,6 +55,8 @@ function received(req) {
   const headers = { ...req.headers };
   for (const name of Object.keys(headers)) if (name.startsWith('cf-') || name === 'content-length') delete headers[name];
   delete headers.host;
+  // Each worker has its own address, so an Origin equal to "our own" differs between them.
+  delete headers.origin;
   return { method: req.method, url: req.url, headers, body: req.body };
 }
 
@@ -94,6 +96,25 @@ describe('the fast path answers exactly as the full path', { skip }, () => {
       const full = await twice('full', path, opts, respond);
       assert.deepEqual(fast, full);
       assert.ok(fast.upstream, 'forwarded');
+    });
+  }
+
+  // Cookie-carried unsafe requests: the CSRF check on the fast path, a refusal on the full one.
+  const cookie = ['Cookie', `__Host-access=${token}`];
+  const post = (headers) => ({ method: 'POST', headers: [cookie, ['content-type', 'application/json'], ...headers], body: '{}' });
+  for (const [name, headersFor, status] of [
+    ['cookie POST, Sec-Fetch-Site: same-origin', () => [['Sec-Fetch-Site', 'same-origin']], 200],
+    ['cookie POST, Origin equal to our own', (w) => [['Origin', new URL(gate.url(w)).origin]], 200],
+    ['cookie POST, cross-site', () => [['Sec-Fetch-Site', 'cross-site']], 403],
+    ['cookie POST, foreign Origin', () => [['Origin', 'https://evil.example']], 403],
+    ['cookie POST, no origin information', () => [], 403],
+  ]) {
+    test(name, async () => {
+      const fast = await twice('fast', '/api/csrf', post(headersFor('fast')));
+      const full = await twice('full', '/api/csrf', post(headersFor('full')));
+      assert.equal(fast.res.status, status, fast.res.text);
+      assert.deepEqual(fast, full);
+      assert.equal(Boolean(fast.upstream), status === 200);
     });
   }
 
