@@ -25,7 +25,7 @@ const env = (k, d) => process.env[k] ?? d;
 const CFG = {
   script: path.resolve(env('EDGE_WORKER_SCRIPT', path.join(ROOT, 'build/worker/shim.mjs'))),
   duration: Number(env('BENCH_DURATION', 5)),
-  warmup: Number(env('BENCH_WARMUP', 1)),
+  warmup: Number(env('BENCH_WARMUP', 2)),
   connections: Number(env('BENCH_CONNECTIONS', 16)),
   threads: Number(env('BENCH_THREADS', 1)),
   pool: Number(env('BENCH_POOL', 2048)),
@@ -34,6 +34,7 @@ const CFG = {
   runs: Number(env('BENCH_RUNS', 1)),
   peerNoKv: env('BENCH_PEER_NOKV', '1') !== '0',
   shape: env('BENCH_SHAPE', '1') !== '0',
+  fullPath: env('BENCH_FULL_PATH', '1') !== '0',
 };
 // The edge's verified-token cache holds 1024 entries by default; a larger pool rotated in order
 // makes every request of the cold mode a miss.
@@ -132,18 +133,21 @@ async function startWorkers(upstream, jwksDoc, peerScript) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const common = { modules: true, compatibilityDate: '2025-09-01', kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
   const peerBindings = { JWKS: jwksDoc, ISSUER, AUDIENCE, UPSTREAM: upstream, LEEWAY_SECONDS: '30' };
+  const edge = {
+    ...common,
+    name: 'edge',
+    scriptPath: CFG.script,
+    modulesRoot: path.resolve(path.dirname(CFG.script), '..'),
+    modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    bindings: { ISSUER, AUDIENCE, JWKS: jwksDoc, UPSTREAM: upstream, LEEWAY_SECONDS: '30', TOKEN_CACHE_ENTRIES: String(EDGE_TOKEN_CACHE_ENTRIES) },
+  };
   const workers = [
     { ...common, name: 'passthrough', scriptPath: path.join(HERE, 'workers/passthrough.mjs'), bindings: { UPSTREAM: upstream } },
-    {
-      ...common,
-      name: 'edge',
-      scriptPath: CFG.script,
-      modulesRoot: path.resolve(path.dirname(CFG.script), '..'),
-    modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
-      bindings: { ISSUER, AUDIENCE, JWKS: jwksDoc, UPSTREAM: upstream, LEEWAY_SECONDS: '30', TOKEN_CACHE_ENTRIES: String(EDGE_TOKEN_CACHE_ENTRIES) },
-    },
+    edge,
     { ...common, name: 'peer', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '1' } },
   ];
+  // The same build with the fast path off: what the fast path is worth, in the same run.
+  if (CFG.fullPath) workers.splice(2, 0, { ...edge, name: 'edge-full', bindings: { ...edge.bindings, FAST_PATH: 'false' } });
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
   if (CFG.shape) workers.push({ ...common, name: 'shape', scriptPath: path.join(HERE, 'workers/shape.mjs'), bindings: { UPSTREAM: upstream } });
   const started = Date.now();
@@ -224,7 +228,8 @@ function printRun(results, names) {
   console.log('');
   const hasNoKv = names.includes('peer-nokv');
   const hasShape = names.includes('shape');
-  console.log(`${pad('alg', 8)}${pad('mode', 6)}${lpad('edge/pass', 10)}${lpad('edge/peer', 10)}${hasNoKv ? lpad('edge/peer-nokv', 15) : ''}${hasShape ? lpad('edge/shape', 11) + lpad('shape/pass', 11) : ''}   target (issue 5)`);
+  const hasFull = names.includes('edge-full');
+  console.log(`${pad('alg', 8)}${pad('mode', 6)}${lpad('edge/pass', 10)}${lpad('edge/peer', 10)}${hasNoKv ? lpad('edge/peer-nokv', 15) : ''}${hasShape ? lpad('edge/shape', 11) + lpad('shape/pass', 11) : ''}${hasFull ? lpad('edge/full', 10) : ''}   target (issue 5)`);
   for (const r of results) {
     const e = r.m.edge.rps;
     const vsPass = e / r.m.passthrough.rps;
@@ -234,7 +239,8 @@ function printRun(results, names) {
         ? `edge/pass >= 0.90: ${vsPass >= 0.9 ? 'met' : 'NOT met'}; edge/peer >= 1.50: ${vsPeer >= 1.5 ? 'met' : 'NOT met'}`
         : `edge/peer >= 1.00: ${vsPeer >= 1.0 ? 'met' : 'NOT met'}`;
     const shapeCols = hasShape ? lpad(fmt(e / r.m.shape.rps, 2), 11) + lpad(fmt(r.m.shape.rps / r.m.passthrough.rps, 2), 11) : '';
-    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${lpad(fmt(vsPass, 2), 10)}${lpad(fmt(vsPeer, 2), 10)}${hasNoKv ? lpad(fmt(e / r.m['peer-nokv'].rps, 2), 15) : ''}${shapeCols}   ${target}`);
+    const fullCol = hasFull ? lpad(fmt(e / r.m['edge-full'].rps, 2), 10) : '';
+    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${lpad(fmt(vsPass, 2), 10)}${lpad(fmt(vsPeer, 2), 10)}${hasNoKv ? lpad(fmt(e / r.m['peer-nokv'].rps, 2), 15) : ''}${shapeCols}${fullCol}   ${target}`);
   }
 }
 
@@ -250,7 +256,8 @@ function printSpread(runs, names) {
     const shape = names.includes('shape')
       ? ` | edge/shape ${range(c.all.map((r) => r.m.edge.rps / r.m.shape.rps), 2)} | shape/pass ${range(c.all.map((r) => r.m.shape.rps / r.m.passthrough.rps), 2)}`
       : '';
-    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${parts.join(' | ')} | edge/pass ${ep} | edge/peer ${epeer}${shape}`);
+    const full = names.includes('edge-full') ? ` | edge/full ${range(c.all.map((r) => r.m.edge.rps / r.m['edge-full'].rps), 2)}` : '';
+    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${parts.join(' | ')} | edge/pass ${ep} | edge/peer ${epeer}${shape}${full}`);
   }
 }
 
@@ -305,6 +312,7 @@ async function main() {
     console.log('Both gates read revocations from KV (session + user-wide). edge-session keeps answers in an');
     console.log('isolate cache (REVOCATION_CACHE_SECONDS, default 10 s); the peer reads KV on every request.');
     console.log('edge/peer-nokv compares against the peer without its KV reads.');
+    if (CFG.fullPath) console.log('edge-full is the same build with FAST_PATH=false (every request on the async full path).');
     if (CFG.shape) {
       console.log('shape (bench/workers/shape.mjs) does only the request/response reshaping of the edge, in JS,');
       console.log('with no check at all: shape/pass is the ceiling for any gate that keeps that contract.');
