@@ -1,7 +1,9 @@
 // Where does a worker's time go? Runs one worker (edge by default) under wrk with V8's sampling
 // profiler attached through workerd's inspector, and prints the functions with the most self
 // time. A diagnostic for the hot-path work, not part of bench/run.sh.
-//   node bench/profile.mjs [edge|passthrough] [warm|cold] [ES256|RS256|Ed25519]
+//   node bench/profile.mjs [edge|passthrough|shape] [warm|cold] [ES256|RS256|Ed25519]
+// PROFILE_BINDINGS='{"FAST_PATH":"false"}' adds bindings to the edge (here: the full path only).
+// The "(idle)" row subtracted from the wall time per request is the worker's busy time.
 // Wasm function names need a build that keeps the name section, e.g.
 //   CARGO_PROFILE_RELEASE_STRIP=false worker-build --release -d bench/.out/prof-build
 //   EDGE_WORKER_SCRIPT=bench/.out/prof-build/worker/shim.mjs node bench/profile.mjs
@@ -30,9 +32,9 @@ const worker =
         scriptPath: CFG.script,
         modulesRoot: path.resolve(path.dirname(CFG.script), '..'),
         modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
-        bindings: { ISSUER, AUDIENCE, JWKS: jwks, UPSTREAM: upstream.url },
+        bindings: { ISSUER, AUDIENCE, JWKS: jwks, UPSTREAM: upstream.url, ...JSON.parse(process.env.PROFILE_BINDINGS ?? '{}') },
       }
-    : { scriptPath: path.join(path.dirname(new URL(import.meta.url).pathname), 'workers/passthrough.mjs'), bindings: { UPSTREAM: upstream.url } };
+    : { scriptPath: path.join(path.dirname(new URL(import.meta.url).pathname), `workers/${which}.mjs`), bindings: { UPSTREAM: upstream.url } };
 const mf = new Miniflare({
   inspectorPort: 0,
   cf: false,

@@ -2,7 +2,7 @@
 # One command for the benchmark: builds the worker (release), then runs bench/bench.mjs, which
 # starts the upstream and the three workers on loopback and drives each with wrk.
 # Prints numbers; it is not part of the test suite. See bench/README.md for the knobs.
-#   bash bench/run.sh            # one run (~3-4 minutes on 2 cores)
+#   bash bench/run.sh            # one run (~5 minutes on 2 cores)
 #   BENCH_RUNS=3 bash bench/run.sh   # three runs and their spread
 #   BENCH_SKIP_BUILD=1 bash bench/run.sh   # measure build/worker/shim.mjs as it is
 set -euo pipefail

@@ -285,11 +285,11 @@ export async function startGate(configs, { script = WORKER_SCRIPT } = {}) {
     name,
     modules: true,
     scriptPath: script,
-    // worker-build 0.8's build/worker/shim.mjs re-exports ../index.js (+ ../index_bg.wasm): the
-    // modules root must include the script's parent directory, or workerd refuses "..".
+    // scripts/build-edge.sh writes build/worker/shim.mjs + build/worker/index.wasm (worker-build
+    // with CUSTOM_SHIM); other builds (EDGE_WORKER_SCRIPT) may reach into the parent directory,
+    // so the modules root includes it, or workerd refuses "..".
     modulesRoot: path.dirname(path.dirname(path.resolve(script))),
-    // build/index.js is ESM (build/package.json has "type": "module"); Miniflare's default rule
-    // would treat *.js as CommonJS.
+    // Any *.js module is ESM; Miniflare's default rule would treat *.js as CommonJS.
     modulesRules: [
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'], fallthrough: true },
       { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
