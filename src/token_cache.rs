@@ -5,6 +5,11 @@
 //!
 //! Bounded in entries and in approximate bytes; eviction drops expired entries first, then the
 //! oldest insertions. Keys are SHA-256 digests of the token, so the cache holds no token.
+//!
+//! A miss is found without hashing the token: the cache also counts the tails (last 16 bytes,
+//! part of the signature) of the tokens it holds, and [`TokenCache::may_hold`] answers "no"
+//! when no held token ends that way. A "yes" only means the digest is worth computing: the
+//! entry is still found by the full SHA-256, so a forged token sharing a tail gets nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -13,13 +18,36 @@ use sha2::{Digest, Sha256};
 
 use crate::token::VerifiedClaims;
 
-/// A cache key: SHA-256 of the token.
-pub type TokenKey = [u8; 32];
+/// A cache key: SHA-256 of the token (the identity of the entry) and its tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenKey {
+    digest: [u8; 32],
+    tail: Tail,
+}
+
+/// The last 16 bytes of a token (zero-padded in front when shorter).
+type Tail = u128;
+
+fn tail_of(token: &str) -> Tail {
+    let bytes = token.as_bytes();
+    let start = bytes.len().saturating_sub(16);
+    bytes[start..]
+        .iter()
+        .fold(0, |acc, b| (acc << 8) | Tail::from(*b))
+}
 
 /// The key for a token.
 pub fn key_of(token: &str) -> TokenKey {
-    Sha256::digest(token.as_bytes()).into()
+    TokenKey {
+        digest: Sha256::digest(token.as_bytes()).into(),
+        tail: tail_of(token),
+    }
 }
+
+/// Bytes an entry costs besides its claims: the key in the map and in the order, and the tail
+/// count.
+const ENTRY_OVERHEAD: usize =
+    std::mem::size_of::<TokenKey>() * 2 + std::mem::size_of::<Tail>() + std::mem::size_of::<u32>();
 
 struct Entry {
     claims: Arc<VerifiedClaims>,
@@ -30,6 +58,8 @@ struct Entry {
 /// Bounded cache of verified claims.
 pub struct TokenCache {
     entries: HashMap<TokenKey, Entry>,
+    /// How many entries have each tail.
+    tails: HashMap<Tail, u32>,
     order: VecDeque<TokenKey>,
     max_entries: usize,
     max_bytes: usize,
@@ -43,6 +73,7 @@ impl TokenCache {
     pub fn new(max_entries: usize, max_bytes: usize, ttl_secs: i64) -> Self {
         Self {
             entries: HashMap::new(),
+            tails: HashMap::new(),
             order: VecDeque::new(),
             max_entries,
             max_bytes,
@@ -59,6 +90,12 @@ impl TokenCache {
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Whether an entry for `token` may be present: `false` means it is certainly not (no held
+    /// token has its tail), without hashing it.
+    pub fn may_hold(&self, token: &str) -> bool {
+        self.tails.contains_key(&tail_of(token))
     }
 
     /// The cached claims for `key`, if present and not expired at `now`.
@@ -78,16 +115,14 @@ impl TokenCache {
         if expires_at <= now {
             return;
         }
-        let size = claims.approx_size() + std::mem::size_of::<TokenKey>() * 2;
+        let size = claims.approx_size() + ENTRY_OVERHEAD;
         if size > self.max_bytes {
             return;
         }
-        if let Some(old) = self.entries.remove(&key) {
-            self.bytes -= old.size;
-            self.order.retain(|k| k != &key);
-        }
+        self.remove(&key);
         self.evict(now, size);
         self.bytes += size;
+        *self.tails.entry(key.tail).or_insert(0) += 1;
         self.entries.insert(
             key,
             Entry {
@@ -116,20 +151,29 @@ impl TokenCache {
         }
         while full(self) {
             match self.order.pop_front() {
-                Some(k) => {
-                    if let Some(e) = self.entries.remove(&k) {
-                        self.bytes -= e.size;
-                    }
-                }
+                Some(k) => self.forget(&k),
                 None => break,
             }
         }
     }
 
     fn remove(&mut self, key: &TokenKey) {
+        if self.entries.contains_key(key) {
+            self.forget(key);
+            self.order.retain(|k| k != key);
+        }
+    }
+
+    /// Drops the entry and its tail count (not its place in `order`).
+    fn forget(&mut self, key: &TokenKey) {
         if let Some(e) = self.entries.remove(key) {
             self.bytes -= e.size;
-            self.order.retain(|k| k != key);
+            if let Some(n) = self.tails.get_mut(&key.tail) {
+                *n -= 1;
+                if *n == 0 {
+                    self.tails.remove(&key.tail);
+                }
+            }
         }
     }
 }
@@ -195,13 +239,42 @@ mod tests {
 
     #[test]
     fn bounded_in_bytes() {
-        let one = claims(1_000).approx_size() + 64;
+        let one = claims(1_000).approx_size() + ENTRY_OVERHEAD;
         let mut c = TokenCache::new(100, one * 2, 60);
         for t in ["a", "b", "c"] {
             c.insert(key_of(t), claims(1_000), 100);
         }
         assert_eq!(c.len(), 2);
         assert!(c.bytes <= one * 2);
+    }
+
+    #[test]
+    fn may_hold_follows_the_entries() {
+        let a = "header.payload.signature-aaaaaaaaaaaaaaaa";
+        let b = "header.payload.signature-bbbbbbbbbbbbbbbb";
+        let same_tail = "other.payload.signature-aaaaaaaaaaaaaaaa";
+        let mut c = TokenCache::new(2, 1 << 20, 60);
+        assert!(!c.may_hold(a));
+        c.insert(key_of(a), claims(1_000), 100);
+        assert!(c.may_hold(a));
+        assert!(!c.may_hold(b));
+        // A shared tail says "maybe", and the digest still tells the tokens apart.
+        assert!(c.may_hold(same_tail));
+        assert!(c.get(&key_of(same_tail), 100).is_none());
+        // Reinserting does not double-count; eviction and expiry forget the tail.
+        c.insert(key_of(a), claims(1_000), 101);
+        c.insert(key_of(b), claims(1_000), 102);
+        c.insert(key_of("short"), claims(1_000), 103);
+        assert!(!c.may_hold(a), "evicted as the oldest");
+        assert!(c.may_hold(b) && c.may_hold("short"));
+        assert_eq!(c.tails.values().sum::<u32>() as usize, c.len());
+        c.insert(key_of("x"), claims(1_000), 200);
+        c.insert(key_of("y"), claims(1_000), 200);
+        assert!(
+            !c.may_hold(b) && !c.may_hold("short"),
+            "expired entries evicted"
+        );
+        assert_eq!(c.tails.values().sum::<u32>() as usize, c.len());
     }
 
     #[test]

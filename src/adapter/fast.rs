@@ -204,6 +204,11 @@ fn authenticated(
         }
         Credential::None => return None,
     };
+    // A token the cache certainly does not hold (a new token, the cold case) goes to the full
+    // path without being hashed here as well as there.
+    if !with_isolate(env, |i| i.tokens.may_hold(token)) {
+        return None;
+    }
     let now = now_secs();
     let key = token_cache::key_of(token);
     let claims = with_isolate(env, |i| i.tokens.get(&key, now))?;
