@@ -26,13 +26,24 @@ before(async () => {
   const hangUrl = `http://127.0.0.1:${hang.address().port}`;
   refused = await H.refusedUrl('');
   const common = { PUBLIC_PATHS: '/public/*' };
-  gate = await H.startGate({
-    fast: H.baseBindings(up, jw.url('/k'), common),
-    full: H.baseBindings(up, jw.url('/k'), { ...common, FAST_PATH: 'false' }),
-    hangFast: H.baseBindings(up, jw.url('/k'), { UPSTREAM: hangUrl, UPSTREAM_TIMEOUT_MS: '300', PUBLIC_PATHS: '/public/*' }),
-    hangFull: H.baseBindings(up, jw.url('/k'), { UPSTREAM: hangUrl, UPSTREAM_TIMEOUT_MS: '300', PUBLIC_PATHS: '/public/*', FAST_PATH: 'false' }),
-    refused: H.baseBindings(up, jw.url('/k'), { UPSTREAM: refused, PUBLIC_PATHS: '/public/*' }),
-  });
+  // An application behind the UPSTREAM_SERVICE binding that answers after 10 s.
+  const slowApp = {
+    name: 'slow-app',
+    modules: true,
+    compatibilityDate: '2025-09-01',
+    script: 'export default { async fetch() { await new Promise((r) => setTimeout(r, 10000)); return new Response("late"); } };',
+  };
+  gate = await H.startGate(
+    {
+      fast: H.baseBindings(up, jw.url('/k'), common),
+      full: H.baseBindings(up, jw.url('/k'), { ...common, FAST_PATH: 'false' }),
+      hangFast: H.baseBindings(up, jw.url('/k'), { UPSTREAM: hangUrl, UPSTREAM_TIMEOUT_MS: '300', PUBLIC_PATHS: '/public/*' }),
+      hangFull: H.baseBindings(up, jw.url('/k'), { UPSTREAM: hangUrl, UPSTREAM_TIMEOUT_MS: '300', PUBLIC_PATHS: '/public/*', FAST_PATH: 'false' }),
+      refused: H.baseBindings(up, jw.url('/k'), { UPSTREAM: refused, PUBLIC_PATHS: '/public/*' }),
+      slowService: H.baseBindings(up, jw.url('/k'), { UPSTREAM: 'https://app.internal', UPSTREAM_TIMEOUT_MS: '300', PUBLIC_PATHS: '/public/*' }),
+    },
+    { extraWorkers: [slowApp], serviceBindings: { slowService: { UPSTREAM_SERVICE: 'slow-app' } } },
+  );
 });
 after(async () => {
   await gate?.dispose();
@@ -130,7 +141,9 @@ describe('the fast path answers exactly as the full path', { skip }, () => {
 });
 
 describe('upstream failures', { skip }, () => {
-  for (const name of ['hangFast', 'hangFull']) {
+  // hangFast/hangFull: a loopback server that never answers; slowService: a worker behind the
+  // UPSTREAM_SERVICE binding that answers after 10 s (the deadline holds on bindings too).
+  for (const name of ['hangFast', 'hangFull', 'slowService']) {
     test(`${name}: an upstream past UPSTREAM_TIMEOUT_MS gives 504, on a cold and a warm token and a public path`, async () => {
       const t = H.mint({ key });
       for (const [path, headers] of [['/api/slow', H.bearer(t)], ['/api/slow', H.bearer(t)], ['/public/slow', []]]) {

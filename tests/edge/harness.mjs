@@ -276,10 +276,12 @@ export async function refusedUrl(p = '/jwks') {
 /**
  * Starts Miniflare with one worker per entry of `configs` ({ name: bindings }). Every worker runs
  * the same script (the built edge worker by default) and gets a direct loopback socket, so raw
- * HTTP requests reach it without Miniflare's entry worker rewriting anything.
+ * HTTP requests reach it without Miniflare's entry worker rewriting anything. `extraWorkers`
+ * (Miniflare worker options) run beside them, reachable through `serviceBindings`
+ * ({ configName: { BINDING: 'workerName' } }).
  * Returns { mf, url(name), request(name, path, opts), dispose() }.
  */
-export async function startGate(configs, { script = WORKER_SCRIPT } = {}) {
+export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {} } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const workers = Object.entries(configs).map(([name, bindings]) => ({
     name,
@@ -298,9 +300,11 @@ export async function startGate(configs, { script = WORKER_SCRIPT } = {}) {
     bindings: dropUndefined(bindings),
     kvNamespaces: ['REVOCATIONS'],
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    // { BINDING: 'worker name' } for this configuration (extraWorkers provide the targets).
+    serviceBindings: serviceBindings[name],
   }));
   const mf = new Miniflare({
-    workers,
+    workers: [...workers, ...extraWorkers],
     cf: false,
     log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN),
   });
