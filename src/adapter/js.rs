@@ -62,11 +62,9 @@ pub(super) enum Name {
     SetCookie,
     SecFetchSite,
     Origin,
-    /// One of the `X-Auth-*` names the edge sets (an index into [`IDENTITY`]).
-    Identity(usize),
 }
 
-/// The identity header names, in the order of [`Name::Identity`]'s index.
+/// The identity header names the core produces, made into JS strings once as well.
 const IDENTITY: [&str; 5] = [
     forward::SUBJECT,
     forward::SESSION,
@@ -87,7 +85,6 @@ impl Name {
             Self::SetCookie => "set-cookie",
             Self::SecFetchSite => "sec-fetch-site",
             Self::Origin => "origin",
-            Self::Identity(i) => IDENTITY.get(i).copied().unwrap_or(forward::SUBJECT),
         }
     }
 
@@ -102,17 +99,11 @@ impl Name {
             Self::SetCookie => 6,
             Self::SecFetchSite => 7,
             Self::Origin => 8,
-            Self::Identity(i) => 9 + i.min(IDENTITY.len() - 1),
         }
-    }
-
-    /// The name of an identity header the core produced.
-    pub(super) fn identity(name: &'static str) -> Self {
-        Self::Identity(IDENTITY.iter().position(|n| *n == name).unwrap_or(0))
     }
 }
 
-const ALL: [Name; 14] = [
+const ALL: [Name; 9] = [
     Name::Authorization,
     Name::Cookie,
     Name::UserAgent,
@@ -122,21 +113,32 @@ const ALL: [Name; 14] = [
     Name::SetCookie,
     Name::SecFetchSite,
     Name::Origin,
-    Name::Identity(0),
-    Name::Identity(1),
-    Name::Identity(2),
-    Name::Identity(3),
-    Name::Identity(4),
 ];
 
 thread_local! {
     static NAMES: Vec<JsString> = ALL.iter().map(|n| JsString::from(n.text())).collect();
+    static IDENTITY_NAMES: Vec<JsString> = IDENTITY.iter().map(|n| JsString::from(*n)).collect();
 }
 
 fn with_name<T>(name: Name, f: impl FnOnce(&JsString) -> T) -> T {
     NAMES.with(|names| match names.get(name.index()) {
         Some(js) => f(js),
         None => f(&JsString::from(name.text())),
+    })
+}
+
+/// `f` with the JS string of `name`: the one made once when it is an identity header name,
+/// else a new one (a name added to the core later still gets exactly its own header).
+fn with_identity_name<T>(name: &str, f: impl FnOnce(&JsString) -> T) -> T {
+    IDENTITY_NAMES.with(|names| {
+        match IDENTITY
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| names.get(i))
+        {
+            Some(js) => f(js),
+            None => f(&JsString::from(name)),
+        }
     })
 }
 
@@ -159,6 +161,12 @@ impl RawHeaders {
     /// `headers.set(name, value)`; `value` must be a valid header value.
     pub(super) fn set(&self, name: Name, value: &str) {
         with_name(name, |n| self.set_js(n, value));
+    }
+
+    /// `headers.set(name, value)` for an identity header the core produced (`value` checked
+    /// safe by the core).
+    pub(super) fn set_identity(&self, name: &str, value: &str) {
+        with_identity_name(name, |n| self.set_js(n, value));
     }
 
     /// `headers.append(name, value)`; `value` must be a valid header value.

@@ -132,7 +132,7 @@ pub(super) fn prepare(
                 Rejection::invalid_token(&TokenError::MalformedClaims(String::new()))
             })?;
             for (name, value) in identity {
-                headers.set(Name::identity(name), &value);
+                headers.set_identity(name, &value);
             }
             ResponseKind::Authenticated
         }
