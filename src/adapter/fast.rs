@@ -16,7 +16,6 @@
 //! finalizer created once per isolate (bench/README.md has the numbers).
 
 use std::cell::OnceCell;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use wasm_bindgen::prelude::*;
@@ -25,14 +24,13 @@ use worker::Env;
 
 use super::js::{self, Name, RawHeaders};
 use super::upstream::{self, failure, finalize_response, path_of, Incoming};
-use super::{log, now_secs, rejection_response, with_isolate};
-use crate::binding::{self, ClientProps, IpBinding};
+use super::{log, now_secs, rejection_response, revoke, session, with_isolate};
+use crate::binding::{ClientProps, IpBinding};
 use crate::cache_policy::ResponseKind;
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
 use crate::credentials::{self, Credential};
 use crate::csrf::{self, CsrfVerdict};
-use crate::revocation::{self, Lookup, Verdict};
 use crate::route::{self, Route};
 use crate::token::VerifiedClaims;
 use crate::token_cache;
@@ -62,17 +60,16 @@ struct Finalizers {
 }
 
 thread_local! {
-    static FINALIZERS: OnceCell<Rc<Finalizers>> = const { OnceCell::new() };
+    static FINALIZERS: OnceCell<Finalizers> = const { OnceCell::new() };
 }
 
-fn finalizers() -> Rc<Finalizers> {
+/// `f` with this isolate's finalizers (made on first use).
+fn with_finalizers<T>(f: impl FnOnce(&Finalizers) -> T) -> T {
     FINALIZERS.with(|cell| {
-        Rc::clone(cell.get_or_init(|| {
-            Rc::new(Finalizers {
-                authenticated: finalizer(ResponseKind::Authenticated),
-                public: finalizer(ResponseKind::Public),
-                failed: Closure::new(|error: JsValue| respond_rejection(&failure(&error))),
-            })
+        f(cell.get_or_init(|| Finalizers {
+            authenticated: finalizer(ResponseKind::Authenticated),
+            public: finalizer(ResponseKind::Public),
+            failed: Closure::new(|error: JsValue| respond_rejection(&failure(&error))),
         }))
     })
 }
@@ -138,15 +135,16 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
         }
     }?;
     let sent = upstream::send(env, &prepared);
-    let f = finalizers();
-    let fulfilled = match prepared.kind {
-        ResponseKind::Public => &f.public,
-        _ => &f.authenticated,
-    };
-    Some(sent.unchecked_ref::<Pending>().then_both(
-        fulfilled.as_ref().unchecked_ref(),
-        f.failed.as_ref().unchecked_ref(),
-    ))
+    Some(with_finalizers(|f| {
+        let fulfilled = match prepared.kind {
+            ResponseKind::Public => &f.public,
+            _ => &f.authenticated,
+        };
+        sent.unchecked_ref::<Pending>().then_both(
+            fulfilled.as_ref().unchecked_ref(),
+            f.failed.as_ref().unchecked_ref(),
+        )
+    }))
 }
 
 /// The verified claims and session id of a protected request, when the caches alone say it
@@ -179,24 +177,23 @@ fn authenticated(
                     return None;
                 }
             }
+            // With sessions, the bound session cookie must verify for this client (only the
+            // client properties the binding uses are read).
             let session = match &config.session {
                 Some(s) => {
-                    let value = credentials::find_cookie(cookie, &config.session_cookie).ok()??;
-                    let user_agent = if s.binding.user_agent {
-                        headers.get(Name::UserAgent)
-                    } else {
-                        None
-                    };
-                    let ip = if s.binding.ip == IpBinding::Off {
-                        None
-                    } else {
-                        headers.get(Name::ConnectingIp)
-                    };
+                    let user_agent = s
+                        .binding
+                        .user_agent
+                        .then(|| headers.get(Name::UserAgent))
+                        .flatten();
+                    let ip = (s.binding.ip != IpBinding::Off)
+                        .then(|| headers.get(Name::ConnectingIp))
+                        .flatten();
                     let props = ClientProps {
                         user_agent: user_agent.as_deref(),
                         ip: ip.as_deref(),
                     };
-                    Some(binding::open(&s.binding_keys, &s.binding, value, &props).ok()?)
+                    Some(session::open_session(config, cookie, &props)?.ok()?)
                 }
                 None => None,
             };
@@ -206,54 +203,28 @@ fn authenticated(
     };
     // A token the cache certainly does not hold (a new token, the cold case) goes to the full
     // path without being hashed here as well as there.
-    if !with_isolate(env, |i| i.tokens.may_hold(token)) {
-        return None;
-    }
     let now = now_secs();
-    let key = token_cache::key_of(token);
-    let claims = with_isolate(env, |i| i.tokens.get(&key, now))?;
+    let claims = with_isolate(env, |i| {
+        if !i.tokens.may_hold(token) {
+            return None;
+        }
+        i.tokens.get(&token_cache::key_of(token), now)
+    })?;
     if let (Some(sid), Some(s)) = (&claims.sid, &session) {
         if *sid != s.session_id || claims.sub != s.subject {
             return None;
         }
     }
     let session_id = claims.sid.clone().or_else(|| session.map(|s| s.session_id));
-    if !unrevoked(env, config, &claims, session_id.as_deref(), now) {
+    if !revoke::allowed_by_cache(
+        env,
+        config,
+        &claims.sub,
+        session_id.as_deref(),
+        claims.iat,
+        now,
+    ) {
         return None;
     }
     Some((claims, session_id))
-}
-
-/// Whether the revocation cache alone says the token stands.
-fn unrevoked(
-    env: &Env,
-    config: &EdgeConfig,
-    claims: &VerifiedClaims,
-    session_id: Option<&str>,
-    now: i64,
-) -> bool {
-    let user_key = revocation::user_key(&claims.sub);
-    let session_key = session_id.map(revocation::session_key);
-    let lookup = with_isolate(env, |i| {
-        if !i.revocations_bound {
-            return Some(None);
-        }
-        let user = i.revocations.get(&user_key, now)?;
-        let session_revoked = match &session_key {
-            Some(key) => i.revocations.get(key, now)?.is_some(),
-            None => false,
-        };
-        Some(Some(Lookup {
-            session_revoked: Some(session_revoked),
-            user_revoked_at: Some(user.as_deref().and_then(revocation::parse_user_entry)),
-        }))
-    });
-    match lookup {
-        // Nothing can be revoked at the edge without the namespace (as on the full path).
-        Some(None) => true,
-        Some(Some(lookup)) => {
-            revocation::decide(lookup, claims.iat, config.revocation.on_kv_error) == Verdict::Allow
-        }
-        None => false,
-    }
 }

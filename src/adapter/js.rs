@@ -87,22 +87,9 @@ impl Name {
             Self::Origin => "origin",
         }
     }
-
-    fn index(self) -> usize {
-        match self {
-            Self::Authorization => 0,
-            Self::Cookie => 1,
-            Self::UserAgent => 2,
-            Self::ConnectingIp => 3,
-            Self::CacheControl => 4,
-            Self::Vary => 5,
-            Self::SetCookie => 6,
-            Self::SecFetchSite => 7,
-            Self::Origin => 8,
-        }
-    }
 }
 
+/// Every name in declaration order, so `name as usize` indexes the JS strings.
 const ALL: [Name; 9] = [
     Name::Authorization,
     Name::Cookie,
@@ -121,7 +108,7 @@ thread_local! {
 }
 
 fn with_name<T>(name: Name, f: impl FnOnce(&JsString) -> T) -> T {
-    NAMES.with(|names| match names.get(name.index()) {
+    NAMES.with(|names| match names.get(name as usize) {
         Some(js) => f(js),
         None => f(&JsString::from(name.text())),
     })

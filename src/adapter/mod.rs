@@ -67,7 +67,7 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
         let mut slot = cell.borrow_mut();
         let isolate = slot.get_or_insert_with(|| {
             let revocations_bound = revoke::bound(env);
-            let upstream_bound = env.service(outbound::UPSTREAM_BINDING).is_ok();
+            let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
             let config = EdgeConfig::from_env(|k| env_value(env, k)).map(Rc::new);
             let (jwks_secs, entries, ttl, revocation_secs) = match &config {
                 Ok(c) => (

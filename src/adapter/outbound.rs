@@ -12,8 +12,6 @@ use crate::config::EdgeConfig;
 
 /// The service binding that reaches the session store.
 pub(super) const STORE_BINDING: &str = "SESSION_STORE";
-/// The service binding that reaches the upstream application.
-pub(super) const UPSTREAM_BINDING: &str = "UPSTREAM_SERVICE";
 
 /// Why an outbound request got no response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

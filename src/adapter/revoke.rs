@@ -27,6 +27,51 @@ async fn read(env: &Env, key: String, now: i64) -> Result<Option<String>, ()> {
     Ok(value)
 }
 
+/// The decision's input from what was read (`Err(())`: unreadable).
+fn lookup(user: Result<Option<String>, ()>, session_revoked: Result<bool, ()>) -> Lookup {
+    Lookup {
+        session_revoked: session_revoked.ok(),
+        user_revoked_at: user
+            .ok()
+            .map(|v| v.as_deref().and_then(revocation::parse_user_entry)),
+    }
+}
+
+/// Whether the isolate's cache alone lets a token issued at `iat` pass, without I/O (the fast
+/// path). `false` when the cache misses either answer or decides anything but "allow": the
+/// full path's [`check`] then reads, decides and logs.
+pub(super) fn allowed_by_cache(
+    env: &Env,
+    config: &EdgeConfig,
+    subject: &str,
+    session_id: Option<&str>,
+    iat: i64,
+    now: i64,
+) -> bool {
+    let user_key = revocation::user_key(subject);
+    let session_key = session_id.map(revocation::session_key);
+    let cached = with_isolate(env, |i| {
+        if !i.revocations_bound {
+            return Some(None);
+        }
+        let user = i.revocations.get(&user_key, now)?;
+        let session_revoked = match &session_key {
+            Some(key) => i.revocations.get(key, now)?.is_some(),
+            None => false,
+        };
+        Some(Some((user, session_revoked)))
+    });
+    match cached {
+        // As in `check`: nothing can be revoked at the edge without the namespace.
+        Some(None) => true,
+        Some(Some((user, session_revoked))) => {
+            let lookup = lookup(Ok(user), Ok(session_revoked));
+            revocation::decide(lookup, iat, config.revocation.on_kv_error) == Verdict::Allow
+        }
+        None => false,
+    }
+}
+
 /// The revocation check of a request whose token was issued at `iat`.
 pub(super) async fn check(
     env: &Env,
@@ -51,13 +96,7 @@ pub(super) async fn check(
         }
     };
     let (user, session) = futures_util::join!(user, session);
-    let lookup = Lookup {
-        session_revoked: session.ok(),
-        user_revoked_at: user
-            .ok()
-            .map(|v| v.as_deref().and_then(revocation::parse_user_entry)),
-    };
-    match revocation::decide(lookup, iat, config.revocation.on_kv_error) {
+    match revocation::decide(lookup(user, session), iat, config.revocation.on_kv_error) {
         Verdict::Allow => Ok(()),
         Verdict::AllowedOnError => {
             log::event("warn", "revocation", "kv_unreadable_fail_open");

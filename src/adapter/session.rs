@@ -19,7 +19,7 @@ use worker::{Env, Method, Request};
 
 use super::verify::{verify_token, VerifyFailure};
 use super::{log, now_ms, now_secs, revoke, store};
-use crate::binding::{self, ClientProps, SessionCookie};
+use crate::binding::{self, BindingError, ClientProps, SessionCookie};
 use crate::challenge::Rejection;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::cookies;
@@ -75,23 +75,33 @@ fn cookie_header(req: &Request) -> Option<String> {
 
 /// The bound session cookie of this request, if present and valid for this client.
 fn read_session(req: &Request, config: &EdgeConfig, client: &Client) -> Option<SessionCookie> {
-    let session = config.session.as_ref()?;
     let header = cookie_header(req)?;
-    let value = credentials::find_cookie(Some(&header), &config.session_cookie)
-        .ok()
-        .flatten()?;
-    match binding::open(
-        &session.binding_keys,
-        &session.binding,
-        value,
-        &client.props(),
-    ) {
+    match open_session(config, Some(&header), &client.props())? {
         Ok(cookie) => Some(cookie),
         Err(e) => {
             log::event("info", "authenticate", e.reason());
             None
         }
     }
+}
+
+/// Opens the session cookie in `cookie_header` for a client with `props`: `None` when sessions
+/// are off or the cookie is absent (or ambiguous), else whether it verifies. Logs nothing.
+pub(super) fn open_session(
+    config: &EdgeConfig,
+    cookie_header: Option<&str>,
+    props: &ClientProps<'_>,
+) -> Option<Result<SessionCookie, BindingError>> {
+    let session = config.session.as_ref()?;
+    let value = credentials::find_cookie(cookie_header, &config.session_cookie)
+        .ok()
+        .flatten()?;
+    Some(binding::open(
+        &session.binding_keys,
+        &session.binding,
+        value,
+        props,
+    ))
 }
 
 /// Authenticate + authorize: a valid, unrevoked access token, refreshed when the session

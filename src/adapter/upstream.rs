@@ -14,7 +14,6 @@ use web_sys::{RequestInit, RequestRedirect, ResponseInit};
 use worker::{Env, Request};
 
 use super::js::{self, Name};
-use super::outbound::UPSTREAM_BINDING;
 use super::with_isolate;
 use crate::cache_policy::{self, ResponseKind};
 use crate::challenge::Rejection;
@@ -38,6 +37,9 @@ extern "C" {
     ) -> Result<js_sys::Promise, JsValue>;
 }
 
+/// The service binding that reaches the upstream application.
+pub(super) const UPSTREAM_BINDING: &str = "UPSTREAM_SERVICE";
+
 /// Request headers that describe one hop, or that the edge rebuilds, and are not forwarded.
 const HOP_BY_HOP: &[&str] = &[
     "connection",
@@ -59,8 +61,8 @@ pub(super) struct Upstream {
     pub(super) kind: ResponseKind,
 }
 
-/// `scheme://host[:port]` + path and query of an absolute URL as the runtime serialised it,
-/// without the fragment: the path starts at the first `/` after the host.
+/// The path and query of an absolute URL as the runtime serialised it, without the fragment:
+/// from the first `/` after `scheme://host[:port]`.
 pub(super) fn path_and_query(url: &str) -> &str {
     let rest = url
         .find("://")
