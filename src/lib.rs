@@ -30,6 +30,7 @@ pub mod keys;
 pub mod revocation;
 pub mod route;
 pub mod store_api;
+pub mod target;
 pub mod token;
 pub mod token_cache;
 #[cfg(target_arch = "wasm32")]
