@@ -6,9 +6,9 @@
 //! whose revocation answers (user and session) are in the revocation cache, with the session
 //! cookie (when sessions are on and the token came in a cookie) valid for this client.
 //! Anything else (a miss, a rejection, a refresh, an `/auth/*` route, a cookie-carried unsafe
-//! request the CSRF check refuses, an unusual method) returns `None` and the full path
-//! decides from scratch, with its logging: the fast path never rejects and never logs a
-//! decision, so it cannot disagree with the full path, only defer to it.
+//! request the CSRF check refuses, a method or a target the core refuses) returns `None` and
+//! the full path decides from scratch, with its logging: the fast path never rejects and never
+//! logs a decision, so it cannot disagree with the full path, only defer to it.
 //!
 //! Why it exists: on a warm token the full path's cost was mostly the plumbing of an async
 //! workers-rs handler (futures woken through microtasks, wrapper objects, a timer per
@@ -23,7 +23,7 @@ use wasm_bindgen::JsCast;
 use worker::Env;
 
 use super::js::{self, Name, RawHeaders};
-use super::upstream::{self, failure, finalize_response, path_of, Incoming};
+use super::upstream::{self, failure, finalize_response, Incoming};
 use super::{log, now_secs, rejection_response, revoke, session, with_isolate};
 use crate::binding::{ClientProps, IpBinding};
 use crate::cache_policy::ResponseKind;
@@ -32,6 +32,7 @@ use crate::config::EdgeConfig;
 use crate::credentials::{self, Credential};
 use crate::csrf::{self, CsrfVerdict};
 use crate::route::{self, Route};
+use crate::target;
 use crate::token::VerifiedClaims;
 use crate::token_cache;
 
@@ -92,23 +93,22 @@ fn respond_rejection(rejection: &Rejection) -> Result<JsValue, JsValue> {
         .map_err(|_| JsValue::from_str("edge-session: could not build the error response"))
 }
 
-/// Methods forwarded as they are (workers-rs maps others to GET; the full path refuses them).
-const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
 /// Forwards `req` if the caches decide it; `None` sends it down the full path.
 pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise> {
     let config = with_isolate(env, |i| i.config.clone()).ok()?;
     if !config.fast_path {
         return None;
     }
+    // Other methods, and targets the core refuses, are the full path's to refuse (and log).
     let method = req.method();
-    if !METHODS.contains(&method.as_str()) {
+    if !route::is_allowed_method(&method) {
         return None;
     }
     let url = req.url();
+    let target = target::parse(&url).ok()?;
     let route = route::classify(
         &method,
-        path_of(&url),
+        target.path(),
         &config.auth_prefix,
         &config.public_paths,
     );
@@ -121,7 +121,7 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
     let incoming = Incoming {
         req,
         method: &method,
-        url: &url,
+        target: &target,
         headers: &all,
         cookie: cookie.as_deref(),
     };

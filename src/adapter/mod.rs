@@ -16,6 +16,7 @@ use crate::config::{ConfigError, EdgeConfig};
 use crate::jwks::JwksCache;
 use crate::revocation::RevocationCache;
 use crate::route::{self, AuthRoute, Route};
+use crate::target::{self, Target};
 use crate::token_cache::TokenCache;
 
 mod fast;
@@ -159,14 +160,25 @@ async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
         }
     };
     let method = req.method();
-    let path = req.path();
-    // workers-rs maps methods it does not know (PROPFIND, …) to GET; refuse them rather than
-    // let them be checked and forwarded as a safe GET.
-    if req.inner().method() != method.as_ref() {
+    let url = req.inner().url();
+    // Only the methods the core allows: workers-rs maps methods it does not know (PROPFIND, …)
+    // to GET, and TRACE/CONNECT are not requests for a resource (see `route::METHODS`).
+    let raw_method = req.inner().method();
+    if raw_method != method.as_ref() || !route::is_allowed_method(&raw_method) {
         let rejection = Rejection::method_not_allowed();
-        log::rejected(&method, &path, &rejection);
+        log::rejected(&method, &log::target(&url), &rejection);
         return rejection_response(&rejection, Some(&config), false);
     }
+    // The one parse of the target: classified and forwarded as it is.
+    let target = match target::parse(&url) {
+        Ok(t) => t,
+        Err(e) => {
+            let rejection = Rejection::bad_target(e);
+            log::rejected(&method, &log::target(&url), &rejection);
+            return rejection_response(&rejection, Some(&config), false);
+        }
+    };
+    let path = target.path();
     let navigation = {
         let h = req.headers();
         is_navigation(
@@ -177,19 +189,19 @@ async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
     };
     let route = route::classify(
         method.as_ref(),
-        &path,
+        path,
         &config.auth_prefix,
         &config.public_paths,
     );
     let outcome = match route {
-        Route::Public => forward(&req, &env, &config, None, &[]).await,
-        Route::Protected => protected(req, &env, &config).await,
+        Route::Public => forward(&req, &target, &env, &config, None, &[]).await,
+        Route::Protected => protected(req, &target, &env, &config).await,
         Route::Auth(op) => auth_route(op, req, &env, &config).await,
     };
     match outcome {
         Ok(resp) => Ok(resp),
         Err(rejection) => {
-            log::rejected(&method, &path, &rejection);
+            log::rejected(&method, path, &rejection);
             rejection_response(&rejection, Some(&config), navigation)
         }
     }
@@ -199,6 +211,7 @@ async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
 /// unsafe requests, then forward with the identity.
 async fn protected(
     req: Request,
+    target: &Target,
     env: &Env,
     config: &Rc<EdgeConfig>,
 ) -> Result<web_sys::Response, Rejection> {
@@ -208,6 +221,7 @@ async fn protected(
     }
     forward(
         &req,
+        target,
         env,
         config,
         Some((&auth.claims, auth.session_id)),
