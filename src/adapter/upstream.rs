@@ -127,6 +127,16 @@ pub(super) fn prepare(
     init.set_method(method);
     init.set_headers(&copy);
     init.set_redirect(RequestRedirect::Manual);
+    if kind == ResponseKind::Authenticated {
+        // Keep an identity-dependent answer out of the runtime's own subrequest cache, whose
+        // key is the URL alone (compatibility flag `cache_option_enabled`, on since 2024-11-11).
+        // Setting a plain property of the init object cannot fail.
+        let _ = js_sys::Reflect::set(
+            &init,
+            &JsValue::from_str("cache"),
+            &JsValue::from_str("no-store"),
+        );
+    }
     // The deadline rides on the request itself: no timer of ours per request.
     init.set_signal(Some(&js::abort_after(config.upstream_timeout_ms)));
     if !matches!(method, "GET" | "HEAD") {
@@ -192,7 +202,11 @@ pub(super) fn finalize_response(
         upstream.get(Name::Vary).as_deref(),
         sets_cookie,
     );
-    if set_cookies.is_empty() && decision.cache_control.is_none() && decision.vary.is_none() {
+    if set_cookies.is_empty()
+        && decision.cache_control.is_none()
+        && decision.vary.is_none()
+        && !decision.remove_cdn_headers
+    {
         return Ok(resp);
     }
     // A fetched response's headers are immutable: a new response over the same body, with
@@ -213,6 +227,11 @@ pub(super) fn finalize_response(
     }
     if let Some(vary) = &decision.vary {
         headers.set(Name::Vary, vary);
+    }
+    if decision.remove_cdn_headers {
+        for name in js::CDN_CACHE {
+            headers.remove(name);
+        }
     }
     Ok(copy)
 }
