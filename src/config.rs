@@ -173,14 +173,16 @@ fn session_config(
         Some(_) => return Err(err("SAME_SITE", "must be Strict or Lax")),
     };
     let login_path = get("LOGIN_PATH").unwrap_or_else(|| "/".to_owned());
-    if !login_path.starts_with('/') || login_path.starts_with("//") || !forward_safe(&login_path) {
+    if !is_local_path(&login_path) {
         return Err(err(
             "LOGIN_PATH",
-            "must be a local path starting with a single /",
+            "must be a plain absolute path: a single leading /, no // or \\, visible ASCII only",
         ));
     }
+    // Not "cookies": that clears every cookie of the registrable domain (sibling apps on other
+    // subdomains too); the edge's own cookies are expired explicitly with Max-Age=0.
     let clear_site_data =
-        get("CLEAR_SITE_DATA").unwrap_or_else(|| "\"cache\", \"cookies\", \"storage\"".to_owned());
+        get("CLEAR_SITE_DATA").unwrap_or_else(|| DEFAULT_CLEAR_SITE_DATA.to_owned());
     if !forward_safe(&clear_site_data) {
         return Err(err("CLEAR_SITE_DATA", "must be a plain header value"));
     }
@@ -220,6 +222,19 @@ fn session_config(
 
 fn forward_safe(v: &str) -> bool {
     crate::forward::is_safe_header_value(v)
+}
+
+/// Default `CLEAR_SITE_DATA`.
+pub const DEFAULT_CLEAR_SITE_DATA: &str = "\"cache\", \"storage\"";
+
+/// Whether `v` is a plain absolute path on this origin, as every browser reads a `Location`:
+/// one leading `/` (so no scheme), no `//` and no `\\` anywhere (browsers read `\\` as `/`, so
+/// `/\\evil.test` is `//evil.test`), and only visible ASCII (browsers drop tabs and newlines:
+/// `/\t/evil.test` is `//evil.test` too).
+fn is_local_path(v: &str) -> bool {
+    v.starts_with('/')
+        && !v.contains("//")
+        && v.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -592,6 +607,7 @@ mod tests {
         assert_eq!(s.binding.ip, IpBinding::Off);
         assert_eq!(s.session_max_secs, 14 * 86_400);
         assert_eq!(s.login_path, "/");
+        assert_eq!(s.clear_site_data, "\"cache\", \"storage\"");
         assert_eq!(c.revocation.on_kv_error, OnKvError::Closed);
         assert_eq!(c.revocation.cache_secs, 10);
     }
@@ -604,6 +620,17 @@ mod tests {
             ("SAME_SITE", "None"),
             ("LOGIN_PATH", "//evil.test"),
             ("LOGIN_PATH", "https://evil.test/"),
+            ("LOGIN_PATH", "/\\evil.test"),
+            ("LOGIN_PATH", "\\/evil.test"),
+            ("LOGIN_PATH", "/a\\b"),
+            ("LOGIN_PATH", "/\t/evil.test"),
+            ("LOGIN_PATH", "/\n/evil.test"),
+            ("LOGIN_PATH", "/a//b"),
+            ("LOGIN_PATH", "/a b"),
+            ("LOGIN_PATH", "/caf\u{e9}"),
+            ("LOGIN_PATH", "javascript:alert(1)"),
+            ("LOGIN_PATH", "login"),
+            ("LOGIN_PATH", "/\u{7f}x"),
             ("PERSISTENT_SESSIONS", "maybe"),
             ("STORE_TIMEOUT_MS", "0"),
             ("SESSION_STORE_URL", "http://store.example"),
@@ -644,6 +671,30 @@ mod tests {
                 .map(|_| ())
                 .map_err(|e| e.key),
             Err("REVOCATION_ON_KV_ERROR")
+        );
+    }
+
+    #[test]
+    fn login_path_plain_absolute_paths_pass() {
+        for ok in [
+            "/",
+            "/login",
+            "/sign-in/",
+            "/a/b.html",
+            "/?login=1",
+            "/login#form",
+        ] {
+            assert_eq!(
+                with_session(&[("LOGIN_PATH", ok)]).map(|c| c.session.map(|s| s.login_path)),
+                Ok(Some(ok.to_owned())),
+                "{ok}"
+            );
+        }
+        assert_eq!(
+            with_session(&[("CLEAR_SITE_DATA", "\"cache\", \"cookies\"")])
+                .map(|c| c.session.map(|s| s.clear_site_data)),
+            Ok(Some("\"cache\", \"cookies\"".to_owned())),
+            "an explicit value is kept"
         );
     }
 

@@ -318,7 +318,7 @@ describe('logout', () => {
     const res = await c.logout();
     assert.equal(res.status, 200, res.text);
     assertCleared(res);
-    assert.equal(res.headers['clear-site-data'], '"cache", "cookies", "storage"');
+    assert.equal(res.headers['clear-site-data'], '"cache", "storage"');
     const body = res.json();
     assert.equal(body.had_session, true);
     assert.equal(body.revoked_at_edge, true);
