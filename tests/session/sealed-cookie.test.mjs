@@ -61,7 +61,6 @@ for (const name of ['main', 'full']) {
       assert.equal((await api(c)).status, 200);
       const stolen = c.access;
       assert.ok(stolen.startsWith('a1.'), `sealed value: ${stolen.slice(0, 12)}…`);
-      assert.notEqual(stolen.split('.').length, 3, 'not a JWS compact serialisation');
       assert.ok(!stolen.includes('eyJ'), 'no base64url JSON header inside');
 
       const thief = new Client(gate.url(name), { ua: OTHER_UA });
