@@ -175,9 +175,15 @@ fn presented_table() {
     );
     // Held (issue 17): a duplicated or quoted session cookie is no session.
     let twice = format!("__Host-session={a_sess}; __Host-session={a_sess}");
-    assert_eq!(present(&c, None, Some(&twice), &UA_A), Ok(Presented::Nothing));
+    assert_eq!(
+        present(&c, None, Some(&twice), &UA_A),
+        Ok(Presented::Nothing)
+    );
     let quoted = format!("__Host-session=\"{a_sess}\"");
-    assert_eq!(present(&c, None, Some(&quoted), &UA_A), Ok(Presented::Nothing));
+    assert_eq!(
+        present(&c, None, Some(&quoted), &UA_A),
+        Ok(Presented::Nothing)
+    );
     // Malformed credentials.
     assert!(matches!(
         present(&c, Some("Bearer a b"), None, &UA_A),
