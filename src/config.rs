@@ -129,6 +129,8 @@ pub struct EdgeConfig {
     pub auth_prefix: String,
     /// Upper bound for caching the JWKS, seconds.
     pub jwks_cache_secs: i64,
+    /// Deadline of a JWKS fetch (the whole response, body included), milliseconds.
+    pub jwks_timeout_ms: u32,
     /// Verified-token cache: entries.
     pub token_cache_entries: usize,
     /// Verified-token cache: seconds an entry lives at most.
@@ -411,6 +413,16 @@ impl EdgeConfig {
             30,
             86_400,
         )?;
+        // At most 5 s: a session refresh waiting for another request's refresh allows that
+        // much for a JWKS fetch (src/adapter/session.rs).
+        let jwks_timeout_ms = u32::try_from(number(
+            "JWKS_TIMEOUT_MS",
+            get("JWKS_TIMEOUT_MS"),
+            3_000,
+            100,
+            5_000,
+        )?)
+        .unwrap_or(3_000);
         let token_cache_entries = number(
             "TOKEN_CACHE_ENTRIES",
             get("TOKEN_CACHE_ENTRIES"),
@@ -466,6 +478,7 @@ impl EdgeConfig {
             session_cookie,
             auth_prefix,
             jwks_cache_secs,
+            jwks_timeout_ms,
             token_cache_entries: usize::try_from(token_cache_entries).unwrap_or(0),
             token_cache_secs,
             revocation,
@@ -510,6 +523,7 @@ mod tests {
         assert_eq!(c.session_cookie, "__Host-session");
         assert_eq!(c.auth_prefix, "/auth");
         assert_eq!(c.jwks_cache_secs, 600);
+        assert_eq!(c.jwks_timeout_ms, 3_000);
         assert_eq!((c.token_cache_entries, c.token_cache_secs), (1024, 60));
     }
 
@@ -534,6 +548,10 @@ mod tests {
             ("AUTH_PREFIX", "/auth/", "AUTH_PREFIX"),
             ("AUTH_PREFIX", "auth", "AUTH_PREFIX"),
             ("JWKS_CACHE_SECONDS", "5", "JWKS_CACHE_SECONDS"),
+            ("JWKS_TIMEOUT_MS", "0", "JWKS_TIMEOUT_MS"),
+            ("JWKS_TIMEOUT_MS", "99", "JWKS_TIMEOUT_MS"),
+            ("JWKS_TIMEOUT_MS", "5001", "JWKS_TIMEOUT_MS"),
+            ("JWKS_TIMEOUT_MS", "3s", "JWKS_TIMEOUT_MS"),
             ("JWKS", "{\"keys\":[]}", "JWKS"),
             ("AUDIENCE", " , ", "AUDIENCE"),
         ];
@@ -556,6 +574,22 @@ mod tests {
         let mut v = base();
         v.insert("ISSUER", "  ".into());
         assert_eq!(load(&v).map(|_| ()).map_err(|e| e.key), Err("ISSUER"));
+    }
+
+    #[test]
+    fn jwks_timeout_is_configurable() {
+        assert_eq!(
+            with("JWKS_TIMEOUT_MS", "750").map(|c| c.jwks_timeout_ms),
+            Ok(750)
+        );
+        assert_eq!(
+            with("JWKS_TIMEOUT_MS", "100").map(|c| c.jwks_timeout_ms),
+            Ok(100)
+        );
+        assert_eq!(
+            with("JWKS_TIMEOUT_MS", "5000").map(|c| c.jwks_timeout_ms),
+            Ok(5000)
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod access_cookie;
 pub mod binding;
 pub mod cache_policy;
 pub mod challenge;
@@ -29,6 +30,7 @@ pub mod jwks;
 pub mod keys;
 pub mod revocation;
 pub mod route;
+pub mod session_rules;
 pub mod store_api;
 pub mod target;
 pub mod token;

@@ -24,14 +24,14 @@ use worker::Env;
 
 use super::js::{self, Name, RawHeaders};
 use super::upstream::{self, failure, finalize_response, Incoming};
-use super::{log, now_secs, rejection_response, revoke, session, with_isolate};
+use super::{log, now_secs, rejection_response, revoke, with_isolate};
 use crate::binding::{ClientProps, IpBinding};
 use crate::cache_policy::ResponseKind;
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
-use crate::credentials::{self, Credential};
 use crate::csrf::{self, CsrfVerdict};
 use crate::route::{self, Route};
+use crate::session_rules::{self, Presented};
 use crate::target;
 use crate::token::VerifiedClaims;
 use crate::token_cache;
@@ -148,7 +148,8 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
 }
 
 /// The verified claims and session id of a protected request, when the caches alone say it
-/// may pass; `None` when the full path has to look (or to refuse).
+/// may pass; `None` when the full path has to look (or to refuse). The same core calls as the
+/// full path's `session::authenticate`, in the same order of meaning.
 fn authenticated(
     env: &Env,
     config: &EdgeConfig,
@@ -158,49 +159,46 @@ fn authenticated(
     cookie: Option<&str>,
 ) -> Option<(Arc<VerifiedClaims>, Option<String>)> {
     let authorization = headers.get(Name::Authorization);
-    let credential =
-        credentials::extract(authorization.as_deref(), cookie, &config.access_cookie).ok()?;
-    let (token, session) = match credential {
-        Credential::Bearer(token) => (token, None),
-        Credential::Cookie(token) => {
-            // Cookie-carried unsafe requests pass the CSRF check first; a refusal is the full
-            // path's to give (and log).
-            if !csrf::is_safe_method(method) {
-                let own_origin = csrf::serialized_origin(url)?;
-                let verdict = csrf::check(
-                    method,
-                    headers.get(Name::SecFetchSite).as_deref(),
-                    headers.get(Name::Origin).as_deref(),
-                    own_origin,
-                );
-                if verdict != CsrfVerdict::Allow {
-                    return None;
-                }
-            }
-            // With sessions, the bound session cookie must verify for this client (only the
-            // client properties the binding uses are read).
-            let session = match &config.session {
-                Some(s) => {
-                    let user_agent = s
-                        .binding
-                        .user_agent
-                        .then(|| headers.get(Name::UserAgent))
-                        .flatten();
-                    let ip = (s.binding.ip != IpBinding::Off)
-                        .then(|| headers.get(Name::ConnectingIp))
-                        .flatten();
-                    let props = ClientProps {
-                        user_agent: user_agent.as_deref(),
-                        ip: ip.as_deref(),
-                    };
-                    Some(session::open_session(config, cookie, &props)?.ok()?)
-                }
-                None => None,
-            };
-            (token, session)
-        }
-        Credential::None => return None,
+    // Only the client properties the session cookie's binding uses are read.
+    let (user_agent, ip) = match &config.session {
+        Some(s) => (
+            s.binding
+                .user_agent
+                .then(|| headers.get(Name::UserAgent))
+                .flatten(),
+            (s.binding.ip != IpBinding::Off)
+                .then(|| headers.get(Name::ConnectingIp))
+                .flatten(),
+        ),
+        None => (None, None),
     };
+    let props = ClientProps {
+        user_agent: user_agent.as_deref(),
+        ip: ip.as_deref(),
+    };
+    let presented =
+        session_rules::present(config, authorization.as_deref(), cookie, &props).ok()?;
+    let (token, minted_ms, bearer) = match &presented {
+        Presented::Bearer { token, .. } => (*token, None, true),
+        Presented::Cookie {
+            token, minted_ms, ..
+        } => (token.as_str(), *minted_ms, false),
+        Presented::SessionOnly(_) | Presented::Nothing => return None,
+    };
+    // Cookie-carried unsafe requests pass the CSRF check; a refusal is the full path's to
+    // give (and log).
+    if !bearer && !csrf::is_safe_method(method) {
+        let own_origin = csrf::serialized_origin(url)?;
+        let verdict = csrf::check(
+            method,
+            headers.get(Name::SecFetchSite).as_deref(),
+            headers.get(Name::Origin).as_deref(),
+            own_origin,
+        );
+        if verdict != CsrfVerdict::Allow {
+            return None;
+        }
+    }
     // A token the cache certainly does not hold (a new token, the cold case) goes to the full
     // path without being hashed here as well as there.
     let now = now_secs();
@@ -210,20 +208,14 @@ fn authenticated(
         }
         i.tokens.get(&token_cache::key_of(token), now)
     })?;
-    if let (Some(sid), Some(s)) = (&claims.sid, &session) {
-        if *sid != s.session_id || claims.sub != s.subject {
-            return None;
-        }
+    let session = presented.session();
+    if let Some(s) = session {
+        session_rules::token_fits_session(&claims, &s.cookie).ok()?;
     }
-    let session_id = claims.sid.clone().or_else(|| session.map(|s| s.session_id));
-    if !revoke::allowed_by_cache(
-        env,
-        config,
-        &claims.sub,
-        session_id.as_deref(),
-        claims.iat,
-        now,
-    ) {
+    let cookie_session = session.filter(|_| !bearer).map(|s| &s.cookie);
+    let session_id = session_rules::session_id_of(&claims, cookie_session);
+    let issued = session_rules::issued(&claims, minted_ms);
+    if !revoke::allowed_by_cache(env, config, &claims.sub, session_id.as_deref(), issued, now) {
         return None;
     }
     Some((claims, session_id))

@@ -20,6 +20,7 @@ use crate::target::{self, Target};
 use crate::token_cache::TokenCache;
 
 mod fast;
+mod flight;
 mod js;
 mod log;
 mod outbound;
@@ -70,14 +71,15 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
             let revocations_bound = revoke::bound(env);
             let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
             let config = EdgeConfig::from_env(|k| env_value(env, k)).map(Rc::new);
-            let (jwks_secs, entries, ttl, revocation_secs) = match &config {
+            let (jwks_secs, jwks_timeout_ms, entries, ttl, revocation_secs) = match &config {
                 Ok(c) => (
                     c.jwks_cache_secs,
+                    c.jwks_timeout_ms,
                     c.token_cache_entries,
                     c.token_cache_secs,
                     c.revocation.cache_secs,
                 ),
-                Err(_) => (0, 0, 0, 0),
+                Err(_) => (0, 0, 0, 0, 0),
             };
             let config = config.and_then(|c| {
                 // Sessions revoke through KV: without the namespace a logout could not be
@@ -92,7 +94,7 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
             });
             Isolate {
                 config,
-                jwks: JwksCache::new(jwks_secs),
+                jwks: JwksCache::new(jwks_secs, jwks_timeout_ms),
                 tokens: TokenCache::new(entries, TOKEN_CACHE_BYTES, ttl),
                 revocations: RevocationCache::new(revocation_secs),
                 client_token: None,
@@ -123,14 +125,15 @@ pub(super) fn now_secs() -> i64 {
 ///
 /// A request the isolate's caches can decide entirely (a public path, or a token in the
 /// verified-token cache whose revocation answers are cached) is forwarded by [`fast::serve`]
-/// without a Rust future; everything else takes the full path, which decides from scratch.
+/// without a Rust future; everything else takes the full path, which decides from scratch,
+/// with `ctx` reachable for work that must outlive the response ([`flight::past_response`]).
 #[wasm_bindgen]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
-pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> js_sys::Promise {
+pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> js_sys::Promise {
     if let Some(answer) = fast::serve(&req, &env) {
         return answer;
     }
-    wasm_bindgen_futures::future_to_promise(async move {
+    wasm_bindgen_futures::future_to_promise(flight::in_request(ctx, async move {
         let resp = match handle(Request::from(req), env).await {
             Ok(resp) => resp,
             Err(_) => {
@@ -139,7 +142,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> js_sys::Promise 
             }
         };
         Ok(resp.into())
-    })
+    }))
 }
 
 /// The last-resort answer when even a rejection could not be built.

@@ -223,6 +223,10 @@ export async function startUpstream() {
  * fetch counter, so several gate configurations can share one server without interference.
  *   jw.set('/main', { keys: jwks(k1, k2), cacheControl: 'max-age=300', mode: 'ok' | '500' | 'reset' })
  *   jw.count('/main'); jw.url('/main'); jw.hits (every request, any path)
+ * More failure modes: 'hang' (reads the request, never answers), 'hang-body' (answers 200 and
+ * its headers, never the body); `delayMs` delays an 'ok' answer.
+ *   jw.connections('/main'): distinct connections that carried a request for the path;
+ *   jw.openConnections('/main'): those still open.
  */
 export async function startJwks() {
   const paths = new Map();
@@ -239,9 +243,14 @@ export async function startJwks() {
       return `${this.base}${p}`;
     },
   };
+  const carried = []; // { p, socket } for every request
+  jw.connections = (p) => new Set(carried.filter((c) => c.p === p).map((c) => c.socket)).size;
+  jw.openConnections = (p) =>
+    new Set(carried.filter((c) => c.p === p && !c.socket.destroyed).map((c) => c.socket)).size;
   const server = http.createServer((req, res) => {
     const p = new URL(req.url, 'http://jwks.invalid').pathname;
     jw.hits.push(p);
+    carried.push({ p, socket: req.socket });
     const cfg = paths.get(p);
     if (!cfg) {
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -249,19 +258,33 @@ export async function startJwks() {
     }
     cfg.count += 1;
     if (cfg.mode === 'reset') return req.socket.destroy();
+    if (cfg.mode === 'hang') return undefined; // the connection stays open, silent
     if (cfg.mode === '500') {
       res.writeHead(500, { 'content-type': 'text/plain' });
       return res.end('boom');
     }
     const headers = { 'content-type': 'application/json' };
     if (cfg.cacheControl) headers['cache-control'] = cfg.cacheControl;
-    res.writeHead(200, headers);
-    res.end(typeof cfg.keys === 'string' ? cfg.keys : JSON.stringify(cfg.keys));
+    if (cfg.mode === 'hang-body') {
+      res.writeHead(200, headers);
+      res.write('{"keys":[');
+      return undefined; // the rest never comes
+    }
+    const answer = () => {
+      res.writeHead(200, headers);
+      res.end(typeof cfg.keys === 'string' ? cfg.keys : JSON.stringify(cfg.keys));
+    };
+    if (cfg.delayMs) setTimeout(answer, cfg.delayMs);
+    else answer();
   });
   const port = await listen(server);
   jw.port = port;
   jw.base = `http://127.0.0.1:${port}`;
-  jw.close = () => new Promise((r) => server.close(r));
+  jw.close = () =>
+    new Promise((r) => {
+      server.close(r);
+      server.closeAllConnections(); // hanging requests would keep close() waiting
+    });
   return jw;
 }
 
