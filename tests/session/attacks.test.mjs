@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { startGate, startUpstream } from '../edge/harness.mjs';
-import { UA, OTHER_UA, flows, cookiesOf, mixedCookieHeader, sleep } from './harness.mjs';
+import { UA, OTHER_UA, SESSION_COOKIE, flows, cookiesOf, mixedCookieHeader, withAccessToken, sleep } from './harness.mjs';
 import { STORES } from './stores.mjs';
 
 // Each path runs in its own edge worker; logout-all is user-wide and the workers share one KV
@@ -129,6 +129,32 @@ for (const kind of STORES) {
           assert.equal(out.status, 200, out.text);
           await mixed({ c: stolen }, alice, "bob's logged-out access cookie + alice's session cookie");
           assert.equal((await api(alice.c)).upstreamReq?.header('x-auth-subject'), users.alice.userId);
+        });
+
+        // The same requirement without the sealed cookie's own protection: alice's raw token
+        // (from the store) beside bob's session cookie, as a Bearer token, and sealed with the
+        // edge's key as if the edge had minted it there; only the subject check refuses these.
+        test("issue 10.2: alice's token as a Bearer token beside bob's session cookie (bob's browser) is refused", async () => {
+          const { alice, bob } = await twoBrowsers();
+          const token = await store.tokenForSession(alice.sid);
+          for (let i = 0; i < 2; i++) {
+            const res = await api(bob.c.clone(), '/api/data', {
+              cookies: false,
+              headers: { Cookie: `${SESSION_COOKIE}=${bob.c.session}`, Authorization: `Bearer ${token}` },
+            });
+            assert.equal(res.status, 401, `request ${i + 1}: status ${res.status}, ${seen(res)}; body ${res.text.slice(0, 200)}`);
+            assert.equal(res.forwarded, false, seen(res));
+          }
+        });
+
+        test("issue 10.2: alice's token sealed beside bob's session cookie (bob's browser) is refused by the subject check", async () => {
+          const { alice, bob } = await twoBrowsers();
+          const forged = withAccessToken(bob.c, await store.tokenForSession(alice.sid));
+          for (let i = 0; i < 2; i++) {
+            const res = await api(forged.clone());
+            assert.equal(res.status, 401, `request ${i + 1}: status ${res.status}, ${seen(res)}; body ${res.text.slice(0, 200)}`);
+            assert.equal(res.forwarded, false, seen(res));
+          }
         });
 
         test('issue 10.4: a login in the same second as a logout-all is usable at once', async () => {
