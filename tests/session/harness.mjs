@@ -1,28 +1,25 @@
 // Session-flow integration helpers (issue 4): a cookie-jar client for the edge, Set-Cookie
-// parsing, a fake Transmit-compatible session store with counters and failure injection, and
-// edge bindings for the session configuration. The edge itself is started with
-// tests/edge/harness.mjs's startGate (Miniflare, direct loopback sockets, persistence off).
+// parsing, the fake session store (transmit-store.mjs) and edge bindings for the session
+// configuration. The edge itself is started with tests/edge/harness.mjs's startGate (Miniflare,
+// direct loopback sockets, persistence off).
+//
+// Cookie formats live here only: every test that needs to look into an edge cookie, build one,
+// or turn a raw token into one goes through openSessionCookie / sessionIdOf /
+// forgedSessionCookies / sealAccess / openAccess / withAccessToken / tokenInAccessCookie /
+// mixedCookieHeader, so a change of format touches this file. Tests assert identity through what the upstream received
+// (X-Auth-*) or GET /auth/session, and take raw tokens from the store, not from cookies.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import http from 'node:http';
 import path from 'node:path';
 
-import {
-  REPO_ROOT,
-  WORKER_SCRIPT,
-  ISSUER,
-  AUDIENCE,
-  genKey,
-  mint,
-  jwks,
-  now,
-  rid,
-  request,
-  sleep,
-} from '../edge/harness.mjs';
+import { REPO_ROOT, WORKER_SCRIPT, ISSUER, AUDIENCE, now, rid, request, sleep } from '../edge/harness.mjs';
+import { startTransmitStore, CLIENT_ID, CLIENT_SECRET } from './transmit-store.mjs';
 
-export { ISSUER, AUDIENCE, now, rid, sleep };
+export { ISSUER, AUDIENCE, now, rid, sleep, startTransmitStore, CLIENT_ID, CLIENT_SECRET };
+
+export const ACCESS_COOKIE = '__Host-access';
+export const SESSION_COOKIE = '__Host-session';
 
 /** A fixed, test-only cookie MAC key (32 bytes, base64url) and a second one for rotation. */
 export const COOKIE_KEY = Buffer.alloc(32, 7).toString('base64url');
@@ -74,6 +71,25 @@ export function openSessionCookie(value) {
   };
 }
 
+/** The session id a client's session cookie names. */
+export const sessionIdOf = (client) => openSessionCookie(client.session).sessionId;
+
+/**
+ * Forged variants of a valid session cookie value: another session id, another subject
+ * (`otherSubject`), another minting time, each with the original MAC, and the MAC cut off.
+ */
+export function forgedSessionCookies(value, otherSubject) {
+  const p = value.split('.');
+  const other = Buffer.from('s1.0000.forged').toString('base64url');
+  const with_ = (i, v) => p.map((x, j) => (j === i ? v : x)).join('.');
+  return [
+    with_(2, other),
+    with_(3, Buffer.from(otherSubject).toString('base64url')),
+    with_(4, String(Number(p[4]) + 60_000)),
+    p.slice(0, -1).join('.'),
+  ];
+}
+
 // The access cookie (src/access_cookie.rs): `a1.<nonce>.<XChaCha20-Poly1305 ciphertext>`, key
 // HKDF-SHA256(COOKIE_KEYS entry, no salt, info "edge-session/access-cookie/v1"), plaintext the
 // minting time (8 bytes big-endian ms) and the token, associated data a label and the whole
@@ -110,7 +126,27 @@ export function accessClaims(access, session) {
   return claimsOf(openAccess(access, session).token);
 }
 
-/** Decodes a JWT's payload without verifying it. */
+/**
+ * A copy of `client` whose access cookie holds `token` (a raw token from the store) sealed, as
+ * the edge would, beside the client's own session cookie, minted at `mintedMs`.
+ */
+export function withAccessToken(client, token, { mintedMs = Date.now(), key } = {}) {
+  const c = client.clone();
+  c.jar.set(ACCESS_COOKIE, sealAccess(c.session, token, { mintedMs, key }));
+  return c;
+}
+
+/** The token inside an access cookie value set beside the session cookie value `session`. */
+export const tokenInAccessCookie = (value, session) => openAccess(value, session).token;
+
+/** A Cookie header with one client's access cookie and another's session cookie. */
+export const mixedCookieHeader = (accessFrom, sessionFrom) =>
+  `${ACCESS_COOKIE}=${accessFrom.access}; ${SESSION_COOKIE}=${sessionFrom.session}`;
+
+/** The short session handle the edge shows (GET /auth/session, /auth/sessions). */
+export const shortId = (sid) => crypto.createHash('sha256').update(sid).digest('hex').slice(0, 16);
+
+/** Decodes a JWT's payload without verifying it (raw tokens from the store, never cookies). */
 export const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
 
 /** Asserts that a response cleared both edge cookies (empty value, Max-Age=0). */
@@ -154,11 +190,11 @@ export class Client {
   }
 
   get access() {
-    return this.jar.get('__Host-access');
+    return this.jar.get(ACCESS_COOKIE);
   }
 
   get session() {
-    return this.jar.get('__Host-session');
+    return this.jar.get(SESSION_COOKIE);
   }
 
   /**
@@ -216,248 +252,62 @@ export class Client {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// fake session store
-
-function readBody(req) {
-  return new Promise((resolve) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
+/**
+ * The helpers of a session-flow suite, over `ctx.gate` and `ctx.up` (set in the suite's
+ * `before`): client(name, opts); loggedIn(user, { name, ua }) → { c, res, sid };
+ * api(c, path, opts) → the response with `forwarded` and `upstreamReq`; whoami(c) → the JSON
+ * of GET /auth/session sent with a copy of `c` (asserts 200).
+ */
+export function flows(ctx) {
+  const client = (name = 'main', opts) => new Client(ctx.gate.url(name), opts);
+  return {
+    client,
+    async loggedIn(user, { name = 'main', ua = UA } = {}) {
+      const c = client(name, { ua });
+      const res = await c.login(user.username, user.password);
+      assert.equal(res.status, 200, `login ${user.username}: ${res.text}`);
+      return { c, res, sid: sessionIdOf(c) };
+    },
+    async api(c, p = '/api/data', opts = {}) {
+      const before = ctx.up.count;
+      const res = await c.send(p, opts);
+      res.forwarded = ctx.up.count > before;
+      res.upstreamReq = res.forwarded ? ctx.up.last : undefined;
+      return res;
+    },
+    async whoami(c) {
+      const res = await c.clone().send('/auth/session');
+      assert.equal(res.status, 200, `GET /auth/session: ${res.status} ${res.text}`);
+      return res.json();
+    },
+  };
 }
 
-export const CLIENT_ID = 'edge-test-client';
-export const CLIENT_SECRET = 'edge-test-client-secret-0123456789';
+// ---------------------------------------------------------------------------------------------
+// fake session store (tests/session/transmit-store.mjs)
 
 /**
- * A Transmit-compatible store on 127.0.0.1 with tokens minted by node:crypto (ES256, typ
- * at+jwt, kid). State and knobs:
- *   fs.users: username → { password, sub, roles }
- *   fs.sessions: session id → { sub, amr: [...], start, expires }
- *   fs.opts: { sid: true (token carries sid), ttl: 300 (access token seconds), idToken: true,
- *              stepUpOtherUser: 'reject' | 'new-session' | 'same-session' }
- *   fs.fail[endpoint] = { delay, status, retryAfter, body, contentType, reset, once }
- *     endpoint: 'token' | 'password' | 'session' | 'logout' | 'list' | 'revokeAll' | 'jwks'
- *   fs.count(endpoint), fs.calls (every call: { endpoint, body, headers })
+ * The fake store in its `sid` profile (the reference store's token shape: ES256, `typ: at+jwt`,
+ * a `sid` claim, user ids `user-<name>`); `startFakeStore({ profile: 'transmit' })` or
+ * `startTransmitStore()` for Transmit's shape. See transmit-store.mjs for the knobs.
  */
-export async function startFakeStore() {
-  const key = genKey('ec', { kid: `fake-store-${rid(3)}` });
-  const fs = {
-    key,
-    users: new Map([
-      ['alice', { password: 'alice-pw', sub: 'user-alice', roles: ['admin', 'user'] }],
-      ['bob', { password: 'bob-pw', sub: 'user-bob', roles: ['user'] }],
-      // carol is only used by logout-all tests: a user-wide revocation refuses every token
-      // issued up to its second, including a login in that same second.
-      ['carol', { password: 'carol-pw', sub: 'user-carol', roles: ['user'] }],
-    ]),
-    sessions: new Map(),
-    clientTokens: new Set(),
-    opts: { sid: true, ttl: 300, idToken: true, stepUpOtherUser: 'reject' },
-    fail: {},
-    calls: [],
-    count(endpoint) {
-      return this.calls.filter((c) => c.endpoint === endpoint).length;
-    },
-    reset() {
-      this.calls.length = 0;
-      this.fail = {};
-      this.opts = { sid: true, ttl: 300, idToken: true, stepUpOtherUser: 'reject' };
-    },
-    /** An access token for a session (what the store would issue), with claim overrides. */
-    accessToken(sessionId, over = {}) {
-      const s = this.sessions.get(sessionId);
-      const t = now();
-      return mint({
-        key,
-        claims: {
-          sub: s.sub,
-          sid: this.opts.sid ? sessionId : undefined,
-          roles: this.usersBySub(s.sub)?.roles ?? [],
-          client_id: CLIENT_ID,
-          iat: t,
-          exp: t + this.opts.ttl,
-          ...over,
-        },
-      });
-    },
-    usersBySub(sub) {
-      return [...this.users.values()].find((u) => u.sub === sub);
-    },
-  };
-
-  const tokens = (sessionId) => {
-    const s = fs.sessions.get(sessionId);
-    const t = now();
-    const body = {
-      access_token: fs.accessToken(sessionId),
-      refresh_token: `rt-${rid(16)}`,
-      token_type: 'Bearer',
-      expires_in: fs.opts.ttl,
-      session_id: sessionId,
-    };
-    if (fs.opts.idToken) {
-      body.id_token = mint({
-        key,
-        header: { typ: 'JWT' },
-        claims: {
-          sub: s.sub,
-          aud: CLIENT_ID,
-          amr: s.amr,
-          sid: fs.opts.sid ? sessionId : undefined,
-          iat: t,
-          exp: t + fs.opts.ttl,
-          roles: undefined,
-          scope: undefined,
-          client_id: undefined,
-        },
-      });
-    }
-    return body;
-  };
-
-  const newSession = (sub) => {
-    const id = `sess-${rid(12)}`;
-    const t = now();
-    fs.sessions.set(id, { sub, amr: ['pwd'], start: t, expires: t + 1209600 });
-    return id;
-  };
-
-  const err = (status, message, error_code) => ({ status, json: { message, error_code } });
-
-  function handle(endpoint, req, body) {
-    if (endpoint === 'jwks') return { status: 200, json: jwks(key) };
-    if (endpoint === 'token') {
-      const f = new URLSearchParams(body);
-      if (f.get('grant_type') !== 'client_credentials' || f.get('client_id') !== CLIENT_ID || f.get('client_secret') !== CLIENT_SECRET) {
-        return err(401, 'invalid client', 'invalid_client');
-      }
-      const ct = `ct-${rid(16)}`;
-      fs.clientTokens.add(ct);
-      return { status: 200, json: { access_token: ct, token_type: 'Bearer', expires_in: 3600 } };
-    }
-    const auth = req.headers.authorization ?? '';
-    if (!auth.startsWith('Bearer ') || !fs.clientTokens.has(auth.slice(7))) return err(401, 'unauthorized', 401);
-    let j = {};
-    if (body) {
-      try {
-        j = JSON.parse(body);
-      } catch {
-        return err(400, 'bad json', 'bad_request');
-      }
-    }
-    switch (endpoint) {
-      case 'password': {
-        const u = fs.users.get(j.username);
-        if (!u || u.password !== j.password) return err(401, 'invalid credentials', 'invalid_credentials');
-        if (j.session_id) {
-          const s = fs.sessions.get(j.session_id);
-          if (s && s.sub === u.sub) {
-            s.amr.push('pwd');
-            return { status: 200, json: tokens(j.session_id) };
-          }
-          if (s && fs.opts.stepUpOtherUser === 'new-session') return { status: 200, json: tokens(newSession(u.sub)) };
-          if (s && fs.opts.stepUpOtherUser === 'same-session') {
-            // A broken store: another user's session id, tokens for this user.
-            const id = newSession(u.sub);
-            const out = tokens(id);
-            out.session_id = j.session_id;
-            out.access_token = fs.accessToken(id, { sid: fs.opts.sid ? j.session_id : undefined });
-            return { status: 200, json: out };
-          }
-          return err(400, 'session not found', 'session_not_found');
-        }
-        return { status: 200, json: tokens(newSession(u.sub)) };
-      }
-      case 'session': {
-        const s = fs.sessions.get(j.session_id);
-        if (!s) return err(400, 'session not found', 'session_not_found');
-        s.expires = now() + 1209600;
-        return { status: 200, json: tokens(j.session_id) };
-      }
-      case 'logout': {
-        if (!fs.sessions.delete(j.session_id)) return err(400, 'session not found', 'session_not_found');
-        return { status: 204 };
-      }
-      case 'list':
-      case 'revokeAll': {
-        const sub = decodeURIComponent(req.url.split('/')[4]);
-        const mine = [...fs.sessions].filter(([, s]) => s.sub === sub);
-        if (endpoint === 'revokeAll') {
-          for (const [id] of mine) fs.sessions.delete(id);
-          return { status: 204 };
-        }
-        const iso = (t) => new Date(t * 1000).toISOString();
-        return {
-          status: 200,
-          json: mine.map(([id, s]) => ({ session_id: id, start_time: iso(s.start), expiration_time: iso(s.expires) })),
-        };
-      }
-      default:
-        return err(404, 'not found', 'not_found');
-    }
-  }
-
-  const endpointOf = (method, p) => {
-    if (p === '/oidc/jwks') return 'jwks';
-    if (p === '/oidc/token' && method === 'POST') return 'token';
-    if (p === '/v1/auth/password/authenticate' && method === 'POST') return 'password';
-    if (p === '/v1/auth/session/authenticate' && method === 'POST') return 'session';
-    if (p === '/v1/auth/session/logout' && method === 'POST') return 'logout';
-    if (/^\/v1\/auth\/users\/[^/]+\/sessions$/.test(p)) return method === 'DELETE' ? 'revokeAll' : 'list';
-    return 'other';
-  };
-
-  const server = http.createServer(async (req, res) => {
-    const body = await readBody(req);
-    const p = new URL(req.url, 'http://store.invalid').pathname;
-    const endpoint = endpointOf(req.method, p);
-    let parsed;
-    try {
-      parsed = body && req.headers['content-type']?.includes('json') ? JSON.parse(body) : body;
-    } catch {
-      parsed = body;
-    }
-    fs.calls.push({ endpoint, body: parsed, headers: req.headers, at: Date.now() });
-    const f = fs.fail[endpoint];
-    if (f?.once) delete fs.fail[endpoint];
-    if (f?.delay) await sleep(f.delay);
-    if (f?.reset) return req.socket.destroy();
-    if (f && (f.status !== undefined || f.body !== undefined)) {
-      const headers = { 'content-type': f.contentType ?? 'application/json' };
-      if (f.retryAfter !== undefined) headers['retry-after'] = f.retryAfter;
-      res.writeHead(f.status ?? 200, headers);
-      return res.end(f.body ?? JSON.stringify({ message: 'injected', error_code: f.status }));
-    }
-    const out = handle(endpoint, req, body);
-    if (res.destroyed) return;
-    res.writeHead(out.status, out.json !== undefined ? { 'content-type': 'application/json' } : {});
-    res.end(out.json !== undefined ? JSON.stringify(out.json) : undefined);
-  });
-  server.keepAliveTimeout = 1000;
-  const port = await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
-  });
-  fs.url = `http://127.0.0.1:${port}`;
-  fs.close = () =>
-    new Promise((r) => {
-      server.closeAllConnections?.();
-      server.close(r);
-    });
-  return fs;
+export function startFakeStore({ profile = 'sid' } = {}) {
+  return startTransmitStore({ profile });
 }
 
-/** Edge bindings for the fake store. */
+/**
+ * Edge bindings for a fake store of either profile. Transmit's tokens carry `typ: JWT`, so the
+ * edge accepts that `typ` (README: `ACCEPTED_TYP`); its issuer and audience are Transmit's.
+ */
 export function fakeStoreBindings(fs, up, over = {}) {
   return {
-    ISSUER,
-    AUDIENCE,
-    JWKS_URL: `${fs.url}/oidc/jwks`,
+    ISSUER: fs.issuer,
+    AUDIENCE: fs.audience,
+    ...(fs.profile === 'transmit' ? { ACCEPTED_TYP: 'JWT' } : {}),
+    JWKS_URL: fs.jwksUrl,
     UPSTREAM: up.url,
     PUBLIC_PATHS: '/public/*',
-    SESSION_STORE_URL: fs.url,
+    SESSION_STORE_URL: fs.baseUrl,
     CLIENT_ID,
     CLIENT_SECRET,
     COOKIE_KEYS: COOKIE_KEY,
