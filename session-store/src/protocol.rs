@@ -70,7 +70,7 @@ pub enum Reply {
     Issued(Issued),
     /// The live sessions.
     Sessions {
-        /// Oldest first.
+        /// Newest first, at most [`Policy::max_sessions`].
         sessions: Vec<Session>,
     },
     /// Done, with a count where the operation has one.
@@ -120,7 +120,7 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
             Err(rejection) => Reply::Rejected { rejection },
         },
         Command::List => Reply::Sessions {
-            sessions: rules::list(store, now)?,
+            sessions: rules::list(store, p, now)?,
         },
         Command::RevokeAll => Reply::Done {
             count: rules::revoke_all(store)?,
@@ -139,6 +139,7 @@ mod tests {
                 session_ttl_ms: 1_000_000,
                 refresh_max_ms: 2_000_000,
                 reuse_grace_ms: 10_000,
+                max_sessions: 50,
             },
             now,
             command,

@@ -385,11 +385,18 @@ fn tokens(
     now: Millis,
 ) -> Result<Response, ApiError> {
     let Issued {
-        session, audience, ..
+        session,
+        audience,
+        ended_sessions,
+        ..
     } = match reply {
         Reply::Issued(i) => i,
         other => return Err(unexpected(other)),
     };
+    if ended_sessions > 0 {
+        // No ids in logs; the edge is not told (its KV revocation does not learn of these).
+        worker::console_log!("session cap: {ended_sessions} oldest session(s) of the user ended");
+    }
     let user = cfg
         .users
         .by_id(&session.user_id)
