@@ -9,6 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::rules::{self, Issued, NewChain, Policy, Rejection, Session, Store};
 use crate::time::Millis;
 
+/// Largest envelope the Durable Object reads (every field of a command is bounded by the
+/// request validation in [`crate::api`], far below this).
+pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024;
+
+/// Largest reply the worker reads from the Durable Object (a session list holds at most
+/// [`crate::config::MAX_SESSIONS_LIMIT`] sessions of a few hundred bytes each).
+pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+
 /// One request to a user's Durable Object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
