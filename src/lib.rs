@@ -18,6 +18,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod binding;
+pub mod body;
 pub mod cache_policy;
 pub mod challenge;
 pub mod config;

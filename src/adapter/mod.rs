@@ -18,6 +18,7 @@ use crate::revocation::RevocationCache;
 use crate::route::{self, AuthRoute, Route};
 use crate::token_cache::TokenCache;
 
+mod body;
 mod fast;
 mod js;
 mod log;

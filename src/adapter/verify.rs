@@ -127,7 +127,7 @@ async fn fetch_keys(env: &Env, config: &EdgeConfig) -> Result<(KeySet, Option<u6
         return Err("no_jwks_url");
     };
     let req = Request::new(url.as_str(), Method::Get).map_err(|_| "jwks_fetch_error")?;
-    let mut resp = outbound::send(env, outbound::jwks_peer(config, url), req, JWKS_TIMEOUT_MS)
+    let resp = outbound::send(env, outbound::jwks_peer(config, url), req, JWKS_TIMEOUT_MS)
         .await
         .map_err(|e| match e {
             OutboundError::Timeout => "jwks_timeout",
@@ -142,10 +142,12 @@ async fn fetch_keys(env: &Env, config: &EdgeConfig) -> Result<(KeySet, Option<u6
         .ok()
         .flatten()
         .and_then(|cc| cache_policy::max_age(&cc));
-    let body = resp.bytes().await.map_err(|_| "jwks_body")?;
-    if body.len() > MAX_JWKS_BYTES {
-        return Err("jwks_too_large");
-    }
+    let body = super::body::read_response(&resp, MAX_JWKS_BYTES)
+        .await
+        .map_err(|e| match e {
+            super::body::ReadError::Refused(_) => "jwks_too_large",
+            super::body::ReadError::Unreadable => "jwks_body",
+        })?;
     let set = KeySet::from_jwks_json(&body, &config.allowed_algs).map_err(|_| "jwks_unusable")?;
     Ok((set, max_age))
 }
