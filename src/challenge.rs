@@ -273,7 +273,8 @@ impl Rejection {
             StoreFailure::Unreachable
             | StoreFailure::ServerError
             | StoreFailure::Malformed
-            | StoreFailure::ClientAuth => Self {
+            | StoreFailure::ClientAuth
+            | StoreFailure::RequestRefused => Self {
                 status: 502,
                 www_authenticate: None,
                 retry_after: None,

@@ -8,7 +8,7 @@ use super::outbound::{self, OutboundError, Peer};
 use super::{now_secs, with_isolate};
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::store_api::{
-    self, failure_for_status, ClientTokenResponse, StoreFailure, StoreOp, MAX_STORE_BODY_BYTES,
+    self, failure_for_answer, ClientTokenResponse, StoreFailure, StoreOp, MAX_STORE_BODY_BYTES,
 };
 
 /// A ClientAccessToken is renewed this long before it expires.
@@ -90,10 +90,11 @@ async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, Stor
     )
     .await?;
     if !(200..300).contains(&status) {
-        return Err(failure_for_status(
+        return Err(failure_for_answer(
             StoreOp::ClientToken,
             status,
             retry_after.as_deref(),
+            &body,
         ));
     }
     let t: ClientTokenResponse = store_api::parse_success(&body)?;
@@ -155,6 +156,11 @@ pub(super) async fn call(
                 continue;
             }
         }
-        return Err(failure_for_status(op, status, retry_after.as_deref()));
+        return Err(failure_for_answer(
+            op,
+            status,
+            retry_after.as_deref(),
+            &body,
+        ));
     }
 }
