@@ -1,15 +1,21 @@
-//! The session cookie: the store's session id, the subject, and a MAC that binds both to the
-//! configured client properties (User-Agent; IP or IP prefix, off by default because mobile
-//! users change networks).
+//! The session cookie codec: the store's session id, the subject, the moment the edge minted
+//! the cookie, and a MAC that binds them to the configured client properties (User-Agent; IP
+//! or IP prefix, off by default because mobile users change networks).
 //!
-//! Value: `v1.<nonce>.<session id>.<subject>.<mac>`, each part base64url. The MAC is
-//! HMAC-SHA256 under the current key over a domain-separation label and every part
-//! length-prefixed, plus the client properties. The random nonce makes every authentication
-//! mint a new cookie value even for the same session (no fixation of a known value). Keys
-//! rotate: the first key signs, every listed key verifies.
+//! Value: `v2.<nonce>.<session id>.<subject>.<minted ms>.<mac>`; nonce, ids and MAC base64url,
+//! the minting time decimal milliseconds since the epoch. The MAC is HMAC-SHA256 under the
+//! current key over a domain-separation label and every part length-prefixed, plus the client
+//! properties. The random nonce makes every authentication mint a new cookie value even for
+//! the same session (no fixation of a known value); the minting time lets a user-wide
+//! revocation ("log out everywhere") refuse every cookie minted before it, to the millisecond,
+//! while a login in the same second works. Keys rotate: the first key signs, every listed key
+//! verifies. `v1` cookies (before the minting time was carried) are no longer accepted: their
+//! holders sign in once more.
 //!
 //! A cookie that does not verify (wrong key, tampered, other User-Agent, other network) is
 //! treated as no session at all.
+//!
+//! The same keys, through HKDF, seal the access cookie ([`crate::access_cookie`]).
 
 use std::net::IpAddr;
 
@@ -19,7 +25,9 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const LABEL: &[u8] = b"edge-session/session-cookie/v1";
+const LABEL: &[u8] = b"edge-session/session-cookie/v2";
+/// HKDF `info` of the access-cookie sealing keys.
+const SEALING_INFO: &[u8] = b"edge-session/access-cookie/v1";
 /// Longest session id or subject carried.
 pub const MAX_PART_BYTES: usize = 512;
 /// Least key length, bytes.
@@ -54,10 +62,12 @@ pub struct ClientProps<'a> {
     pub ip: Option<&'a str>,
 }
 
-/// MAC keys: the first signs, all verify.
+/// MAC keys: the first signs, all verify. Each also yields, through HKDF-SHA256, the key that
+/// seals the access cookie (so one secret, `COOKIE_KEYS`, rotates both).
 #[derive(Clone)]
 pub struct BindingKeys {
     keys: Vec<Vec<u8>>,
+    sealing: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for BindingKeys {
@@ -82,7 +92,22 @@ impl BindingKeys {
         if keys.is_empty() {
             return Err("at least one key is required");
         }
-        Ok(Self { keys })
+        let sealing = keys
+            .iter()
+            .map(|k| {
+                let mut out = [0u8; 32];
+                hkdf::Hkdf::<Sha256>::new(None, k)
+                    .expand(SEALING_INFO, &mut out)
+                    .map(|()| out)
+                    .map_err(|_| "key derivation failed")
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { keys, sealing })
+    }
+
+    /// The access-cookie sealing keys, the current one first.
+    pub fn sealing_keys(&self) -> &[[u8; 32]] {
+        &self.sealing
     }
 }
 
@@ -93,12 +118,15 @@ pub struct SessionCookie {
     pub session_id: String,
     /// The user the session belongs to.
     pub subject: String,
+    /// When the edge minted this cookie (the authentication it records), milliseconds since
+    /// the epoch by the edge's clock.
+    pub minted_ms: i64,
 }
 
 /// Why a session cookie was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BindingError {
-    /// Not of the `v1.…` shape, bad base64url, or parts too long.
+    /// Not of the `v2.…` shape, bad base64url, or parts too long.
     Malformed,
     /// The MAC does not verify under any key for this client (tampered, other key, or other
     /// client properties).
@@ -146,11 +174,13 @@ fn mac(
         ""
     };
     let ip = ip_fingerprint(props.ip, policy.ip);
+    let minted = cookie.minted_ms.to_string();
     m.update(LABEL);
     for part in [
         nonce,
         cookie.session_id.as_bytes(),
         cookie.subject.as_bytes(),
+        minted.as_bytes(),
         ua.as_bytes(),
         ip.as_bytes(),
     ] {
@@ -168,7 +198,12 @@ pub fn seal(
     props: &ClientProps<'_>,
     nonce: &[u8; 16],
 ) -> Option<String> {
-    if cookie.session_id.len() > MAX_PART_BYTES || cookie.subject.len() > MAX_PART_BYTES {
+    if cookie.session_id.is_empty()
+        || cookie.subject.is_empty()
+        || cookie.session_id.len() > MAX_PART_BYTES
+        || cookie.subject.len() > MAX_PART_BYTES
+        || cookie.minted_ms < 0
+    {
         return None;
     }
     let key = keys.keys.first()?;
@@ -176,12 +211,29 @@ pub fn seal(
         .finalize()
         .into_bytes();
     Some(format!(
-        "v1.{}.{}.{}.{}",
+        "v2.{}.{}.{}.{}.{}",
         Base64UrlUnpadded::encode_string(nonce),
         Base64UrlUnpadded::encode_string(cookie.session_id.as_bytes()),
         Base64UrlUnpadded::encode_string(cookie.subject.as_bytes()),
+        cookie.minted_ms,
         Base64UrlUnpadded::encode_string(&tag),
     ))
+}
+
+/// The session id of a cookie value **without verifying its MAC** (the MAC covers client
+/// properties this request may no longer have). Only for a value something else has already
+/// authenticated: the access cookie, which opens only beside the exact session cookie value
+/// the edge minted it with ([`crate::session_rules::logout_fallback_session`]).
+pub fn unverified_session_id(value: &str) -> Option<String> {
+    if value.len() > 4 * MAX_PART_BYTES {
+        return None;
+    }
+    let mut parts = value.split('.');
+    let (Some("v2"), Some(_), Some(sid)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let sid = String::from_utf8(Base64UrlUnpadded::decode_vec(sid).ok()?).ok()?;
+    (!sid.is_empty()).then_some(sid)
 }
 
 /// Verifies a cookie value for this client.
@@ -195,7 +247,8 @@ pub fn open(
         return Err(BindingError::Malformed);
     }
     let mut parts = value.split('.');
-    let (Some("v1"), Some(nonce), Some(sid), Some(sub), Some(tag), None) = (
+    let (Some("v2"), Some(nonce), Some(sid), Some(sub), Some(minted), Some(tag), None) = (
+        parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
@@ -205,6 +258,11 @@ pub fn open(
     ) else {
         return Err(BindingError::Malformed);
     };
+    // Decimal digits only (no sign, no spaces), at most 15 of them (far past year 9999 in ms).
+    if minted.is_empty() || minted.len() > 15 || !minted.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BindingError::Malformed);
+    }
+    let minted_ms = minted.parse::<i64>().map_err(|_| BindingError::Malformed)?;
     let decode = |s: &str| Base64UrlUnpadded::decode_vec(s).map_err(|_| BindingError::Malformed);
     let nonce = decode(nonce)?;
     let tag = decode(tag)?;
@@ -212,6 +270,7 @@ pub fn open(
     let cookie = SessionCookie {
         session_id: text(sid)?,
         subject: text(sub)?,
+        minted_ms,
     };
     if nonce.len() != 16 || cookie.session_id.is_empty() || cookie.subject.is_empty() {
         return Err(BindingError::Malformed);
@@ -235,13 +294,17 @@ mod tests {
     const K2: &str = "HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE";
 
     fn keys(list: &str) -> BindingKeys {
-        BindingKeys::parse(list).unwrap_or(BindingKeys { keys: vec![] })
+        BindingKeys::parse(list).unwrap_or(BindingKeys {
+            keys: vec![],
+            sealing: vec![],
+        })
     }
 
     fn cookie() -> SessionCookie {
         SessionCookie {
             session_id: "sess-1".into(),
             subject: "user-1".into(),
+            minted_ms: 1_700_000_000_123,
         }
     }
 
@@ -343,18 +406,37 @@ mod tests {
         let v = sealed(&UA_POLICY, &UA);
         let parts: Vec<&str> = v.split('.').collect();
         let other_sid = Base64UrlUnpadded::encode_string(b"sess-2");
-        let swapped = format!("v1.{}.{other_sid}.{}.{}", parts[1], parts[3], parts[4]);
+        let swapped = format!(
+            "v2.{}.{other_sid}.{}.{}.{}",
+            parts[1], parts[3], parts[4], parts[5]
+        );
         assert_eq!(
             open(&keys(K1), &UA_POLICY, &swapped, &UA),
             Err(BindingError::Mismatch)
         );
+        // An older minting time (to slip under a user-wide revocation's cut-off) breaks the MAC.
+        let backdated = format!(
+            "v2.{}.{}.{}.{}.{}",
+            parts[1], parts[2], parts[3], "1700000000124", parts[5]
+        );
+        assert_eq!(
+            open(&keys(K1), &UA_POLICY, &backdated, &UA),
+            Err(BindingError::Mismatch)
+        );
         for bad in [
             "",
-            "v1",
-            "v2.a.b.c.d",
-            "v1.a.b.c.d.e",
-            "v1.!!.b.c.d",
-            &"v1.".repeat(999),
+            "v2",
+            "v1.a.b.c.d",
+            "v2.a.b.c.1.e.f",
+            "v2.!!.b.c.1.d",
+            &format!("v2.{}.{}.{}.-1.{}", parts[1], parts[2], parts[3], parts[5]),
+            &format!("v2.{}.{}.{}.+1.{}", parts[1], parts[2], parts[3], parts[5]),
+            &format!("v2.{}.{}.{}..{}", parts[1], parts[2], parts[3], parts[5]),
+            &format!(
+                "v2.{}.{}.{}.1234567890123456.{}",
+                parts[1], parts[2], parts[3], parts[5]
+            ),
+            &"v2.".repeat(999),
         ] {
             assert_eq!(
                 open(&keys(K1), &UA_POLICY, bad, &UA),
@@ -362,6 +444,80 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn empty_parts_short_nonces_and_length_bounds() {
+        let k = keys(K1);
+        let with = |sid: &str, sub: &str| SessionCookie {
+            session_id: sid.into(),
+            subject: sub.into(),
+            minted_ms: 5,
+        };
+        // Nothing is sealed for an empty or oversized part or a negative time.
+        assert_eq!(seal(&k, &UA_POLICY, &with("", "u"), &UA, &[1; 16]), None);
+        assert_eq!(seal(&k, &UA_POLICY, &with("s", ""), &UA, &[1; 16]), None);
+        let negative = SessionCookie {
+            minted_ms: -1,
+            ..with("s", "u")
+        };
+        assert_eq!(seal(&k, &UA_POLICY, &negative, &UA, &[1; 16]), None);
+        let max = "x".repeat(MAX_PART_BYTES);
+        let over = "x".repeat(MAX_PART_BYTES + 1);
+        assert!(seal(&k, &UA_POLICY, &with(&max, &max), &UA, &[1; 16]).is_some());
+        assert_eq!(seal(&k, &UA_POLICY, &with(&over, "u"), &UA, &[1; 16]), None);
+        assert_eq!(seal(&k, &UA_POLICY, &with("s", &over), &UA, &[1; 16]), None);
+
+        // Hand-built values with a valid MAC: each malformation alone is refused.
+        let forge = |nonce: &[u8], sid: &str, sub: &str| {
+            let c = with(sid, sub);
+            let tag = mac(&k.keys[0], nonce, &c, &UA_POLICY, &UA)
+                .map(|m| m.finalize().into_bytes().to_vec())
+                .unwrap_or_default();
+            format!(
+                "v2.{}.{}.{}.5.{}",
+                Base64UrlUnpadded::encode_string(nonce),
+                Base64UrlUnpadded::encode_string(sid.as_bytes()),
+                Base64UrlUnpadded::encode_string(sub.as_bytes()),
+                Base64UrlUnpadded::encode_string(&tag)
+            )
+        };
+        assert!(open(&k, &UA_POLICY, &forge(&[1; 16], "s", "u"), &UA).is_ok());
+        for (nonce, sid, sub) in [
+            (&[1u8; 15][..], "s", "u"),
+            (&[1u8; 17][..], "s", "u"),
+            (&[1u8; 16][..], "", "u"),
+            (&[1u8; 16][..], "s", ""),
+        ] {
+            assert_eq!(
+                open(&k, &UA_POLICY, &forge(nonce, sid, sub), &UA),
+                Err(BindingError::Malformed),
+                "nonce {} sid {sid:?} sub {sub:?}",
+                nonce.len()
+            );
+        }
+        // The longest sealable cookie opens; the length guard sits above it.
+        let longest = seal(&k, &UA_POLICY, &with(&max, &max), &UA, &[1; 16]).unwrap_or_default();
+        assert!(longest.len() <= 4 * MAX_PART_BYTES);
+        assert!(open(&k, &UA_POLICY, &longest, &UA).is_ok());
+        let too_long = format!(
+            "{longest}{}",
+            "A".repeat(4 * MAX_PART_BYTES + 1 - longest.len())
+        );
+        assert_eq!(
+            open(&k, &UA_POLICY, &too_long, &UA),
+            Err(BindingError::Malformed)
+        );
+    }
+
+    #[test]
+    fn unverified_session_id_reads_only_the_id() {
+        let v = sealed(&UA_POLICY, &UA);
+        assert_eq!(unverified_session_id(&v).as_deref(), Some("sess-1"));
+        assert_eq!(unverified_session_id("v1.a.c2Vzcw.b.c"), None);
+        assert_eq!(unverified_session_id("v2.a..b.1.c"), None);
+        assert_eq!(unverified_session_id("v2.a.!!.b.1.c"), None);
+        assert_eq!(unverified_session_id(&"v2.".repeat(999)), None);
     }
 
     #[test]

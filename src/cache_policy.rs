@@ -19,6 +19,13 @@
 //! header, so a shared cache would be free to store it. A response that sets a cookie is
 //! never publicly cacheable; at most the browser's private cache keeps its body, and
 //! `no-cache="Set-Cookie, Set-Cookie2"` tells every cache not to replay the cookie.
+//!
+//! Headers addressed to CDNs only ([`CDN_CACHE_HEADERS`]: `CDN-Cache-Control` of RFC 9213,
+//! `Cloudflare-CDN-Cache-Control`, `Surrogate-Control`) take precedence over `Cache-Control`
+//! in the caches they target. Every row whose `Cache-Control` the edge makes `private` (or
+//! `no-store`) removes them ([`CacheHeaders::remove_cdn_headers`]); the rows where the upstream
+//! keeps shared caching (authenticated and opted in without a cookie, public without a cookie)
+//! keep them as the upstream sent them.
 
 /// What produced the response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +38,14 @@ pub enum ResponseKind {
     Public,
 }
 
+/// Response headers that direct shared caches (CDNs) and override `Cache-Control` there,
+/// lower-case.
+pub const CDN_CACHE_HEADERS: [&str; 3] = [
+    "cdn-cache-control",
+    "cloudflare-cdn-cache-control",
+    "surrogate-control",
+];
+
 /// The headers to set on the response. `None` leaves the header as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheHeaders {
@@ -38,6 +53,9 @@ pub struct CacheHeaders {
     pub cache_control: Option<String>,
     /// New `Vary` value.
     pub vary: Option<String>,
+    /// Remove every header in [`CDN_CACHE_HEADERS`]: shared caching is not allowed, and they
+    /// would override `Cache-Control` in the caches they target.
+    pub remove_cdn_headers: bool,
 }
 
 const NO_STORE: &str = "private, no-store";
@@ -157,22 +175,25 @@ pub fn decide(
         ResponseKind::Edge => CacheHeaders {
             cache_control: Some(NO_STORE.to_owned()),
             vary: identity_vary(),
+            remove_cdn_headers: true,
         },
         ResponseKind::Authenticated => {
             let upstream = upstream_cache_control.unwrap_or_default();
-            let cache_control = match (opted_in(upstream_cache_control), sets_cookie) {
-                (false, _) => NO_STORE.to_owned(),
-                (true, false) => format!("{upstream}, {NO_CACHE_COOKIES}"),
-                (true, true) => privatised(upstream),
+            let (cache_control, shared) = match (opted_in(upstream_cache_control), sets_cookie) {
+                (false, _) => (NO_STORE.to_owned(), false),
+                (true, false) => (format!("{upstream}, {NO_CACHE_COOKIES}"), true),
+                (true, true) => (privatised(upstream), false),
             };
             CacheHeaders {
                 cache_control: Some(cache_control),
                 vary: identity_vary(),
+                remove_cdn_headers: !shared,
             }
         }
         ResponseKind::Public if !sets_cookie => CacheHeaders {
             cache_control: None,
             vary: None,
+            remove_cdn_headers: false,
         },
         ResponseKind::Public => {
             let cache_control = if opted_in(upstream_cache_control) {
@@ -183,6 +204,7 @@ pub fn decide(
             CacheHeaders {
                 cache_control: Some(cache_control),
                 vary: Some(add_vary(upstream_vary, &["Cookie"])),
+                remove_cdn_headers: true,
             }
         }
     }
@@ -258,7 +280,8 @@ mod tests {
             decide(Public, Some("public, max-age=60"), None, false),
             CacheHeaders {
                 cache_control: None,
-                vary: None
+                vary: None,
+                remove_cdn_headers: false,
             }
         );
     }
@@ -276,6 +299,47 @@ mod tests {
     #[test]
     fn row_public_with_cookie_without_opt_in_is_not_stored() {
         assert_eq!(cc(Public, None, true).as_deref(), Some(NO_STORE));
+    }
+
+    /// CDN-only cache headers go wherever the row forbids shared caching, one row each.
+    #[test]
+    fn cdn_cache_headers_follow_the_table() {
+        let opt_in = Some("public, max-age=60");
+        let rows: &[(ResponseKind, Option<&str>, bool, bool)] = &[
+            // kind, upstream Cache-Control, sets a cookie, CDN headers removed
+            (Edge, None, false, true),
+            (Edge, opt_in, true, true),
+            (Authenticated, None, false, true),
+            (Authenticated, Some("private, max-age=60"), false, true),
+            (Authenticated, None, true, true),
+            (Authenticated, opt_in, false, false),
+            (Authenticated, opt_in, true, true),
+            (Public, opt_in, false, false),
+            (Public, None, false, false),
+            (Public, opt_in, true, true),
+            (Public, None, true, true),
+        ];
+        for (kind, upstream, cookie, remove) in rows {
+            let h = decide(*kind, *upstream, None, *cookie);
+            assert_eq!(
+                h.remove_cdn_headers, *remove,
+                "{kind:?} {upstream:?} cookie={cookie}"
+            );
+            // Removed exactly where the edge's own Cache-Control forbids shared caches.
+            let private = h
+                .cache_control
+                .as_deref()
+                .is_some_and(|cc| cc.starts_with("private"));
+            assert_eq!(private, *remove, "{kind:?} {upstream:?} cookie={cookie}");
+        }
+        assert_eq!(
+            CDN_CACHE_HEADERS,
+            [
+                "cdn-cache-control",
+                "cloudflare-cdn-cache-control",
+                "surrogate-control"
+            ]
+        );
     }
 
     #[test]

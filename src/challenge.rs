@@ -5,6 +5,7 @@
 
 use crate::body::BodyRefusal;
 use crate::store_api::StoreFailure;
+use crate::target::TargetError;
 use crate::token::TokenError;
 
 /// The realm in every `WWW-Authenticate: Bearer` challenge.
@@ -194,6 +195,23 @@ impl Rejection {
         }
     }
 
+    /// 400 (414 when too long) for a request target the edge does not classify: its meaning
+    /// differs between decoders (see [`crate::target`]).
+    pub fn bad_target(e: TargetError) -> Self {
+        Self {
+            status: e.status(),
+            www_authenticate: None,
+            retry_after: None,
+            error: "invalid_request",
+            message: match e {
+                TargetError::TooLong => "The request target is too long.",
+                _ => "The request target is not accepted.",
+            },
+            log_reason: e.reason(),
+            clear_session: false,
+        }
+    }
+
     /// 400 for a malformed body on an edge route (not a credentials problem).
     pub fn bad_body(log_reason: &'static str) -> Self {
         Self {
@@ -323,6 +341,10 @@ mod tests {
         assert_eq!(Rejection::keys_unavailable().status, 503);
         assert_eq!(Rejection::keys_unavailable().retry_after, Some(5));
         assert_eq!(Rejection::misconfigured().status, 500);
+        let r = Rejection::bad_target(TargetError::EncodedSeparator);
+        assert_eq!((r.status, r.error), (400, "invalid_request"));
+        assert!(r.www_authenticate.is_none(), "not a credentials problem");
+        assert_eq!(Rejection::bad_target(TargetError::TooLong).status, 414);
         assert!(Rejection::misconfigured().www_authenticate.is_none());
     }
 

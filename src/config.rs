@@ -129,6 +129,8 @@ pub struct EdgeConfig {
     pub auth_prefix: String,
     /// Upper bound for caching the JWKS, seconds.
     pub jwks_cache_secs: i64,
+    /// Deadline of a JWKS fetch (the whole response, body included), milliseconds.
+    pub jwks_timeout_ms: u32,
     /// Verified-token cache: entries.
     pub token_cache_entries: usize,
     /// Verified-token cache: seconds an entry lives at most.
@@ -173,14 +175,16 @@ fn session_config(
         Some(_) => return Err(err("SAME_SITE", "must be Strict or Lax")),
     };
     let login_path = get("LOGIN_PATH").unwrap_or_else(|| "/".to_owned());
-    if !login_path.starts_with('/') || login_path.starts_with("//") || !forward_safe(&login_path) {
+    if !is_local_path(&login_path) {
         return Err(err(
             "LOGIN_PATH",
-            "must be a local path starting with a single /",
+            "must be a plain absolute path: a single leading /, no // or \\, visible ASCII only",
         ));
     }
+    // Not "cookies": that clears every cookie of the registrable domain (sibling apps on other
+    // subdomains too); the edge's own cookies are expired explicitly with Max-Age=0.
     let clear_site_data =
-        get("CLEAR_SITE_DATA").unwrap_or_else(|| "\"cache\", \"cookies\", \"storage\"".to_owned());
+        get("CLEAR_SITE_DATA").unwrap_or_else(|| DEFAULT_CLEAR_SITE_DATA.to_owned());
     if !forward_safe(&clear_site_data) {
         return Err(err("CLEAR_SITE_DATA", "must be a plain header value"));
     }
@@ -220,6 +224,19 @@ fn session_config(
 
 fn forward_safe(v: &str) -> bool {
     crate::forward::is_safe_header_value(v)
+}
+
+/// Default `CLEAR_SITE_DATA`.
+pub const DEFAULT_CLEAR_SITE_DATA: &str = "\"cache\", \"storage\"";
+
+/// Whether `v` is a plain absolute path on this origin, as every browser reads a `Location`:
+/// one leading `/` (so no scheme), no `//` and no `\\` anywhere (browsers read `\\` as `/`, so
+/// `/\\evil.test` is `//evil.test`), and only visible ASCII (browsers drop tabs and newlines:
+/// `/\t/evil.test` is `//evil.test` too).
+fn is_local_path(v: &str) -> bool {
+    v.starts_with('/')
+        && !v.contains("//")
+        && v.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -396,6 +413,16 @@ impl EdgeConfig {
             30,
             86_400,
         )?;
+        // At most 5 s: a session refresh waiting for another request's refresh allows that
+        // much for a JWKS fetch (src/adapter/session.rs).
+        let jwks_timeout_ms = u32::try_from(number(
+            "JWKS_TIMEOUT_MS",
+            get("JWKS_TIMEOUT_MS"),
+            3_000,
+            100,
+            5_000,
+        )?)
+        .unwrap_or(3_000);
         let token_cache_entries = number(
             "TOKEN_CACHE_ENTRIES",
             get("TOKEN_CACHE_ENTRIES"),
@@ -451,6 +478,7 @@ impl EdgeConfig {
             session_cookie,
             auth_prefix,
             jwks_cache_secs,
+            jwks_timeout_ms,
             token_cache_entries: usize::try_from(token_cache_entries).unwrap_or(0),
             token_cache_secs,
             revocation,
@@ -495,6 +523,7 @@ mod tests {
         assert_eq!(c.session_cookie, "__Host-session");
         assert_eq!(c.auth_prefix, "/auth");
         assert_eq!(c.jwks_cache_secs, 600);
+        assert_eq!(c.jwks_timeout_ms, 3_000);
         assert_eq!((c.token_cache_entries, c.token_cache_secs), (1024, 60));
     }
 
@@ -519,6 +548,10 @@ mod tests {
             ("AUTH_PREFIX", "/auth/", "AUTH_PREFIX"),
             ("AUTH_PREFIX", "auth", "AUTH_PREFIX"),
             ("JWKS_CACHE_SECONDS", "5", "JWKS_CACHE_SECONDS"),
+            ("JWKS_TIMEOUT_MS", "0", "JWKS_TIMEOUT_MS"),
+            ("JWKS_TIMEOUT_MS", "99", "JWKS_TIMEOUT_MS"),
+            ("JWKS_TIMEOUT_MS", "5001", "JWKS_TIMEOUT_MS"),
+            ("JWKS_TIMEOUT_MS", "3s", "JWKS_TIMEOUT_MS"),
             ("JWKS", "{\"keys\":[]}", "JWKS"),
             ("AUDIENCE", " , ", "AUDIENCE"),
         ];
@@ -541,6 +574,22 @@ mod tests {
         let mut v = base();
         v.insert("ISSUER", "  ".into());
         assert_eq!(load(&v).map(|_| ()).map_err(|e| e.key), Err("ISSUER"));
+    }
+
+    #[test]
+    fn jwks_timeout_is_configurable() {
+        assert_eq!(
+            with("JWKS_TIMEOUT_MS", "750").map(|c| c.jwks_timeout_ms),
+            Ok(750)
+        );
+        assert_eq!(
+            with("JWKS_TIMEOUT_MS", "100").map(|c| c.jwks_timeout_ms),
+            Ok(100)
+        );
+        assert_eq!(
+            with("JWKS_TIMEOUT_MS", "5000").map(|c| c.jwks_timeout_ms),
+            Ok(5000)
+        );
     }
 
     #[test]
@@ -592,6 +641,7 @@ mod tests {
         assert_eq!(s.binding.ip, IpBinding::Off);
         assert_eq!(s.session_max_secs, 14 * 86_400);
         assert_eq!(s.login_path, "/");
+        assert_eq!(s.clear_site_data, "\"cache\", \"storage\"");
         assert_eq!(c.revocation.on_kv_error, OnKvError::Closed);
         assert_eq!(c.revocation.cache_secs, 10);
     }
@@ -604,6 +654,17 @@ mod tests {
             ("SAME_SITE", "None"),
             ("LOGIN_PATH", "//evil.test"),
             ("LOGIN_PATH", "https://evil.test/"),
+            ("LOGIN_PATH", "/\\evil.test"),
+            ("LOGIN_PATH", "\\/evil.test"),
+            ("LOGIN_PATH", "/a\\b"),
+            ("LOGIN_PATH", "/\t/evil.test"),
+            ("LOGIN_PATH", "/\n/evil.test"),
+            ("LOGIN_PATH", "/a//b"),
+            ("LOGIN_PATH", "/a b"),
+            ("LOGIN_PATH", "/caf\u{e9}"),
+            ("LOGIN_PATH", "javascript:alert(1)"),
+            ("LOGIN_PATH", "login"),
+            ("LOGIN_PATH", "/\u{7f}x"),
             ("PERSISTENT_SESSIONS", "maybe"),
             ("STORE_TIMEOUT_MS", "0"),
             ("SESSION_STORE_URL", "http://store.example"),
@@ -644,6 +705,30 @@ mod tests {
                 .map(|_| ())
                 .map_err(|e| e.key),
             Err("REVOCATION_ON_KV_ERROR")
+        );
+    }
+
+    #[test]
+    fn login_path_plain_absolute_paths_pass() {
+        for ok in [
+            "/",
+            "/login",
+            "/sign-in/",
+            "/a/b.html",
+            "/?login=1",
+            "/login#form",
+        ] {
+            assert_eq!(
+                with_session(&[("LOGIN_PATH", ok)]).map(|c| c.session.map(|s| s.login_path)),
+                Ok(Some(ok.to_owned())),
+                "{ok}"
+            );
+        }
+        assert_eq!(
+            with_session(&[("CLEAR_SITE_DATA", "\"cache\", \"cookies\"")])
+                .map(|c| c.session.map(|s| s.clear_site_data)),
+            Ok(Some("\"cache\", \"cookies\"".to_owned())),
+            "an explicit value is kept"
         );
     }
 

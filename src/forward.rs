@@ -2,7 +2,9 @@
 //! own cookies and any client-sent identity header, plus the verified identity.
 //!
 //! Header names the edge adds are all `X-Auth-*`; every client-sent header with that prefix is
-//! removed first, whatever its case, so the upstream can trust them. A verified value that
+//! removed first, whatever its case and whether it spells `-` as `_` (CGI, WSGI and Rack map
+//! both to `_`: `X_Auth_Roles` would reach them as `HTTP_X_AUTH_ROLES`), so the upstream can
+//! trust them. A verified value that
 //! cannot be carried safely in a header (CR, LF, NUL, any other control character, or
 //! non-ASCII) refuses the request instead of being mangled.
 
@@ -23,10 +25,14 @@ pub const CLIENT: &str = "X-Auth-Client";
 /// The scope header (only when the token has one).
 pub const SCOPE: &str = "X-Auth-Scope";
 
-/// Whether a request header must not pass from the client to the upstream.
+/// Whether a request header must not pass from the client to the upstream: its name starts
+/// with `x-auth-` once ASCII case is folded and `_` is read as `-` (the CGI mapping).
 pub fn is_identity_header(name: &str) -> bool {
     name.len() >= IDENTITY_PREFIX.len()
-        && name.as_bytes()[..IDENTITY_PREFIX.len()].eq_ignore_ascii_case(IDENTITY_PREFIX.as_bytes())
+        && name
+            .bytes()
+            .zip(IDENTITY_PREFIX.bytes())
+            .all(|(n, p)| n.to_ascii_lowercase() == p || (n == b'_' && p == b'-'))
 }
 
 /// Whether a value can be put in a header as it is: visible ASCII, space and tab only.
@@ -117,10 +123,25 @@ mod tests {
             "x-auth-subject",
             "X-AUTH-ROLES",
             "x-auth-anything",
+            // CGI, WSGI and Rack read `_` as `-`.
+            "X_Auth_Subject",
+            "x_auth-roles",
+            "x-auth_session",
+            "X_AUTH_CLIENT",
+            "x_auth_",
         ] {
             assert!(is_identity_header(name), "{name}");
         }
-        for name in ["X-Authorization", "Authorization", "x-aut", ""] {
+        for name in [
+            "X-Authorization",
+            "X_Authorization",
+            "Authorization",
+            "x-aut",
+            "x_auth",
+            "x.auth.subject",
+            "xx-auth-subject",
+            "",
+        ] {
             assert!(!is_identity_header(name), "{name}");
         }
     }

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod access_cookie;
 pub mod binding;
 pub mod body;
 pub mod cache_policy;
@@ -30,7 +31,9 @@ pub mod jwks;
 pub mod keys;
 pub mod revocation;
 pub mod route;
+pub mod session_rules;
 pub mod store_api;
+pub mod target;
 pub mod token;
 pub mod token_cache;
 #[cfg(target_arch = "wasm32")]

@@ -2,12 +2,14 @@
 //!
 //! Two kinds of entries in the `REVOCATIONS` namespace:
 //! - `s:<sha256(session id)>` — the session was logged out; every token of it is refused.
-//! - `u:<sha256(subject)>` = `<unix seconds>` — logout-all: every token of the user issued at
-//!   or before that second is refused.
+//! - `u:<sha256(subject)>` = `<unix milliseconds>` — logout-all: every token and cookie of the
+//!   user issued up to that moment is refused ([`Issued`] says what "issued" means for each).
 //!
 //! Ids are hashed so the namespace lists no session id or user id. Entries live as long as
-//! the longest access token could still be presented: the configured maximum access-token
-//! lifetime plus the leeway (at least KV's 60 s minimum TTL).
+//! what they refuse could still be presented: the longest access-token lifetime, and with
+//! sessions the longest session (a session cookie copied before a logout whose store call
+//! failed must not revive the session when the entry expires), plus the leeway (at least KV's
+//! 60 s minimum TTL).
 //!
 //! Staleness: a write is visible in the writing isolate at once (it updates its own cache);
 //! other locations see it after KV propagation (up to 60 s) plus the read cache's TTL.
@@ -46,9 +48,15 @@ pub fn user_key(subject: &str) -> String {
     format!("u:{}", hex_sha256(subject))
 }
 
-/// The TTL of a revocation entry, seconds.
-pub fn entry_ttl(max_access_token_secs: u64, leeway_secs: u64) -> u64 {
+/// The TTL of a revocation entry, seconds: the longest an access token, or with sessions
+/// (`session_max_secs`) a session cookie, could still be presented.
+pub fn entry_ttl(
+    max_access_token_secs: u64,
+    session_max_secs: Option<u64>,
+    leeway_secs: u64,
+) -> u64 {
     max_access_token_secs
+        .max(session_max_secs.unwrap_or(0))
         .saturating_add(leeway_secs)
         .max(KV_MIN_TTL_SECS)
 }
@@ -67,8 +75,51 @@ pub enum OnKvError {
 pub struct Lookup {
     /// Whether the session is revoked.
     pub session_revoked: Option<bool>,
-    /// The user's "not after" second, if any.
+    /// The user's "not after" moment, milliseconds, if any.
     pub user_revoked_at: Option<Option<i64>>,
+}
+
+/// When the credential being checked was issued.
+///
+/// A token's `iat` has one-second grain and comes from the issuer's clock; what the edge
+/// minted (a session cookie, an access cookie) carries the edge's own millisecond. A user-wide
+/// revocation at `R` ms refuses:
+/// - anything whose `iat` second ends before `R` (issued in an earlier second);
+/// - with a minting time: anything minted at or before `R`, so a login after a logout-all
+///   works at once, in the same second;
+/// - without one (a Bearer token): anything whose `iat` second starts at or before `R`, so a
+///   token of the revocation's own second is refused (fail closed for at most a second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issued {
+    /// The token's `iat`, seconds (absent for a session cookie checked alone).
+    pub iat: Option<i64>,
+    /// When the edge minted the cookie carrying it, milliseconds.
+    pub minted_ms: Option<i64>,
+}
+
+impl Issued {
+    /// A token presented as `Authorization: Bearer`.
+    pub fn token(iat: i64) -> Self {
+        Self {
+            iat: Some(iat),
+            minted_ms: None,
+        }
+    }
+
+    /// Whether this was issued up to `at_ms`.
+    pub fn not_after(self, at_ms: i64) -> bool {
+        let second_start = |iat: i64| iat.saturating_mul(1000);
+        let earlier_second = self
+            .iat
+            .is_some_and(|iat| second_start(iat).saturating_add(999) < at_ms);
+        let by_moment = match (self.minted_ms, self.iat) {
+            (Some(minted), _) => minted <= at_ms,
+            (None, Some(iat)) => second_start(iat) <= at_ms,
+            // Nothing says when: refuse.
+            (None, None) => true,
+        };
+        earlier_second || by_moment
+    }
 }
 
 /// The revocation decision.
@@ -84,8 +135,8 @@ pub enum Verdict {
     AllowedOnError,
 }
 
-/// Decides for a token issued at `iat`.
-pub fn decide(lookup: Lookup, iat: i64, on_error: OnKvError) -> Verdict {
+/// Decides for a credential `issued` as said.
+pub fn decide(lookup: Lookup, issued: Issued, on_error: OnKvError) -> Verdict {
     let mut failed = false;
     match lookup.session_revoked {
         Some(true) => return Verdict::Revoked,
@@ -93,7 +144,7 @@ pub fn decide(lookup: Lookup, iat: i64, on_error: OnKvError) -> Verdict {
         None => failed = true,
     }
     match lookup.user_revoked_at {
-        Some(Some(at)) if iat <= at => return Verdict::Revoked,
+        Some(Some(at)) if issued.not_after(at) => return Verdict::Revoked,
         Some(_) => {}
         None => failed = true,
     }
@@ -104,9 +155,18 @@ pub fn decide(lookup: Lookup, iat: i64, on_error: OnKvError) -> Verdict {
     }
 }
 
-/// Parses a user-wide entry's value.
+/// Values below this are whole seconds (entries written before milliseconds were used).
+const SECONDS_BELOW: i64 = 100_000_000_000;
+
+/// Parses a user-wide entry's value, milliseconds. An older entry in whole seconds counts to
+/// the end of its second.
 pub fn parse_user_entry(value: &str) -> Option<i64> {
-    value.trim().parse().ok()
+    let v: i64 = value.trim().parse().ok()?;
+    Some(if v < SECONDS_BELOW {
+        v.saturating_mul(1000).saturating_add(999)
+    } else {
+        v
+    })
 }
 
 /// The isolate's read cache of KV answers (both "revoked" and "not revoked").
@@ -177,9 +237,40 @@ mod tests {
     }
 
     #[test]
-    fn ttl_covers_the_longest_token_and_kv_minimum() {
-        assert_eq!(entry_ttl(3600, 30), 3630);
-        assert_eq!(entry_ttl(10, 0), KV_MIN_TTL_SECS);
+    fn ttl_covers_the_longest_token_or_session_and_kv_minimum() {
+        assert_eq!(entry_ttl(3600, None, 30), 3630);
+        assert_eq!(entry_ttl(10, None, 0), KV_MIN_TTL_SECS);
+        assert_eq!(entry_ttl(3600, Some(1_209_600), 30), 1_209_630);
+        assert_eq!(entry_ttl(3600, Some(60), 30), 3630);
+    }
+
+    #[test]
+    fn issued_not_after_table() {
+        // Revocation at 100.500 s.
+        const R: i64 = 100_500;
+        let rows: &[(Option<i64>, Option<i64>, bool)] = &[
+            // Bearer tokens: their whole second counts.
+            (Some(99), None, true),
+            (Some(100), None, true),
+            (Some(101), None, false),
+            // Minted by the edge: the millisecond decides within the second.
+            (Some(100), Some(100_499), true),
+            (Some(100), Some(100_500), true),
+            (Some(100), Some(100_501), false),
+            // An iat in an earlier second is refused whenever it was minted.
+            (Some(99), Some(100_900), true),
+            // A session cookie alone.
+            (None, Some(100_500), true),
+            (None, Some(100_501), false),
+            (None, None, true),
+        ];
+        for (iat, minted_ms, want) in rows {
+            let issued = Issued {
+                iat: *iat,
+                minted_ms: *minted_ms,
+            };
+            assert_eq!(issued.not_after(R), *want, "{issued:?}");
+        }
     }
 
     #[test]
@@ -193,18 +284,20 @@ mod tests {
         let rows: &[(Lookup, i64, OnKvError, Verdict)] = &[
             (l(Some(false), Some(None)), 100, Closed, Allow),
             (l(Some(true), Some(None)), 100, Closed, Revoked),
-            (l(Some(false), Some(Some(100))), 100, Closed, Revoked),
-            (l(Some(false), Some(Some(100))), 99, Closed, Revoked),
-            (l(Some(false), Some(Some(100))), 101, Closed, Allow),
+            (l(Some(false), Some(Some(100_000))), 100, Closed, Revoked),
+            (l(Some(false), Some(Some(100_999))), 100, Closed, Revoked),
+            (l(Some(false), Some(Some(100_000))), 99, Closed, Revoked),
+            (l(Some(false), Some(Some(100_999))), 101, Closed, Allow),
             (l(None, Some(None)), 100, Closed, Unavailable),
             (l(None, Some(None)), 100, Open, AllowedOnError),
             (l(Some(false), None), 100, Open, AllowedOnError),
             (l(Some(true), None), 100, Open, Revoked),
-            (l(None, Some(Some(200))), 100, Open, Revoked),
+            (l(None, Some(Some(200_000))), 100, Open, Revoked),
+            (l(Some(false), None), 100, Closed, Unavailable),
         ];
         for (lookup, iat, on_error, want) in rows {
             assert_eq!(
-                decide(*lookup, *iat, *on_error),
+                decide(*lookup, Issued::token(*iat), *on_error),
                 *want,
                 "{lookup:?} iat={iat} {on_error:?}"
             );
@@ -226,7 +319,11 @@ mod tests {
 
     #[test]
     fn user_entry_parsing() {
-        assert_eq!(parse_user_entry("1700000000"), Some(1_700_000_000));
+        assert_eq!(parse_user_entry("1700000000123"), Some(1_700_000_000_123));
+        // A seconds entry of an older version counts to the end of its second.
+        assert_eq!(parse_user_entry("1700000000"), Some(1_700_000_000_999));
+        assert_eq!(parse_user_entry(" 99999999999 "), Some(99_999_999_999_999));
+        assert_eq!(parse_user_entry("100000000000"), Some(100_000_000_000));
         assert_eq!(parse_user_entry("x"), None);
     }
 }

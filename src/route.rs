@@ -1,8 +1,18 @@
 //! Route classification: which phase chain a request takes.
 //!
-//! Paths are matched exactly as the runtime's URL parser normalised them (dot segments and
-//! `%2e` already resolved), and the upstream receives that same path, so what is checked is
-//! what is forwarded.
+//! Paths are matched as [`crate::target`] parsed them (WHATWG: literal dot segments resolved;
+//! shapes decoders disagree on refused before this point), and the upstream receives that same
+//! path, so what is checked is what is forwarded.
+
+/// Methods the edge handles. Anything else (`TRACE`, `CONNECT`, WebDAV's `PROPFIND`, …) is
+/// refused with 405 before classification: `TRACE` would echo the identity headers and
+/// `Authorization` back, and `CONNECT` is not a request for a resource.
+pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Whether the edge handles `method` (case-sensitive, as HTTP methods are).
+pub fn is_allowed_method(method: &str) -> bool {
+    METHODS.contains(&method)
+}
 
 /// An operation under the edge's own prefix (default `/auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +182,16 @@ mod tests {
                 *want,
                 "{method} {path}"
             );
+        }
+    }
+
+    #[test]
+    fn methods() {
+        for m in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            assert!(is_allowed_method(m), "{m}");
+        }
+        for m in ["TRACE", "CONNECT", "TRACK", "PROPFIND", "get", "", "GET "] {
+            assert!(!is_allowed_method(m), "{m}");
         }
     }
 

@@ -6,9 +6,9 @@
 //! whose revocation answers (user and session) are in the revocation cache, with the session
 //! cookie (when sessions are on and the token came in a cookie) valid for this client.
 //! Anything else (a miss, a rejection, a refresh, an `/auth/*` route, a cookie-carried unsafe
-//! request the CSRF check refuses, an unusual method) returns `None` and the full path
-//! decides from scratch, with its logging: the fast path never rejects and never logs a
-//! decision, so it cannot disagree with the full path, only defer to it.
+//! request the CSRF check refuses, a method or a target the core refuses) returns `None` and
+//! the full path decides from scratch, with its logging: the fast path never rejects and never
+//! logs a decision, so it cannot disagree with the full path, only defer to it.
 //!
 //! Why it exists: on a warm token the full path's cost was mostly the plumbing of an async
 //! workers-rs handler (futures woken through microtasks, wrapper objects, a timer per
@@ -23,15 +23,16 @@ use wasm_bindgen::JsCast;
 use worker::Env;
 
 use super::js::{self, Name, RawHeaders};
-use super::upstream::{self, failure, finalize_response, path_of, Incoming};
-use super::{log, now_secs, rejection_response, revoke, session, with_isolate};
+use super::upstream::{self, failure, finalize_response, Incoming};
+use super::{log, now_secs, rejection_response, revoke, with_isolate};
 use crate::binding::{ClientProps, IpBinding};
 use crate::cache_policy::ResponseKind;
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
-use crate::credentials::{self, Credential};
 use crate::csrf::{self, CsrfVerdict};
 use crate::route::{self, Route};
+use crate::session_rules::{self, Presented};
+use crate::target;
 use crate::token::VerifiedClaims;
 use crate::token_cache;
 
@@ -92,23 +93,22 @@ fn respond_rejection(rejection: &Rejection) -> Result<JsValue, JsValue> {
         .map_err(|_| JsValue::from_str("edge-session: could not build the error response"))
 }
 
-/// Methods forwarded as they are (workers-rs maps others to GET; the full path refuses them).
-const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
 /// Forwards `req` if the caches decide it; `None` sends it down the full path.
 pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise> {
     let config = with_isolate(env, |i| i.config.clone()).ok()?;
     if !config.fast_path {
         return None;
     }
+    // Other methods, and targets the core refuses, are the full path's to refuse (and log).
     let method = req.method();
-    if !METHODS.contains(&method.as_str()) {
+    if !route::is_allowed_method(&method) {
         return None;
     }
     let url = req.url();
+    let target = target::parse(&url).ok()?;
     let route = route::classify(
         &method,
-        path_of(&url),
+        target.path(),
         &config.auth_prefix,
         &config.public_paths,
     );
@@ -121,7 +121,7 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
     let incoming = Incoming {
         req,
         method: &method,
-        url: &url,
+        target: &target,
         headers: &all,
         cookie: cookie.as_deref(),
     };
@@ -148,7 +148,8 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
 }
 
 /// The verified claims and session id of a protected request, when the caches alone say it
-/// may pass; `None` when the full path has to look (or to refuse).
+/// may pass; `None` when the full path has to look (or to refuse). The same core calls as the
+/// full path's `session::authenticate`, in the same order of meaning.
 fn authenticated(
     env: &Env,
     config: &EdgeConfig,
@@ -158,49 +159,46 @@ fn authenticated(
     cookie: Option<&str>,
 ) -> Option<(Arc<VerifiedClaims>, Option<String>)> {
     let authorization = headers.get(Name::Authorization);
-    let credential =
-        credentials::extract(authorization.as_deref(), cookie, &config.access_cookie).ok()?;
-    let (token, session) = match credential {
-        Credential::Bearer(token) => (token, None),
-        Credential::Cookie(token) => {
-            // Cookie-carried unsafe requests pass the CSRF check first; a refusal is the full
-            // path's to give (and log).
-            if !csrf::is_safe_method(method) {
-                let own_origin = csrf::serialized_origin(url)?;
-                let verdict = csrf::check(
-                    method,
-                    headers.get(Name::SecFetchSite).as_deref(),
-                    headers.get(Name::Origin).as_deref(),
-                    own_origin,
-                );
-                if verdict != CsrfVerdict::Allow {
-                    return None;
-                }
-            }
-            // With sessions, the bound session cookie must verify for this client (only the
-            // client properties the binding uses are read).
-            let session = match &config.session {
-                Some(s) => {
-                    let user_agent = s
-                        .binding
-                        .user_agent
-                        .then(|| headers.get(Name::UserAgent))
-                        .flatten();
-                    let ip = (s.binding.ip != IpBinding::Off)
-                        .then(|| headers.get(Name::ConnectingIp))
-                        .flatten();
-                    let props = ClientProps {
-                        user_agent: user_agent.as_deref(),
-                        ip: ip.as_deref(),
-                    };
-                    Some(session::open_session(config, cookie, &props)?.ok()?)
-                }
-                None => None,
-            };
-            (token, session)
-        }
-        Credential::None => return None,
+    // Only the client properties the session cookie's binding uses are read.
+    let (user_agent, ip) = match &config.session {
+        Some(s) => (
+            s.binding
+                .user_agent
+                .then(|| headers.get(Name::UserAgent))
+                .flatten(),
+            (s.binding.ip != IpBinding::Off)
+                .then(|| headers.get(Name::ConnectingIp))
+                .flatten(),
+        ),
+        None => (None, None),
     };
+    let props = ClientProps {
+        user_agent: user_agent.as_deref(),
+        ip: ip.as_deref(),
+    };
+    let presented =
+        session_rules::present(config, authorization.as_deref(), cookie, &props).ok()?;
+    let (token, minted_ms, bearer) = match &presented {
+        Presented::Bearer { token, .. } => (*token, None, true),
+        Presented::Cookie {
+            token, minted_ms, ..
+        } => (token.as_str(), *minted_ms, false),
+        Presented::SessionOnly(_) | Presented::Nothing => return None,
+    };
+    // Cookie-carried unsafe requests pass the CSRF check; a refusal is the full path's to
+    // give (and log).
+    if !bearer && !csrf::is_safe_method(method) {
+        let own_origin = csrf::serialized_origin(url)?;
+        let verdict = csrf::check(
+            method,
+            headers.get(Name::SecFetchSite).as_deref(),
+            headers.get(Name::Origin).as_deref(),
+            own_origin,
+        );
+        if verdict != CsrfVerdict::Allow {
+            return None;
+        }
+    }
     // A token the cache certainly does not hold (a new token, the cold case) goes to the full
     // path without being hashed here as well as there.
     let now = now_secs();
@@ -210,20 +208,14 @@ fn authenticated(
         }
         i.tokens.get(&token_cache::key_of(token), now)
     })?;
-    if let (Some(sid), Some(s)) = (&claims.sid, &session) {
-        if *sid != s.session_id || claims.sub != s.subject {
-            return None;
-        }
+    let session = presented.session();
+    if let Some(s) = session {
+        session_rules::token_fits_session(&claims, &s.cookie).ok()?;
     }
-    let session_id = claims.sid.clone().or_else(|| session.map(|s| s.session_id));
-    if !revoke::allowed_by_cache(
-        env,
-        config,
-        &claims.sub,
-        session_id.as_deref(),
-        claims.iat,
-        now,
-    ) {
+    let cookie_session = session.filter(|_| !bearer).map(|s| &s.cookie);
+    let session_id = session_rules::session_id_of(&claims, cookie_session);
+    let issued = session_rules::issued(&claims, minted_ms);
+    if !revoke::allowed_by_cache(env, config, &claims.sub, session_id.as_deref(), issued, now) {
         return None;
     }
     Some((claims, session_id))

@@ -14,6 +14,7 @@ use js_sys::JsString;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::cache_policy;
 use crate::forward;
 
 #[wasm_bindgen]
@@ -62,6 +63,9 @@ pub(super) enum Name {
     SetCookie,
     SecFetchSite,
     Origin,
+    CdnCacheControl,
+    CloudflareCdnCacheControl,
+    SurrogateControl,
 }
 
 /// The identity header names the core produces, made into JS strings once as well.
@@ -85,12 +89,15 @@ impl Name {
             Self::SetCookie => "set-cookie",
             Self::SecFetchSite => "sec-fetch-site",
             Self::Origin => "origin",
+            Self::CdnCacheControl => cache_policy::CDN_CACHE_HEADERS[0],
+            Self::CloudflareCdnCacheControl => cache_policy::CDN_CACHE_HEADERS[1],
+            Self::SurrogateControl => cache_policy::CDN_CACHE_HEADERS[2],
         }
     }
 }
 
 /// Every name in declaration order, so `name as usize` indexes the JS strings.
-const ALL: [Name; 9] = [
+const ALL: [Name; 12] = [
     Name::Authorization,
     Name::Cookie,
     Name::UserAgent,
@@ -100,6 +107,16 @@ const ALL: [Name; 9] = [
     Name::SetCookie,
     Name::SecFetchSite,
     Name::Origin,
+    Name::CdnCacheControl,
+    Name::CloudflareCdnCacheControl,
+    Name::SurrogateControl,
+];
+
+/// The headers of [`cache_policy::CDN_CACHE_HEADERS`], as names.
+pub(super) const CDN_CACHE: [Name; 3] = [
+    Name::CdnCacheControl,
+    Name::CloudflareCdnCacheControl,
+    Name::SurrogateControl,
 ];
 
 thread_local! {
@@ -164,6 +181,11 @@ impl RawHeaders {
     /// `headers.delete(name)` with a name the runtime handed out.
     pub(super) fn delete(&self, name: &JsValue) {
         self.delete_js(name);
+    }
+
+    /// `headers.delete(name)`.
+    pub(super) fn remove(&self, name: Name) {
+        with_name(name, |n| self.delete_js(n));
     }
 
     /// Every header name, lower-cased, as the runtime lists them.

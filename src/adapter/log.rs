@@ -17,6 +17,20 @@ pub(super) fn config_error(e: &ConfigError) {
     console_log!("{line}");
 }
 
+/// The path of a URL the edge refused to parse, for a log line: without the query, at most
+/// 256 bytes (a refused target is attacker-chosen and may be long).
+pub(super) fn target(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let start = after_scheme + rest.find(['/', '\\']).unwrap_or(rest.len());
+    let path = url[start..].split(['?', '#']).next().unwrap_or_default();
+    let mut end = path.len().min(256);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    path[..end].to_owned()
+}
+
 pub(super) fn rejected(method: &Method, path: &str, r: &Rejection) {
     let line = serde_json::json!({
         "level": if r.status >= 500 { "error" } else { "info" },

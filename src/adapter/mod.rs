@@ -16,10 +16,12 @@ use crate::config::{ConfigError, EdgeConfig};
 use crate::jwks::JwksCache;
 use crate::revocation::RevocationCache;
 use crate::route::{self, AuthRoute, Route};
+use crate::target::{self, Target};
 use crate::token_cache::TokenCache;
 
 mod body;
 mod fast;
+mod flight;
 mod js;
 mod log;
 mod outbound;
@@ -70,14 +72,15 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
             let revocations_bound = revoke::bound(env);
             let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
             let config = EdgeConfig::from_env(|k| env_value(env, k)).map(Rc::new);
-            let (jwks_secs, entries, ttl, revocation_secs) = match &config {
+            let (jwks_secs, jwks_timeout_ms, entries, ttl, revocation_secs) = match &config {
                 Ok(c) => (
                     c.jwks_cache_secs,
+                    c.jwks_timeout_ms,
                     c.token_cache_entries,
                     c.token_cache_secs,
                     c.revocation.cache_secs,
                 ),
-                Err(_) => (0, 0, 0, 0),
+                Err(_) => (0, 0, 0, 0, 0),
             };
             let config = config.and_then(|c| {
                 // Sessions revoke through KV: without the namespace a logout could not be
@@ -92,7 +95,7 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
             });
             Isolate {
                 config,
-                jwks: JwksCache::new(jwks_secs),
+                jwks: JwksCache::new(jwks_secs, jwks_timeout_ms),
                 tokens: TokenCache::new(entries, TOKEN_CACHE_BYTES, ttl),
                 revocations: RevocationCache::new(revocation_secs),
                 client_token: None,
@@ -123,14 +126,15 @@ pub(super) fn now_secs() -> i64 {
 ///
 /// A request the isolate's caches can decide entirely (a public path, or a token in the
 /// verified-token cache whose revocation answers are cached) is forwarded by [`fast::serve`]
-/// without a Rust future; everything else takes the full path, which decides from scratch.
+/// without a Rust future; everything else takes the full path, which decides from scratch,
+/// with `ctx` reachable for work that must outlive the response ([`flight::past_response`]).
 #[wasm_bindgen]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
-pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> js_sys::Promise {
+pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> js_sys::Promise {
     if let Some(answer) = fast::serve(&req, &env) {
         return answer;
     }
-    wasm_bindgen_futures::future_to_promise(async move {
+    wasm_bindgen_futures::future_to_promise(flight::in_request(ctx, async move {
         let resp = match handle(Request::from(req), env).await {
             Ok(resp) => resp,
             Err(_) => {
@@ -139,7 +143,7 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> js_sys::Promise 
             }
         };
         Ok(resp.into())
-    })
+    }))
 }
 
 /// The last-resort answer when even a rejection could not be built.
@@ -160,14 +164,25 @@ async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
         }
     };
     let method = req.method();
-    let path = req.path();
-    // workers-rs maps methods it does not know (PROPFIND, …) to GET; refuse them rather than
-    // let them be checked and forwarded as a safe GET.
-    if req.inner().method() != method.as_ref() {
+    let url = req.inner().url();
+    // Only the methods the core allows: workers-rs maps methods it does not know (PROPFIND, …)
+    // to GET, and TRACE/CONNECT are not requests for a resource (see `route::METHODS`).
+    let raw_method = req.inner().method();
+    if raw_method != method.as_ref() || !route::is_allowed_method(&raw_method) {
         let rejection = Rejection::method_not_allowed();
-        log::rejected(&method, &path, &rejection);
+        log::rejected(&method, &log::target(&url), &rejection);
         return rejection_response(&rejection, Some(&config), false);
     }
+    // The one parse of the target: classified and forwarded as it is.
+    let target = match target::parse(&url) {
+        Ok(t) => t,
+        Err(e) => {
+            let rejection = Rejection::bad_target(e);
+            log::rejected(&method, &log::target(&url), &rejection);
+            return rejection_response(&rejection, Some(&config), false);
+        }
+    };
+    let path = target.path();
     let navigation = {
         let h = req.headers();
         is_navigation(
@@ -178,19 +193,19 @@ async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
     };
     let route = route::classify(
         method.as_ref(),
-        &path,
+        path,
         &config.auth_prefix,
         &config.public_paths,
     );
     let outcome = match route {
-        Route::Public => forward(&req, &env, &config, None, &[]).await,
-        Route::Protected => protected(req, &env, &config).await,
+        Route::Public => forward(&req, &target, &env, &config, None, &[]).await,
+        Route::Protected => protected(req, &target, &env, &config).await,
         Route::Auth(op) => auth_route(op, req, &env, &config).await,
     };
     match outcome {
         Ok(resp) => Ok(resp),
         Err(rejection) => {
-            log::rejected(&method, &path, &rejection);
+            log::rejected(&method, path, &rejection);
             rejection_response(&rejection, Some(&config), navigation)
         }
     }
@@ -200,6 +215,7 @@ async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
 /// unsafe requests, then forward with the identity.
 async fn protected(
     req: Request,
+    target: &Target,
     env: &Env,
     config: &Rc<EdgeConfig>,
 ) -> Result<web_sys::Response, Rejection> {
@@ -209,6 +225,7 @@ async fn protected(
     }
     forward(
         &req,
+        target,
         env,
         config,
         Some((&auth.claims, auth.session_id)),

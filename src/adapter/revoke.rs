@@ -3,10 +3,10 @@
 
 use worker::Env;
 
-use super::{log, now_secs, with_isolate};
+use super::{log, now_ms, now_secs, with_isolate};
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
-use crate::revocation::{self, Lookup, Verdict};
+use crate::revocation::{self, Issued, Lookup, Verdict};
 
 /// The KV binding of the revocation list.
 pub(super) const BINDING: &str = "REVOCATIONS";
@@ -37,15 +37,15 @@ fn lookup(user: Result<Option<String>, ()>, session_revoked: Result<bool, ()>) -
     }
 }
 
-/// Whether the isolate's cache alone lets a token issued at `iat` pass, without I/O (the fast
-/// path). `false` when the cache misses either answer or decides anything but "allow": the
-/// full path's [`check`] then reads, decides and logs.
+/// Whether the isolate's cache alone lets a credential `issued` as said pass, without I/O (the
+/// fast path). `false` when the cache misses either answer or decides anything but "allow":
+/// the full path's [`check`] then reads, decides and logs.
 pub(super) fn allowed_by_cache(
     env: &Env,
     config: &EdgeConfig,
     subject: &str,
     session_id: Option<&str>,
-    iat: i64,
+    issued: Issued,
     now: i64,
 ) -> bool {
     let user_key = revocation::user_key(subject);
@@ -66,19 +66,19 @@ pub(super) fn allowed_by_cache(
         Some(None) => true,
         Some(Some((user, session_revoked))) => {
             let lookup = lookup(Ok(user), Ok(session_revoked));
-            revocation::decide(lookup, iat, config.revocation.on_kv_error) == Verdict::Allow
+            revocation::decide(lookup, issued, config.revocation.on_kv_error) == Verdict::Allow
         }
         None => false,
     }
 }
 
-/// The revocation check of a request whose token was issued at `iat`.
+/// The revocation check of a credential of `subject` (and its session) `issued` as said.
 pub(super) async fn check(
     env: &Env,
     config: &EdgeConfig,
     subject: &str,
     session_id: Option<&str>,
-    iat: i64,
+    issued: Issued,
 ) -> Result<(), Rejection> {
     if !with_isolate(env, |i| i.revocations_bound) {
         // Gate-only deployments without the namespace: nothing can be revoked at the edge
@@ -96,7 +96,7 @@ pub(super) async fn check(
         }
     };
     let (user, session) = futures_util::join!(user, session);
-    match revocation::decide(lookup(user, session), iat, config.revocation.on_kv_error) {
+    match revocation::decide(lookup(user, session), issued, config.revocation.on_kv_error) {
         Verdict::Allow => Ok(()),
         Verdict::AllowedOnError => {
             log::event("warn", "revocation", "kv_unreadable_fail_open");
@@ -113,6 +113,10 @@ pub(super) async fn check(
 fn ttl(config: &EdgeConfig) -> u64 {
     revocation::entry_ttl(
         config.revocation.max_access_token_secs,
+        config
+            .session
+            .as_ref()
+            .map(|s| u64::try_from(s.session_max_secs).unwrap_or(0)),
         u64::try_from(config.policy.leeway_secs).unwrap_or(0),
     )
 }
@@ -144,8 +148,9 @@ pub(super) async fn revoke_session(env: &Env, config: &EdgeConfig, session_id: &
     .await
 }
 
-/// Revokes every token of `subject` issued up to now. Returns whether KV took the write.
+/// Revokes every token and cookie of `subject` issued up to now (milliseconds). Returns
+/// whether KV took the write.
 pub(super) async fn revoke_user(env: &Env, config: &EdgeConfig, subject: &str) -> bool {
-    let now = now_secs();
+    let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
     write(env, config, revocation::user_key(subject), now.to_string()).await
 }

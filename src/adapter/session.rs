@@ -19,13 +19,16 @@ use worker::{Env, Method, Request};
 
 use super::verify::{verify_token, VerifyFailure};
 use super::{log, now_ms, now_secs, revoke, store};
-use crate::binding::{self, BindingError, ClientProps, SessionCookie};
+use crate::access_cookie;
+use crate::binding::{self, ClientProps, SessionCookie};
 use crate::challenge::Rejection;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::cookies;
 use crate::credentials::{self, Credential};
 use crate::csrf::{self, CsrfVerdict};
-use crate::store_api::{self, SessionInfo, StoreFailure, StoreOp};
+use crate::revocation::Issued;
+use crate::session_rules::{self, LoginOutcome, LoginPlan, OpenedSession, Presented};
+use crate::store_api::{self, ApiTokenResponse, SessionInfo, StoreFailure, StoreOp};
 use crate::token::{Policy, TokenError, TypRule, VerifiedClaims};
 
 /// Largest login body accepted.
@@ -73,11 +76,14 @@ fn cookie_header(req: &Request) -> Option<String> {
     req.headers().get("cookie").ok().flatten()
 }
 
-/// The bound session cookie of this request, if present and valid for this client.
-fn read_session(req: &Request, config: &EdgeConfig, client: &Client) -> Option<SessionCookie> {
-    let header = cookie_header(req)?;
-    match open_session(config, Some(&header), &client.props())? {
-        Ok(cookie) => Some(cookie),
+/// The session cookie of this request, if present and valid for this client.
+fn read_session<'a>(
+    cookie: Option<&'a str>,
+    config: &EdgeConfig,
+    client: &Client,
+) -> Option<OpenedSession<'a>> {
+    match session_rules::session_cookie(config, cookie, &client.props())? {
+        Ok(opened) => Some(opened),
         Err(e) => {
             log::event("info", "authenticate", e.reason());
             None
@@ -85,88 +91,62 @@ fn read_session(req: &Request, config: &EdgeConfig, client: &Client) -> Option<S
     }
 }
 
-/// Opens the session cookie in `cookie_header` for a client with `props`: `None` when sessions
-/// are off or the cookie is absent (or ambiguous), else whether it verifies. Logs nothing.
-pub(super) fn open_session(
-    config: &EdgeConfig,
-    cookie_header: Option<&str>,
-    props: &ClientProps<'_>,
-) -> Option<Result<SessionCookie, BindingError>> {
-    let session = config.session.as_ref()?;
-    let value = credentials::find_cookie(cookie_header, &config.session_cookie)
-        .ok()
-        .flatten()?;
-    Some(binding::open(
-        &session.binding_keys,
-        &session.binding,
-        value,
-        props,
-    ))
+/// When a session cookie was minted, for the revocation check of the session alone.
+fn issued_session(cookie: &SessionCookie) -> Issued {
+    Issued {
+        iat: None,
+        minted_ms: Some(cookie.minted_ms),
+    }
 }
 
 /// Authenticate + authorize: a valid, unrevoked access token, refreshed when the session
-/// allows.
+/// allows. What the request presents, and whether its token fits the session cookie beside
+/// it, is the core's decision ([`session_rules`]); the fast path makes the same calls.
 pub(super) async fn authenticate(
     req: &Request,
     env: &Env,
     config: &Rc<EdgeConfig>,
 ) -> Result<Authenticated, Rejection> {
-    let headers = req.headers();
-    let authorization = headers.get("authorization").ok().flatten();
+    let authorization = req.headers().get("authorization").ok().flatten();
     let cookie = cookie_header(req);
-    let credential = credentials::extract(
+    let client = Client::of(req);
+    let presented = session_rules::present(
+        config,
         authorization.as_deref(),
         cookie.as_deref(),
-        &config.access_cookie,
-    )
-    .map_err(|e| Rejection::invalid_request(e.reason()))?;
-    let client = Client::of(req);
-    let session = match credential {
-        Credential::Bearer(_) => None,
-        _ => read_session(req, config, &client),
+        &client.props(),
+    )?;
+    let (token, minted_ms, bearer) = match &presented {
+        Presented::Bearer { token, .. } => (*token, None, true),
+        Presented::Cookie {
+            token, minted_ms, ..
+        } => (token.as_str(), *minted_ms, false),
+        Presented::SessionOnly(s) => return refresh(env, config, &client, s, None).await,
+        Presented::Nothing => return Err(Rejection::missing_token()),
     };
-    // With sessions, a cookie-carried access token counts only together with its bound
-    // session cookie: a copied or replayed access cookie alone (another User-Agent, after
-    // logout when the token has no `sid`) is refused, and cookies stay revocable.
-    if matches!(credential, Credential::Cookie(_)) && config.session.is_some() && session.is_none()
-    {
-        return Err(Rejection::session_ended("access_cookie_without_session"));
-    }
-    let token = match credential {
-        Credential::Bearer(t) | Credential::Cookie(t) => t,
-        Credential::None => {
-            return match session {
-                Some(s) => refresh(env, config, &client, s).await,
-                None => Err(Rejection::missing_token()),
-            }
-        }
-    };
+    let session = presented.session();
     match verify_token(token, env, config, &config.policy, true).await {
         Ok(claims) => {
-            if let (Some(sid), Some(s)) = (&claims.sid, &session) {
-                if *sid != s.session_id || claims.sub != s.subject {
-                    return Err(Rejection::invalid_token(&TokenError::MalformedClaims(
-                        "token and session cookie disagree".into(),
-                    )));
-                }
+            if let Some(s) = session {
+                session_rules::token_fits_session(&claims, &s.cookie)?;
             }
-            let session_id = claims
-                .sid
-                .clone()
-                .or_else(|| session.as_ref().map(|s| s.session_id.clone()));
-            revoke::check(env, config, &claims.sub, session_id.as_deref(), claims.iat).await?;
+            // A Bearer token's session is its own `sid`, whatever cookie rides along.
+            let cookie_session = session.filter(|_| !bearer).map(|s| &s.cookie);
+            let session_id = session_rules::session_id_of(&claims, cookie_session);
+            let issued = session_rules::issued(&claims, minted_ms);
+            revoke::check(env, config, &claims.sub, session_id.as_deref(), issued).await?;
             Ok(Authenticated {
                 claims,
                 session_id,
                 set_cookies: Vec::new(),
-                bearer: matches!(credential, Credential::Bearer(_)),
+                bearer,
             })
         }
-        Err(VerifyFailure::Token(TokenError::Expired { .. })) if session.is_some() => {
-            let Some(s) = session else {
-                return Err(Rejection::missing_token());
-            };
-            refresh(env, config, &client, s).await
+        Err(VerifyFailure::Token(TokenError::Expired { .. })) if !bearer && session.is_some() => {
+            match session {
+                Some(s) => refresh(env, config, &client, s, minted_ms).await,
+                None => Err(Rejection::missing_token()),
+            }
         }
         Err(failure) => Err(failure.rejection()),
     }
@@ -176,7 +156,9 @@ pub(super) async fn authenticate(
 struct Refreshed {
     access_token: String,
     claims: Arc<VerifiedClaims>,
+    /// When the store's answer arrived, seconds and milliseconds.
     at: i64,
+    at_ms: i64,
 }
 
 type RefreshFuture = Shared<LocalBoxFuture<'static, Result<Rc<Refreshed>, Rejection>>>;
@@ -226,26 +208,36 @@ async fn wait_for(
     }
 }
 
+/// Forgets this isolate's finished or running session authenticate of `session_id` (a login
+/// or step-up just minted newer tokens for it, or it ended).
+fn forget_refresh(session_id: &str) {
+    REFRESHES.with(|map| map.borrow_mut().remove(session_id));
+}
+
 /// New access token for `session` via session authenticate, shared by the session's
 /// concurrent requests in this isolate: the first request calls the store, the others wait
-/// for its result ([`wait_for`]).
+/// for its result ([`wait_for`]). A finished result is reused only when it is newer than the
+/// access cookie the request carried (minted at `carried_ms`).
 async fn refresh(
     env: &Env,
     config: &Rc<EdgeConfig>,
     client: &Client,
-    session: SessionCookie,
+    opened: &OpenedSession<'_>,
+    carried_ms: Option<i64>,
 ) -> Result<Authenticated, Rejection> {
     let session_cfg = config
         .session
         .as_ref()
         .ok_or_else(Rejection::missing_token)?;
-    // A revoked session is not refreshed, whatever the store says.
+    let session = opened.cookie.clone();
+    // A revoked session (or one minted before a logout-all) is not refreshed, whatever the
+    // store says.
     revoke::check(
         env,
         config,
         &session.subject,
         Some(&session.session_id),
-        i64::MAX,
+        issued_session(&session),
     )
     .await?;
     let now = now_secs();
@@ -261,6 +253,16 @@ async fn refresh(
             Some(Err(_)) => false,
             None => now_millis.saturating_sub(f.started_ms) <= limit_ms,
         });
+        // A finished result no newer than the request's access cookie is not served.
+        let stale = map.get(&sid).is_some_and(|f| {
+            f.future
+                .peek()
+                .and_then(|r| r.as_ref().ok())
+                .is_some_and(|r| !session_rules::may_reuse_refresh(r.at_ms, carried_ms))
+        });
+        if stale {
+            map.remove(&sid);
+        }
         if let Some(f) = map.get(&sid) {
             return (f.future.clone(), f.started_ms, false);
         }
@@ -283,20 +285,49 @@ async fn refresh(
         wait_for(&shared, started_ms, limit_ms).await
     };
     let refreshed = result?;
-    let cookie = cookies::set_cookie(
-        &config.access_cookie,
+    let cookie = access_cookie_header(
+        config,
+        session_cfg,
+        opened.raw,
         &refreshed.access_token,
-        &session_cfg.cookies,
-        Some(now.saturating_add(session_cfg.session_max_secs)),
+        refreshed.at_ms,
         now,
-    )
-    .map_err(|_| Rejection::store(StoreFailure::Malformed))?;
+    )?;
     Ok(Authenticated {
         claims: Arc::clone(&refreshed.claims),
         session_id: Some(sid),
         set_cookies: vec![cookie],
         bearer: false,
     })
+}
+
+/// The `Set-Cookie` of an access cookie: `token`, received at `minted_ms`, sealed beside the
+/// session cookie value `session_raw`.
+fn access_cookie_header(
+    config: &EdgeConfig,
+    s: &SessionConfig,
+    session_raw: &str,
+    token: &str,
+    minted_ms: i64,
+    now: i64,
+) -> Result<String, Rejection> {
+    let mut nonce = [0u8; access_cookie::NONCE_BYTES];
+    getrandom::fill(&mut nonce).map_err(|_| Rejection::bad_gateway("no_randomness"))?;
+    let sealed = access_cookie::seal(&s.binding_keys, session_raw, token, minted_ms, &nonce)
+        .ok_or_else(|| Rejection::store(StoreFailure::Malformed))?;
+    cookies::set_cookie(
+        &config.access_cookie,
+        &sealed,
+        &s.cookies,
+        Some(now.saturating_add(s.session_max_secs)),
+        now,
+    )
+    .map_err(|_| Rejection::store(StoreFailure::Malformed))
+}
+
+/// The clock in milliseconds, as the signed type the cookie codecs use.
+fn now_ms_i64() -> i64 {
+    i64::try_from(now_ms()).unwrap_or(i64::MAX)
 }
 
 /// A token-issuing store call (login, session authenticate, refresh grant): the tokens it
@@ -310,11 +341,33 @@ async fn store_tokens(
     body: String,
     need_session: bool,
     phase: &'static str,
-) -> Result<(store_api::ApiTokenResponse, Arc<VerifiedClaims>), Rejection> {
-    let reply = store::call(env, config, op, Method::Post, path, Some(body))
+) -> Result<(ApiTokenResponse, Arc<VerifiedClaims>), Rejection> {
+    let tokens = store_answer(env, config, op, path, body, need_session)
         .await
         .map_err(Rejection::store)?;
-    let tokens = store_api::parse_tokens(&reply.body, need_session).map_err(Rejection::store)?;
+    verified(env, config, tokens, phase).await
+}
+
+/// The store's token answer, parsed (not yet verified).
+async fn store_answer(
+    env: &Env,
+    config: &EdgeConfig,
+    op: StoreOp,
+    path: &str,
+    body: String,
+    need_session: bool,
+) -> Result<ApiTokenResponse, StoreFailure> {
+    let reply = store::call(env, config, op, Method::Post, path, Some(body)).await?;
+    store_api::parse_tokens(&reply.body, need_session)
+}
+
+/// Verifies the access token of a store answer.
+async fn verified(
+    env: &Env,
+    config: &EdgeConfig,
+    tokens: ApiTokenResponse,
+    phase: &'static str,
+) -> Result<(ApiTokenResponse, Arc<VerifiedClaims>), Rejection> {
     let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
         .await
         .map_err(|f| {
@@ -359,6 +412,7 @@ async fn session_authenticate(
         access_token: tokens.access_token,
         claims,
         at: now_secs(),
+        at_ms: now_ms_i64(),
     }))
 }
 
@@ -459,7 +513,68 @@ impl EdgeReply {
     }
 }
 
+/// The password authentication of `creds`, sent as `plan` says.
+async fn password_login(
+    env: &Env,
+    config: &EdgeConfig,
+    s: &SessionConfig,
+    creds: &LoginBody,
+    plan: &LoginPlan,
+    client: &Client,
+) -> Result<ApiTokenResponse, StoreFailure> {
+    let step_up = match plan {
+        LoginPlan::StepUp { session_id } => Some(session_id.as_str()),
+        LoginPlan::Fresh => None,
+    };
+    let body = store_api::password_body(
+        &creds.username,
+        &creds.password,
+        step_up,
+        s.resource.as_deref(),
+        &client.props(),
+    );
+    store_answer(
+        env,
+        config,
+        StoreOp::Login,
+        "/v1/auth/password/authenticate",
+        body,
+        true,
+    )
+    .await
+}
+
+/// Ends a session whose cookies a login replaces: revoked at the edge, logged out at the store
+/// (best effort, logged: the new login stands either way).
+async fn end_replaced_session(env: &Env, config: &EdgeConfig, session_id: &str) {
+    forget_refresh(session_id);
+    if !revoke::revoke_session(env, config, session_id).await {
+        log::event("error", "login", "replaced_session_kv_write_failed");
+    }
+    let result = store::call(
+        env,
+        config,
+        StoreOp::Session,
+        Method::Post,
+        "/v1/auth/session/logout",
+        Some(store_api::logout_body(session_id)),
+    )
+    .await;
+    if let Err(f) = result.map(|_| ()).or_else(|f| match f {
+        StoreFailure::SessionGone => Ok(()),
+        other => Err(other),
+    }) {
+        log::event("error", "login", f.reason());
+    }
+}
+
 /// `POST /auth/login`.
+///
+/// With a session cookie valid for this client (and not known to have ended), the
+/// authentication is first added to that session (MFA step-up, same user only). When the
+/// store refuses that (the session ended at the store, or someone else signs in on this
+/// browser), the login is tried once as a fresh one; a fresh login replaces the old session,
+/// which is ended at the store and at the edge. Rules: [`session_rules`].
 pub(super) async fn login(
     mut req: Request,
     env: &Env,
@@ -468,56 +583,52 @@ pub(super) async fn login(
     let s = session_config(config)?;
     csrf_guard(&req)?;
     let client = Client::of(&req);
-    let step_up = read_session(&req, config, &client);
-    let creds = read_login(&mut req).await?;
-    let body = store_api::password_body(
-        &creds.username,
-        &creds.password,
-        step_up.as_ref().map(|c| c.session_id.as_str()),
-        s.resource.as_deref(),
-        &client.props(),
-    );
-    drop(creds);
-    let (tokens, claims) = store_tokens(
-        env,
-        config,
-        StoreOp::Login,
-        "/v1/auth/password/authenticate",
-        body,
-        true,
-        "login",
-    )
-    .await?;
-    let session_id = tokens.session_id.clone().unwrap_or_default();
-    if let Some(prev) = &step_up {
-        // A step-up must stay with the same user and session; otherwise mint nothing.
-        if prev.subject != claims.sub || prev.session_id != session_id {
-            return Err(Rejection::forbidden("step_up_other_user"));
-        }
-    }
-    if let Some(sid) = &claims.sid {
-        if *sid != session_id {
-            return Err(Rejection::store(StoreFailure::Malformed));
-        }
-    }
-    let amr = match &tokens.id_token {
-        Some(id_token) => {
-            let id_policy = Policy {
-                issuer: config.policy.issuer.clone(),
-                audiences: vec![s.client_id.clone()],
-                typ: TypRule::Any,
-                leeway_secs: config.policy.leeway_secs,
-            };
-            match verify_token(id_token, env, config, &id_policy, false).await {
-                Ok(id) => id.amr.clone(),
-                Err(_) => {
-                    log::event("warn", "login", "id_token_unverifiable");
-                    Vec::new()
-                }
-            }
-        }
-        None => claims.amr.clone(),
+    let cookie = cookie_header(&req);
+    let present = read_session(cookie.as_deref(), config, &client).map(|o| o.cookie);
+    // A session the edge already knows has ended (logged out, logged out everywhere) is not
+    // stepped up: the login is a fresh one at once.
+    let known_ended = match &present {
+        Some(p) => revoke::check(
+            env,
+            config,
+            &p.subject,
+            Some(&p.session_id),
+            issued_session(p),
+        )
+        .await
+        .is_err(),
+        None => false,
     };
+    let creds = read_login(&mut req).await?;
+    let mut plan = session_rules::plan_login(present.as_ref(), known_ended);
+    let tokens = match password_login(env, config, s, &creds, &plan, &client).await {
+        Err(f) if session_rules::retry_fresh(&plan, f) => {
+            log::event("info", "login", "step_up_refused_trying_fresh");
+            plan = LoginPlan::Fresh;
+            password_login(env, config, s, &creds, &plan, &client).await
+        }
+        other => other,
+    }
+    .map_err(Rejection::store)?;
+    drop(creds);
+    let minted_ms = now_ms_i64();
+    let (tokens, claims) = verified(env, config, tokens, "login").await?;
+    let session_id = tokens.session_id.clone().unwrap_or_default();
+    let outcome = session_rules::judge_login(
+        &plan,
+        present.as_ref(),
+        &claims.sub,
+        claims.sid.as_deref(),
+        &session_id,
+    )?;
+    forget_refresh(&session_id);
+    if let LoginOutcome::NewSession {
+        replaces: Some(old),
+    } = &outcome
+    {
+        end_replaced_session(env, config, old).await;
+    }
+    let amr = login_amr(env, config, s, &tokens, &claims).await;
     let now = now_secs();
     let session_expires = now.saturating_add(s.session_max_secs);
     let sealed = binding::seal(
@@ -526,49 +637,69 @@ pub(super) async fn login(
         &SessionCookie {
             session_id: session_id.clone(),
             subject: claims.sub.clone(),
+            minted_ms,
         },
         &client.props(),
         &random_nonce()?,
     )
     .ok_or_else(|| Rejection::store(StoreFailure::Malformed))?;
     let set_cookies = vec![
-        cookies::set_cookie(
-            &config.access_cookie,
-            &tokens.access_token,
-            &s.cookies,
-            Some(session_expires),
-            now,
-        ),
+        access_cookie_header(config, s, &sealed, &tokens.access_token, minted_ms, now)?,
         cookies::set_cookie(
             &config.session_cookie,
             &sealed,
             &s.cookies,
             Some(session_expires),
             now,
-        ),
-    ]
-    .into_iter()
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|_| Rejection::store(StoreFailure::Malformed))?;
+        )
+        .map_err(|_| Rejection::store(StoreFailure::Malformed))?,
+    ];
+    let stepped_up = outcome == LoginOutcome::SteppedUp;
+    let replaced = matches!(outcome, LoginOutcome::NewSession { replaces: Some(_) });
     let mut reply = EdgeReply::json(serde_json::json!({
         "authenticated": true,
         "subject": claims.sub,
         "roles": claims.roles,
         "amr": amr,
         "access_token_expires_at": claims.exp,
-        "step_up": step_up.is_some(),
+        "step_up": stepped_up,
+        "replaced_session": replaced,
     }));
     reply.set_cookies = set_cookies;
-    log::event(
-        "info",
-        "login",
-        if step_up.is_some() {
-            "step_up"
-        } else {
-            "login"
-        },
-    );
+    let reason = match (stepped_up, replaced) {
+        (true, _) => "step_up",
+        (false, true) => "login_replaced_session",
+        (false, false) => "login",
+    };
+    log::event("info", "login", reason);
     Ok(reply)
+}
+
+/// The authentication methods of a login: from its ID token when the store sent one (and it
+/// verifies), else from the access token.
+async fn login_amr(
+    env: &Env,
+    config: &EdgeConfig,
+    s: &SessionConfig,
+    tokens: &ApiTokenResponse,
+    claims: &VerifiedClaims,
+) -> Vec<String> {
+    let Some(id_token) = &tokens.id_token else {
+        return claims.amr.clone();
+    };
+    let id_policy = Policy {
+        issuer: config.policy.issuer.clone(),
+        audiences: vec![s.client_id.clone()],
+        typ: TypRule::Any,
+        leeway_secs: config.policy.leeway_secs,
+    };
+    match verify_token(id_token, env, config, &id_policy, false).await {
+        Ok(id) => id.amr.clone(),
+        Err(_) => {
+            log::event("warn", "login", "id_token_unverifiable");
+            Vec::new()
+        }
+    }
 }
 
 /// `POST /auth/refresh`: session authenticate for the current session.
@@ -579,7 +710,8 @@ pub(super) async fn refresh_route(
 ) -> Result<EdgeReply, Rejection> {
     session_config(config)?;
     let client = Client::of(&req);
-    let has_cookies = cookie_header(&req).is_some();
+    let cookie = cookie_header(&req);
+    let has_cookies = cookie.is_some();
     let is_json = req
         .headers()
         .get("content-type")
@@ -592,9 +724,14 @@ pub(super) async fn refresh_route(
         return refresh_token_grant(&mut req, env, config).await;
     }
     csrf_guard(&req)?;
-    let session = read_session(&req, config, &client)
+    let session = read_session(cookie.as_deref(), config, &client)
         .ok_or_else(|| Rejection::session_ended("no_session"))?;
-    let auth = refresh(env, config, &client, session).await?;
+    // The access cookie the request carries, if it opens beside this session cookie: no
+    // answer sets an older one.
+    let carried_ms = session_rules::present(config, None, cookie.as_deref(), &client.props())
+        .ok()
+        .and_then(|p| p.minted_ms());
+    let auth = refresh(env, config, &client, &session, carried_ms).await?;
     let mut reply = EdgeReply::json(serde_json::json!({
         "refreshed": true,
         "subject": auth.claims.sub,
@@ -635,7 +772,14 @@ async fn refresh_token_grant(
         "refresh_grant",
     )
     .await?;
-    revoke::check(env, config, &claims.sub, claims.sid.as_deref(), claims.iat).await?;
+    revoke::check(
+        env,
+        config,
+        &claims.sub,
+        claims.sid.as_deref(),
+        Issued::token(claims.iat),
+    )
+    .await?;
     Ok(EdgeReply::json(serde_json::json!({
         "access_token": tokens.access_token,
         "token_type": "Bearer",
@@ -653,18 +797,15 @@ pub(super) fn cleared(config: &EdgeConfig, s: &SessionConfig) -> Vec<String> {
     ]
 }
 
-/// The session id (`sid`) of the request's access token (header or cookie), if the token is
-/// valid and carries one.
-async fn session_of_access_token(req: &Request, env: &Env, config: &EdgeConfig) -> Option<String> {
+/// The session id (`sid`) of the request's Bearer token, if the token is valid and carries
+/// one.
+async fn session_of_bearer_token(req: &Request, env: &Env, config: &EdgeConfig) -> Option<String> {
     let authorization = req.headers().get("authorization").ok().flatten();
-    let cookie = cookie_header(req);
-    let credential = credentials::extract(
-        authorization.as_deref(),
-        cookie.as_deref(),
-        &config.access_cookie,
-    )
-    .ok()?;
-    let token = credential.token()?;
+    let Credential::Bearer(token) =
+        credentials::extract(authorization.as_deref(), None, &config.access_cookie).ok()?
+    else {
+        return None;
+    };
     let claims = verify_token(token, env, config, &config.policy, true)
         .await
         .ok()?;
@@ -680,13 +821,21 @@ pub(super) async fn logout(
     let s = session_config(config)?;
     csrf_guard(&req)?;
     let client = Client::of(&req);
-    // The session: from the bound session cookie, else from the `sid` of a valid access
-    // token (the session cookie no longer verifies, e.g. after a browser update changed the
-    // User-Agent, or was lost): that token and its session must end too.
-    let session_id = match read_session(&req, config, &client) {
-        Some(s) => Some(s.session_id),
-        None => session_of_access_token(&req, env, config).await,
+    let cookie = cookie_header(&req);
+    // The session: from the bound session cookie; else from the edge's cookie pair when the
+    // session cookie no longer verifies for this client (a browser update changed the
+    // User-Agent) but the access cookie still opens beside it; else from the `sid` of a valid
+    // Bearer token: that session must end too.
+    let session_id = match read_session(cookie.as_deref(), config, &client) {
+        Some(s) => Some(s.cookie.session_id),
+        None => match session_rules::logout_fallback_session(config, cookie.as_deref()) {
+            Some(sid) => Some(sid),
+            None => session_of_bearer_token(&req, env, config).await,
+        },
     };
+    if let Some(sid) = &session_id {
+        forget_refresh(sid);
+    }
     let mut revoked_at_edge = false;
     let mut store_logged_out = false;
     if let Some(session_id) = &session_id {

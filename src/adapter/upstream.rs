@@ -19,6 +19,7 @@ use crate::cache_policy::{self, ResponseKind};
 use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
 use crate::forward;
+use crate::target::Target;
 use crate::token::{TokenError, VerifiedClaims};
 
 #[wasm_bindgen]
@@ -61,27 +62,12 @@ pub(super) struct Upstream {
     pub(super) kind: ResponseKind,
 }
 
-/// The path and query of an absolute URL as the runtime serialised it, without the fragment:
-/// from the first `/` after `scheme://host[:port]`.
-pub(super) fn path_and_query(url: &str) -> &str {
-    let rest = url
-        .find("://")
-        .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
-        .unwrap_or("/");
-    rest.split_once('#').map_or(rest, |(p, _)| p)
-}
-
-/// The path of an absolute URL as the runtime serialised it (no query, no fragment).
-pub(super) fn path_of(url: &str) -> &str {
-    let pq = path_and_query(url);
-    pq.split_once('?').map_or(pq, |(p, _)| p)
-}
-
 /// What [`prepare`] needs of the incoming request, read once by the caller.
 pub(super) struct Incoming<'a> {
     pub(super) req: &'a web_sys::Request,
     pub(super) method: &'a str,
-    pub(super) url: &'a str,
+    /// The parsed target: the path and query the route was classified on.
+    pub(super) target: &'a Target,
     pub(super) headers: &'a web_sys::Headers,
     /// The `Cookie` header.
     pub(super) cookie: Option<&'a str>,
@@ -96,13 +82,9 @@ pub(super) fn prepare(
     identity: Option<(&VerifiedClaims, Option<&str>)>,
 ) -> Result<Upstream, Rejection> {
     let method = incoming.method;
-    // The target: the configured origin plus the request's path and query exactly as the
-    // runtime normalised them (no URL re-parse on the hot path).
-    let target = format!(
-        "{}{}",
-        config.upstream.as_str().trim_end_matches('/'),
-        path_and_query(incoming.url)
-    );
+    // The configured origin plus the path and query the route was classified on (already
+    // WHATWG-normalised: `fetch()` re-parsing it changes nothing).
+    let target = incoming.target.upstream_url(&config.upstream);
 
     // Copy the headers in one runtime call, then drop what must not pass.
     let copy = js::copy(incoming.headers);
@@ -145,6 +127,16 @@ pub(super) fn prepare(
     init.set_method(method);
     init.set_headers(&copy);
     init.set_redirect(RequestRedirect::Manual);
+    if kind == ResponseKind::Authenticated {
+        // Keep an identity-dependent answer out of the runtime's own subrequest cache, whose
+        // key is the URL alone (compatibility flag `cache_option_enabled`, on since 2024-11-11).
+        // Setting a plain property of the init object cannot fail.
+        let _ = js_sys::Reflect::set(
+            &init,
+            &JsValue::from_str("cache"),
+            &JsValue::from_str("no-store"),
+        );
+    }
     // The deadline rides on the request itself: no timer of ours per request.
     init.set_signal(Some(&js::abort_after(config.upstream_timeout_ms)));
     if !matches!(method, "GET" | "HEAD") {
@@ -210,7 +202,11 @@ pub(super) fn finalize_response(
         upstream.get(Name::Vary).as_deref(),
         sets_cookie,
     );
-    if set_cookies.is_empty() && decision.cache_control.is_none() && decision.vary.is_none() {
+    if set_cookies.is_empty()
+        && decision.cache_control.is_none()
+        && decision.vary.is_none()
+        && !decision.remove_cdn_headers
+    {
         return Ok(resp);
     }
     // A fetched response's headers are immutable: a new response over the same body, with
@@ -232,12 +228,18 @@ pub(super) fn finalize_response(
     if let Some(vary) = &decision.vary {
         headers.set(Name::Vary, vary);
     }
+    if decision.remove_cdn_headers {
+        for name in js::CDN_CACHE {
+            headers.remove(name);
+        }
+    }
     Ok(copy)
 }
 
 /// The full path's forward: prepare, send, await, finalize.
 pub(super) async fn forward(
     req: &Request,
+    target: &Target,
     env: &Env,
     config: &EdgeConfig,
     identity: Option<(&VerifiedClaims, Option<String>)>,
@@ -249,7 +251,7 @@ pub(super) async fn forward(
     let incoming = Incoming {
         req: raw,
         method: &raw.method(),
-        url: &raw.url(),
+        target,
         headers: &headers,
         cookie: cookie.as_deref(),
     };

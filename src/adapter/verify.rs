@@ -1,25 +1,31 @@
 //! Authenticate: find the access token, verify it against the (cached) key set, cache the
-//! verified claims. Key fetching follows the core's [`JwksCache`] plan.
+//! verified claims. Key fetching follows the core's [`crate::jwks::JwksCache`] plan: one
+//! fetch in flight per isolate, which the other requests wait for on their own timers
+//! ([`flight::poll_until`]), or which runs past the response while they use stale keys
+//! ([`flight::past_response`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use worker::{Env, Method, Request};
+use futures_util::future::{select, Either};
+use worker::{Delay, Env, Method, Request};
 
-use super::outbound::{self, OutboundError};
-use super::{log, now_secs, with_isolate};
+use super::flight;
+use super::outbound::{self, OutboundError, Peer};
+use super::{log, now_ms, now_secs, with_isolate};
 use crate::cache_policy;
 use crate::challenge::Rejection;
 use crate::config::{EdgeConfig, KeySource};
-use crate::jwks::KeysPlan;
-use crate::keys::KeySet;
+use crate::jwks::{FetchTicket, InFlight, KeysPlan, RefetchPlan};
+use crate::keys::{Alg, KeySet};
 use crate::token::{self, Policy, SignatureVerified, TokenError, VerifiedClaims};
 use crate::token_cache;
 use crate::webcrypto;
 
 /// Largest JWKS document accepted, in bytes.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
-/// How long a JWKS fetch may take.
-const JWKS_TIMEOUT_MS: u32 = 5_000;
+/// How often a request waiting for another request's JWKS fetch looks again.
+const WAIT_POLL_MS: u64 = 10;
 
 /// Why a token could not be verified: the token itself (a 401, or for `Expired` perhaps a
 /// transparent refresh), or the keys (503).
@@ -58,15 +64,12 @@ pub(super) async fn verify_token(
         }
     }
     let inspected = token::inspect(token, policy).map_err(VerifyFailure::Token)?;
-    let mut keys = key_set(env, config, now)
-        .await
-        .map_err(VerifyFailure::Keys)?;
+    let mut keys = key_set(env, config).await.map_err(VerifyFailure::Keys)?;
     let key = match inspected.select_key(&keys) {
-        Err(TokenError::UnknownKey)
-            if matches!(config.keys, KeySource::Url(_))
-                && with_isolate(env, |i| i.jwks.claim_unknown_kid_refetch(now)) =>
-        {
-            keys = refetch_keys(env, config, now)
+        Err(TokenError::UnknownKey) if matches!(config.keys, KeySource::Url(_)) => {
+            let knows_kid =
+                |set: &KeySet| !matches!(inspected.select_key(set), Err(TokenError::UnknownKey));
+            keys = refetch_keys(env, config, Arc::clone(&keys), knows_kid)
                 .await
                 .map_err(VerifyFailure::Keys)?;
             inspected.select_key(&keys)
@@ -93,61 +96,172 @@ pub(super) async fn verify_token(
     Ok(claims)
 }
 
-async fn key_set(env: &Env, config: &EdgeConfig, now: i64) -> Result<Arc<KeySet>, Rejection> {
-    if let KeySource::Inline(keys) = &config.keys {
-        return Ok(Arc::clone(keys));
-    }
-    match with_isolate(env, |i| i.jwks.plan(now)) {
-        KeysPlan::Use(keys) => Ok(keys),
-        KeysPlan::Unavailable => Err(Rejection::keys_unavailable()),
-        KeysPlan::Fetch { fallback } => match fetch_keys(env, config).await {
-            Ok((set, max_age)) => Ok(with_isolate(env, |i| i.jwks.on_fetched(now, set, max_age))),
-            Err(why) => {
-                log::jwks_failed(why, fallback.is_some());
-                with_isolate(env, |i| i.jwks.on_failed(now));
-                fallback.ok_or_else(Rejection::keys_unavailable)
-            }
-        },
-    }
+/// What a JWKS fetch needs, owned, so a refresh can outlive the request that started it.
+struct JwksSource {
+    url: url::Url,
+    peer: Peer,
+    allowed_algs: Vec<Alg>,
+    timeout_ms: u32,
 }
 
-async fn refetch_keys(env: &Env, config: &EdgeConfig, now: i64) -> Result<Arc<KeySet>, Rejection> {
-    match fetch_keys(env, config).await {
-        Ok((set, max_age)) => Ok(with_isolate(env, |i| i.jwks.on_fetched(now, set, max_age))),
-        Err(why) => {
-            log::jwks_failed(why, true);
-            // Keep the keys we have; the token's kid stays unknown.
-            key_set(env, config, now).await
+impl JwksSource {
+    /// Made only for a fetch that runs (it copies the URL and the algorithms).
+    fn new(config: &EdgeConfig, url: &url::Url) -> Self {
+        Self {
+            url: url.clone(),
+            peer: outbound::jwks_peer(config, url),
+            allowed_algs: config.allowed_algs.clone(),
+            timeout_ms: config.jwks_timeout_ms,
         }
     }
 }
 
-async fn fetch_keys(env: &Env, config: &EdgeConfig) -> Result<(KeySet, Option<u64>), &'static str> {
-    let KeySource::Url(url) = &config.keys else {
-        return Err("no_jwks_url");
+/// The clock for the JWKS cache, milliseconds.
+fn clock() -> i64 {
+    i64::try_from(now_ms()).unwrap_or(i64::MAX)
+}
+
+/// The keys for this request, following the core's plan: the cached keys; stale keys while
+/// one refresh runs past the response; the isolate's one fetch (run here, or waited for on
+/// this request's own timer); or 503.
+async fn key_set(env: &Env, config: &EdgeConfig) -> Result<Arc<KeySet>, Rejection> {
+    let url = match &config.keys {
+        KeySource::Inline(keys) => return Ok(Arc::clone(keys)),
+        KeySource::Url(url) => url,
     };
-    let req = Request::new(url.as_str(), Method::Get).map_err(|_| "jwks_fetch_error")?;
-    let resp = outbound::send(env, outbound::jwks_peer(config, url), req, JWKS_TIMEOUT_MS)
-        .await
-        .map_err(|e| match e {
-            OutboundError::Timeout => "jwks_timeout",
-            OutboundError::Network => "jwks_fetch_error",
-        })?;
-    if resp.status_code() != 200 {
-        return Err("jwks_status");
+    // A wait ends with the fetch settled; the next plan uses its result, or (the fetch was
+    // abandoned) runs a new one. Three rounds cover that.
+    for _ in 0..3 {
+        match with_isolate(env, |i| i.jwks.plan(clock())) {
+            KeysPlan::Use(keys) => return Ok(keys),
+            KeysPlan::Unavailable => return Err(Rejection::keys_unavailable()),
+            KeysPlan::UseStaleAndRefresh { stale, ticket } => {
+                let refresh = {
+                    let (env, source) = (env.clone(), JwksSource::new(config, url));
+                    async move {
+                        fetch_and_record(&env, &source, ticket).await;
+                    }
+                };
+                if let Err(refresh) = flight::past_response(refresh) {
+                    // No execution context to keep it alive: this request refreshes itself
+                    // (within the deadline); every other request uses the stale keys meanwhile.
+                    refresh.await;
+                }
+                return Ok(stale);
+            }
+            KeysPlan::Fetch(ticket) => {
+                return fetch_and_record(env, &JwksSource::new(config, url), ticket)
+                    .await
+                    .ok_or_else(Rejection::keys_unavailable)
+            }
+            KeysPlan::Wait(fetch) => wait_settled(env, &fetch).await,
+        }
     }
-    let max_age = resp
-        .headers()
-        .get("cache-control")
-        .ok()
-        .flatten()
-        .and_then(|cc| cache_policy::max_age(&cc));
-    let body = super::body::read_response(&resp, MAX_JWKS_BYTES)
-        .await
-        .map_err(|e| match e {
-            super::body::ReadError::Refused(_) => "jwks_too_large",
-            super::body::ReadError::Unreadable => "jwks_body",
-        })?;
-    let set = KeySet::from_jwks_json(&body, &config.allowed_algs).map_err(|_| "jwks_unusable")?;
-    Ok((set, max_age))
+    Err(Rejection::keys_unavailable())
+}
+
+/// The keys after a refetch for an unknown `kid` (at most one per 30 s per isolate, through
+/// the single flight), or `have` when there is none. `knows_kid` tells whether a key set has
+/// the token's `kid`: after waiting for another request's fetch, its keys are looked at first.
+async fn refetch_keys(
+    env: &Env,
+    config: &EdgeConfig,
+    mut have: Arc<KeySet>,
+    knows_kid: impl Fn(&KeySet) -> bool,
+) -> Result<Arc<KeySet>, Rejection> {
+    let KeySource::Url(url) = &config.keys else {
+        return Ok(have);
+    };
+    // A wait ends with the other fetch settled: its keys may have the kid; if not (or it was
+    // abandoned), plan again. Three rounds cover that.
+    for _ in 0..3 {
+        match with_isolate(env, |i| i.jwks.plan_refetch(clock())) {
+            RefetchPlan::Skip => return Ok(have),
+            RefetchPlan::Fetch(ticket) => {
+                return Ok(fetch_and_record(env, &JwksSource::new(config, url), ticket)
+                    .await
+                    .unwrap_or(have))
+            }
+            RefetchPlan::Wait(fetch) => {
+                wait_settled(env, &fetch).await;
+                have = key_set(env, config).await?;
+                if knows_kid(&have) {
+                    return Ok(have);
+                }
+            }
+        }
+    }
+    Ok(have)
+}
+
+/// Waits on this request's own timer until another request's fetch has settled (reported, or
+/// abandoned by the core's clock).
+async fn wait_settled(env: &Env, fetch: &InFlight) {
+    let until = u64::try_from(fetch.settled_by_ms())
+        .unwrap_or(0)
+        .saturating_add(WAIT_POLL_MS);
+    let settled = flight::poll_until(WAIT_POLL_MS, until, || {
+        with_isolate(env, |i| i.jwks.settled(fetch, clock())).then_some(())
+    })
+    .await;
+    if settled.is_none() {
+        log::event("error", "keys", "jwks_wait_stalled");
+    }
+}
+
+/// Runs the fetch `ticket` is for and reports it to the cache at the time it ended (so a
+/// back-off counts from the failure). The fetched keys, or on failure the keys still usable.
+async fn fetch_and_record(
+    env: &Env,
+    source: &JwksSource,
+    ticket: FetchTicket,
+) -> Option<Arc<KeySet>> {
+    match fetch_keys(env, source).await {
+        Ok((set, max_age)) => Some(with_isolate(env, |i| {
+            i.jwks.on_fetched(ticket, clock(), set, max_age)
+        })),
+        Err(why) => {
+            let usable = with_isolate(env, |i| i.jwks.on_failed(ticket, clock()));
+            log::jwks_failed(why, usable.is_some());
+            usable
+        }
+    }
+}
+
+/// One JWKS fetch, the body included, within the source's deadline.
+async fn fetch_keys(env: &Env, source: &JwksSource) -> Result<(KeySet, Option<u64>), &'static str> {
+    let whole = async {
+        let req = Request::new(source.url.as_str(), Method::Get).map_err(|_| "jwks_fetch_error")?;
+        let resp = outbound::send(env, source.peer, req, source.timeout_ms)
+            .await
+            .map_err(|e| match e {
+                OutboundError::Timeout => "jwks_timeout",
+                OutboundError::Network => "jwks_fetch_error",
+            })?;
+        if resp.status_code() != 200 {
+            return Err("jwks_status");
+        }
+        let max_age = resp
+            .headers()
+            .get("cache-control")
+            .ok()
+            .flatten()
+            .and_then(|cc| cache_policy::max_age(&cc));
+        let body = super::body::read_response(&resp, MAX_JWKS_BYTES)
+            .await
+            .map_err(|e| match e {
+                super::body::ReadError::Refused(_) => "jwks_too_large",
+                super::body::ReadError::Unreadable => "jwks_body",
+            })?;
+        let set =
+            KeySet::from_jwks_json(&body, &source.allowed_algs).map_err(|_| "jwks_unusable")?;
+        Ok((set, max_age))
+    };
+    // `outbound::send` bounds the wait for the response head; this bounds the body as well.
+    let deadline = Delay::from(Duration::from_millis(u64::from(source.timeout_ms)));
+    futures_util::pin_mut!(whole);
+    match select(whole, deadline).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err("jwks_timeout"),
+    }
 }

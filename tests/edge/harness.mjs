@@ -164,8 +164,8 @@ function headerMap(rawHeaders) {
 }
 
 /**
- * Fake application origin. Records { method, path, query, headers (lowercase name → [values]),
- * rawHeaders, body } of every request; answers with `respond` (an object or a function of the
+ * Fake application origin. Records { method, url (raw target), rawPath, path, query, headers
+ * (lowercase name → [values]), rawHeaders, body } of every request; answers with `respond` (an object or a function of the
  * recorded request returning { status, headers (object, values may be arrays), body }).
  */
 export async function startUpstream() {
@@ -189,7 +189,10 @@ export async function startUpstream() {
     const u = new URL(req.url, 'http://upstream.invalid');
     const rec = {
       method: req.method,
+      // The request target exactly as it arrived (node does not normalise it); `path` is the
+      // WHATWG-normalised pathname, `rawPath` the raw target without its query.
       url: req.url,
+      rawPath: req.url.split('?')[0],
       path: u.pathname,
       query: u.search,
       headers: headerMap(req.rawHeaders),
@@ -220,6 +223,10 @@ export async function startUpstream() {
  * fetch counter, so several gate configurations can share one server without interference.
  *   jw.set('/main', { keys: jwks(k1, k2), cacheControl: 'max-age=300', mode: 'ok' | '500' | 'reset' })
  *   jw.count('/main'); jw.url('/main'); jw.hits (every request, any path)
+ * More failure modes: 'hang' (reads the request, never answers), 'hang-body' (answers 200 and
+ * its headers, never the body); `delayMs` delays an 'ok' answer.
+ *   jw.connections('/main'): distinct connections that carried a request for the path;
+ *   jw.openConnections('/main'): those still open.
  */
 export async function startJwks() {
   const paths = new Map();
@@ -236,9 +243,14 @@ export async function startJwks() {
       return `${this.base}${p}`;
     },
   };
+  const carried = []; // { p, socket } for every request
+  jw.connections = (p) => new Set(carried.filter((c) => c.p === p).map((c) => c.socket)).size;
+  jw.openConnections = (p) =>
+    new Set(carried.filter((c) => c.p === p && !c.socket.destroyed).map((c) => c.socket)).size;
   const server = http.createServer((req, res) => {
     const p = new URL(req.url, 'http://jwks.invalid').pathname;
     jw.hits.push(p);
+    carried.push({ p, socket: req.socket });
     const cfg = paths.get(p);
     if (!cfg) {
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -246,19 +258,33 @@ export async function startJwks() {
     }
     cfg.count += 1;
     if (cfg.mode === 'reset') return req.socket.destroy();
+    if (cfg.mode === 'hang') return undefined; // the connection stays open, silent
     if (cfg.mode === '500') {
       res.writeHead(500, { 'content-type': 'text/plain' });
       return res.end('boom');
     }
     const headers = { 'content-type': 'application/json' };
     if (cfg.cacheControl) headers['cache-control'] = cfg.cacheControl;
-    res.writeHead(200, headers);
-    res.end(typeof cfg.keys === 'string' ? cfg.keys : JSON.stringify(cfg.keys));
+    if (cfg.mode === 'hang-body') {
+      res.writeHead(200, headers);
+      res.write('{"keys":[');
+      return undefined; // the rest never comes
+    }
+    const answer = () => {
+      res.writeHead(200, headers);
+      res.end(typeof cfg.keys === 'string' ? cfg.keys : JSON.stringify(cfg.keys));
+    };
+    if (cfg.delayMs) setTimeout(answer, cfg.delayMs);
+    else answer();
   });
   const port = await listen(server);
   jw.port = port;
   jw.base = `http://127.0.0.1:${port}`;
-  jw.close = () => new Promise((r) => server.close(r));
+  jw.close = () =>
+    new Promise((r) => {
+      server.close(r);
+      server.closeAllConnections(); // hanging requests would keep close() waiting
+    });
   return jw;
 }
 
@@ -363,6 +389,102 @@ export function request(url, { method = 'GET', headers = [], body } = {}) {
     if (body !== undefined) req.write(body);
     req.end();
   });
+}
+
+/**
+ * A request written byte for byte to `baseUrl`'s host and port (no client-side URL handling:
+ * the request line holds `target` exactly as given, `\\`, `%2e` and `#` included). `headers`
+ * is an array of [name, value] pairs; `Host` and `Connection: close` are added unless given.
+ * Resolves to { status, headers (lowercase → joined), text, json() } or { status: 0, error }
+ * when the connection closes without an answer.
+ */
+export function rawRequest(baseUrl, { method = 'GET', target = '/', headers = [], body, timeoutMs = 15000 } = {}) {
+  const u = new URL(baseUrl);
+  const lines = [];
+  const names = headers.map(([k]) => k.toLowerCase());
+  if (!names.includes('host')) lines.push(`Host: ${u.host}`);
+  if (!names.includes('connection')) lines.push('Connection: close');
+  for (const [k, v] of headers) lines.push(`${k}: ${v}`);
+  if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  // `target` may hold non-ASCII: sent as its UTF-8 bytes, like a client that does not encode.
+  const bytes = Buffer.concat([
+    Buffer.from(`${method} `, 'latin1'),
+    Buffer.from(target, 'utf8'),
+    Buffer.from(` HTTP/1.1\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`, 'latin1'),
+    body === undefined ? Buffer.alloc(0) : Buffer.from(body),
+  ]);
+  return new Promise((resolve) => {
+    const chunks = [];
+    // Written, not ended: some servers drop a request whose client half-closed.
+    const socket = net.connect({ host: u.hostname, port: Number(u.port) }, () => socket.write(bytes));
+    let finished = false;
+    const done = (error) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(parseRawResponse(Buffer.concat(chunks), error));
+    };
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    socket.on('data', (c) => {
+      chunks.push(c);
+      // The runtime may keep the connection open: stop once the answer is complete.
+      if (rawResponseComplete(Buffer.concat(chunks), method)) done();
+    });
+    socket.on('end', () => done());
+    socket.on('error', (e) => done(e.code ?? String(e)));
+  });
+}
+
+/** Whether `buf` holds a whole HTTP/1.1 answer (Content-Length, chunked, or no body). */
+function rawResponseComplete(buf, method) {
+  const split = buf.indexOf('\r\n\r\n');
+  if (split < 0) return false;
+  const head = buf.subarray(0, split).toString('latin1');
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
+  if (method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) return true;
+  const body = buf.subarray(split + 4);
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (length) return body.length >= Number(length[1]);
+  if (/\r\ntransfer-encoding:[^\r]*chunked/i.test(head)) return body.includes('\r\n0\r\n\r\n') || body.subarray(0, 5).toString() === '0\r\n\r\n';
+  return false;
+}
+
+function parseRawResponse(buf, error) {
+  const text = buf.toString('latin1');
+  const split = text.indexOf('\r\n\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+  if (!m || split < 0) return { status: 0, error: error ?? 'no answer', headers: {}, text: '', json: () => undefined };
+  const headers = {};
+  for (const line of text.slice(0, split).split('\r\n').slice(1)) {
+    const i = line.indexOf(':');
+    const k = line.slice(0, i).trim().toLowerCase();
+    const v = line.slice(i + 1).trim();
+    headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+  }
+  let bodyBuf = buf.subarray(Buffer.byteLength(text.slice(0, split + 4), 'latin1'));
+  if ((headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked')) {
+    const parts = [];
+    let rest = bodyBuf;
+    for (let n = 0; n < 10000; n++) {
+      const eol = rest.indexOf('\r\n');
+      if (eol < 0) break;
+      const size = parseInt(rest.subarray(0, eol).toString('latin1'), 16);
+      if (!(size > 0)) break;
+      parts.push(rest.subarray(eol + 2, eol + 2 + size));
+      rest = rest.subarray(eol + 2 + size + 2);
+    }
+    bodyBuf = Buffer.concat(parts);
+  }
+  const body = bodyBuf.toString('utf8');
+  return {
+    status: Number(m[1]),
+    headers,
+    text: body,
+    json() {
+      return JSON.parse(body);
+    },
+  };
 }
 
 /** Default gate bindings for a JWKS path on `jw` and an upstream. */

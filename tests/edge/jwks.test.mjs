@@ -1,7 +1,9 @@
 // JWKS fetching and caching (issue 2 §4): unknown-kid refetch at most once per 30 s per isolate,
 // key rotation, JWKS down → 503 with Retry-After, cached keys survive a JWKS outage, the JWKS
-// Cache-Control max-age is honoured and bounded by JWKS_CACHE_SECONDS. Each scenario is its own
-// worker with its own JWKS path (own fetch counter), all in one Miniflare.
+// Cache-Control max-age is honoured and bounded by JWKS_CACHE_SECONDS. A JWKS that hangs (issue 10
+// §3): one fetch in flight per isolate, its own deadline (JWKS_TIMEOUT_MS), back-off from the
+// failure, stale keys used at once while one refresh runs. Each scenario is its own worker with
+// its own JWKS path (own fetch counter), all in one Miniflare.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as H from './harness.mjs';
@@ -10,9 +12,24 @@ const built = H.workerBuilt();
 const skip = !built && `edge worker not built (${H.WORKER_SCRIPT}); run scripts/build.sh`;
 
 const k = (name) => H.genKey('ec', { kid: `${name}-${H.rid(3)}` });
-const keys = { rotate: [k('r1'), k('r2'), k('r3')], burst: k('b'), flaky: k('f'), maxage: k('m'), bound: k('c'), edk: H.genKey('ed') };
+const keys = {
+  rotate: [k('r1'), k('r2'), k('r3')],
+  burst: k('b'),
+  flaky: k('f'),
+  maxage: k('m'),
+  bound: k('c'),
+  edk: H.genKey('ed'),
+  cold: k('cold'),
+  stale: k('stale'),
+  swr: [k('swr1'), k('swr2')],
+};
+// JWKS deadlines of the hanging-JWKS workers (the default is 3000 ms).
+const HANG_TIMEOUT_MS = 800;
+const STALE_TIMEOUT_MS = 1000;
 
 let up, jw, gate;
+// When the 'stale' worker's keys (fetched in before(), fresh for the 30 s floor) become stale.
+let staleFrom = 0;
 const call = (w, path, opts) => H.call(gate, up, w, path, opts);
 const withToken = (w, token) => call(w, '/api/x', { headers: H.bearer(token) });
 
@@ -28,6 +45,11 @@ before(async () => {
   jw.set('/garbage', { keys: 'this is not json' });
   jw.set('/maxage', { keys: H.jwks(keys.maxage), cacheControl: 'public, max-age=31' });
   jw.set('/bound', { keys: H.jwks(keys.bound), cacheControl: 'max-age=600' });
+  jw.set('/hang', { mode: 'hang' });
+  jw.set('/hang-body', { keys: H.jwks(keys.burst), mode: 'hang-body' });
+  jw.set('/cold30', { keys: H.jwks(keys.cold), delayMs: 300 });
+  jw.set('/stale', { keys: H.jwks(keys.stale), cacheControl: 'max-age=0' });
+  jw.set('/swr', { keys: H.jwks(keys.swr[0]), cacheControl: 'max-age=0' });
   const b = (p, over) => H.baseBindings(up, p.startsWith('http') ? p : jw.url(p), over);
   gate = await H.startGate({
     rotate: b('/rotate'),
@@ -39,7 +61,17 @@ before(async () => {
     garbage: b('/garbage'),
     maxage: b('/maxage'),
     bound: b('/bound', { JWKS_CACHE_SECONDS: '30' }),
+    hang: b('/hang', { JWKS_TIMEOUT_MS: String(HANG_TIMEOUT_MS) }),
+    hangBody: b('/hang-body', { JWKS_TIMEOUT_MS: String(HANG_TIMEOUT_MS) }),
+    cold30: b('/cold30'),
+    stale: b('/stale', { JWKS_TIMEOUT_MS: String(STALE_TIMEOUT_MS), JWKS_CACHE_SECONDS: '30' }),
+    swr: b('/swr', { JWKS_TIMEOUT_MS: String(STALE_TIMEOUT_MS), JWKS_CACHE_SECONDS: '30' }),
   });
+  // Warm the 'stale' worker first: its keys go stale after the 30 s floor, while the other
+  // tests run (its test is the last of the file).
+  H.assertForwarded(await withToken('stale', H.mint({ key: keys.stale })), 'stale: warm-up');
+  H.assertForwarded(await withToken('swr', H.mint({ key: keys.swr[0] })), 'swr: warm-up');
+  staleFrom = Date.now() + 30_500;
 });
 after(async () => {
   await gate?.dispose();
@@ -120,6 +152,74 @@ describe('JWKS unavailable', { skip }, () => {
   });
 });
 
+/** Sends `n` requests at once; each result carries `ms`, its own duration. */
+const concurrently = (n, send) =>
+  Promise.all(
+    Array.from({ length: n }, async () => {
+      const t0 = Date.now();
+      const res = await send();
+      res.ms = Date.now() - t0;
+      return res;
+    }),
+  );
+const durations = (results) => results.map((r) => r.ms).sort((a, b) => a - b);
+
+describe('JWKS hangs (accepts the connection, never answers)', { skip }, () => {
+  const assert503 = (res, token) => {
+    H.assertEdgeError(res, { status: 503, token });
+    assert.ok(res.headers['retry-after'], 'Retry-After present');
+  };
+
+  test(`no cached keys, 20 concurrent requests: one JWKS connection, all 503 after JWKS_TIMEOUT_MS (${HANG_TIMEOUT_MS} ms)`, async () => {
+    const results = await concurrently(20, () => withToken('hang', H.mint({ key: keys.burst })));
+    results.forEach((r) => assert503(r));
+    const ms = durations(results);
+    assert.ok(
+      ms[0] >= HANG_TIMEOUT_MS - 100 && ms.at(-1) < HANG_TIMEOUT_MS + 1000,
+      `every request waits for the one fetch until its ${HANG_TIMEOUT_MS} ms deadline: ${ms[0]}..${ms.at(-1)} ms`,
+    );
+    assert.equal(jw.count('/hang'), 1, 'one JWKS request for 20 concurrent requests');
+    assert.equal(jw.connections('/hang'), 1, 'one JWKS connection for 20 concurrent requests');
+  });
+
+  test('after the failed fetch: 503 at once (back-off counted from the failure), no new connection', async () => {
+    const before = jw.count('/hang');
+    assert.ok(before >= 1, 'the previous test made the fetch fail');
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      const res = await withToken('hang', H.mint({ key: keys.burst }));
+      const ms = Date.now() - t0;
+      assert503(res);
+      assert.ok(ms < 300, `request ${i} inside the back-off answered in ${ms} ms`);
+    }
+    const burst = await concurrently(10, () => withToken('hang', H.mint({ key: keys.burst })));
+    burst.forEach((r) => assert503(r));
+    assert.ok(durations(burst).at(-1) < 300, `10 concurrent inside the back-off: ${durations(burst).at(-1)} ms`);
+    assert.equal(jw.count('/hang'), before, 'no JWKS request inside the back-off');
+  });
+
+  test('the hung connection is closed after the deadline', async () => {
+    await H.sleep(200);
+    assert.equal(jw.openConnections('/hang'), 0, 'open JWKS connections of the failed fetch');
+  });
+
+  test('headers then silence: the deadline covers the body too (503, not a hung request)', async () => {
+    const t0 = Date.now();
+    const res = await withToken('hangBody', H.mint({ key: keys.burst }));
+    const ms = Date.now() - t0;
+    assert503(res);
+    assert.ok(ms < HANG_TIMEOUT_MS + 1000, `503 after ${ms} ms (deadline ${HANG_TIMEOUT_MS} ms)`);
+  });
+});
+
+describe('one JWKS fetch in flight per isolate', { skip }, () => {
+  test('a cold isolate with 30 concurrent first requests makes exactly one JWKS fetch', async () => {
+    const results = await concurrently(30, () => withToken('cold30', H.mint({ key: keys.cold })));
+    results.forEach((r, i) => H.assertForwarded(r, `#${i}`));
+    assert.equal(jw.count('/cold30'), 1, 'JWKS fetches for 30 concurrent first requests');
+  });
+});
+
 // The worker floors the JWKS lifetime at 30 s (max-age below 30 and JWKS_CACHE_SECONDS < 30 are
 // not honoured / refused), so proving expiry takes > 30 s of wall clock: opt in with
 // EDGE_SLOW_TESTS=1 (adds ~33 s).
@@ -142,5 +242,49 @@ describe('JWKS cache lifetime', { skip: skip || slow }, () => {
     await H.sleep(200); // allow a background (waitUntil) refresh to land
     assert.equal(jw.count('/maxage'), m0 + 1, 'JWKS with max-age=31 refetched after it expired');
     assert.equal(jw.count('/bound'), b0 + 1, 'JWKS with max-age=600 refetched after JWKS_CACHE_SECONDS=30');
+  });
+});
+
+// Last in the file: the 'stale' worker's keys (fetched in before()) need the 30 s floor to go
+// stale, and the tests above run meanwhile.
+describe('stale keys while the JWKS hangs (stale-while-revalidate)', { skip }, () => {
+  test(`new tokens are answered at once with the stale keys; one refresh connection for 10 concurrent requests`, async () => {
+    const wait = staleFrom - Date.now();
+    if (wait > 0) await H.sleep(wait);
+    jw.set('/stale', { mode: 'hang' });
+    const c0 = jw.count('/stale');
+    const results = await concurrently(10, () => withToken('stale', H.mint({ key: keys.stale })));
+    results.forEach((r, i) => H.assertForwarded(r, `#${i}`));
+    const ms = durations(results);
+    assert.ok(
+      ms.at(-1) < STALE_TIMEOUT_MS / 2,
+      `every request answered well under the ${STALE_TIMEOUT_MS} ms JWKS deadline: ${ms[0]}..${ms.at(-1)} ms`,
+    );
+    // The refresh runs past those responses until its deadline.
+    await H.sleep(STALE_TIMEOUT_MS + 300);
+    // A hanging request holds its connection: one request is one connection.
+    assert.equal(jw.count('/stale') - c0, 1, 'JWKS requests (connections) for 10 concurrent requests with stale keys');
+    // The refresh failed: inside the back-off, stale keys at once and no new fetch.
+    const t0 = Date.now();
+    H.assertForwarded(await withToken('stale', H.mint({ key: keys.stale })), 'after the failed refresh');
+    assert.ok(Date.now() - t0 < STALE_TIMEOUT_MS / 2, `answered in ${Date.now() - t0} ms`);
+    assert.equal(jw.count('/stale') - c0, 1, 'no JWKS request inside the back-off');
+  });
+});
+
+describe('stale keys while a slow JWKS answers (stale-while-revalidate)', { skip }, () => {
+  test('the refresh outlives the request that started it: its keys are in use afterwards', async () => {
+    const wait = staleFrom - Date.now();
+    if (wait > 0) await H.sleep(wait);
+    // The JWKS now answers after 400 ms, with a second key.
+    jw.set('/swr', { keys: H.jwks(keys.swr[0], keys.swr[1]), delayMs: 400 });
+    const c0 = jw.count('/swr');
+    const results = await concurrently(10, () => withToken('swr', H.mint({ key: keys.swr[0] })));
+    results.forEach((r, i) => H.assertForwarded(r, `#${i}`));
+    assert.ok(durations(results).at(-1) < 300, `answered with the stale keys in ${durations(results).at(-1)} ms`);
+    await H.sleep(700);
+    // The new kid is known from the refresh: no refetch for it.
+    H.assertForwarded(await withToken('swr', H.mint({ key: keys.swr[1] })), 'key from the background refresh');
+    assert.equal(jw.count('/swr') - c0, 1, 'JWKS requests: the one refresh, and no unknown-kid refetch');
   });
 });

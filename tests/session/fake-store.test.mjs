@@ -14,6 +14,9 @@ import {
   cookiesOf,
   openSessionCookie,
   claimsOf,
+  accessClaims,
+  openAccess,
+  sealAccess,
   assertCleared,
   assertNoCookies,
   now,
@@ -46,7 +49,7 @@ async function api(c, p = '/api/data', opts = {}) {
 function withExpiredAccess(c, sid) {
   const t = now();
   const e = c.clone();
-  e.jar.set('__Host-access', fs.accessToken(sid, { iat: t - 400, exp: t - 120 }));
+  e.jar.set('__Host-access', sealAccess(c.session, fs.accessToken(sid, { iat: t - 400, exp: t - 120 }), { mintedMs: (t - 400) * 1000 }));
   return e;
 }
 
@@ -100,7 +103,8 @@ describe('transparent refresh', () => {
       assert.equal(r.upstreamReq.header('x-auth-session'), sid);
       const set = cookiesOf(r);
       assert.deepEqual(Object.keys(set), ['__Host-access'], r.setCookies.join(' | '));
-      values.add(set['__Host-access'].value);
+      // Each cookie value is sealed with its own nonce; the token inside is the same.
+      values.add(openAccess(set['__Host-access'].value, c.session).token);
     }
     assert.equal(values.size, 1, 'every response carries the one new access token');
     const fresh = claimsOf([...values][0]);
@@ -173,7 +177,7 @@ describe('tokens without sid (Transmit)', () => {
   test('the session cookie supplies the session id; logout still refuses the replayed cookies', async () => {
     fs.opts.sid = false;
     const { c, sid } = await loggedIn();
-    assert.equal(claimsOf(c.access).sid, undefined, 'the store token has no sid');
+    assert.equal(accessClaims(c.access, c.session).sid, undefined, 'the store token has no sid');
     const r = await api(c);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.upstreamReq.header('x-auth-session'), sid);
@@ -210,7 +214,7 @@ describe('tokens without sid (Transmit)', () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(fs.count('revokeAll'), 1);
     for (const name of ['main', 'other']) {
-      const r = await api(client(name), '/api/data', { headers: { Authorization: `Bearer ${b.c.access}` } });
+      const r = await api(client(name), '/api/data', { headers: { Authorization: `Bearer ${b.c.accessToken}` } });
       assert.equal(r.status, 401, `${name}: ${r.text}`);
     }
   });
@@ -344,7 +348,7 @@ describe('store failures on logout: cookies cleared and KV written anyway', () =
       const res = await c.logout();
       assert.equal(res.status, 200, res.text);
       assertCleared(res);
-      assert.equal(res.headers['clear-site-data'], '"cache", "cookies", "storage"');
+      assert.equal(res.headers['clear-site-data'], '"cache", "storage"');
       const body = res.json();
       assert.equal(body.revoked_at_edge, true);
       // A 200 with an HTML body still means the store took the logout.
@@ -354,7 +358,10 @@ describe('store failures on logout: cookies cleared and KV written anyway', () =
       assert.ok(entry, 'session revocation written to KV');
       assert.ok(!keys.some((k) => k.name.includes(sid)), 'KV keys hold no raw session id');
       const ttl = entry.expiration - now();
-      assert.ok(ttl > 3600 && ttl <= 3600 + 30 + 5, `KV TTL ${ttl}s = longest access token + leeway`);
+      // As long as the session could live (SESSION_MAX_SECONDS, 2 weeks, + leeway): a session
+      // cookie copied before a logout whose store call failed must not revive the session
+      // when the entry expires.
+      assert.ok(ttl > 1209600 && ttl <= 1209600 + 30 + 5, `KV TTL ${ttl}s = longest session + leeway`);
       // Another isolate (only KV in common) refuses the still-unexpired access token.
       for (const name of ['other', 'main']) {
         const replay = stolen.clone();
@@ -439,12 +446,28 @@ describe('logout without a usable session cookie', () => {
     }
   });
 
-  test('only the access cookie: its session is revoked', async () => {
+  test('only the access cookie: it opens only beside its session cookie, so it names nothing; cookies cleared', async () => {
+    const { c, sid } = await loggedIn();
+    const accessOnly = c.clone();
+    accessOnly.jar.delete('__Host-session');
+    const res = await accessOnly.logout();
+    assert.equal(res.status, 200, res.text);
+    assertCleared(res);
+    assert.equal(res.json().had_session, false, res.text);
+    assert.equal(fs.count('logout'), 0);
+    // The lone access cookie was never usable on its own.
+    assert.equal((await api(accessOnly)).status, 401);
+    assert.ok(fs.sessions.has(sid));
+  });
+
+  test('a User-Agent change: the sealed pair still names the session, which ends at the edge and the store', async () => {
+    fs.opts.sid = false;
     const { c, sid } = await loggedIn();
     const stolen = c.clone();
-    c.jar.delete('__Host-session');
-    const res = await c.logout();
+    const moved = c.clone({ ua: OTHER_UA });
+    const res = await moved.logout();
     assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().had_session, true, res.text);
     assert.equal(res.json().revoked_at_edge, true, res.text);
     assert.ok(!fs.sessions.has(sid));
     assert.equal((await api(stolen)).status, 401);
@@ -468,7 +491,8 @@ describe('logout without a usable session cookie', () => {
     const { c } = await loggedIn();
     const accessOnly = c.clone();
     accessOnly.jar.delete('__Host-session');
-    const token = c.jar.get('__Host-access');
+    // The raw token, as an API client would hold it from the IdP (the cookie holds it sealed).
+    const token = c.accessToken;
     assert.equal((await c.logout()).json().revoked_at_edge, true);
     // With sessions, an access cookie counts only with its bound session cookie, so the
     // replayed cookie is refused although the token carries no sid to revoke.

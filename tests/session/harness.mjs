@@ -4,6 +4,7 @@
 // tests/edge/harness.mjs's startGate (Miniflare, direct loopback sockets, persistence off).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import http from 'node:http';
 import path from 'node:path';
 
@@ -59,17 +60,54 @@ export function cookiesOf(res) {
   return out;
 }
 
-/** The session cookie's parts: v1.<nonce>.<sid>.<sub>.<mac>, ids decoded. */
+/** The session cookie's parts: v2.<nonce>.<sid>.<sub>.<minted ms>.<mac>, ids decoded. */
 export function openSessionCookie(value) {
   const parts = value.split('.');
-  assert.equal(parts.length, 5, `session cookie has 5 parts: ${value}`);
-  assert.equal(parts[0], 'v1');
+  assert.equal(parts.length, 6, `session cookie has 6 parts: ${value}`);
+  assert.equal(parts[0], 'v2');
   return {
     nonce: parts[1],
     sessionId: Buffer.from(parts[2], 'base64url').toString('utf8'),
     subject: Buffer.from(parts[3], 'base64url').toString('utf8'),
-    mac: parts[4],
+    mintedMs: Number(parts[4]),
+    mac: parts[5],
   };
+}
+
+// The access cookie (src/access_cookie.rs): `a1.<nonce>.<XChaCha20-Poly1305 ciphertext>`, key
+// HKDF-SHA256(COOKIE_KEYS entry, no salt, info "edge-session/access-cookie/v1"), plaintext the
+// minting time (8 bytes big-endian ms) and the token, associated data a label and the whole
+// session cookie value. Tests use these to read what the edge set and to craft cookies the
+// edge would mint (an expired token, say); the browser never sees a raw token.
+const ACCESS_LABEL = Buffer.from('edge-session/access-cookie/v1');
+const sealingKey = (key) =>
+  new Uint8Array(crypto.hkdfSync('sha256', Buffer.from(key, 'base64url'), Buffer.alloc(0), ACCESS_LABEL, 32));
+
+/** Seals `token` (minted at `mintedMs`) beside the session cookie value `session`. */
+export function sealAccess(session, token, { mintedMs = Date.now(), key = COOKIE_KEY } = {}) {
+  const nonce = crypto.randomBytes(24);
+  const plain = Buffer.alloc(8 + Buffer.byteLength(token));
+  plain.writeBigInt64BE(BigInt(mintedMs));
+  plain.write(token, 8);
+  const aad = Buffer.concat([ACCESS_LABEL, Buffer.from(session)]);
+  const sealed = xchacha20poly1305(sealingKey(key), nonce, aad).encrypt(plain);
+  return `a1.${nonce.toString('base64url')}.${Buffer.from(sealed).toString('base64url')}`;
+}
+
+/** Opens an access cookie value beside its session cookie value: { token, mintedMs }. */
+export function openAccess(value, session, { key = COOKIE_KEY } = {}) {
+  const [v, nonce, sealed] = value.split('.');
+  assert.equal(v, 'a1', `access cookie format: ${value.slice(0, 12)}`);
+  const aad = Buffer.concat([ACCESS_LABEL, Buffer.from(session)]);
+  const plain = Buffer.from(
+    xchacha20poly1305(sealingKey(key), Buffer.from(nonce, 'base64url'), aad).decrypt(Buffer.from(sealed, 'base64url')),
+  );
+  return { mintedMs: Number(plain.readBigInt64BE(0)), token: plain.subarray(8).toString('utf8') };
+}
+
+/** The claims of the access token inside a client's (or a response's) access cookie. */
+export function accessClaims(access, session) {
+  return claimsOf(openAccess(access, session).token);
 }
 
 /** Decodes a JWT's payload without verifying it. */
@@ -121,6 +159,14 @@ export class Client {
 
   get session() {
     return this.jar.get('__Host-session');
+  }
+
+  /**
+   * The raw access token inside the sealed access cookie (tests use it as an API client's
+   * Bearer token, as if it came from the IdP: the edge never hands a browser a raw token).
+   */
+  get accessToken() {
+    return openAccess(this.access, this.session).token;
   }
 
   /** A copy of this client (same cookies), optionally with another User-Agent. */

@@ -86,7 +86,7 @@ describe('KV failure', () => {
     assert.equal(up.count, before, 'not forwarded');
     assert.deepEqual(r.setCookies, [], 'the session is not ended by a KV outage');
     // Bearer too, and a transparent refresh (which checks the session's revocation first).
-    const bearer = await new Client(urls.closed).send('/api/data', { headers: { Authorization: `Bearer ${c.access}` } });
+    const bearer = await new Client(urls.closed).send('/api/data', { headers: { Authorization: `Bearer ${c.accessToken}` } });
     assert.equal(bearer.status, 503);
     const onlySession = c.clone();
     onlySession.jar.delete('__Host-access');
