@@ -133,6 +133,21 @@ describe('a store validation refusal is not "wrong credentials"', () => {
     assert.equal(again.json().error, 'invalid_credentials');
   });
 
+  test('a step-up refused with a bare 400 (a store that does not say session_not_found) is tried fresh', async () => {
+    const c = new Client(gate.url('fake'), { ua: UA });
+    assert.equal((await c.login('alice', 'alice-pw')).status, 200);
+    fs.fail.password = { status: 400, body: JSON.stringify({ message: 'Session not found', error_code: 400 }), once: true };
+    const res = await c.login('alice', 'alice-pw');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(fs.count('password'), 3, 'first login, refused step-up, fresh login');
+    assert.ok(!fs.calls.filter((x) => x.endpoint === 'password')[2].body.session_id, 'the retry is fresh');
+    // A validation refusal is given as such when the fresh attempt gets it too.
+    fs.fail.password = refusal('invalid_request');
+    const again = await c.login('alice', 'alice-pw');
+    assert.equal(again.status, 502, again.text);
+    assert.notEqual(again.json().error, 'invalid_credentials');
+  });
+
   test('a transparent refresh answered 400 invalid_request: 502, the session and its cookies stay', async () => {
     const c = new Client(gate.url('fake'), { ua: UA });
     assert.equal((await c.login('alice', 'alice-pw')).status, 200);
