@@ -3,6 +3,7 @@
 //! Wire errors stay generic (no reason that helps an attacker, never a token); the precise
 //! reason goes to the structured log line the adapter writes.
 
+use crate::body::BodyRefusal;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
 use crate::token::TokenError;
@@ -224,6 +225,23 @@ impl Rejection {
         }
     }
 
+    /// A request body refused by its size ([`crate::body`]): 413 when too large (declared or
+    /// read), 400 for a malformed `Content-Length`.
+    pub fn body_refused(refusal: BodyRefusal) -> Self {
+        match refusal.status() {
+            413 => Self {
+                status: 413,
+                www_authenticate: None,
+                retry_after: None,
+                error: "payload_too_large",
+                message: "The request body is too large.",
+                log_reason: refusal.reason(),
+                clear_session: false,
+            },
+            _ => Self::bad_body(refusal.reason()),
+        }
+    }
+
     /// 401: the session ended (logged out, expired, revoked); the cookies go with it.
     pub fn session_ended(log_reason: &'static str) -> Self {
         Self {
@@ -273,7 +291,8 @@ impl Rejection {
             StoreFailure::Unreachable
             | StoreFailure::ServerError
             | StoreFailure::Malformed
-            | StoreFailure::ClientAuth => Self {
+            | StoreFailure::ClientAuth
+            | StoreFailure::RequestRefused => Self {
                 status: 502,
                 www_authenticate: None,
                 retry_after: None,
@@ -348,6 +367,18 @@ mod tests {
             Rejection::store(StoreFailure::RateLimited { retry_after: 7 }).retry_after,
             Some(7)
         );
+    }
+
+    #[test]
+    fn refused_bodies() {
+        let r = Rejection::body_refused(BodyRefusal::TooLarge);
+        assert_eq!(
+            (r.status, r.error, r.log_reason),
+            (413, "payload_too_large", "body_too_large")
+        );
+        assert!(r.www_authenticate.is_none());
+        let r = Rejection::body_refused(BodyRefusal::BadLength);
+        assert_eq!((r.status, r.log_reason), (400, "bad_content_length"));
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 pub mod access_cookie;
 pub mod binding;
+pub mod body;
 pub mod cache_policy;
 pub mod challenge;
 pub mod config;

@@ -210,9 +210,15 @@ pub fn plan_login(present: Option<&SessionCookie>, known_ended: bool) -> LoginPl
 /// onto a session it no longer knows (ended at the store: logout-all, revoke-all, expiry) and
 /// onto another user's session (someone else signs in on this browser); both users expect the
 /// login to work. Wrong credentials fail the fresh attempt as well, and that answer is given.
+/// A store may say "session not found" as a bare 400 (Transmit's numeric `error_code`), which
+/// reads as a refused request ([`StoreFailure::RequestRefused`]): retried too; a real
+/// validation refusal comes back from the fresh attempt, and that answer is given.
 pub fn retry_fresh(plan: &LoginPlan, failure: StoreFailure) -> bool {
     matches!(plan, LoginPlan::StepUp { .. })
-        && matches!(failure, StoreFailure::Refused | StoreFailure::SessionGone)
+        && matches!(
+            failure,
+            StoreFailure::Refused | StoreFailure::SessionGone | StoreFailure::RequestRefused
+        )
 }
 
 /// What a successful login did.

@@ -10,10 +10,16 @@
 //! | 5xx | 502 |
 //! | 429 | 503 with the store's `Retry-After` (default 5 s) |
 //! | 2xx with a body that is not the documented JSON | 502 |
-//! | login 4xx (bad credentials, unknown user, locked, bad request) | 401, one generic answer |
+//! | a validation refusal: 413/415/422, a 400 with a validation `error_code` (`invalid_request`, …), a login 400 without a credential code | 502 `store_refused_request` (logged), never "credentials" nor "session gone" |
+//! | login 401/403, or 4xx with a credential code (`auth_*`, `user_not_found`) | 401, one generic answer |
 //! | session operation 400/401/404 ("Session not found") | the session is gone: cookies cleared, 401 |
 //!
+//! What the edge sends as `client_attributes` is normalised first ([`client_attribute`]), so
+//! a client's odd `User-Agent` (over 1,024 bytes, a TAB) never makes the store refuse a login.
+//!
 //! No failure mints a cookie: cookies are written only from a fully parsed success.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,24 +28,61 @@ use crate::binding::ClientProps;
 /// Largest store response body read, bytes.
 pub const MAX_STORE_BODY_BYTES: usize = 64 * 1024;
 
-/// `client_attributes` as Transmit documents them.
+/// Longest `client_attributes.user_agent` sent, bytes: the reference store's field limit
+/// (`session-store/src/api.rs`, `MAX_FIELD_BYTES`); Transmit documents none.
+pub const MAX_USER_AGENT_BYTES: usize = 1024;
+/// Longest `client_attributes.ip_address` sent, bytes (the reference store's limit).
+pub const MAX_IP_ADDRESS_BYTES: usize = 64;
+
+/// `client_attributes` as Transmit documents them, normalised by [`client_attribute`].
 #[derive(Debug, Serialize)]
 pub struct ClientAttributes<'a> {
     /// The client's `User-Agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<&'a str>,
+    pub user_agent: Option<Cow<'a, str>>,
     /// The client's IP.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<&'a str>,
+    pub ip_address: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&ClientProps<'a>> for ClientAttributes<'a> {
     fn from(p: &ClientProps<'a>) -> Self {
         Self {
-            user_agent: p.user_agent,
-            ip_address: p.ip,
+            user_agent: p
+                .user_agent
+                .and_then(|v| client_attribute(v, MAX_USER_AGENT_BYTES)),
+            ip_address: p.ip.and_then(|v| client_attribute(v, MAX_IP_ADDRESS_BYTES)),
         }
     }
+}
+
+/// A client attribute as a store accepts it (the reference store refuses empty values,
+/// control characters and values over its limit with a 400): control characters, TAB
+/// included, become spaces; the value is cut to `max` bytes on a char boundary; an empty one
+/// is left out. Only what is sent to the store changes: the session cookie's binding keeps the
+/// full value the client sent.
+pub fn client_attribute(value: &str, max: usize) -> Option<Cow<'_, str>> {
+    let mut end = 0;
+    for (i, c) in value.char_indices() {
+        let next = i + c.len_utf8();
+        if next > max {
+            break;
+        }
+        end = next;
+    }
+    let cut = value.get(..end).unwrap_or_default();
+    if cut.is_empty() {
+        return None;
+    }
+    if !cut.chars().any(char::is_control) {
+        return Some(Cow::Borrowed(cut));
+    }
+    // A control character is one to four bytes, a space one: never longer than `cut`.
+    Some(Cow::Owned(
+        cut.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize)]
@@ -195,6 +238,10 @@ pub enum StoreFailure {
     SessionGone,
     /// The store refused our ClientAccessToken or client credentials: 502 (our misconfig).
     ClientAuth,
+    /// The store refused the request itself (a validation error such as a field it does not
+    /// accept, not the credentials and not the session): 502, logged. Never reported as wrong
+    /// credentials or as a session that ended.
+    RequestRefused,
 }
 
 impl StoreFailure {
@@ -202,7 +249,11 @@ impl StoreFailure {
     pub fn status(self) -> u16 {
         match self {
             Self::Timeout => 504,
-            Self::Unreachable | Self::ServerError | Self::Malformed | Self::ClientAuth => 502,
+            Self::Unreachable
+            | Self::ServerError
+            | Self::Malformed
+            | Self::ClientAuth
+            | Self::RequestRefused => 502,
             Self::RateLimited { .. } => 503,
             Self::Refused | Self::SessionGone => 401,
         }
@@ -219,6 +270,7 @@ impl StoreFailure {
             Self::Refused => "credentials_refused",
             Self::SessionGone => "session_gone",
             Self::ClientAuth => "store_client_auth",
+            Self::RequestRefused => "store_refused_request",
         }
     }
 }
@@ -236,7 +288,75 @@ pub enum StoreOp {
     ClientToken,
 }
 
-/// Maps a non-2xx status.
+/// Error codes that say the store refused the request itself (its shape or a field), in the
+/// reference store and the usual spellings; compared case-insensitively.
+const VALIDATION_CODES: &[&str] = &[
+    "invalid_request",
+    "bad_request",
+    "validation_error",
+    "invalid_resource",
+    "unsupported_media_type",
+    "payload_too_large",
+];
+
+/// Whether an error code refuses the credentials of a login: Transmit's `auth_*` codes
+/// (`auth_invalid_credentials`, `auth_otp_passcode_expired`, `auth_locked`), unknown users,
+/// and a step-up onto a session the store no longer knows (mapped with the credentials).
+fn is_credential_code(code: &str) -> bool {
+    let code = code.to_ascii_lowercase();
+    code.starts_with("auth_")
+        || matches!(
+            code.as_str(),
+            "invalid_credentials" | "user_not_found" | "session_not_found"
+        )
+}
+
+/// The `error_code` of a store error body (`{message, error_code}`; a string or a number),
+/// as text. `None` when the body is not that JSON or has no code.
+pub fn error_code(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        #[serde(default)]
+        error_code: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<ErrorBody>(body).ok()?.error_code? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Maps a non-2xx store answer from its status, `Retry-After` and body.
+///
+/// A validation refusal is [`StoreFailure::RequestRefused`], never wrong credentials nor an
+/// ended session: a 413, 415 or 422; a 400 whose `error_code` is a validation code; and for a
+/// login, any 400 without a credential code (a login's credentials are refused with 401/403
+/// or an `auth_*` code). Everything else follows [`failure_for_status`].
+pub fn failure_for_answer(
+    op: StoreOp,
+    status: u16,
+    retry_after: Option<&str>,
+    body: &[u8],
+) -> StoreFailure {
+    if op != StoreOp::ClientToken {
+        let code = error_code(body);
+        let validation = code
+            .as_deref()
+            .is_some_and(|c| VALIDATION_CODES.iter().any(|v| v.eq_ignore_ascii_case(c)));
+        let refused = match status {
+            413 | 415 | 422 => true,
+            400 if validation => true,
+            400 => op == StoreOp::Login && !code.as_deref().is_some_and(is_credential_code),
+            _ => false,
+        };
+        if refused {
+            return StoreFailure::RequestRefused;
+        }
+    }
+    failure_for_status(op, status, retry_after)
+}
+
+/// Maps a non-2xx status (when the body says nothing more; see [`failure_for_answer`]).
 pub fn failure_for_status(op: StoreOp, status: u16, retry_after: Option<&str>) -> StoreFailure {
     match (op, status) {
         (_, 429) => StoreFailure::RateLimited {
@@ -365,5 +485,140 @@ mod tests {
                 Err(StoreFailure::Malformed)
             );
         }
+    }
+
+    #[test]
+    fn client_attributes_fit_the_store() {
+        let ua_2000 = "Mozilla/5.0 ".repeat(170);
+        assert!(ua_2000.len() > 2000);
+        let rows: &[(&str, usize, Option<&str>)] = &[
+            ("Mozilla/5.0 (X11)", 1024, Some("Mozilla/5.0 (X11)")),
+            ("Mozilla/5.0\t(X11)", 1024, Some("Mozilla/5.0 (X11)")),
+            ("a\u{7f}b\u{0}c\u{85}d", 1024, Some("a b c d")),
+            ("", 1024, None),
+            ("abcdef", 3, Some("abc")),
+            // Cut on a char boundary: "é" is two bytes.
+            ("abé", 3, Some("ab")),
+            ("ééé", 5, Some("éé")),
+            ("203.0.113.7", 64, Some("203.0.113.7")),
+        ];
+        for (value, max, want) in rows {
+            assert_eq!(
+                client_attribute(value, *max).as_deref(),
+                *want,
+                "{value:?} {max}"
+            );
+        }
+        let cut = client_attribute(&ua_2000, MAX_USER_AGENT_BYTES).unwrap_or_default();
+        assert_eq!(cut.len(), MAX_USER_AGENT_BYTES);
+        assert!(ua_2000.starts_with(cut.as_ref()));
+        // Whatever comes in, what goes out passes the store's field rule.
+        for value in ["\t", "x\r\ny", &"é".repeat(600), &ua_2000, "\u{9f}\u{a0}"] {
+            if let Some(v) = client_attribute(value, MAX_USER_AGENT_BYTES) {
+                assert!(
+                    !v.is_empty()
+                        && v.len() <= MAX_USER_AGENT_BYTES
+                        && !v.chars().any(char::is_control),
+                    "{value:?} -> {v:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_carry_normalised_client_attributes() {
+        let ua = format!("Agent\t{}", "x".repeat(3000));
+        let ip = format!("198.51.100.1\t{}", "1".repeat(100));
+        let props = ClientProps {
+            user_agent: Some(&ua),
+            ip: Some(&ip),
+        };
+        for body in [
+            password_body("alice", "pw", None, None, &props),
+            session_authenticate_body("s1", None, &props),
+        ] {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let sent_ua = v["client_attributes"]["user_agent"]
+                .as_str()
+                .unwrap_or_default();
+            assert_eq!(sent_ua.len(), MAX_USER_AGENT_BYTES);
+            assert!(sent_ua.starts_with("Agent xxx"), "{sent_ua:.20}");
+            let sent_ip = v["client_attributes"]["ip_address"]
+                .as_str()
+                .unwrap_or_default();
+            assert_eq!(sent_ip.len(), MAX_IP_ADDRESS_BYTES);
+            assert!(sent_ip.starts_with("198.51.100.1 1"), "{sent_ip}");
+        }
+        let empty = ClientProps {
+            user_agent: Some(""),
+            ip: None,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&password_body("a", "p", None, None, &empty)).unwrap_or_default();
+        assert_eq!(
+            v["client_attributes"],
+            serde_json::json!({}),
+            "empty values are left out"
+        );
+    }
+
+    #[test]
+    fn validation_refusals_are_not_credential_refusals() {
+        use StoreFailure::*;
+        use StoreOp::*;
+        let body = |code: &str| format!(r#"{{"message":"m","error_code":{code}}}"#);
+        let rows: &[(StoreOp, u16, &str, StoreFailure)] = &[
+            // The reference store's field validation (a User-Agent over 1,024 bytes, a TAB).
+            (Login, 400, r#""invalid_request""#, RequestRefused),
+            (Login, 400, r#""bad_request""#, RequestRefused),
+            (Login, 400, r#""invalid_resource""#, RequestRefused),
+            (Login, 400, "400", RequestRefused),
+            (Login, 400, "null", RequestRefused),
+            (Login, 413, r#""payload_too_large""#, RequestRefused),
+            (Login, 415, r#""unsupported_media_type""#, RequestRefused),
+            // Credentials stay credentials.
+            (Login, 401, r#""auth_invalid_credentials""#, Refused),
+            (Login, 401, "401", Refused),
+            (Login, 400, r#""auth_invalid_credentials""#, Refused),
+            (Login, 400, r#""auth_otp_passcode_expired""#, Refused),
+            (Login, 403, r#""auth_locked""#, Refused),
+            (Login, 404, r#""user_not_found""#, Refused),
+            // A step-up onto an ended session keeps its own mapping.
+            (Login, 400, r#""session_not_found""#, Refused),
+            // Session operations: a validation refusal is not the session's end.
+            (Session, 400, r#""invalid_request""#, RequestRefused),
+            (Session, 400, r#""session_not_found""#, SessionGone),
+            (Session, 400, "400", SessionGone),
+            (Session, 404, r#""not_found""#, SessionGone),
+            // The refresh-token grant: the token is the credential.
+            (Refresh, 400, r#""invalid_request""#, RequestRefused),
+            (Refresh, 400, r#""invalid_refresh_token""#, Refused),
+            (Refresh, 400, r#""refresh_token_reused""#, Refused),
+            (Refresh, 400, "400", Refused),
+            // Our own client credentials: a misconfiguration either way.
+            (ClientToken, 400, r#""invalid_request""#, ClientAuth),
+            (ClientToken, 401, r#""invalid_client""#, ClientAuth),
+            (Login, 500, r#""invalid_request""#, ServerError),
+        ];
+        for (op, status, code, want) in rows {
+            assert_eq!(
+                failure_for_answer(*op, *status, None, body(code).as_bytes()),
+                *want,
+                "{op:?} {status} {code}"
+            );
+        }
+        // Bodies that are not the error JSON.
+        assert_eq!(
+            failure_for_answer(Login, 400, None, b"<html>"),
+            RequestRefused
+        );
+        assert_eq!(failure_for_answer(Login, 401, None, b""), Refused);
+        assert_eq!(failure_for_answer(Session, 400, None, b""), SessionGone);
+        assert_eq!(
+            failure_for_answer(Login, 429, Some("9"), b"{}"),
+            RateLimited { retry_after: 9 }
+        );
+        assert_eq!(RequestRefused.status(), 502);
+        assert_eq!(RequestRefused.reason(), "store_refused_request");
     }
 }

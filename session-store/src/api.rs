@@ -255,12 +255,31 @@ pub fn valid_field(value: &str, max: usize) -> bool {
     !value.is_empty() && value.len() <= max && !value.chars().any(char::is_control)
 }
 
-/// A body must fit in [`MAX_BODY_BYTES`]; `declared` is the `Content-Length`, if any.
-pub fn check_body_size(declared: Option<&str>) -> Result<(), ApiError> {
-    match declared.map(|v| v.trim().parse::<u64>()) {
-        Some(Ok(n)) if n > MAX_BODY_BYTES as u64 => Err(ApiError::PayloadTooLarge),
-        Some(Err(_)) => Err(ApiError::InvalidRequest("bad Content-Length".into())),
-        _ => Ok(()),
+/// Judges a body's declared `Content-Length` (if any) against `limit` bytes before a byte of
+/// it is read: 413 when over, 400 when not `1*DIGIT` (RFC 9110 §8.6). `Ok` carries the length
+/// (`None`: a chunked body, judged while read by [`check_read_size`]). Requests use
+/// [`MAX_BODY_BYTES`].
+pub fn check_body_size(declared: Option<&str>, limit: usize) -> Result<Option<u64>, ApiError> {
+    let Some(value) = declared.map(str::trim) else {
+        return Ok(None);
+    };
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::InvalidRequest("bad Content-Length".into()));
+    }
+    // More digits than a u64 holds is over any limit.
+    match value.parse::<u64>() {
+        Ok(n) if n <= limit as u64 => Ok(Some(n)),
+        _ => Err(ApiError::PayloadTooLarge),
+    }
+}
+
+/// Judges how much of a body has been read (`read` bytes, the latest chunk included) against
+/// `limit`: the reader stops and cancels the stream at the first `Err` (413).
+pub fn check_read_size(read: usize, limit: usize) -> Result<(), ApiError> {
+    if read > limit {
+        Err(ApiError::PayloadTooLarge)
+    } else {
+        Ok(())
     }
 }
 
@@ -616,13 +635,35 @@ mod tests {
 
     #[test]
     fn body_size_header() {
-        assert!(check_body_size(None).is_ok());
-        assert!(check_body_size(Some("16384")).is_ok());
+        let max = MAX_BODY_BYTES;
+        assert_eq!(check_body_size(None, max), Ok(None));
+        assert_eq!(check_body_size(Some("16384"), max), Ok(Some(16384)));
+        assert_eq!(check_body_size(Some(" 0 "), max), Ok(Some(0)));
+        for over in ["16385", "157286400", "99999999999999999999999999"] {
+            assert_eq!(
+                check_body_size(Some(over), max),
+                Err(ApiError::PayloadTooLarge),
+                "{over}"
+            );
+        }
+        for bad in ["x", "", "-1", "+5", "5, 5", "1e3"] {
+            assert_eq!(
+                check_body_size(Some(bad), max).map_err(|e| e.status()),
+                Err(400),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn body_size_while_read() {
+        assert_eq!(check_read_size(0, 10), Ok(()));
+        assert_eq!(check_read_size(10, 10), Ok(()));
+        assert_eq!(check_read_size(11, 10), Err(ApiError::PayloadTooLarge));
         assert_eq!(
-            check_body_size(Some("16385")),
+            check_read_size(usize::MAX, 10),
             Err(ApiError::PayloadTooLarge)
         );
-        assert_eq!(check_body_size(Some("x")).unwrap_err().status(), 400);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `REFRESH_TOKEN_MAX_SECONDS` | 1209600 | how long a refresh-token chain can rotate |
 //! | `REFRESH_REUSE_GRACE_SECONDS` | 10 | grace for the immediately previous refresh token |
 //! | `CLIENT_TOKEN_TTL_SECONDS` | 3600 | ClientAccessToken lifetime |
+//! | `MAX_SESSIONS_PER_USER` | 50 | live sessions per user, 1–200; a new one past it ends the oldest |
 //! | `CLIENT_ID` | required | the calling client (the edge) |
 //! | `CLIENT_SECRET` | required, secret, ≥ 16 bytes | its secret |
 //! | `SIGNING_KEY` | required, secret | private JWK (EC P-256, RSA ≥ 2048, OKP Ed25519) |
@@ -158,6 +159,11 @@ pub struct Config {
     pub expose_metrics: bool,
 }
 
+/// Highest `MAX_SESSIONS_PER_USER`: the session list of a user at the cap must stay far below
+/// the 64 KiB an edge reads of a store answer (about 190 bytes a session).
+pub const MAX_SESSIONS_LIMIT: u32 = 200;
+
+/// An integer variable (seconds or a count) within `range`.
 fn seconds(
     get: &dyn Fn(&str) -> Option<String>,
     var: &'static str,
@@ -221,10 +227,18 @@ impl Config {
             return Err(err("SIGNING_KEY_PREVIOUS", "same kid as SIGNING_KEY"));
         }
         const YEAR: i64 = 366 * 86_400;
+        let max_sessions = seconds(
+            get,
+            "MAX_SESSIONS_PER_USER",
+            i64::from(crate::rules::DEFAULT_MAX_SESSIONS),
+            1..=i64::from(MAX_SESSIONS_LIMIT),
+        )?;
         let policy = Policy {
             session_ttl_ms: seconds(get, "SESSION_TTL_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
             refresh_max_ms: seconds(get, "REFRESH_TOKEN_MAX_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
             reuse_grace_ms: seconds(get, "REFRESH_REUSE_GRACE_SECONDS", 10, 0..=300)? * 1000,
+            max_sessions: u32::try_from(max_sessions)
+                .map_err(|_| err("MAX_SESSIONS_PER_USER", "out of range"))?,
         };
         let expose_metrics = match get("EXPOSE_METRICS").as_deref().map(str::trim) {
             None | Some("") | Some("false") => false,
@@ -301,6 +315,7 @@ mod tests {
         assert_eq!(c.policy.session_ttl_ms, 1_209_600_000);
         assert_eq!(c.policy.refresh_max_ms, 1_209_600_000);
         assert_eq!(c.policy.reuse_grace_ms, 10_000);
+        assert_eq!(c.policy.max_sessions, 50);
         assert_eq!(c.default_audience, "userid-api");
         assert_eq!(c.audience(None), Some("userid-api"));
         assert_eq!(c.audience(Some("other")), None);
@@ -344,6 +359,12 @@ mod tests {
                 "REFRESH_REUSE_GRACE_SECONDS",
             ),
             (&[("EXPOSE_METRICS", "yes")], "EXPOSE_METRICS"),
+            (&[("MAX_SESSIONS_PER_USER", "0")], "MAX_SESSIONS_PER_USER"),
+            (&[("MAX_SESSIONS_PER_USER", "201")], "MAX_SESSIONS_PER_USER"),
+            (
+                &[("MAX_SESSIONS_PER_USER", "many")],
+                "MAX_SESSIONS_PER_USER",
+            ),
             (&[("DEMO_USERS", "{")], "DEMO_USERS"),
             (
                 &[(
@@ -360,6 +381,14 @@ mod tests {
                 !e.to_string().contains("BEGIN"),
                 "no secret values in errors"
             );
+        }
+    }
+
+    #[test]
+    fn session_cap() {
+        for (value, want) in [("1", 1), ("7", 7), (" 200 ", 200)] {
+            let c = Config::from_lookup(&env(&[("MAX_SESSIONS_PER_USER", value)])).unwrap();
+            assert_eq!(c.policy.max_sessions, want, "{value:?}");
         }
     }
 

@@ -9,6 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::rules::{self, Issued, NewChain, Policy, Rejection, Session, Store};
 use crate::time::Millis;
 
+/// Largest envelope the Durable Object reads (every field of a command is bounded by the
+/// request validation in [`crate::api`], far below this).
+pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024;
+
+/// Largest reply the worker reads from the Durable Object (a session list holds at most
+/// [`crate::config::MAX_SESSIONS_LIMIT`] sessions of a few hundred bytes each).
+pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+
 /// One request to a user's Durable Object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
@@ -70,7 +78,7 @@ pub enum Reply {
     Issued(Issued),
     /// The live sessions.
     Sessions {
-        /// Oldest first.
+        /// Newest first, at most [`Policy::max_sessions`].
         sessions: Vec<Session>,
     },
     /// Done, with a count where the operation has one.
@@ -120,7 +128,7 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
             Err(rejection) => Reply::Rejected { rejection },
         },
         Command::List => Reply::Sessions {
-            sessions: rules::list(store, now)?,
+            sessions: rules::list(store, p, now)?,
         },
         Command::RevokeAll => Reply::Done {
             count: rules::revoke_all(store)?,
@@ -139,6 +147,7 @@ mod tests {
                 session_ttl_ms: 1_000_000,
                 refresh_max_ms: 2_000_000,
                 reuse_grace_ms: 10_000,
+                max_sessions: 50,
             },
             now,
             command,

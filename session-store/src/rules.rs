@@ -19,6 +19,9 @@
 //!   one sibling rotates, the others are superseded and presenting them is reuse;
 //! - logout deletes the session and its refresh tokens; revoke-all deletes every session of the
 //!   user and their refresh tokens;
+//! - a user has at most [`Policy::max_sessions`] live sessions: an authentication that creates a
+//!   session past it first ends the oldest (by creation) with their refresh tokens; the list
+//!   answers the newest sessions first, at most that many;
 //! - several authentications accumulate in one session: `amr` lists each method once in the
 //!   order first used, `auth_time` is the latest authentication.
 
@@ -35,6 +38,16 @@ pub struct Policy {
     pub refresh_max_ms: Millis,
     /// How long after its rotation the immediately previous refresh token may be used again.
     pub reuse_grace_ms: Millis,
+    /// Most live sessions one user may have: a new session past it ends the oldest ones.
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: u32,
+}
+
+/// [`Policy::max_sessions`] when the configuration does not set it.
+pub const DEFAULT_MAX_SESSIONS: u32 = 50;
+
+fn default_max_sessions() -> u32 {
+    DEFAULT_MAX_SESSIONS
 }
 
 /// A session as stored.
@@ -175,6 +188,9 @@ pub struct Issued {
     pub refresh_expires_at: Millis,
     /// Access-token audience of the chain.
     pub audience: String,
+    /// Sessions of the user this operation ended to stay within [`Policy::max_sessions`].
+    #[serde(default)]
+    pub ended_sessions: u64,
 }
 
 /// A new refresh-token chain: its first token (by hash) and the audience of its access tokens.
@@ -219,6 +235,7 @@ pub fn authenticate<S: Store>(
         new_session_id,
     } = auth;
     store.purge_expired(now)?;
+    let mut ended_sessions = 0;
     let session = match existing {
         Some(id) => {
             let Some(mut s) = live_session(store, id, now)? else {
@@ -234,14 +251,17 @@ pub fn authenticate<S: Store>(
             s.expires_at = s.expires_at.max(now.saturating_add(policy.session_ttl_ms));
             s
         }
-        None => Session {
-            id: new_session_id.to_string(),
-            user_id: user_id.to_string(),
-            created_at: now,
-            expires_at: now.saturating_add(policy.session_ttl_ms),
-            auth_time: now,
-            amr: vec![method.to_string()],
-        },
+        None => {
+            ended_sessions = make_room(store, policy, now)?;
+            Session {
+                id: new_session_id.to_string(),
+                user_id: user_id.to_string(),
+                created_at: now,
+                expires_at: now.saturating_add(policy.session_ttl_ms),
+                auth_time: now,
+                amr: vec![method.to_string()],
+            }
+        }
     };
     store.save_session(&session)?;
     let refresh_expires_at = start_chain(store, policy, now, &session.id, chain)?;
@@ -249,6 +269,7 @@ pub fn authenticate<S: Store>(
         session,
         refresh_expires_at,
         audience: chain.audience.clone(),
+        ended_sessions,
     }))
 }
 
@@ -272,6 +293,7 @@ pub fn session_authenticate<S: Store>(
         session,
         refresh_expires_at,
         audience: chain.audience.clone(),
+        ended_sessions: 0,
     }))
 }
 
@@ -331,6 +353,7 @@ pub fn refresh<S: Store>(
         session,
         refresh_expires_at: token.chain_expires_at,
         audience: token.audience,
+        ended_sessions: 0,
     }))
 }
 
@@ -345,19 +368,53 @@ pub fn logout<S: Store>(store: &mut S, now: Millis, session_id: &str) -> Op<(), 
     }
 }
 
-/// The user's live sessions, oldest first (expired ones are purged on the way).
-pub fn list<S: Store>(store: &mut S, now: Millis) -> Result<Vec<Session>, S::Error> {
+/// The user's live sessions, newest first, at most [`Policy::max_sessions`] of them (expired
+/// ones are purged on the way; older ones beyond the cap, stored before it was lowered, are
+/// left out and end with the user's next new session).
+pub fn list<S: Store>(
+    store: &mut S,
+    policy: &Policy,
+    now: Millis,
+) -> Result<Vec<Session>, S::Error> {
     store.purge_expired(now)?;
+    let max = usize::try_from(policy.max_sessions.max(1)).unwrap_or(usize::MAX);
     Ok(store
         .sessions()?
         .into_iter()
+        .rev()
         .filter(|s| s.is_live(now))
+        .take(max)
         .collect())
 }
 
 /// Revoke-all: ends every session of the user; how many were stored.
 pub fn revoke_all<S: Store>(store: &mut S) -> Result<u64, S::Error> {
     store.delete_all()
+}
+
+/// The sessions to end so that one more fits within `max`: the oldest of `oldest_first`
+/// (a user's live sessions, oldest first). A `max` of 0 counts as 1.
+pub fn over_cap(oldest_first: &[Session], max: u32) -> &[Session] {
+    let keep = usize::try_from(max.max(1) - 1).unwrap_or(usize::MAX);
+    let end = oldest_first.len().saturating_sub(keep);
+    oldest_first.get(..end).unwrap_or_default()
+}
+
+/// Ends the oldest live sessions (and their refresh tokens) so that a new one fits within
+/// [`Policy::max_sessions`]; how many it ended. Expects expired sessions already purged.
+fn make_room<S: Store>(store: &mut S, policy: &Policy, now: Millis) -> Result<u64, S::Error> {
+    let live: Vec<Session> = store
+        .sessions()?
+        .into_iter()
+        .filter(|s| s.is_live(now))
+        .collect();
+    let mut ended = 0;
+    for s in over_cap(&live, policy.max_sessions) {
+        if store.delete_session(&s.id)? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 /// A live session, or `None`; an expired one is deleted with its tokens.
@@ -499,6 +556,7 @@ mod tests {
             session_ttl_ms: 14 * DAY,
             refresh_max_ms: 30 * DAY,
             reuse_grace_ms: 10 * SEC,
+            max_sessions: 50,
         }
     }
 
@@ -815,19 +873,19 @@ mod tests {
     }
 
     #[test]
-    fn list_shows_live_sessions_oldest_first() {
+    fn list_shows_live_sessions_newest_first() {
         let mut w = World::new();
         let s1 = w.login("alice", None, "pwd").unwrap().session.id;
         w.advance(DAY);
         let s2 = w.login("alice", None, "pwd").unwrap().session.id;
-        let listed: Vec<_> = list(&mut w.store, w.now)
+        let listed: Vec<_> = list(&mut w.store, &w.policy, w.now)
             .unwrap()
             .into_iter()
             .map(|s| s.id)
             .collect();
-        assert_eq!(listed, vec![s1.clone(), s2.clone()]);
+        assert_eq!(listed, vec![s2.clone(), s1.clone()]);
         w.advance(13 * DAY);
-        let listed: Vec<_> = list(&mut w.store, w.now)
+        let listed: Vec<_> = list(&mut w.store, &w.policy, w.now)
             .unwrap()
             .into_iter()
             .map(|s| s.id)
@@ -849,7 +907,7 @@ mod tests {
         assert_eq!(revoke_all(&mut w.store).unwrap(), 2);
         assert_eq!(w.session_auth(&s1), Err(Rejection::SessionNotFound));
         assert_eq!(w.refresh(&rt), Err(Rejection::InvalidRefreshToken));
-        assert!(list(&mut w.store, w.now).unwrap().is_empty());
+        assert!(list(&mut w.store, &w.policy, w.now).unwrap().is_empty());
     }
 
     #[test]
@@ -868,5 +926,113 @@ mod tests {
         w.advance(14 * DAY);
         w.login("alice", None, "pwd").unwrap();
         assert_eq!(w.store.sessions.len(), 1);
+    }
+
+    #[test]
+    fn a_new_session_past_the_cap_ends_the_oldest() {
+        let mut w = World::with(Policy {
+            max_sessions: 3,
+            ..policy()
+        });
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(w.login("alice", None, "pwd").unwrap().session.id);
+            w.advance(SEC);
+        }
+        let oldest_token = w.first_token(&ids[0]);
+        let i = w.login("alice", None, "pwd").unwrap();
+        assert_eq!(i.ended_sessions, 1, "one session made room");
+        assert_eq!(w.store.sessions.len(), 3, "never more than the cap");
+        assert!(!w.store.sessions.contains_key(&ids[0]), "the oldest ended");
+        assert!(
+            w.store.tokens.values().all(|t| t.session_id != ids[0]),
+            "its refresh tokens are revoked"
+        );
+        assert_eq!(
+            w.refresh(&oldest_token),
+            Err(Rejection::InvalidRefreshToken)
+        );
+        assert_eq!(w.session_auth(&ids[0]), Err(Rejection::SessionNotFound));
+        for kept in &ids[1..] {
+            assert!(w.session_auth(kept).is_ok(), "younger sessions stay");
+        }
+        // Adding an authentication to a live session creates none, so it ends none.
+        let i = w.login("alice", Some(&ids[1]), "otp").unwrap();
+        assert_eq!((i.ended_sessions, w.store.sessions.len()), (0, 3));
+    }
+
+    #[test]
+    fn the_cap_counts_live_sessions_only() {
+        let mut w = World::with(Policy {
+            max_sessions: 2,
+            session_ttl_ms: DAY,
+            ..policy()
+        });
+        let s1 = w.login("alice", None, "pwd").unwrap().session.id;
+        w.advance(DAY); // s1 expired
+        let s2 = w.login("alice", None, "pwd").unwrap().session.id;
+        let i = w.login("alice", None, "pwd").unwrap();
+        assert_eq!(
+            i.ended_sessions, 0,
+            "the expired one was purged, not counted"
+        );
+        assert!(!w.store.sessions.contains_key(&s1));
+        assert!(w.store.sessions.contains_key(&s2));
+    }
+
+    #[test]
+    fn a_cap_of_one_keeps_only_the_newest_session() {
+        let mut w = World::with(Policy {
+            max_sessions: 1,
+            ..policy()
+        });
+        let s1 = w.login("alice", None, "pwd").unwrap().session.id;
+        let s2 = w.login("alice", None, "pwd").unwrap().session.id;
+        let ids: Vec<_> = w.store.sessions.keys().cloned().collect();
+        assert_eq!(ids, vec![s2]);
+        assert_ne!(s1, ids[0]);
+    }
+
+    #[test]
+    fn over_cap_picks_the_oldest() {
+        let mut w = World::new();
+        let all: Vec<Session> = (0..5)
+            .map(|_| {
+                w.advance(SEC);
+                w.login("alice", None, "pwd").unwrap().session
+            })
+            .collect();
+        let ids = |s: &[Session]| s.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(over_cap(&all, 5)), ids(&all[..1]), "room for one more");
+        assert_eq!(ids(over_cap(&all, 3)), ids(&all[..3]));
+        assert_eq!(ids(over_cap(&all, 1)), ids(&all));
+        assert!(over_cap(&all, 6).is_empty());
+        assert!(over_cap(&all, 50).is_empty());
+        assert!(over_cap(&[], 1).is_empty());
+        // A zero cap cannot be configured; it behaves like one.
+        assert_eq!(ids(over_cap(&all, 0)), ids(&all));
+    }
+
+    #[test]
+    fn the_list_is_bounded_by_the_cap_newest_first() {
+        // Sessions stored before the cap existed (or before it was lowered) are not all listed.
+        let mut w = World::new();
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            w.advance(SEC);
+            ids.push(w.login("alice", None, "pwd").unwrap().session.id);
+        }
+        w.policy.max_sessions = 4;
+        let listed: Vec<_> = list(&mut w.store, &w.policy, w.now)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let want: Vec<_> = ids.iter().rev().take(4).cloned().collect();
+        assert_eq!(listed, want);
+        // The next new session brings the store back under the cap.
+        let i = w.login("alice", None, "pwd").unwrap();
+        assert_eq!(i.ended_sessions, 3);
+        assert_eq!(w.store.sessions.len(), 4);
     }
 }

@@ -19,6 +19,7 @@ use crate::route::{self, AuthRoute, Route};
 use crate::target::{self, Target};
 use crate::token_cache::TokenCache;
 
+mod body;
 mod fast;
 mod flight;
 mod js;

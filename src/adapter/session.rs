@@ -455,10 +455,7 @@ async fn read_login(req: &mut Request) -> Result<LoginBody, Rejection> {
         .flatten()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| Rejection::bad_body("unreadable_body"))?;
+    let bytes = super::body::read_request(req, MAX_LOGIN_BODY_BYTES).await?;
     if bytes.len() > MAX_LOGIN_BODY_BYTES {
         return Err(Rejection::bad_body("body_too_large"));
     }
@@ -756,10 +753,7 @@ async fn refresh_token_grant(
     env: &Env,
     config: &Rc<EdgeConfig>,
 ) -> Result<EdgeReply, Rejection> {
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| Rejection::bad_body("unreadable_body"))?;
+    let bytes = super::body::read_request(req, MAX_LOGIN_BODY_BYTES).await?;
     if bytes.len() > MAX_LOGIN_BODY_BYTES {
         return Err(Rejection::bad_body("body_too_large"));
     }

@@ -3,11 +3,12 @@
 
 use worker::{Env, Headers, Method, Request, RequestInit};
 
+use super::body::{self, ReadError};
 use super::outbound::{self, OutboundError, Peer};
 use super::{now_secs, with_isolate};
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::store_api::{
-    self, failure_for_status, ClientTokenResponse, StoreFailure, StoreOp, MAX_STORE_BODY_BYTES,
+    self, failure_for_answer, ClientTokenResponse, StoreFailure, StoreOp, MAX_STORE_BODY_BYTES,
 };
 
 /// A ClientAccessToken is renewed this long before it expires.
@@ -42,7 +43,7 @@ async fn send(
     }
     let req = Request::new_with_init(&endpoint(session, path), &init)
         .map_err(|_| StoreFailure::Unreachable)?;
-    let mut resp = outbound::send(env, Peer::Store, req, session.store_timeout_ms)
+    let resp = outbound::send(env, Peer::Store, req, session.store_timeout_ms)
         .await
         .map_err(|e| match e {
             OutboundError::Timeout => StoreFailure::Timeout,
@@ -50,10 +51,13 @@ async fn send(
         })?;
     let status = resp.status_code();
     let retry_after = resp.headers().get("retry-after").ok().flatten();
-    let body = resp.bytes().await.map_err(|_| StoreFailure::Unreachable)?;
-    if body.len() > MAX_STORE_BODY_BYTES {
-        return Err(StoreFailure::Malformed);
-    }
+    // Read through the cap: a store answer over it is malformed, and is not buffered.
+    let body = body::read_response(&resp, MAX_STORE_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            ReadError::Refused(_) => StoreFailure::Malformed,
+            ReadError::Unreadable => StoreFailure::Unreachable,
+        })?;
     Ok((status, retry_after, body))
 }
 
@@ -86,10 +90,11 @@ async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, Stor
     )
     .await?;
     if !(200..300).contains(&status) {
-        return Err(failure_for_status(
+        return Err(failure_for_answer(
             StoreOp::ClientToken,
             status,
             retry_after.as_deref(),
+            &body,
         ));
     }
     let t: ClientTokenResponse = store_api::parse_success(&body)?;
@@ -151,6 +156,11 @@ pub(super) async fn call(
                 continue;
             }
         }
-        return Err(failure_for_status(op, status, retry_after.as_deref()));
+        return Err(failure_for_answer(
+            op,
+            status,
+            retry_after.as_deref(),
+            &body,
+        ));
     }
 }

@@ -232,7 +232,7 @@ async fn fetch_and_record(
 async fn fetch_keys(env: &Env, source: &JwksSource) -> Result<(KeySet, Option<u64>), &'static str> {
     let whole = async {
         let req = Request::new(source.url.as_str(), Method::Get).map_err(|_| "jwks_fetch_error")?;
-        let mut resp = outbound::send(env, source.peer, req, source.timeout_ms)
+        let resp = outbound::send(env, source.peer, req, source.timeout_ms)
             .await
             .map_err(|e| match e {
                 OutboundError::Timeout => "jwks_timeout",
@@ -247,10 +247,12 @@ async fn fetch_keys(env: &Env, source: &JwksSource) -> Result<(KeySet, Option<u6
             .ok()
             .flatten()
             .and_then(|cc| cache_policy::max_age(&cc));
-        let body = resp.bytes().await.map_err(|_| "jwks_body")?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err("jwks_too_large");
-        }
+        let body = super::body::read_response(&resp, MAX_JWKS_BYTES)
+            .await
+            .map_err(|e| match e {
+                super::body::ReadError::Refused(_) => "jwks_too_large",
+                super::body::ReadError::Unreadable => "jwks_body",
+            })?;
         let set =
             KeySet::from_jwks_json(&body, &source.allowed_algs).map_err(|_| "jwks_unusable")?;
         Ok((set, max_age))

@@ -263,6 +263,10 @@ fn login_plan_and_retry() {
     for (failure, retry) in [
         (StoreFailure::Refused, true),
         (StoreFailure::SessionGone, true),
+        // A store that refuses a step-up as a bad request (Transmit's numeric `error_code: 400`
+        // for a session it does not know): tried fresh; a real validation refusal comes back
+        // from the fresh attempt too, and that answer is given.
+        (StoreFailure::RequestRefused, true),
         (StoreFailure::Timeout, false),
         (StoreFailure::ServerError, false),
         (StoreFailure::RateLimited { retry_after: 1 }, false),

@@ -181,7 +181,8 @@ test("list and revoke-all", async () => {
   const b = await store.login(BOB);
   const listed = await store.list(BOB.userId);
   assert.equal(listed.status, 200);
-  assert.deepEqual(listed.body.map((s) => s.session_id), [a.body.session_id, b.body.session_id]);
+  // Newest first (the list is bounded by MAX_SESSIONS_PER_USER: tests/store/session-cap.test.mjs).
+  assert.deepEqual(listed.body.map((s) => s.session_id), [b.body.session_id, a.body.session_id]);
   for (const s of listed.body) {
     assert.deepEqual(Object.keys(s).sort(), ["expiration_time", "session_id", "start_time"]);
     assert.match(s.start_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

@@ -23,8 +23,11 @@ export const CLIENT = { id: config.vars.CLIENT_ID, secret: config.vars.CLIENT_SE
 export const ALICE = { username: "alice", password: "alice-dev-password", userId: "user-alice" };
 export const BOB = { username: "bob", password: "bob-dev-password", userId: "user-bob" };
 
-/** Starts the store with wrangler.toml's vars plus `overrides`. */
-export async function startStore(overrides = {}) {
+/**
+ * Starts the store with wrangler.toml's vars plus `overrides`. With `direct`, the worker also
+ * gets a direct loopback socket (`store.directUrl`) for raw-byte tests.
+ */
+export async function startStore(overrides = {}, { direct = false } = {}) {
   if (!existsSync(scriptPath)) {
     throw new Error(`${scriptPath} missing: build with (cd session-store && worker-build --release)`);
   }
@@ -41,11 +44,13 @@ export async function startStore(overrides = {}) {
     bindings: { ...config.vars, ...overrides },
     durableObjects: { USER_SESSIONS: { className: "UserSessions", useSQLite: true } },
     durableObjectsPersist: false,
+    ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
     cf: false,
     log: undefined,
   });
   await mf.ready;
   const store = new Store(mf);
+  if (direct) store.directUrl = (await mf.unsafeGetDirectURL()).toString();
   return store;
 }
 

@@ -5,6 +5,7 @@
 //! with one `fetch`, and signs the tokens it answers with. Errors become `{message,
 //! error_code}`; internal detail goes to the log only, never a secret.
 
+mod body;
 mod object;
 
 use std::cell::RefCell;
@@ -19,7 +20,7 @@ use crate::api::{self, ApiError, Route, SessionInfo, TokenResponse};
 use crate::config::Config;
 use crate::ids;
 use crate::password;
-use crate::protocol::{Command, Envelope, Reply};
+use crate::protocol::{Command, Envelope, Reply, MAX_REPLY_BYTES};
 use crate::rules::{Issued, NewChain, Rejection};
 use crate::time::{rfc3339, Millis};
 use crate::tokens::Grant;
@@ -121,28 +122,22 @@ fn now() -> Millis {
     i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
 }
 
-async fn body(req: &mut Request) -> Result<(Option<String>, Vec<u8>), ApiError> {
-    let headers = req.headers();
-    api::check_body_size(headers.get("content-length").ok().flatten().as_deref())?;
-    let content_type = headers.get("content-type").ok().flatten();
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::InvalidRequest("unreadable body".into()))?;
-    if bytes.len() > api::MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
+/// The request's `Content-Type` and body, read through the capped reader
+/// ([`api::MAX_BODY_BYTES`]).
+async fn body(req: &Request) -> Result<(Option<String>, Vec<u8>), ApiError> {
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let bytes = body::read_request(req, api::MAX_BODY_BYTES).await?;
     Ok((content_type, bytes))
 }
 
 async fn parse<T: serde::de::DeserializeOwned + api::Validate>(
-    req: &mut Request,
+    req: &Request,
 ) -> Result<T, ApiError> {
     let (ct, bytes) = body(req).await?;
     api::parse_json(ct.as_deref(), &bytes)
 }
 
-async fn handle(mut req: Request, env: &Env, metrics: &mut Metrics) -> Result<Response, ApiError> {
+async fn handle(req: Request, env: &Env, metrics: &mut Metrics) -> Result<Response, ApiError> {
     let url = req.url().map_err(|e| internal("url", e))?;
     let route = api::classify(req.method().as_ref(), url.path())?;
     let cfg = config(env)?;
@@ -165,7 +160,7 @@ async fn handle(mut req: Request, env: &Env, metrics: &mut Metrics) -> Result<Re
         .map_err(|e| internal("durable object binding", e))?;
     match route {
         Route::ClientToken => {
-            let (ct, bytes) = body(&mut req).await?;
+            let (ct, bytes) = body(&req).await?;
             let creds = api::parse_token_form(ct.as_deref(), &bytes)?;
             if !cfg.client_matches(&creds.client_id, &creds.client_secret) {
                 return Err(ApiError::InvalidClient);
@@ -177,7 +172,7 @@ async fn handle(mut req: Request, env: &Env, metrics: &mut Metrics) -> Result<Re
             }))
         }
         Route::PasswordAuthenticate => {
-            let body: api::PasswordAuthenticate = parse(&mut req).await?;
+            let body: api::PasswordAuthenticate = parse(&req).await?;
             let audience = cfg
                 .audience(body.resource.as_deref())
                 .ok_or(ApiError::InvalidResource)?;
@@ -210,7 +205,7 @@ async fn handle(mut req: Request, env: &Env, metrics: &mut Metrics) -> Result<Re
             tokens(&cfg, reply, refresh_token, now)
         }
         Route::SessionAuthenticate => {
-            let body: api::SessionAuthenticate = parse(&mut req).await?;
+            let body: api::SessionAuthenticate = parse(&req).await?;
             let audience = cfg
                 .audience(body.resource.as_deref())
                 .ok_or(ApiError::InvalidResource)?;
@@ -225,7 +220,7 @@ async fn handle(mut req: Request, env: &Env, metrics: &mut Metrics) -> Result<Re
             tokens(&cfg, reply, refresh_token, now)
         }
         Route::Refresh => {
-            let body: api::Refresh = parse(&mut req).await?;
+            let body: api::Refresh = parse(&req).await?;
             let (id, hex) = route_to(&ns, ids::refresh_route(&body.refresh_token))
                 .ok_or(ApiError::InvalidRefreshToken)?;
             let refresh_token = ids::refresh_token(&hex, &random()?);
@@ -237,7 +232,7 @@ async fn handle(mut req: Request, env: &Env, metrics: &mut Metrics) -> Result<Re
             tokens(&cfg, reply, refresh_token, now)
         }
         Route::Logout => {
-            let body: api::Logout = parse(&mut req).await?;
+            let body: api::Logout = parse(&req).await?;
             let (id, _) = route_to(&ns, ids::session_route(&body.session_id))
                 .ok_or(ApiError::SessionNotFound)?;
             let command = Command::Logout {
@@ -364,7 +359,7 @@ async fn call(
         .map_err(|e| internal("request", e))?;
     let stub = id.get_stub().map_err(|e| internal("stub", e))?;
     metrics.do_calls += 1;
-    let mut resp = stub
+    let resp = stub
         .fetch_with_request(req)
         .await
         .map_err(|e| internal("durable object fetch", e))?;
@@ -372,9 +367,10 @@ async fn call(
     if resp.status_code() != 200 {
         return Err(internal("durable object", resp.status_code()));
     }
-    resp.json::<Reply>()
+    let reply = body::read_response(&resp, MAX_REPLY_BYTES)
         .await
-        .map_err(|e| internal("durable object reply", e))
+        .map_err(|e| internal("durable object reply", e.code()))?;
+    serde_json::from_slice::<Reply>(&reply).map_err(|e| internal("durable object reply", e))
 }
 
 /// Signs the access and ID tokens for an issued session.
@@ -385,11 +381,18 @@ fn tokens(
     now: Millis,
 ) -> Result<Response, ApiError> {
     let Issued {
-        session, audience, ..
+        session,
+        audience,
+        ended_sessions,
+        ..
     } = match reply {
         Reply::Issued(i) => i,
         other => return Err(unexpected(other)),
     };
+    if ended_sessions > 0 {
+        // No ids in logs; the edge is not told (its KV revocation does not learn of these).
+        worker::console_log!("session cap: {ended_sessions} oldest session(s) of the user ended");
+    }
     let user = cfg
         .users
         .by_id(&session.user_id)

@@ -15,7 +15,7 @@ use worker::{
     Storage,
 };
 
-use crate::protocol::{execute, Envelope, Reply};
+use crate::protocol::{execute, Envelope, Reply, MAX_ENVELOPE_BYTES};
 use crate::rules::{RefreshRecord, Session, Store, TokenState};
 use crate::time::Millis;
 
@@ -64,13 +64,17 @@ impl DurableObject for UserSessions {
         Self { state, schema }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
         if let Err(e) = &self.schema {
             worker::console_error!("schema: {e}");
             return Response::error("schema", 500);
         }
         // The only await: before any storage access.
-        let envelope: Envelope = match req.json().await {
+        let envelope = match super::body::read_request(&req, MAX_ENVELOPE_BYTES).await {
+            Ok(bytes) => serde_json::from_slice::<Envelope>(&bytes).map_err(|e| e.to_string()),
+            Err(e) => Err(e.code().to_string()),
+        };
+        let envelope = match envelope {
             Ok(e) => e,
             Err(e) => {
                 worker::console_error!("bad envelope: {e}");
