@@ -456,9 +456,6 @@ async fn read_login(req: &mut Request) -> Result<LoginBody, Rejection> {
         .unwrap_or_default()
         .to_ascii_lowercase();
     let bytes = super::body::read_request(req, MAX_LOGIN_BODY_BYTES).await?;
-    if bytes.len() > MAX_LOGIN_BODY_BYTES {
-        return Err(Rejection::bad_body("body_too_large"));
-    }
     let body: LoginBody = if content_type.starts_with("application/json") {
         serde_json::from_slice(&bytes).map_err(|_| Rejection::bad_body("login_json"))?
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -754,9 +751,6 @@ async fn refresh_token_grant(
     config: &Rc<EdgeConfig>,
 ) -> Result<EdgeReply, Rejection> {
     let bytes = super::body::read_request(req, MAX_LOGIN_BODY_BYTES).await?;
-    if bytes.len() > MAX_LOGIN_BODY_BYTES {
-        return Err(Rejection::bad_body("body_too_large"));
-    }
     let body: RefreshGrantBody =
         serde_json::from_slice(&bytes).map_err(|_| Rejection::bad_body("refresh_json"))?;
     if body.refresh_token.is_empty() || body.refresh_token.len() > 2048 {
