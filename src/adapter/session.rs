@@ -541,12 +541,20 @@ async fn password_login(
     .await
 }
 
-/// Ends a session whose cookies a login replaces: revoked at the edge, logged out at the store
-/// (best effort, logged: the new login stands either way).
-async fn end_replaced_session(env: &Env, config: &EdgeConfig, session_id: &str) {
+/// Ends one session: revoked at the edge first (from this moment this isolate refuses it,
+/// other locations as soon as KV propagates), then logged out at the store. Each failure is
+/// logged under `phase`; returns whether KV took the write and whether the store logged the
+/// session out (a session the store no longer knows counts as logged out).
+async fn end_session(
+    env: &Env,
+    config: &EdgeConfig,
+    session_id: &str,
+    phase: &'static str,
+) -> (bool, bool) {
     forget_refresh(session_id);
-    if !revoke::revoke_session(env, config, session_id).await {
-        log::event("error", "login", "replaced_session_kv_write_failed");
+    let revoked_at_edge = revoke::revoke_session(env, config, session_id).await;
+    if !revoked_at_edge {
+        log::event("error", phase, "kv_write_failed");
     }
     let result = store::call(
         env,
@@ -557,12 +565,14 @@ async fn end_replaced_session(env: &Env, config: &EdgeConfig, session_id: &str) 
         Some(store_api::logout_body(session_id)),
     )
     .await;
-    if let Err(f) = result.map(|_| ()).or_else(|f| match f {
-        StoreFailure::SessionGone => Ok(()),
-        other => Err(other),
-    }) {
-        log::event("error", "login", f.reason());
-    }
+    let store_logged_out = match result {
+        Ok(_) | Err(StoreFailure::SessionGone) => true,
+        Err(f) => {
+            log::event("error", phase, f.reason());
+            false
+        }
+    };
+    (revoked_at_edge, store_logged_out)
 }
 
 /// `POST /auth/login`.
@@ -623,7 +633,8 @@ pub(super) async fn login(
         replaces: Some(old),
     } = &outcome
     {
-        end_replaced_session(env, config, old).await;
+        // The replaced session ends (best effort: the new login stands either way).
+        end_session(env, config, old, "login").await;
     }
     let amr = login_amr(env, config, s, &tokens, &claims).await;
     let now = now_secs();
@@ -827,35 +838,10 @@ pub(super) async fn logout(
             None => session_of_bearer_token(&req, env, config).await,
         },
     };
-    if let Some(sid) = &session_id {
-        forget_refresh(sid);
-    }
-    let mut revoked_at_edge = false;
-    let mut store_logged_out = false;
-    if let Some(session_id) = &session_id {
-        // Edge first: from this moment this isolate refuses the session, and other
-        // locations as soon as KV propagates.
-        revoked_at_edge = revoke::revoke_session(env, config, session_id).await;
-        let result = store::call(
-            env,
-            config,
-            StoreOp::Session,
-            Method::Post,
-            "/v1/auth/session/logout",
-            Some(store_api::logout_body(session_id)),
-        )
-        .await;
-        store_logged_out = match result {
-            Ok(_) | Err(StoreFailure::SessionGone) => true,
-            Err(f) => {
-                log::event("error", "logout", f.reason());
-                false
-            }
-        };
-        if !revoked_at_edge {
-            log::event("error", "logout", "kv_write_failed");
-        }
-    }
+    let (revoked_at_edge, store_logged_out) = match &session_id {
+        Some(session_id) => end_session(env, config, session_id, "logout").await,
+        None => (false, false),
+    };
     Ok(logged_out(
         config,
         s,
