@@ -259,3 +259,26 @@ test("JWKS, discovery, and key rotation with RS256 / EdDSA keys", async () => {
     }
   }
 });
+
+// Held in the attacker's review of issue 17 (kept so): ids are bound to their user's object.
+test("a session id or refresh token moved onto another user's object is refused", async () => {
+  const a = await store.login(ALICE);
+  const b = await store.login(BOB);
+  assert.equal(a.status, 200, a.text);
+  assert.equal(b.status, 200, b.text);
+  const [, objA, secretA] = a.body.refresh_token.split(".");
+  const [, objB] = b.body.refresh_token.split(".");
+  assert.notEqual(objA, objB);
+  const swappedRt = await store.refresh(`rt1.${objB}.${secretA}`);
+  assert.equal(swappedRt.status, 400, swappedRt.text);
+  assert.equal(swappedRt.body.error_code, "invalid_refresh_token");
+  const [, sObjA, sRandA] = a.body.session_id.split(".");
+  const [, sObjB] = b.body.session_id.split(".");
+  const swappedSid = await store.request("POST", "/v1/auth/session/authenticate", { json: { session_id: `s1.${sObjB}.${sRandA}` } });
+  assert.equal(swappedSid.status, 400, swappedSid.text);
+  assert.equal(swappedSid.body.error_code, "session_not_found");
+  assert.notEqual(sObjA, sObjB);
+  // The originals still work: nothing was consumed by the attempts.
+  const ok = await store.refresh(a.body.refresh_token);
+  assert.equal(ok.status, 200, ok.text);
+});
