@@ -66,7 +66,10 @@ fn time_rules_table() {
         (json!({"exp": NOW - 10}), "ok"), // inside the 30 s leeway
         (json!({"exp": NOW - 30}), "expired"),
         (json!({"exp": NOW - 3600}), "expired"),
+        (json!({"exp": NOW - 29}), "ok"), // the leeway's edges, each side
         (json!({"nbf": NOW + 20}), "ok"),
+        (json!({"nbf": NOW + 30}), "ok"),
+        (json!({"iat": NOW + 30}), "ok"),
         (json!({"nbf": NOW + 31}), "not_yet_valid"),
         (json!({"iat": NOW + 29}), "ok"),
         (json!({"iat": NOW + 31}), "issued_in_future"),
