@@ -279,4 +279,95 @@ mod tests {
         assert_eq!(seal(&k, "", TOKEN, 1, &[0; NONCE_BYTES]), None);
         assert_eq!(seal(&k, SESSION, TOKEN, -1, &[0; NONCE_BYTES]), None);
     }
+
+    /// An access cookie whose plaintext is `plain`, sealed under `list`'s current key beside
+    /// `session` (what `seal` itself refuses to produce).
+    fn forged(list: &str, session: &str, plain: &[u8]) -> String {
+        let Some(k) = keys(list) else {
+            panic!("test key parses")
+        };
+        let nonce = [9; NONCE_BYTES];
+        let sealed = XChaCha20Poly1305::new((&k.sealing_keys()[0]).into())
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plain,
+                    aad: &aad(session),
+                },
+            )
+            .unwrap_or_default();
+        format!(
+            "{PREFIX}{}.{}",
+            Base64UrlUnpadded::encode_string(&nonce),
+            Base64UrlUnpadded::encode_string(&sealed)
+        )
+    }
+
+    #[test]
+    fn the_epoch_is_a_time_and_negative_is_not() {
+        // Zero is a valid minting time on both sides; only a negative one is refused.
+        let Some(k) = keys(K1) else {
+            panic!("test key parses")
+        };
+        let v = seal(&k, SESSION, TOKEN, 0, &[1; NONCE_BYTES]).unwrap_or_default();
+        assert_eq!(
+            open(&k, SESSION, &v),
+            Ok(AccessCookie {
+                token: TOKEN.into(),
+                minted_ms: 0,
+            })
+        );
+        let plain = |t: i64, token: &str| [&t.to_be_bytes()[..], token.as_bytes()].concat();
+        type Row<'a> = (Vec<u8>, Result<AccessCookie, AccessCookieError>, &'a str);
+        let rows: Vec<Row<'_>> = vec![
+            (
+                plain(0, "t"),
+                Ok(AccessCookie {
+                    token: "t".into(),
+                    minted_ms: 0,
+                }),
+                "time zero",
+            ),
+            (
+                plain(-1, "t"),
+                Err(AccessCookieError::Malformed),
+                "negative time",
+            ),
+            (
+                plain(i64::MIN, "t"),
+                Err(AccessCookieError::Malformed),
+                "i64::MIN",
+            ),
+            (
+                plain(5, ""),
+                Err(AccessCookieError::Malformed),
+                "empty token",
+            ),
+            (
+                vec![0; 7],
+                Err(AccessCookieError::Malformed),
+                "short plaintext",
+            ),
+            (
+                [&5i64.to_be_bytes()[..], &[0xff, 0xfe]].concat(),
+                Err(AccessCookieError::Malformed),
+                "token not UTF-8",
+            ),
+        ];
+        for (p, want, why) in rows {
+            assert_eq!(opened(K1, SESSION, &forged(K1, SESSION, &p)), want, "{why}");
+        }
+    }
+
+    #[test]
+    fn reasons_are_named() {
+        assert_eq!(
+            AccessCookieError::Malformed.reason(),
+            "access_cookie_malformed"
+        );
+        assert_eq!(
+            AccessCookieError::Mismatch.reason(),
+            "access_cookie_mismatch"
+        );
+    }
 }

@@ -527,4 +527,77 @@ mod tests {
         assert!(BindingKeys::parse("not base64!").is_err());
         assert!(BindingKeys::parse(&format!("{K1}, {K2}")).is_ok());
     }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let k = keys(&format!("{K1},{K2}"));
+        let shown = format!("{k:?}");
+        assert_eq!(shown, "BindingKeys(2 keys)");
+        assert!(!shown.contains(K1) && !shown.contains("AAECAw"));
+    }
+
+    #[test]
+    fn the_epoch_is_a_minting_time() {
+        let at_zero = SessionCookie {
+            minted_ms: 0,
+            ..cookie()
+        };
+        let v = seal(&keys(K1), &UA_POLICY, &at_zero, &UA, &[1; 16]).unwrap_or_default();
+        assert!(v.contains(".0."), "{v}");
+        assert_eq!(open(&keys(K1), &UA_POLICY, &v, &UA), Ok(at_zero));
+    }
+
+    #[test]
+    fn unverified_session_id_length_bound_is_inclusive() {
+        let sid = Base64UrlUnpadded::encode_string(b"sess-1");
+        let head = format!("v2.AAAA.{sid}.dXNlcg.1.");
+        let at = format!("{head}{}", "A".repeat(4 * MAX_PART_BYTES - head.len()));
+        assert_eq!(at.len(), 4 * MAX_PART_BYTES);
+        assert_eq!(unverified_session_id(&at).as_deref(), Some("sess-1"));
+        assert_eq!(unverified_session_id(&format!("{at}A")), None);
+    }
+
+    #[test]
+    fn open_length_bound_is_inclusive() {
+        // open bounds the whole value, not each part: a validly MACed value of exactly
+        // 4 * MAX_PART_BYTES opens, one byte longer is malformed whatever its MAC.
+        let k = keys(K1);
+        let valued = |sid_bytes: usize| {
+            let c = SessionCookie {
+                session_id: "x".repeat(sid_bytes),
+                subject: "user-1".into(),
+                minted_ms: 5,
+            };
+            let tag = mac(&k.keys[0], &[1; 16], &c, &UA_POLICY, &UA)
+                .map(|m| m.finalize().into_bytes().to_vec())
+                .unwrap_or_default();
+            let v = format!(
+                "v2.{}.{}.{}.5.{}",
+                Base64UrlUnpadded::encode_string(&[1; 16]),
+                Base64UrlUnpadded::encode_string(c.session_id.as_bytes()),
+                Base64UrlUnpadded::encode_string(c.subject.as_bytes()),
+                Base64UrlUnpadded::encode_string(&tag)
+            );
+            (v, c)
+        };
+        let (at, c) = valued(1475);
+        assert_eq!(at.len(), 4 * MAX_PART_BYTES);
+        assert_eq!(open(&k, &UA_POLICY, &at, &UA), Ok(c));
+        let (over, _) = valued(1476);
+        assert_eq!(over.len(), 4 * MAX_PART_BYTES + 1);
+        assert_eq!(
+            open(&k, &UA_POLICY, &over, &UA),
+            Err(BindingError::Malformed)
+        );
+    }
+
+    #[test]
+    fn fifteen_digits_is_the_longest_minting_time() {
+        let longest = SessionCookie {
+            minted_ms: 999_999_999_999_999,
+            ..cookie()
+        };
+        let v = seal(&keys(K1), &UA_POLICY, &longest, &UA, &[1; 16]).unwrap_or_default();
+        assert_eq!(open(&keys(K1), &UA_POLICY, &v, &UA), Ok(longest));
+    }
 }

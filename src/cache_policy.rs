@@ -361,4 +361,51 @@ mod tests {
         assert_eq!(max_age("public, max-age=300"), Some(300));
         assert_eq!(max_age("no-store"), None);
     }
+
+    #[test]
+    fn commas_inside_quoted_values_do_not_split_directives() {
+        // A directive named only inside a quoted value is not a directive: no opt-in.
+        for cc in ["no-cache=\"a, public, b\"", "private=\"x, s-maxage=60, y\""] {
+            assert!(!opted_in(Some(cc)), "{cc}");
+        }
+        assert_eq!(
+            directives("no-cache=\"a, b\", public"),
+            vec![
+                ("no-cache".to_owned(), Some("\"a, b\"".to_owned())),
+                ("public".to_owned(), None),
+            ]
+        );
+        assert_eq!(
+            cc(
+                Authenticated,
+                Some("public, no-cache=\"X-A, X-B\", max-age=5"),
+                true
+            )
+            .as_deref(),
+            Some("private, no-cache=\"X-A, X-B\", max-age=5, no-cache=\"Set-Cookie, Set-Cookie2\"")
+        );
+    }
+
+    #[test]
+    fn opt_in_table() {
+        let rows: &[(Option<&str>, bool)] = &[
+            (None, false),
+            (Some("public"), true),
+            (Some("s-maxage=60"), true),
+            (Some("s-maxage=\"60\""), true),
+            // A zero or unparseable shared age is no opt-in.
+            (Some("s-maxage=0"), false),
+            (Some("s-maxage=x"), false),
+            (Some("max-age=600"), false),
+            // no-store, or an unqualified no-cache, vetoes an opt-in.
+            (Some("public, no-store"), false),
+            (Some("no-store, s-maxage=60"), false),
+            (Some("public, no-cache"), false),
+            (Some("public, no-cache=\"Set-Cookie\""), true),
+            (Some("PUBLIC"), true),
+        ];
+        for (cc, want) in rows {
+            assert_eq!(opted_in(*cc), *want, "{cc:?}");
+        }
+    }
 }

@@ -407,4 +407,22 @@ mod tests {
         assert_eq!(v["error"], "invalid_token");
         assert!(!body.contains("audience"));
     }
+
+    #[test]
+    fn bad_targets_say_which() {
+        let long = Rejection::bad_target(TargetError::TooLong);
+        assert_eq!(
+            (long.status, long.message, long.log_reason),
+            (414, "The request target is too long.", "target_too_long")
+        );
+        let odd = Rejection::bad_target(TargetError::EncodedSeparator);
+        assert_eq!(
+            (odd.status, odd.message, odd.log_reason),
+            (
+                400,
+                "The request target is not accepted.",
+                "target_encoded_separator"
+            )
+        );
+    }
 }

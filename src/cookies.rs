@@ -258,4 +258,28 @@ mod tests {
         assert_eq!(c.value(), "abc.DEF-_~");
         assert_eq!(parse(&c.to_string()).to_string(), s);
     }
+
+    #[test]
+    fn size_bound_is_inclusive_at_4095_bytes() {
+        let overhead = set_cookie("__Host-a", "", &STRICT, None, 0)
+            .map(|s| s.len())
+            .unwrap_or_default();
+        let at = "x".repeat(4095 - overhead);
+        let s = set_cookie("__Host-a", &at, &STRICT, None, 0);
+        assert_eq!(s.as_ref().map(String::len), Ok(4095));
+        let over = format!("{at}x");
+        assert_eq!(
+            set_cookie("__Host-a", &over, &STRICT, None, 0),
+            Err(CookieError::TooLarge {
+                name: "__Host-a".into(),
+                len: 4096
+            })
+        );
+    }
+
+    #[test]
+    fn an_empty_name_is_not_a_token() {
+        assert!(!is_token(""));
+        assert!(is_token("__Host-a"));
+    }
 }

@@ -188,4 +188,64 @@ mod tests {
             Err(CredentialError::CookieHeaderTooLarge)
         );
     }
+
+    #[test]
+    fn authorization_is_trimmed_of_spaces_and_tabs_only() {
+        for (auth, want) in [
+            ("  Bearer abc", Ok(Credential::Bearer("abc"))),
+            ("\tBearer abc", Ok(Credential::Bearer("abc"))),
+            ("Bearer abc \t", Ok(Credential::Bearer("abc"))),
+            ("Bearer abc\t ", Ok(Credential::Bearer("abc"))),
+            ("Bearer abc\n", Err(CredentialError::MalformedBearer)),
+            ("Bearer abc\r", Err(CredentialError::MalformedBearer)),
+        ] {
+            assert_eq!(extract(Some(auth), None, C), want, "{auth:?}");
+        }
+    }
+
+    #[test]
+    fn cookie_header_bound_is_inclusive() {
+        // Exactly the documented limit, 16 KiB, is parsed; one byte more is refused.
+        let prefix = "__Host-access=tok; a=";
+        let at = format!("{prefix}{}", "x".repeat(16_384 - prefix.len()));
+        assert_eq!(at.len(), 16_384);
+        assert_eq!(extract(None, Some(&at), C), Ok(Credential::Cookie("tok")));
+        let over = format!("{at}x");
+        assert_eq!(
+            find_cookie(Some(&over), C),
+            Err(CredentialError::CookieHeaderTooLarge)
+        );
+    }
+
+    #[test]
+    fn token_of_each_credential() {
+        assert_eq!(Credential::None.token(), None);
+        assert_eq!(Credential::Bearer("b").token(), Some("b"));
+        assert_eq!(Credential::Cookie("c").token(), Some("c"));
+    }
+
+    #[test]
+    fn reasons_are_distinct_and_named() {
+        let all = [
+            (CredentialError::MalformedBearer, "malformed_authorization"),
+            (CredentialError::DuplicateCookie, "duplicate_access_cookie"),
+            (
+                CredentialError::CookieHeaderTooLarge,
+                "cookie_header_too_large",
+            ),
+        ];
+        for (e, reason) in all {
+            assert_eq!(e.reason(), reason, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn b64token_alphabet() {
+        for ok in ["a", "A-._~+/z", "abc==", "0/9"] {
+            assert!(is_b64token(ok), "{ok:?}");
+        }
+        for bad in ["", "=", "a=b", "a b", "a,b", "a\"b", "é", "a;b"] {
+            assert!(!is_b64token(bad), "{bad:?}");
+        }
+    }
 }

@@ -212,4 +212,37 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn scope_and_client_headers_and_the_value_alphabet() {
+        let mut c = claims();
+        c.scope = Some("read write".into());
+        let h = identity_headers(&c, None).unwrap_or_default();
+        assert_eq!(h.last(), Some(&(SCOPE, "read write".to_owned())));
+        for (edit, header) in [
+            (
+                (|c: &mut VerifiedClaims| c.scope = Some("a\nb".into())) as fn(&mut VerifiedClaims),
+                SCOPE,
+            ),
+            (
+                |c: &mut VerifiedClaims| c.client_id = Some("w\0b".into()),
+                CLIENT,
+            ),
+            (
+                |c: &mut VerifiedClaims| c.roles = vec!["r\u{1f}".into()],
+                ROLES,
+            ),
+        ] {
+            let mut c = claims();
+            edit(&mut c);
+            assert_eq!(identity_headers(&c, None), Err(UnsafeValue { header }));
+        }
+        // Visible ASCII, space and tab pass; every other control character and DEL do not.
+        assert!(is_safe_header_value("a\tb c~!"));
+        assert!(is_safe_header_value(""));
+        for b in (0u8..0x20).filter(|b| *b != b'\t').chain([0x7f]) {
+            let v = format!("a{}b", char::from(b));
+            assert!(!is_safe_header_value(&v), "{b:#x}");
+        }
+    }
 }

@@ -326,4 +326,67 @@ mod tests {
         assert_eq!(parse_user_entry("100000000000"), Some(100_000_000_000));
         assert_eq!(parse_user_entry("x"), None);
     }
+
+    #[test]
+    fn a_disabled_cache_stores_no_reads() {
+        let mut off = RevocationCache::new(0);
+        off.put("r".into(), Some("1".into()), 100, false);
+        assert!(off.entries.is_empty());
+        // A TTL above KV's minimum applies to own writes as it is.
+        let mut long = RevocationCache::new(600);
+        long.put("w".into(), None, 100, true);
+        assert_eq!(long.get("w", 699), Some(None));
+        assert_eq!(long.get("w", 700), None);
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_entries_first_then_everything() {
+        let max = i64::try_from(CACHE_MAX_ENTRIES).unwrap_or(i64::MAX);
+        // Half the entries expire at exactly 20, half live until 25.
+        let mut c = RevocationCache::new(10);
+        for i in 0..max / 2 {
+            c.put(format!("old{i}"), None, 10, false);
+        }
+        for i in 0..max - max / 2 {
+            c.put(format!("new{i}"), None, 15, false);
+        }
+        assert_eq!(c.entries.len(), CACHE_MAX_ENTRIES);
+        c.put("x".into(), None, 20, false);
+        assert_eq!(c.get("old0", 20), None);
+        assert_eq!(c.get("new0", 20), Some(None), "live entries are kept");
+        assert_eq!(
+            c.entries.len(),
+            CACHE_MAX_ENTRIES - CACHE_MAX_ENTRIES / 2 + 1
+        );
+
+        // Full of live entries: cleared, and the new answer is kept.
+        let mut full = RevocationCache::new(10);
+        for i in 0..max {
+            full.put(format!("k{i}"), None, 0, false);
+        }
+        assert_eq!(full.entries.len(), CACHE_MAX_ENTRIES);
+        full.put("x".into(), Some("1".into()), 5, false);
+        assert_eq!(full.get("k0", 5), None);
+        assert_eq!(full.get("x", 5), Some(Some("1".into())));
+        assert_eq!(full.entries.len(), 1);
+    }
+
+    #[test]
+    fn the_last_millisecond_of_the_iat_second_is_not_earlier() {
+        // Revocation at the last millisecond of the token's iat second: the iat second is not
+        // an earlier one, so a cookie minted after the revocation still passes.
+        let issued = Issued {
+            iat: Some(100),
+            minted_ms: Some(101_000),
+        };
+        assert!(!issued.not_after(100_999));
+        // One millisecond later the iat second is over: refused whenever it was minted.
+        assert!(issued.not_after(101_000));
+        let late = Issued {
+            iat: Some(100),
+            minted_ms: Some(102_000),
+        };
+        assert!(!late.not_after(100_999));
+        assert!(late.not_after(101_000));
+    }
 }

@@ -202,4 +202,40 @@ mod tests {
         assert!(PathRules::parse("/a?x").is_err());
         assert_eq!(PathRules::parse(" , ").map(|r| r.matches("/")), Ok(false));
     }
+
+    #[test]
+    fn auth_routes_answer_only_their_method() {
+        let r = rules();
+        let wrong = Route::Auth(AuthRoute::Unknown { wrong_method: true });
+        // HEAD stands in for GET only; a GET-only route refuses POST and the POST routes
+        // refuse GET and HEAD.
+        let rows: &[(&str, &str, Route)] = &[
+            ("HEAD", "/auth/sessions", Route::Auth(AuthRoute::Sessions)),
+            ("POST", "/auth/session", wrong),
+            ("POST", "/auth/sessions", wrong),
+            ("DELETE", "/auth/session", wrong),
+            ("HEAD", "/auth/login", wrong),
+            ("HEAD", "/auth/logout", wrong),
+            ("GET", "/auth/refresh", wrong),
+            ("PUT", "/auth/logout-all", wrong),
+            ("post", "/auth/login", wrong),
+        ];
+        for (method, path, want) in rows {
+            assert_eq!(
+                classify(method, path, "/auth", &r),
+                *want,
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bare_wildcard_makes_everything_public() {
+        let all = PathRules::parse("/*").unwrap_or_default();
+        for path in ["/", "/api/me", "/x/y"] {
+            assert!(all.matches(path), "{path}");
+        }
+        let none = PathRules::default();
+        assert!(!none.matches("/"));
+    }
 }

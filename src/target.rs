@@ -372,4 +372,21 @@ mod tests {
             assert!(matches!(e.status(), 400 | 414));
         }
     }
+
+    #[test]
+    fn short_hosts_and_schemes() {
+        // The path starts right after `scheme://authority`, however short the authority.
+        for (url, want) in [
+            ("http://h/x", "/x"),
+            ("https://a.b/p?q", "/p?q"),
+            ("http://h/", "/"),
+            ("ws://h/a/../b", "/b"),
+        ] {
+            assert_eq!(
+                parse(url).map(|t| t.path_and_query().to_owned()).as_deref(),
+                Ok(want),
+                "{url}"
+            );
+        }
+    }
 }

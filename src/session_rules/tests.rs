@@ -418,3 +418,70 @@ fn logout_fallback_needs_the_edges_own_pair() {
         None
     );
 }
+
+#[test]
+fn presented_accessors() {
+    let Some(c) = config(true) else {
+        panic!("test config is valid")
+    };
+    let alice = session("s-alice", "alice");
+    let (a_sess, a_access) = cookies(&c, &alice, &UA_A, "tok-alice");
+    let both = header(&a_sess, &a_access);
+    let only = format!("__Host-session={a_sess}");
+    // Each shape names its session cookie and, only for a sealed access cookie, its minting
+    // time (the revocation check reads both).
+    type Row<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a SessionCookie>,
+        Option<i64>,
+    );
+    let rows: [Row<'_>; 4] = [
+        (None, Some(&both), Some(&alice), Some(2_000)),
+        (None, Some(&only), Some(&alice), None),
+        (Some("Bearer abc"), Some(&only), Some(&alice), None),
+        (None, None, None, None),
+    ];
+    for (auth, cookie, want_session, want_minted) in rows {
+        let p = present(&c, auth, cookie, &UA_A);
+        let Ok(p) = p else {
+            panic!("{auth:?} {cookie:?}: {p:?}")
+        };
+        assert_eq!(
+            p.session().map(|s| &s.cookie),
+            want_session,
+            "{auth:?} {cookie:?}"
+        );
+        assert_eq!(p.minted_ms(), want_minted, "{auth:?} {cookie:?}");
+    }
+    // Without sessions, the raw token in the cookie has neither.
+    let Some(gate) = config(false) else {
+        panic!("test config is valid")
+    };
+    let p = present(&gate, None, Some("__Host-access=eyJ.eyJ.sig"), &UA_A);
+    assert!(
+        matches!(&p, Ok(p) if p.session().is_none() && p.minted_ms().is_none()),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn malformed_credentials_name_their_reason() {
+    let Some(c) = config(true) else {
+        panic!("test config is valid")
+    };
+    let twice = "__Host-access=a; __Host-access=b";
+    for (auth, cookie, reason) in [
+        (Some("Bearer a b"), None, "malformed_authorization"),
+        (None, Some(twice), "duplicate_access_cookie"),
+    ] {
+        match present(&c, auth, cookie, &UA_A) {
+            Err(r) => assert_eq!(
+                (r.status, r.error, r.log_reason, r.clear_session),
+                (400, "invalid_request", reason, false),
+                "{auth:?} {cookie:?}"
+            ),
+            Ok(p) => panic!("{auth:?} {cookie:?}: accepted as {p:?}"),
+        }
+    }
+}

@@ -66,7 +66,10 @@ fn time_rules_table() {
         (json!({"exp": NOW - 10}), "ok"), // inside the 30 s leeway
         (json!({"exp": NOW - 30}), "expired"),
         (json!({"exp": NOW - 3600}), "expired"),
+        (json!({"exp": NOW - 29}), "ok"), // the leeway's edges, each side
         (json!({"nbf": NOW + 20}), "ok"),
+        (json!({"nbf": NOW + 30}), "ok"),
+        (json!({"iat": NOW + 30}), "ok"),
         (json!({"nbf": NOW + 31}), "not_yet_valid"),
         (json!({"iat": NOW + 29}), "ok"),
         (json!({"iat": NOW + 31}), "issued_in_future"),
@@ -385,4 +388,123 @@ fn invalid_utf8_anywhere_in_the_claims_is_refused() {
         check(&t).map(|_| ()).map_err(|e| e.reason()),
         Err("malformed_claims")
     );
+}
+
+#[test]
+fn json_depth_is_nesting_not_count() {
+    // Many siblings are shallow: closing brackets give the depth back.
+    assert!(!json_too_deep(
+        br#"{"a":[1],"b":[2],"c":{"d":3},"e":[[4]]}"#,
+        3
+    ));
+    let wide = format!("[{}]", vec!["{}"; 40].join(","));
+    assert!(!json_too_deep(wide.as_bytes(), 2));
+    // An escaped quote does not end a string, so the bracket after it is text.
+    assert!(!json_too_deep(br#"{"a":"x\"[[[["}"#, 1));
+    // Exactly the limit passes; one level more does not.
+    assert!(!json_too_deep(b"[[[]]]", 3));
+    assert!(json_too_deep(b"[[[[]]]]", 3));
+}
+
+#[test]
+fn inspect_says_why_and_its_bounds_are_inclusive() {
+    let jws =
+        |header: &Value| format!("{}.{}.c2ln", b64(header.to_string().as_bytes()), b64(b"{}"));
+    let refused = |t: &str| match inspect(t, &policy()) {
+        Ok(_) => panic!("accepted: {t}"),
+        Err(e) => e,
+    };
+    // The log detail of each structural refusal.
+    let rows: Vec<(String, &str)> = vec![
+        ("abc".into(), "not three dot-separated parts"),
+        ("!!!.e30.c2ln".into(), "invalid base64url"),
+        (
+            format!("{}.e30.c2ln", b64(b"[1]")),
+            "header is not a JSON object",
+        ),
+        (
+            jws(&json!({"alg": "ES256", "typ": "at+jwt", "cty": "xml"})),
+            "unsupported cty",
+        ),
+        // Exactly MAX_TOKEN_BYTES is read (and fails on its shape).
+        ("x".repeat(MAX_TOKEN_BYTES), "not three dot-separated parts"),
+    ];
+    for (t, why) in rows {
+        assert_eq!(refused(&t), TokenError::Malformed(why), "{why}");
+    }
+    // A kid of exactly MAX_KID_LEN passes inspection (the key set decides); one more does not.
+    let kid = |n: usize| jws(&json!({"alg": "ES256", "typ": "at+jwt", "kid": "k".repeat(n)}));
+    assert!(inspect(&kid(MAX_KID_LEN), &policy()).is_ok());
+    assert_eq!(refused(&kid(MAX_KID_LEN + 1)), TokenError::UnknownKey);
+}
+
+#[test]
+fn error_display_is_readable_and_bounded() {
+    assert_eq!(
+        TokenError::TooLarge { len: 9000 }.to_string(),
+        "token is 9000 bytes (max 8192)"
+    );
+    assert_eq!(
+        TokenError::WrongType.to_string(),
+        "typ missing or not accepted"
+    );
+    assert_eq!(
+        TokenError::UnsupportedAlgorithm("HS256-and-a-long-tail".into()).to_string(),
+        "unsupported alg \"HS256-and-a-long\""
+    );
+}
+
+#[test]
+fn inspected_exposes_exactly_what_the_signature_covers() {
+    // The WebCrypto path verifies over these bytes: `header.payload` as sent, and the
+    // decoded signature.
+    let t = key("es256").token(NOW, json!({}));
+    let Some((data, sig)) = t.rsplit_once('.') else {
+        panic!("three parts")
+    };
+    let Ok(i) = inspect(&t, &policy()) else {
+        panic!("inspects")
+    };
+    assert_eq!(i.signed_data(), data.as_bytes());
+    assert_eq!(
+        Some(i.signature()),
+        <base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(sig)
+            .ok()
+            .as_deref()
+    );
+}
+
+#[test]
+fn approx_size_counts_every_string_field() {
+    // The verified-token cache is bounded by this figure: each field's bytes count once.
+    let base = VerifiedClaims {
+        sub: "s".into(),
+        aud: vec!["a".into()],
+        exp: 2,
+        iat: 1,
+        jti: None,
+        client_id: None,
+        sid: None,
+        roles: vec![],
+        scope: None,
+        amr: vec![],
+    };
+    let size = base.approx_size();
+    assert_eq!(size, std::mem::size_of::<VerifiedClaims>() + 2);
+    type Grow = fn(&mut VerifiedClaims);
+    let grown: [(Grow, usize); 8] = [
+        (|c| c.sub.push_str("1234"), 4),
+        (|c| c.aud.push("12345".into()), 5),
+        (|c| c.roles.push("123".into()), 3),
+        (|c| c.jti = Some("1234567".into()), 7),
+        (|c| c.client_id = Some("12".into()), 2),
+        (|c| c.sid = Some("123456".into()), 6),
+        (|c| c.scope = Some("12345678".into()), 8),
+        (|c| c.amr.push("123456789".into()), 9),
+    ];
+    for (grow, by) in grown {
+        let mut c = base.clone();
+        grow(&mut c);
+        assert_eq!(c.approx_size(), size + by, "{c:?}");
+    }
 }
