@@ -113,9 +113,11 @@ async function refused(path, opts, { status = 413, what }) {
   // workerd answers early and then resets a connection that keeps sending; a reset can
   // overtake the answer on the client side. Such an attempt still shows the body was not read
   // (bounded bytes, checked below); the answer is then looked for on another attempt.
+  // Each retry sends more slowly (pace: ms between chunks), giving the answer time to arrive
+  // before the reset on a loaded machine.
   let r;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    r = await rawSend(gate.url('main'), { path, timeoutMs: 5000, ...opts });
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    r = await rawSend(gate.url('main'), { path, timeoutMs: 5000, ...opts, pace: (opts.pace ?? 1) * 2 ** (attempt - 1) });
     if (!(r.status === null && r.error === 'ECONNRESET' && !r.finishedBody)) break;
     assert.ok(r.sentBeforeAnswer < BOUND, `reset after ${(r.sentBeforeAnswer / MiB).toFixed(1)} MiB (${what})`);
   }
