@@ -311,8 +311,7 @@ fn access_cookie_header(
     minted_ms: i64,
     now: i64,
 ) -> Result<String, Rejection> {
-    let mut nonce = [0u8; access_cookie::NONCE_BYTES];
-    getrandom::fill(&mut nonce).map_err(|_| Rejection::bad_gateway("no_randomness"))?;
+    let nonce = random_nonce::<{ access_cookie::NONCE_BYTES }>()?;
     let sealed = access_cookie::seal(&s.binding_keys, session_raw, token, minted_ms, &nonce)
         .ok_or_else(|| Rejection::store(StoreFailure::Malformed))?;
     cookies::set_cookie(
@@ -485,8 +484,9 @@ async fn read_login(req: &mut Request) -> Result<LoginBody, Rejection> {
     Ok(body)
 }
 
-fn random_nonce() -> Result<[u8; 16], Rejection> {
-    let mut nonce = [0u8; 16];
+/// `N` random bytes for a cookie nonce (the session cookie's 16, the access cookie's 24).
+fn random_nonce<const N: usize>() -> Result<[u8; N], Rejection> {
+    let mut nonce = [0u8; N];
     getrandom::fill(&mut nonce).map_err(|_| Rejection::bad_gateway("no_randomness"))?;
     Ok(nonce)
 }
@@ -648,7 +648,7 @@ pub(super) async fn login(
             minted_ms,
         },
         &client.props(),
-        &random_nonce()?,
+        &random_nonce::<16>()?,
     )
     .ok_or_else(|| Rejection::store(StoreFailure::Malformed))?;
     let set_cookies = vec![
