@@ -22,7 +22,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
-use crate::binding::BindingKeys;
+use crate::session_cookie::BindingKeys;
 
 const LABEL: &[u8] = b"edge-session/access-cookie/v1";
 /// Nonce length of XChaCha20-Poly1305.

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::binding::{BindingKeys, BindingPolicy, IpBinding};
 use crate::cookies::CookiePolicy;
 use crate::keys::{Alg, KeySet};
 use crate::revocation::OnKvError;
 use crate::route::PathRules;
+use crate::session_cookie::{BindingKeys, BindingPolicy, IpBinding};
 use crate::token::{Policy, TypRule};
 
 /// Default and bounds of `LEEWAY_SECONDS`.

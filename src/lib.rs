@@ -18,10 +18,8 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod access_cookie;
-pub mod binding;
 pub mod body;
 pub mod cache_policy;
-pub mod challenge;
 pub mod config;
 pub mod cookies;
 pub mod credentials;
@@ -29,8 +27,10 @@ pub mod csrf;
 pub mod forward;
 pub mod jwks;
 pub mod keys;
+pub mod rejection;
 pub mod revocation;
 pub mod route;
+pub mod session_cookie;
 pub mod session_rules;
 pub mod store_api;
 pub mod target;

@@ -6,11 +6,11 @@
 //! functions, so they cannot disagree.
 
 use crate::access_cookie;
-use crate::binding::{self, ClientProps, SessionCookie};
-use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
 use crate::credentials::{self, Credential};
+use crate::rejection::Rejection;
 use crate::revocation::Issued;
+use crate::session_cookie::{self, ClientProps, SessionCookie};
 use crate::store_api::StoreFailure;
 use crate::token::{TokenError, VerifiedClaims};
 
@@ -75,13 +75,13 @@ pub fn session_cookie<'a>(
     config: &EdgeConfig,
     cookie_header: Option<&'a str>,
     props: &ClientProps<'_>,
-) -> Option<Result<OpenedSession<'a>, binding::BindingError>> {
+) -> Option<Result<OpenedSession<'a>, session_cookie::BindingError>> {
     let session = config.session.as_ref()?;
     let raw = credentials::find_cookie(cookie_header, &config.session_cookie)
         .ok()
         .flatten()?;
     Some(
-        binding::open(&session.binding_keys, &session.binding, raw, props)
+        session_cookie::open(&session.binding_keys, &session.binding, raw, props)
             .map(|cookie| OpenedSession { cookie, raw }),
     )
 }
@@ -143,7 +143,7 @@ pub fn logout_fallback_session(config: &EdgeConfig, cookie_header: Option<&str>)
     let raw = credentials::find_cookie(cookie_header, &config.session_cookie).ok()??;
     let access = credentials::find_cookie(cookie_header, &config.access_cookie).ok()??;
     access_cookie::open(&s.binding_keys, raw, access).ok()?;
-    binding::unverified_session_id(raw)
+    session_cookie::unverified_session_id(raw)
 }
 
 /// A verified token presented beside a session cookie must be of that session's user and,

@@ -23,7 +23,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::binding::ClientProps;
+use crate::session_cookie::ClientProps;
 
 /// Largest store response body read, bytes.
 pub const MAX_STORE_BODY_BYTES: usize = 64 * 1024;

@@ -9,7 +9,7 @@ use web_sys::{ReadableStream, ReadableStreamDefaultReader};
 use worker::{Request, Response, ResponseBody};
 
 use crate::body::{self, BodyRefusal};
-use crate::challenge::Rejection;
+use crate::rejection::Rejection;
 
 /// Why a body could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 
 use worker::{console_log, Method};
 
-use crate::challenge::Rejection;
 use crate::config::ConfigError;
+use crate::rejection::Rejection;
 
 pub(super) fn config_error(e: &ConfigError) {
     let line = serde_json::json!({

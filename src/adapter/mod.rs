@@ -10,10 +10,10 @@ use wasm_bindgen::prelude::*;
 use worker::{Env, Headers, Request, Response, ResponseBuilder};
 
 use crate::cache_policy::ResponseKind;
-use crate::challenge::is_navigation;
-use crate::challenge::Rejection;
 use crate::config::{ConfigError, EdgeConfig};
 use crate::jwks::JwksCache;
+use crate::rejection::is_navigation;
+use crate::rejection::Rejection;
 use crate::revocation::RevocationCache;
 use crate::route::{self, AuthRoute, Route};
 use crate::target::{self, Target};

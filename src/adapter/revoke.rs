@@ -4,8 +4,8 @@
 use worker::Env;
 
 use super::{log, now_ms, now_secs, with_isolate};
-use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
+use crate::rejection::Rejection;
 use crate::revocation::{self, Issued, Lookup, Verdict};
 
 /// The KV binding of the revocation list.

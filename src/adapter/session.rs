@@ -20,13 +20,13 @@ use worker::{Env, Method, Request};
 use super::verify::{verify_token, VerifyFailure};
 use super::{log, now_ms, now_secs, revoke, store};
 use crate::access_cookie;
-use crate::binding::{self, ClientProps, SessionCookie};
-use crate::challenge::Rejection;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::cookies;
 use crate::credentials::{self, Credential};
 use crate::csrf::{self, CsrfVerdict};
+use crate::rejection::Rejection;
 use crate::revocation::Issued;
+use crate::session_cookie::{self, ClientProps, SessionCookie};
 use crate::session_rules::{self, LoginOutcome, LoginPlan, OpenedSession, Presented};
 use crate::store_api::{self, ApiTokenResponse, SessionInfo, StoreFailure, StoreOp};
 use crate::token::{Policy, TokenError, TypRule, VerifiedClaims};
@@ -639,7 +639,7 @@ pub(super) async fn login(
     let amr = login_amr(env, config, s, &tokens, &claims).await;
     let now = now_secs();
     let session_expires = now.saturating_add(s.session_max_secs);
-    let sealed = binding::seal(
+    let sealed = session_cookie::seal(
         &s.binding_keys,
         &s.binding,
         &SessionCookie {

@@ -16,9 +16,9 @@ use worker::{Env, Request};
 use super::js::{self, Name};
 use super::with_isolate;
 use crate::cache_policy::{self, ResponseKind};
-use crate::challenge::Rejection;
 use crate::config::EdgeConfig;
 use crate::forward;
+use crate::rejection::Rejection;
 use crate::target::Target;
 use crate::token::{TokenError, VerifiedClaims};
 

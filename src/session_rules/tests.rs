@@ -48,7 +48,8 @@ fn cookies(
     let Some(sc) = &c.session else {
         return Default::default();
     };
-    let raw = binding::seal(&sc.binding_keys, &sc.binding, s, props, &[3; 16]).unwrap_or_default();
+    let raw =
+        session_cookie::seal(&sc.binding_keys, &sc.binding, s, props, &[3; 16]).unwrap_or_default();
     let access = access_cookie::seal(&sc.binding_keys, &raw, token, 2_000, &[4; NONCE_BYTES])
         .unwrap_or_default();
     (raw, access)
