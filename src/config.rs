@@ -119,6 +119,10 @@ pub struct EdgeConfig {
     /// Whether requests the isolate's caches decide are forwarded on the fast path (the full
     /// path otherwise; both decide the same, this is a switch for diagnosis).
     pub fast_path: bool,
+    /// Answers say which path served them in `Server-Timing` (`edge;desc="fast"` or `"full"`),
+    /// for tests and debugging (`SERVER_TIMING`, default off: it tells clients how the edge
+    /// decided).
+    pub server_timing: bool,
     /// Paths forwarded without a token.
     pub public_paths: PathRules,
     /// Name of the access-token cookie.
@@ -380,6 +384,7 @@ impl EdgeConfig {
         )?)
         .unwrap_or(30_000);
         let fast_path = boolean("FAST_PATH", get("FAST_PATH"), true)?;
+        let server_timing = boolean("SERVER_TIMING", get("SERVER_TIMING"), false)?;
         let public_paths = PathRules::parse(&get("PUBLIC_PATHS").unwrap_or_default())
             .map_err(|e| err("PUBLIC_PATHS", e))?;
         let access_cookie = cookie_name(
@@ -473,6 +478,7 @@ impl EdgeConfig {
             upstream,
             upstream_timeout_ms,
             fast_path,
+            server_timing,
             public_paths,
             access_cookie,
             session_cookie,
@@ -694,6 +700,11 @@ mod tests {
         );
         assert_eq!(with("FAST_PATH", "false").map(|c| c.fast_path), Ok(false));
         assert_eq!(load(&base()).map(|c| c.fast_path), Ok(true));
+        assert_eq!(load(&base()).map(|c| c.server_timing), Ok(false));
+        assert_eq!(
+            with("SERVER_TIMING", "true").map(|c| c.server_timing),
+            Ok(true)
+        );
         assert_eq!(
             with("FAST_PATH", "sometimes")
                 .map(|_| ())
