@@ -326,6 +326,12 @@ mod tests {
             user_sessions_path("a/../b?c"),
             "/v1/auth/users/a%2F..%2Fb%3Fc/sessions"
         );
+        // The reference store reads `+` in a path as a space (form decoding): a subject with a
+        // `+` must reach it escaped, or another user's sessions are listed or ended.
+        assert_eq!(
+            user_sessions_path("alice+admin"),
+            "/v1/auth/users/alice%2Badmin/sessions"
+        );
     }
 
     #[test]

@@ -61,7 +61,8 @@ const VALIDATION_CODES: &[&str] = &[
     code::PAYLOAD_TOO_LARGE,
 ];
 
-/// An `error_code`: a string, or a number (Transmit) kept as its decimal text.
+/// An `error_code`: a string, or an integer (Transmit) kept as its decimal text. A fractional
+/// number is no code any store sends and is read as none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorCode {
     text: String,
@@ -86,11 +87,13 @@ impl ErrorCode {
     }
 
     /// The code as text (a number's decimal digits).
+    #[inline]
     pub fn as_str(&self) -> &str {
         &self.text
     }
 
     /// Whether the store sent a number.
+    #[inline]
     pub fn is_numeric(&self) -> bool {
         self.numeric
     }
@@ -98,6 +101,7 @@ impl ErrorCode {
     /// Whether the code says the store refused the request itself (a field it does not
     /// accept, a body too large), not the credentials and not the session; compared
     /// case-insensitively.
+    #[inline]
     pub fn is_validation(&self) -> bool {
         !self.numeric
             && VALIDATION_CODES
@@ -108,6 +112,7 @@ impl ErrorCode {
     /// Whether the code refuses the credentials of a login: Transmit's `auth_*` codes
     /// (`auth_invalid_credentials`, `auth_otp_passcode_expired`, `auth_locked`), unknown users,
     /// and a step-up onto a session the store no longer knows.
+    #[inline]
     pub fn is_credential(&self) -> bool {
         let code = self.text.to_ascii_lowercase();
         !self.numeric
@@ -143,12 +148,6 @@ impl<'de> Deserialize<'de> for ErrorCode {
                 Ok(ErrorCode::number(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<ErrorCode, E> {
-                Ok(ErrorCode {
-                    text: v.to_string(),
-                    numeric: true,
-                })
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ErrorCode, E> {
                 Ok(ErrorCode {
                     text: v.to_string(),
                     numeric: true,
@@ -226,13 +225,25 @@ impl ErrorBody {
 
 /// The `error_code` of an error body of either shape; `None` when the body is not that JSON
 /// or its code is neither a string nor a number. The message is not read.
+#[inline]
 pub fn error_code(body: &[u8]) -> Option<ErrorCode> {
+    // Read through `serde_json::Value`, whose reader the edge links anyway.
     #[derive(Deserialize)]
     struct CodeOnly {
         #[serde(default)]
-        error_code: Option<ErrorCode>,
+        error_code: Option<serde_json::Value>,
     }
-    serde_json::from_slice::<CodeOnly>(body).ok()?.error_code
+    match serde_json::from_slice::<CodeOnly>(body).ok()?.error_code? {
+        serde_json::Value::String(text) => Some(ErrorCode {
+            text,
+            numeric: false,
+        }),
+        serde_json::Value::Number(n) if !n.is_f64() => Some(ErrorCode {
+            text: n.to_string(),
+            numeric: true,
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

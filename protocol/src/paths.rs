@@ -24,6 +24,7 @@ pub const SESSIONS_SUFFIX: &str = "/sessions";
 /// percent-encoded as one path segment: every byte but `A-Z a-z 0-9 - . _ ~` is escaped, so
 /// neither `/`, `?`, `#` nor `+` (which the reference store's decoder reads as a space) can
 /// change what the store reads.
+#[inline]
 pub fn user_sessions(user_id: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out =

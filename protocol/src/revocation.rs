@@ -5,6 +5,9 @@
 //!   cookie of the user issued up to that moment is refused.
 //!
 //! Ids are hashed so the namespace lists no session id or user id.
+//!
+//! The functions are `#[inline]`: compiled in the calling crate, they share its instances of
+//! SHA-256 and of the integer parser instead of adding a second copy to the edge's wasm.
 
 use sha2::{Digest, Sha256};
 
@@ -16,6 +19,7 @@ pub const USER_KEY_PREFIX: &str = "u:";
 /// Values below this are whole seconds (entries written before milliseconds were used).
 const SECONDS_BELOW: i64 = 100_000_000_000;
 
+#[inline]
 fn hex_sha256(s: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(s.as_bytes());
@@ -28,22 +32,26 @@ fn hex_sha256(s: &str) -> String {
 }
 
 /// The KV key of a revoked session.
+#[inline]
 pub fn session_key(session_id: &str) -> String {
     format!("{SESSION_KEY_PREFIX}{}", hex_sha256(session_id))
 }
 
 /// The KV key of a user-wide revocation.
+#[inline]
 pub fn user_key(subject: &str) -> String {
     format!("{USER_KEY_PREFIX}{}", hex_sha256(subject))
 }
 
 /// The value of a user-wide entry: the revocation moment, unix milliseconds, in decimal.
+#[inline]
 pub fn user_entry_value(revoked_at_ms: i64) -> String {
     revoked_at_ms.to_string()
 }
 
 /// Parses a user-wide entry's value, milliseconds. An older entry in whole seconds counts to
 /// the end of its second.
+#[inline]
 pub fn parse_user_entry(value: &str) -> Option<i64> {
     let v: i64 = value.trim().parse().ok()?;
     Some(if v < SECONDS_BELOW {

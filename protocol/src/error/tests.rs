@@ -52,6 +52,7 @@ fn error_code_reads_any_body() {
         ),
         (br#"{"error_code":400}"#, Some("400")),
         (br#"{"error_code":-1}"#, Some("-1")),
+        (br#"{"error_code":400.5}"#, None),
         (
             br#"{"message":["a"],"error_code":"auth_locked"}"#,
             Some("auth_locked"),
