@@ -20,7 +20,7 @@ use crate::gate::Refreshed;
 use crate::rejection::Rejection;
 use crate::session_cookie::{ClientProps, SessionCookie};
 use crate::session_rules;
-use crate::store_api::{self, StoreFailure, StoreOp};
+use crate::store_api::{self, paths, StoreFailure, StoreOp};
 
 /// How long a finished refresh serves the same session's other requests, milliseconds.
 const REUSE_MS: i64 = 30_000;
@@ -170,7 +170,7 @@ async fn authenticate(
         env,
         config,
         StoreOp::Session,
-        "/v1/auth/session/authenticate",
+        paths::SESSION_AUTHENTICATE,
         body,
         false,
         "refresh",

@@ -20,7 +20,7 @@ use crate::rejection::{Reason, Rejection};
 use crate::revocation::Issued;
 use crate::session_cookie::{self, SessionCookie};
 use crate::session_rules::{self, LoginOutcome, LoginPlan};
-use crate::store_api::{self, ApiTokenResponse, SessionInfo, StoreFailure, StoreOp};
+use crate::store_api::{self, paths, ApiTokenResponse, SessionInfo, StoreFailure, StoreOp};
 use crate::token::{Policy, TypRule, VerifiedClaims};
 
 /// Runs the edge operation `op` (already admitted by [`gate::edge_op`]).
@@ -204,7 +204,7 @@ async fn password_login(
         env,
         config,
         StoreOp::Login,
-        "/v1/auth/password/authenticate",
+        paths::PASSWORD_AUTHENTICATE,
         body,
         true,
     )
@@ -251,7 +251,7 @@ async fn refresh_grant(
         env,
         config,
         StoreOp::Refresh,
-        "/v1/auth/token/refresh",
+        paths::TOKEN_REFRESH,
         store_api::refresh_body(&refresh_token),
         false,
         "refresh_grant",

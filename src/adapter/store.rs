@@ -13,7 +13,7 @@ use crate::config::{EdgeConfig, SessionConfig};
 use crate::gate::VerifyFailure;
 use crate::rejection::{Reason, Rejection};
 use crate::store_api::{
-    self, failure_for_answer, ApiTokenResponse, ClientTokenResponse, StoreFailure, StoreOp,
+    self, failure_for_answer, paths, ApiTokenResponse, ClientTokenResponse, StoreFailure, StoreOp,
     MAX_STORE_BODY_BYTES,
 };
 use crate::token::VerifiedClaims;
@@ -91,7 +91,7 @@ async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, Stor
         env,
         session,
         Method::Post,
-        "/oidc/token",
+        paths::CLIENT_TOKEN,
         headers,
         Some(form),
     )
