@@ -18,6 +18,7 @@ pub use edge_session_protocol::wire::{MAX_PASSWORD_BYTES, MAX_USERNAME_BYTES};
 /// Largest login or refresh-grant body the edge reads, in bytes (README "Edge routes"); the
 /// rest is refused with 413 before the store sees it.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
+const _: () = assert!(MAX_BODY_BYTES <= edge_session_protocol::wire::MAX_BODY_BYTES);
 /// Longest refresh token accepted, in bytes.
 pub const MAX_REFRESH_TOKEN_BYTES: usize = 2048;
 

@@ -784,3 +784,21 @@ fn client_headers_follow_the_binding() {
         (true, true)
     );
 }
+
+#[test]
+fn notes_and_navigation() {
+    assert_eq!(
+        Note::RevocationFailedOpen.line(),
+        ("warn", "revocation", "kv_unreadable_fail_open")
+    );
+    assert_eq!(
+        Note::RevocationFailedClosed.line(),
+        ("error", "revocation", "kv_unreadable_fail_closed")
+    );
+    let nav = Facts {
+        sec_fetch_mode: Some("navigate"),
+        ..facts("GET", None, None)
+    };
+    assert!(nav.navigation());
+    assert!(!facts("GET", None, None).navigation());
+}
