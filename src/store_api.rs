@@ -289,6 +289,24 @@ pub fn parse_tokens(body: &[u8], need_session: bool) -> Result<ApiTokenResponse,
     Ok(t)
 }
 
+/// A ClientAccessToken is renewed this long before it expires, seconds.
+pub const CLIENT_TOKEN_MARGIN_SECS: i64 = 60;
+
+/// Until when (seconds) a ClientAccessToken received at `now` with `expires_in` is used: the
+/// margin before its expiry, so no call carries a token about to expire.
+pub fn client_token_until(now: i64, expires_in: u64) -> i64 {
+    let lifetime = i64::try_from(expires_in).unwrap_or(i64::MAX);
+    now.saturating_add(lifetime.saturating_sub(CLIENT_TOKEN_MARGIN_SECS))
+}
+
+/// Whether a store call answered 401 on its `attempt`th try (from 1) is tried once more with
+/// a new ClientAccessToken: a session operation's 401 means the client token was refused (it
+/// expired early, or the store's keys rotated); a login's 401 means bad credentials, and
+/// retrying would double the store's password work.
+pub fn retry_after_401(op: StoreOp, attempt: u32) -> bool {
+    op != StoreOp::Login && attempt == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,5 +538,24 @@ mod tests {
         );
         assert_eq!(RequestRefused.status(), 502);
         assert_eq!(RequestRefused.reason(), "store_refused_request");
+    }
+
+    #[test]
+    fn client_token_lifetime_and_401_retries() {
+        assert_eq!(client_token_until(1_000, 3_600), 1_000 + 3_600 - 60);
+        assert_eq!(
+            client_token_until(1_000, 30),
+            970,
+            "a short token is renewed at once"
+        );
+        assert_eq!(client_token_until(1_000, u64::MAX), i64::MAX);
+        for op in [StoreOp::Session, StoreOp::Refresh, StoreOp::ClientToken] {
+            assert!(retry_after_401(op, 1), "{op:?}");
+            assert!(!retry_after_401(op, 2), "{op:?}: once only");
+        }
+        assert!(
+            !retry_after_401(StoreOp::Login, 1),
+            "a login 401 is bad credentials"
+        );
     }
 }
