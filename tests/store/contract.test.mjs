@@ -1,4 +1,4 @@
-// The session-store contract (issue 11), in the manner of oauth2-proxy's RunSessionStoreTests:
+// The session-store contract, in the manner of oauth2-proxy's RunSessionStoreTests:
 // one list of cases, run against every store the edge is tested with:
 //
 //   reference store      session-store/ in workerd (Miniflare), as the other tests/store suites
