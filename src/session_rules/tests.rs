@@ -174,7 +174,8 @@ fn presented_table() {
         present(&c, None, Some(&format!("__Host-session={a_sess}x")), &UA_A),
         Ok(Presented::Nothing)
     );
-    // Held (issue 17): a duplicated or quoted session cookie is no session.
+    // An attack that was tried and held (kept as a regression test): a duplicated or quoted
+    // session cookie is no session.
     let twice = format!("__Host-session={a_sess}; __Host-session={a_sess}");
     assert_eq!(
         present(&c, None, Some(&twice), &UA_A),
