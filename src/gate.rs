@@ -32,12 +32,13 @@ use crate::target::{self, Target};
 
 mod authenticate;
 mod login;
+mod steps;
 
 pub use authenticate::{
-    access_cookie_header, judge_revocation, Answer, Authenticated, Authentication, Mode, Next,
-    Note, Refreshed, VerifyFailure,
+    Answer, Authenticated, Authentication, Mode, Next, Refreshed, VerifyFailure,
 };
 pub use login::{LoggedIn, Login, LoginAnswer, LoginNext};
+pub use steps::{access_cookie_header, judge_revocation, Note};
 
 /// What the adapter read of one request: the method as the runtime gives it, the URL, and
 /// the headers the decisions use. Headers the adapter did not read are `None`.

@@ -14,7 +14,8 @@
 
 use std::sync::Arc;
 
-use super::{access_cookie_header, judge_revocation, Facts, Note, Reply, VerifyFailure};
+use super::steps::{access_cookie_header, judge_revocation, out_of_order, Note};
+use super::{Facts, Reply, VerifyFailure};
 use crate::access_cookie::NONCE_BYTES;
 use crate::config::EdgeConfig;
 use crate::cookies;
@@ -386,10 +387,6 @@ impl<'a> Login<'a> {
             }
         }))
     }
-}
-
-fn out_of_order() -> Rejection {
-    Rejection::new(Reason::Upstream(crate::rejection::UpstreamFault::Reply))
 }
 
 #[cfg(test)]
