@@ -1,6 +1,8 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::session_cookie::IpBinding;
+use crate::token::TypRule;
 
 fn base() -> HashMap<&'static str, String> {
     HashMap::from([
