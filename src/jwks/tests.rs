@@ -76,35 +76,44 @@ fn max_age_is_honoured_within_bounds() {
     }
 }
 
+/// The states `plan_table` starts from: each brings a cache into a row's state, moving the clock.
+type Setup = fn(&mut JwksCache, &mut Clock);
+
+fn cold(_: &mut JwksCache, _: &mut Clock) {}
+
+fn fetching(c: &mut JwksCache, clock: &mut Clock) {
+    let _t = ticket(c.plan(clock.at(0)));
+}
+
+fn failed_cold(c: &mut JwksCache, clock: &mut Clock) {
+    let t = ticket(c.plan(clock.at(0)));
+    c.on_failed(t, clock.at(T));
+}
+
+fn fresh(c: &mut JwksCache, clock: &mut Clock) {
+    let t = ticket(c.plan(clock.at(0)));
+    c.on_fetched(t, clock.at(100), keys(), Some(60));
+}
+
+fn refreshing(c: &mut JwksCache, clock: &mut Clock) {
+    fresh(c, clock);
+    let _t = ticket(c.plan(clock.at(61_000)));
+}
+
+fn refreshing_at_stale_end(c: &mut JwksCache, clock: &mut Clock) {
+    fresh(c, clock);
+    let _t = ticket(c.plan(clock.at(60_100 + STALE_SECS * 1000 - 10)));
+}
+
+fn refresh_failed(c: &mut JwksCache, clock: &mut Clock) {
+    fresh(c, clock);
+    let t = ticket(c.plan(clock.at(61_000)));
+    c.on_failed(t, clock.at(61_000 + T));
+}
+
 /// One row: the state the cache is brought into, the time of the plan, what it says.
 #[test]
 fn plan_table() {
-    type Setup = fn(&mut JwksCache, &mut Clock);
-    fn cold(_: &mut JwksCache, _: &mut Clock) {}
-    fn fetching(c: &mut JwksCache, clock: &mut Clock) {
-        let _t = ticket(c.plan(clock.at(0)));
-    }
-    fn failed_cold(c: &mut JwksCache, clock: &mut Clock) {
-        let t = ticket(c.plan(clock.at(0)));
-        c.on_failed(t, clock.at(T));
-    }
-    fn fresh(c: &mut JwksCache, clock: &mut Clock) {
-        let t = ticket(c.plan(clock.at(0)));
-        c.on_fetched(t, clock.at(100), keys(), Some(60));
-    }
-    fn refreshing(c: &mut JwksCache, clock: &mut Clock) {
-        fresh(c, clock);
-        let _t = ticket(c.plan(clock.at(61_000)));
-    }
-    fn refreshing_at_stale_end(c: &mut JwksCache, clock: &mut Clock) {
-        fresh(c, clock);
-        let _t = ticket(c.plan(clock.at(60_100 + STALE_SECS * 1000 - 10)));
-    }
-    fn refresh_failed(c: &mut JwksCache, clock: &mut Clock) {
-        fresh(c, clock);
-        let t = ticket(c.plan(clock.at(61_000)));
-        c.on_failed(t, clock.at(61_000 + T));
-    }
     let rows: &[(&str, Setup, i64, Kind)] = &[
         ("cold: fetch", cold, 0, Kind::Fetch),
         ("cold, fetch in flight: wait", fetching, 1, Kind::Wait),
