@@ -258,3 +258,260 @@ fn typ_any() {
         Ok(TypRule::Any)
     );
 }
+
+/// The message names the key and the problem, nothing else.
+#[test]
+fn error_display() {
+    let e = with("LEEWAY_SECONDS", "500").map(|_| ()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config LEEWAY_SECONDS: must be between 0 and 120"
+    );
+    let e = with("UPSTREAM", "http://app.example")
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config UPSTREAM: http is only allowed for loopback hosts; use https"
+    );
+}
+
+#[test]
+fn session_debug_shows_the_store_and_redacts_the_secret() {
+    let s = with_session(&[]).expect("valid").session.expect("session");
+    let dbg = format!("{s:?}");
+    assert!(dbg.starts_with("SessionConfig {"), "{dbg}");
+    assert!(
+        dbg.contains("store_url: \"https://store.test/cis\""),
+        "{dbg}"
+    );
+    assert!(dbg.contains("client_secret: \"<redacted>\""), "{dbg}");
+}
+
+/// URLs: what each part may be, and the bounds' edges (the first bad key and its problem).
+#[test]
+fn url_rules() {
+    let problem =
+        |key: &'static str, value: &str| with(key, value).map(|_| ()).map_err(|e| e.problem);
+    let rows: &[(&'static str, &str, Result<(), &str>)] = &[
+        ("UPSTREAM", "https://app.test", Ok(())),
+        ("UPSTREAM", "https://app.test/", Ok(())),
+        ("UPSTREAM", "http://[::1]:9000", Ok(())),
+        (
+            "UPSTREAM",
+            "http://app.example",
+            Err("http is only allowed for loopback hosts; use https"),
+        ),
+        (
+            "UPSTREAM",
+            "http://10.0.0.1",
+            Err("http is only allowed for loopback hosts; use https"),
+        ),
+        ("UPSTREAM", "ws://app.test", Err("scheme must be https")),
+        (
+            "UPSTREAM",
+            "https://user@app.test",
+            Err("must not contain credentials"),
+        ),
+        (
+            "UPSTREAM",
+            "https://:pw@app.test",
+            Err("must not contain credentials"),
+        ),
+        (
+            "UPSTREAM",
+            "https://app.test/?q=1",
+            Err("must not have a query or fragment"),
+        ),
+        (
+            "UPSTREAM",
+            "https://app.test/#f",
+            Err("must not have a query or fragment"),
+        ),
+        (
+            "UPSTREAM",
+            "https://app.test/p",
+            Err("must be an origin without a path"),
+        ),
+        ("JWKS_URL", "https://issuer.test/jwks?v=2", Ok(())),
+        ("JWKS_URL", "https://issuer.test/jwks#keys", Ok(())),
+        (
+            "JWKS_URL",
+            "https://u:p@issuer.test/jwks",
+            Err("must not contain credentials"),
+        ),
+    ];
+    for (key, value, want) in rows {
+        assert_eq!(
+            problem(key, value),
+            want.map_err(str::to_owned),
+            "{key}={value}"
+        );
+    }
+}
+
+#[test]
+fn cookie_name_bounds() {
+    let name = |n: usize| format!("__Host-{}", "a".repeat(n - "__Host-".len()));
+    assert_eq!(
+        with("ACCESS_COOKIE", &name(64)).map(|c| c.access_cookie),
+        Ok(name(64))
+    );
+    assert_eq!(
+        with("ACCESS_COOKIE", &name(65))
+            .map(|_| ())
+            .map_err(|e| e.key),
+        Err("ACCESS_COOKIE")
+    );
+    assert_eq!(
+        with("SESSION_COOKIE", "__Host-s").map(|c| c.session_cookie),
+        Ok("__Host-s".to_owned())
+    );
+}
+
+#[test]
+fn lists_skip_empty_items_and_repeats() {
+    assert_eq!(
+        with("ALLOWED_ALGS", " PS256, ES256,, ES256 ,EdDSA,ES256").map(|c| c.allowed_algs),
+        Ok(vec![Alg::Ps256, Alg::Es256, Alg::Ed25519])
+    );
+    assert_eq!(
+        with("ACCEPTED_TYP", "jwt, ,at+jwt,").map(|c| c.policy.typ),
+        Ok(TypRule::OneOf(vec!["jwt".into(), "at+jwt".into()]))
+    );
+    assert_eq!(
+        with("AUDIENCE", ", a ,,b").map(|c| c.policy.audiences),
+        Ok(vec!["a".to_owned(), "b".to_owned()])
+    );
+}
+
+#[test]
+fn auth_prefix_edges() {
+    for ok in ["/a", "/auth", "/edge/auth", "/a.b_c-d"] {
+        assert_eq!(
+            with("AUTH_PREFIX", ok).map(|c| c.auth_prefix),
+            Ok(ok.to_owned()),
+            "{ok}"
+        );
+    }
+    for bad in ["/", "/auth/", "auth", "/a b", "/a?b", "/caf\u{e9}"] {
+        assert_eq!(
+            with("AUTH_PREFIX", bad).map(|_| ()).map_err(|e| e.key),
+            Err("AUTH_PREFIX"),
+            "{bad}"
+        );
+    }
+}
+
+/// Each number's bounds, both edges, and the default (a mutant in any bound or default fails a
+/// row).
+#[test]
+fn number_bounds_table() {
+    let with_s = |k: &'static str, v: &str| with_session(&[(k, v)]);
+    type Read = fn(&EdgeConfig) -> i64;
+    let session = |c: &EdgeConfig| c.session.as_ref().map_or(-1, |s| s.session_max_secs);
+    let store = |c: &EdgeConfig| {
+        c.session
+            .as_ref()
+            .map_or(-1, |s| i64::from(s.store_timeout_ms))
+    };
+    let rows: &[(&'static str, i64, i64, i64, Read)] = &[
+        ("LEEWAY_SECONDS", 30, 0, 120, |c| c.policy.leeway_secs),
+        ("UPSTREAM_TIMEOUT_MS", 30_000, 100, 300_000, |c| {
+            i64::from(c.upstream_timeout_ms)
+        }),
+        ("JWKS_CACHE_SECONDS", 600, 30, 86_400, |c| c.jwks_cache_secs),
+        ("JWKS_TIMEOUT_MS", 3_000, 100, 5_000, |c| {
+            i64::from(c.jwks_timeout_ms)
+        }),
+        ("TOKEN_CACHE_ENTRIES", 1024, 0, 100_000, |c| {
+            i64::try_from(c.token_cache_entries).unwrap_or(-1)
+        }),
+        ("TOKEN_CACHE_SECONDS", 60, 0, 3600, |c| c.token_cache_secs),
+        ("REVOCATION_CACHE_SECONDS", 10, 0, 300, |c| {
+            c.revocation.cache_secs
+        }),
+        ("ACCESS_TOKEN_MAX_SECONDS", 3600, 60, 86_400, |c| {
+            i64::try_from(c.revocation.max_access_token_secs).unwrap_or(-1)
+        }),
+        (
+            "SESSION_MAX_SECONDS",
+            14 * 86_400,
+            60,
+            366 * 86_400,
+            session,
+        ),
+        ("STORE_TIMEOUT_MS", 5_000, 100, 60_000, store),
+    ];
+    for (key, default, min, max, read) in rows {
+        assert_eq!(
+            with_session(&[]).map(|c| read(&c)),
+            Ok(*default),
+            "{key} default"
+        );
+        for ok in [*min, *max] {
+            assert_eq!(
+                with_s(key, &ok.to_string()).map(|c| read(&c)),
+                Ok(ok),
+                "{key}={ok}"
+            );
+        }
+        for bad in [min - 1, max + 1] {
+            assert_eq!(
+                with_s(key, &bad.to_string())
+                    .map(|_| ())
+                    .map_err(|e| (e.key, e.problem)),
+                Err((*key, format!("must be between {min} and {max}"))),
+                "{key}={bad}"
+            );
+        }
+    }
+}
+
+#[test]
+fn session_switches() {
+    let s = |extra: &[(&'static str, &str)]| with_session(extra).map(|c| c.session.expect("on"));
+    assert_eq!(
+        s(&[("BIND_IP", "prefix")]).map(|s| s.binding.ip),
+        Ok(IpBinding::Prefix)
+    );
+    assert_eq!(
+        s(&[("BIND_IP", " exact ")]).map(|s| s.binding.ip),
+        Ok(IpBinding::Exact)
+    );
+    assert_eq!(
+        s(&[("BIND_IP", "off")]).map(|s| s.binding.ip),
+        Ok(IpBinding::Off)
+    );
+    assert_eq!(
+        s(&[("SAME_SITE", "Lax")]).map(|s| s.cookies.same_site_lax),
+        Ok(true)
+    );
+    assert_eq!(
+        s(&[("SAME_SITE", "strict")]).map(|s| s.cookies.same_site_lax),
+        Ok(false)
+    );
+    assert_eq!(
+        s(&[("PERSISTENT_SESSIONS", "yes")]).map(|s| s.cookies.persistent),
+        Ok(true)
+    );
+    assert_eq!(
+        s(&[("BIND_USER_AGENT", "0")]).map(|s| s.binding.user_agent),
+        Ok(false)
+    );
+    assert_eq!(
+        s(&[("RESOURCE", "api://x")]).map(|s| s.resource),
+        Ok(Some("api://x".into()))
+    );
+    assert_eq!(s(&[]).map(|s| s.resource), Ok(None));
+    assert_eq!(
+        s(&[("CLEAR_SITE_DATA", "\"cache\"\r\nX-Injected: 1")])
+            .map(|_| ())
+            .map_err(|e| e.key),
+        Err("CLEAR_SITE_DATA")
+    );
+    assert_eq!(
+        with("REVOCATION_ON_KV_ERROR", "open").map(|c| c.revocation.on_kv_error),
+        Ok(OnKvError::Open)
+    );
+}

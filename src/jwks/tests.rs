@@ -310,3 +310,27 @@ fn a_stale_refresh_in_flight_is_what_an_unknown_kid_waits_for() {
     let _t = ticket(c.plan(60_000));
     assert!(matches!(c.plan_refetch(60_001), RefetchPlan::Wait(_)));
 }
+
+#[test]
+fn a_flight_tells_when_it_started_and_when_it_settles() {
+    let mut c = cache();
+    let _t = ticket(c.plan(7_000));
+    let KeysPlan::Wait(f) = c.plan(7_010) else {
+        panic!("second request waits")
+    };
+    assert_eq!(f.started_ms(), 7_000);
+    assert_eq!(f.settled_by_ms(), 7_000 + GIVE_UP);
+}
+
+/// The back-off after a failed refresh holds unknown-`kid` refetches too, to its last ms.
+#[test]
+fn unknown_kid_refetch_waits_out_the_back_off() {
+    let mut c = warm(0);
+    let t = ticket(c.plan(60_000));
+    let failed = 60_000 + T;
+    assert!(c.on_failed(t, failed).is_some());
+    let over = failed + FAILURE_BACKOFF_SECS * 1000;
+    assert!(matches!(c.plan_refetch(failed), RefetchPlan::Skip));
+    assert!(matches!(c.plan_refetch(over - 1), RefetchPlan::Skip));
+    assert!(matches!(c.plan_refetch(over), RefetchPlan::Fetch(_)));
+}
