@@ -105,3 +105,138 @@ fn header_alg_matching_is_exact() {
     assert!(!Alg::Es256.matches_header("es256"));
     assert!(!Alg::Rs256.matches_header("PS256"));
 }
+
+#[test]
+fn config_names_and_canonical_names() {
+    let rows: &[(&str, Option<Alg>)] = &[
+        ("ES256", Some(Alg::Es256)),
+        ("RS256", Some(Alg::Rs256)),
+        ("PS256", Some(Alg::Ps256)),
+        ("EdDSA", Some(Alg::Ed25519)),
+        ("Ed25519", Some(Alg::Ed25519)),
+        ("es256", None),
+        ("HS256", None),
+        ("none", None),
+        ("", None),
+    ];
+    for (name, want) in rows {
+        assert_eq!(Alg::from_config_name(name), *want, "{name:?}");
+    }
+    for (alg, name) in [
+        (Alg::Es256, "ES256"),
+        (Alg::Rs256, "RS256"),
+        (Alg::Ps256, "PS256"),
+        (Alg::Ed25519, "EdDSA"),
+    ] {
+        assert_eq!(alg.name(), name);
+        assert_eq!(alg.to_string(), name);
+        // Each algorithm answers to its own name and to no other's.
+        for other in ["ES256", "RS256", "PS256"] {
+            assert_eq!(alg.matches_header(other), other == name, "{alg:?} {other}");
+        }
+    }
+}
+
+#[test]
+fn debug_and_display_say_what_without_key_bytes() {
+    let ec = key_from_jwk(&ec_jwk(), ALL).expect("ec");
+    let ed = key_from_jwk(&ed_jwk(), ALL).expect("ed");
+    assert_eq!(format!("{:?}", ec.material), "P256(..)");
+    assert_eq!(format!("{:?}", ed.material), "Ed25519(..)");
+    assert_eq!(format!("{:?}", rsa_key(2048).material), "Rsa(..)");
+    let rows = [
+        (KeySetError::Malformed("eof".into()), "malformed JWKS: eof"),
+        (
+            KeySetError::TooManyKeys(40),
+            "JWKS has 40 keys (at most 32)",
+        ),
+        (
+            KeySetError::NoUsableKeys { skipped: 3 },
+            "JWKS has no usable key (3 skipped)",
+        ),
+    ];
+    for (e, text) in rows {
+        assert_eq!(e.to_string(), text);
+    }
+}
+
+/// The public part of a test RSA key of `bits` bits (tests/keys).
+fn rsa_public(bits: usize) -> serde_json::Value {
+    let text = match bits {
+        2048 => include_str!("../../tests/keys/test-rs256.private.jwk.json"),
+        1024 => include_str!("../../tests/keys/test-rs1024-weak.private.jwk.json"),
+        _ => panic!("no test key of {bits} bits"),
+    };
+    let full: serde_json::Value = serde_json::from_str(text).expect("jwk");
+    json!({"kty": "RSA", "kid": format!("rsa{bits}"), "n": full["n"], "e": full["e"]})
+}
+
+fn rsa_key(bits: usize) -> VerifyKey {
+    key_from_jwk(&rsa_public(bits), ALL).expect("rsa")
+}
+
+#[test]
+fn rsa_moduli_under_2048_bits_are_refused() {
+    assert_eq!(rsa_key(2048).alg, Alg::Rs256);
+    assert_eq!(rsa_key(2048).signature_len(), 256);
+    assert_eq!(
+        key_from_jwk(&rsa_public(1024), ALL).map(|k| k.alg),
+        Err(KeyError::WeakRsa(1024))
+    );
+}
+
+#[test]
+fn key_ops_must_allow_verify() {
+    let rows: &[(serde_json::Value, bool)] = &[
+        (json!(["verify"]), true),
+        (json!(["sign", "verify"]), true),
+        (json!(["sign"]), false),
+        (json!(["encrypt"]), false),
+        (json!([]), false),
+    ];
+    for (ops, usable) in rows {
+        let mut jwk = ec_jwk();
+        jwk["key_ops"] = ops.clone();
+        let got = key_from_jwk(&jwk, ALL).map(|k| k.alg);
+        let want = if *usable {
+            Ok(Alg::Es256)
+        } else {
+            Err(KeyError::NotForSignatures)
+        };
+        assert_eq!(got, want, "key_ops {ops}");
+    }
+}
+
+#[test]
+fn kid_and_key_count_bounds() {
+    for (len, ok) in [(MAX_KID_LEN, true), (MAX_KID_LEN + 1, false)] {
+        let mut jwk = ec_jwk();
+        jwk["kid"] = json!("k".repeat(len));
+        let got = key_from_jwk(&jwk, ALL).map(|k| k.kid.map(|k| k.len()));
+        let want = if ok {
+            Ok(Some(len))
+        } else {
+            Err(KeyError::KidTooLong)
+        };
+        assert_eq!(got, want, "kid of {len} bytes");
+    }
+    let full = json!({ "keys": vec![ec_jwk(); MAX_KEYS] }).to_string();
+    assert_eq!(
+        KeySet::from_jwks_json(full.as_bytes(), ALL).map(|s| (s.keys().len(), s.skipped())),
+        Ok((MAX_KEYS, 0))
+    );
+}
+
+#[test]
+fn a_set_from_keys_holds_them() {
+    let set = KeySet::from_keys(vec![
+        rsa_key(2048),
+        key_from_jwk(&ed_jwk(), ALL).expect("ed"),
+    ]);
+    assert_eq!(set.keys().len(), 2);
+    assert_eq!(set.skipped(), 0);
+    assert_eq!(set.by_kid("rsa2048").map(|k| k.alg), Some(Alg::Rs256));
+    let doc = json!({"keys":[ec_jwk(), {"kty":"oct","k":"AAAA"}, {"kty":"EC","crv":"P-384"}]});
+    let set = KeySet::from_jwks_json(doc.to_string().as_bytes(), ALL).expect("one usable");
+    assert_eq!(set.skipped(), 2);
+}
