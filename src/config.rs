@@ -123,6 +123,10 @@ pub struct EdgeConfig {
     /// Whether requests the isolate's caches decide are forwarded on the fast path (the full
     /// path otherwise; both decide the same, this is a switch for diagnosis).
     pub fast_path: bool,
+    /// Answers say which path served them in `Server-Timing` (`edge;desc="fast"` or `"full"`),
+    /// for tests and debugging (`SERVER_TIMING`, default off: it tells clients how the edge
+    /// decided).
+    pub server_timing: bool,
     /// Paths forwarded without a token.
     pub public_paths: PathRules,
     /// Name of the access-token cookie.
@@ -168,6 +172,7 @@ impl EdgeConfig {
             upstream: upstream.url,
             upstream_timeout_ms: upstream.timeout_ms,
             fast_path: upstream.fast_path,
+            server_timing: upstream.server_timing,
             public_paths: paths.public_paths,
             access_cookie: paths.access_cookie,
             session_cookie: paths.session_cookie,

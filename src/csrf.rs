@@ -12,13 +12,68 @@ pub fn is_safe_method(method: &str) -> bool {
     matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
+/// Why the CSRF rule refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsrfRefusal {
+    /// `Sec-Fetch-Site` is not `same-origin`.
+    CrossSite,
+    /// No Fetch Metadata, and `Origin` is not the request's own origin.
+    OriginMismatch,
+    /// Neither `Sec-Fetch-Site` nor `Origin`.
+    NoOriginInformation,
+    /// The request's own origin cannot be told (a URL the runtime would not hand over).
+    NoOwnOrigin,
+}
+
+impl CsrfRefusal {
+    /// Secret-free code for logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::CrossSite => "cross_site_request",
+            Self::OriginMismatch => "origin_mismatch",
+            Self::NoOriginInformation => "no_origin_information",
+            Self::NoOwnOrigin => "bad_url",
+        }
+    }
+}
+
 /// The CSRF decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsrfVerdict {
     /// Allowed.
     Allow,
-    /// Refused with 403; the reason is for logs.
-    Refuse(&'static str),
+    /// Refused with 403.
+    Refuse(CsrfRefusal),
+}
+
+/// The whole rule for one request whose URL is `url`: safe methods pass; others need Fetch
+/// Metadata or an `Origin` of the request's own origin ([`own_origin`]).
+pub fn check_request(
+    method: &str,
+    url: &str,
+    sec_fetch_site: Option<&str>,
+    origin: Option<&str>,
+) -> CsrfVerdict {
+    if is_safe_method(method) {
+        return CsrfVerdict::Allow;
+    }
+    match own_origin(url) {
+        Some(own) => check(method, sec_fetch_site, origin, &own),
+        None => CsrfVerdict::Refuse(CsrfRefusal::NoOwnOrigin),
+    }
+}
+
+/// The request's own origin: [`serialized_origin`] where the URL allows it, else a URL
+/// parser's serialisation. The one origin serialiser of the edge.
+pub fn own_origin(url: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some(o) = serialized_origin(url) {
+        return Some(o.into());
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    let origin = parsed.origin();
+    origin
+        .is_tuple()
+        .then(|| origin.ascii_serialization().into())
 }
 
 /// Decides for one request. `own_origin` is `scheme://host[:port]` of the request URL.
@@ -35,13 +90,13 @@ pub fn check(
         return if site.trim().eq_ignore_ascii_case("same-origin") {
             CsrfVerdict::Allow
         } else {
-            CsrfVerdict::Refuse("cross_site_request")
+            CsrfVerdict::Refuse(CsrfRefusal::CrossSite)
         };
     }
     match origin {
         Some(o) if o.trim().eq_ignore_ascii_case(own_origin) => CsrfVerdict::Allow,
-        Some(_) => CsrfVerdict::Refuse("origin_mismatch"),
-        None => CsrfVerdict::Refuse("no_origin_information"),
+        Some(_) => CsrfVerdict::Refuse(CsrfRefusal::OriginMismatch),
+        None => CsrfVerdict::Refuse(CsrfRefusal::NoOriginInformation),
     }
 }
 
@@ -64,6 +119,7 @@ pub fn serialized_origin(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use CsrfRefusal::*;
     use CsrfVerdict::*;
 
     #[test]
@@ -97,6 +153,36 @@ mod tests {
     }
 
     #[test]
+    fn own_origin_of_urls_with_credentials_comes_from_a_parser() {
+        assert_eq!(
+            own_origin("https://u:p@app.test:8443/x").as_deref(),
+            Some("https://app.test:8443")
+        );
+        assert_eq!(
+            own_origin("https://app.test/x").as_deref(),
+            Some("https://app.test")
+        );
+        assert_eq!(own_origin("data:text/plain,x"), None);
+        assert_eq!(
+            check_request("POST", "data:text/plain,x", None, None),
+            Refuse(NoOwnOrigin)
+        );
+        assert_eq!(check_request("GET", "data:text/plain,x", None, None), Allow);
+        assert_eq!(
+            check_request("POST", "https://app.test/x", None, Some("https://app.test")),
+            Allow
+        );
+        assert_eq!(
+            check_request("POST", "https://app.test/x", Some("cross-site"), None),
+            Refuse(CrossSite)
+        );
+        let codes = [CrossSite, OriginMismatch, NoOriginInformation, NoOwnOrigin].map(|r| r.code());
+        for (i, c) in codes.iter().enumerate() {
+            assert!(!c.is_empty() && !codes[..i].contains(c), "{c}");
+        }
+    }
+
+    #[test]
     fn table() {
         let me = "https://app.test";
         let rows: &[(&str, Option<&str>, Option<&str>, CsrfVerdict)] = &[
@@ -109,35 +195,20 @@ mod tests {
                 Some("https://evil.test"),
                 Allow,
             ),
-            (
-                "POST",
-                Some("same-site"),
-                None,
-                Refuse("cross_site_request"),
-            ),
-            (
-                "POST",
-                Some("cross-site"),
-                Some(me),
-                Refuse("cross_site_request"),
-            ),
-            ("POST", Some("none"), None, Refuse("cross_site_request")),
+            ("POST", Some("same-site"), None, Refuse(CrossSite)),
+            ("POST", Some("cross-site"), Some(me), Refuse(CrossSite)),
+            ("POST", Some("none"), None, Refuse(CrossSite)),
             ("POST", None, Some(me), Allow),
             ("POST", None, Some("HTTPS://APP.TEST"), Allow),
             (
                 "POST",
                 None,
                 Some("https://app.test.evil.test"),
-                Refuse("origin_mismatch"),
+                Refuse(OriginMismatch),
             ),
-            ("POST", None, Some("null"), Refuse("origin_mismatch")),
-            ("DELETE", None, None, Refuse("no_origin_information")),
-            (
-                "PUT",
-                Some("cross-site"),
-                None,
-                Refuse("cross_site_request"),
-            ),
+            ("POST", None, Some("null"), Refuse(OriginMismatch)),
+            ("DELETE", None, None, Refuse(NoOriginInformation)),
+            ("PUT", Some("cross-site"), None, Refuse(CrossSite)),
         ];
         for (method, site, origin, want) in rows {
             assert_eq!(

@@ -8,11 +8,11 @@
 use crate::access_cookie;
 use crate::config::EdgeConfig;
 use crate::credentials::{self, Credential};
-use crate::rejection::Rejection;
+use crate::rejection::{Reason, Rejection};
 use crate::revocation::Issued;
 use crate::session_cookie::{self, ClientProps, SessionCookie};
 use crate::store_api::StoreFailure;
-use crate::token::{TokenError, VerifiedClaims};
+use crate::token::VerifiedClaims;
 
 /// A session cookie verified for this client, with the value it was read from (the access
 /// cookie is sealed beside that exact value).
@@ -50,9 +50,9 @@ pub enum Presented<'a> {
     Nothing,
 }
 
-impl Presented<'_> {
+impl<'a> Presented<'a> {
     /// The session cookie of the request, if one verified.
-    pub fn session(&self) -> Option<&OpenedSession<'_>> {
+    pub fn session(&self) -> Option<&OpenedSession<'a>> {
         match self {
             Self::Bearer { session, .. } | Self::Cookie { session, .. } => session.as_ref(),
             Self::SessionOnly(s) => Some(s),
@@ -101,7 +101,7 @@ pub fn present<'a>(
     props: &ClientProps<'_>,
 ) -> Result<Presented<'a>, Rejection> {
     let credential = credentials::extract(authorization, cookie_header, &config.access_cookie)
-        .map_err(|e| Rejection::invalid_request(e.reason()))?;
+        .map_err(|e| Rejection::new(Reason::Credentials(e)))?;
     let session = session_cookie(config, cookie_header, props);
     let valid = || session.clone().and_then(Result::ok);
     match credential {
@@ -119,11 +119,11 @@ pub fn present<'a>(
             };
             let opened = match &session {
                 Some(Ok(opened)) => opened,
-                Some(Err(e)) => return Err(Rejection::session_ended(e.reason())),
-                None => return Err(Rejection::session_ended("access_cookie_without_session")),
+                Some(Err(e)) => return Err(Rejection::new(Reason::SessionCookie(*e))),
+                None => return Err(Rejection::new(Reason::AccessCookieWithoutSession)),
             };
             let access = access_cookie::open(&s.binding_keys, opened.raw, value)
-                .map_err(|e| Rejection::session_ended(e.reason()))?;
+                .map_err(|e| Rejection::new(Reason::AccessCookie(e)))?;
             Ok(Presented::Cookie {
                 token: access.token,
                 minted_ms: Some(access.minted_ms),
@@ -161,9 +161,7 @@ pub fn token_fits_session(
     if same_user && same_session {
         Ok(())
     } else {
-        Err(Rejection::invalid_token(&TokenError::MalformedClaims(
-            "token and session cookie disagree".into(),
-        )))
+        Err(Rejection::new(Reason::TokenSessionMismatch))
     }
 }
 
@@ -254,7 +252,7 @@ pub fn judge_login(
             } else {
                 // The store accepted a step-up onto another user or moved it to another
                 // session: it broke the rule, so nothing is minted.
-                Err(Rejection::forbidden("step_up_other_user"))
+                Err(Rejection::new(Reason::StepUpOtherUser))
             }
         }
         LoginPlan::Fresh => Ok(LoginOutcome::NewSession {

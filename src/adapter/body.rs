@@ -9,7 +9,7 @@ use web_sys::{ReadableStream, ReadableStreamDefaultReader};
 use worker::{Request, Response, ResponseBody};
 
 use crate::body::{self, BodyRefusal};
-use crate::rejection::Rejection;
+use crate::rejection::{BodyFault, Reason, Rejection};
 
 /// Why a body could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +27,8 @@ pub(super) async fn read_request(req: &Request, limit: usize) -> Result<Vec<u8>,
     read(req.inner().body(), length.as_deref(), limit)
         .await
         .map_err(|e| match e {
-            ReadError::Refused(r) => Rejection::body_refused(r),
-            ReadError::Unreadable => Rejection::bad_body("unreadable_body"),
+            ReadError::Refused(r) => Rejection::new(Reason::BodySize(r)),
+            ReadError::Unreadable => Rejection::new(Reason::Body(BodyFault::Unreadable)),
         })
 }
 

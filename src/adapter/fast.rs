@@ -1,14 +1,14 @@
 //! The fast path: a request the isolate's caches decide entirely, forwarded without a Rust
 //! future.
 //!
-//! It answers only when the full path would forward the request without any I/O of its own:
-//! a public path, or a protected one whose access token is in the verified-token cache and
-//! whose revocation answers (user and session) are in the revocation cache, with the session
-//! cookie (when sessions are on and the token came in a cookie) valid for this client.
-//! Anything else (a miss, a rejection, a refresh, an `/auth/*` route, a cookie-carried unsafe
-//! request the CSRF check refuses, a method or a target the core refuses) returns `None` and
-//! the full path decides from scratch, with its logging: the fast path never rejects and never
-//! logs a decision, so it cannot disagree with the full path, only defer to it.
+//! It is the gate's own machine ([`crate::gate`]) run on the isolate's caches: it answers only
+//! when the full path would forward the request without any I/O of its own (a public path, or
+//! a protected one whose access token is in the verified-token cache and whose revocation
+//! answers are cached). At the first need the caches cannot meet (a miss, a refresh), at any
+//! refusal (a method, a target, a CSRF refusal), and for the edge's own routes it returns
+//! `None` and the full path decides from scratch, with its logging: the fast path never
+//! refuses and never logs a decision, so it cannot disagree with the full path, only defer to
+//! it.
 //!
 //! Why it exists: on a warm token the full path's cost was mostly the plumbing of an async
 //! workers-rs handler (futures woken through microtasks, wrapper objects, a timer per
@@ -16,24 +16,19 @@
 //! finalizer created once per isolate (bench/README.md has the numbers).
 
 use std::cell::OnceCell;
-use std::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::Env;
 
-use super::js::{self, Name, RawHeaders};
-use super::upstream::{self, failure, finalize_response, Incoming};
-use super::{log, now_secs, rejection_response, revoke, with_isolate};
+use super::facts::Read;
+use super::upstream::{self, failure, finalize_response, Incoming, Served};
+use super::{log, now_secs, revoke, with_isolate};
 use crate::cache_policy::ResponseKind;
 use crate::config::EdgeConfig;
-use crate::csrf::{self, CsrfVerdict};
-use crate::rejection::Rejection;
+use crate::gate::{self, Answer, Authenticated, Authentication, Facts, Mode, Next};
+use crate::rejection::{Reason, Rejection, UpstreamFault};
 use crate::route::{self, Route};
-use crate::session_cookie::{ClientProps, IpBinding};
-use crate::session_rules::{self, Presented};
-use crate::target;
-use crate::token::VerifiedClaims;
 use crate::token_cache;
 
 #[wasm_bindgen]
@@ -57,6 +52,9 @@ type Handler = Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>;
 struct Finalizers {
     authenticated: Handler,
     public: Handler,
+    /// The same, marked `Server-Timing: edge;desc="fast"` (`SERVER_TIMING`).
+    authenticated_marked: Handler,
+    public_marked: Handler,
     failed: Handler,
 }
 
@@ -68,77 +66,76 @@ thread_local! {
 fn with_finalizers<T>(f: impl FnOnce(&Finalizers) -> T) -> T {
     FINALIZERS.with(|cell| {
         f(cell.get_or_init(|| Finalizers {
-            authenticated: finalizer(ResponseKind::Authenticated),
-            public: finalizer(ResponseKind::Public),
+            authenticated: finalizer(ResponseKind::Authenticated, Served::Unmarked),
+            public: finalizer(ResponseKind::Public, Served::Unmarked),
+            authenticated_marked: finalizer(ResponseKind::Authenticated, Served::Fast),
+            public_marked: finalizer(ResponseKind::Public, Served::Fast),
             failed: Closure::new(|error: JsValue| respond_rejection(&failure(&error))),
         }))
     })
 }
 
-fn finalizer(kind: ResponseKind) -> Handler {
-    Closure::new(
-        move |resp: JsValue| match finalize_response(resp.unchecked_into(), kind, &[]) {
+fn finalizer(kind: ResponseKind, served: Served) -> Handler {
+    Closure::new(move |resp: JsValue| {
+        match finalize_response(resp.unchecked_into(), kind, &[], served) {
             Ok(resp) => Ok(resp.into()),
-            Err(_) => respond_rejection(&Rejection::bad_gateway("finalize")),
-        },
-    )
+            Err(_) => respond_rejection(&Rejection::new(Reason::Upstream(UpstreamFault::Finalize))),
+        }
+    })
 }
 
 /// A 502/504 for a forward that got no (usable) answer. Logged here: the full path never saw
 /// this request.
 fn respond_rejection(rejection: &Rejection) -> Result<JsValue, JsValue> {
-    log::event("error", "forward", rejection.log_reason);
-    rejection_response(rejection, None, false)
+    log::event("error", "forward", rejection.reason.code());
+    let answer = gate::refusal(None, rejection, false);
+    super::reply(answer, Served::Unmarked)
         .map(JsValue::from)
         .map_err(|_| JsValue::from_str("edge-session: could not build the error response"))
 }
 
 /// Forwards `req` if the caches decide it; `None` sends it down the full path.
+///
+/// The same gate as the full path ([`gate::classify`], [`Authentication`]), run on the
+/// isolate's caches: it gives up at the first need they cannot answer (a token not in the
+/// verified-token cache, a revocation answer not cached, a refresh) and at any refusal.
 pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise> {
     let config = with_isolate(env, |i| i.config.clone()).ok()?;
     if !config.fast_path {
         return None;
     }
-    // Other methods, and targets the core refuses, are the full path's to refuse (and log).
     let method = req.method();
+    // Methods the core refuses are the full path's to refuse (and log); checked before
+    // anything else is read.
     if !route::is_allowed_method(&method) {
         return None;
     }
-    let url = req.url();
-    let target = target::parse(&url).ok()?;
-    let route = route::classify(
-        &method,
-        target.path(),
-        &config.auth_prefix,
-        &config.public_paths,
-    );
-    if matches!(route, Route::Auth(_)) {
-        return None;
-    }
+    let read = Read::fast(req, &config, method);
+    let facts = read.facts();
+    let classified = gate::classify(&config, &facts).ok()?;
+    let auth = match classified.route {
+        Route::Auth(_) => return None,
+        Route::Public => None,
+        Route::Protected => Some(authenticated(env, &config, &facts)?),
+    };
     let all = req.headers();
-    let headers = js::raw(&all);
-    let cookie = headers.get(Name::Cookie);
     let incoming = Incoming {
         req,
-        method: &method,
-        target: &target,
+        method: facts.method,
+        target: &classified.target,
         headers: &all,
-        cookie: cookie.as_deref(),
+        cookie: facts.cookie,
     };
-    let prepared = match route {
-        Route::Auth(_) => None,
-        Route::Public => upstream::prepare(&incoming, &config, None).ok(),
-        Route::Protected => {
-            let (claims, session_id) =
-                authenticated(env, &config, headers, &method, &url, cookie.as_deref())?;
-            upstream::prepare(&incoming, &config, Some((&claims, session_id.as_deref()))).ok()
-        }
-    }?;
+    let identity = auth.as_ref().map(|a| (&*a.claims, a.session_id.as_deref()));
+    let prepared = upstream::prepare(&incoming, &config, identity).ok()?;
     let sent = upstream::send(env, &prepared);
+    let marked = config.server_timing;
     Some(with_finalizers(|f| {
-        let fulfilled = match prepared.kind {
-            ResponseKind::Public => &f.public,
-            _ => &f.authenticated,
+        let fulfilled = match (prepared.kind, marked) {
+            (ResponseKind::Public, false) => &f.public,
+            (ResponseKind::Public, true) => &f.public_marked,
+            (_, false) => &f.authenticated,
+            (_, true) => &f.authenticated_marked,
         };
         sent.unchecked_ref::<Pending>().then_both(
             fulfilled.as_ref().unchecked_ref(),
@@ -147,76 +144,33 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
     }))
 }
 
-/// The verified claims and session id of a protected request, when the caches alone say it
-/// may pass; `None` when the full path has to look (or to refuse). The same core calls as the
-/// full path's `session::authenticate`, in the same order of meaning.
-fn authenticated(
-    env: &Env,
-    config: &EdgeConfig,
-    headers: &RawHeaders,
-    method: &str,
-    url: &str,
-    cookie: Option<&str>,
-) -> Option<(Arc<VerifiedClaims>, Option<String>)> {
-    let authorization = headers.get(Name::Authorization);
-    // Only the client properties the session cookie's binding uses are read.
-    let (user_agent, ip) = match &config.session {
-        Some(s) => (
-            s.binding
-                .user_agent
-                .then(|| headers.get(Name::UserAgent))
-                .flatten(),
-            (s.binding.ip != IpBinding::Off)
-                .then(|| headers.get(Name::ConnectingIp))
-                .flatten(),
-        ),
-        None => (None, None),
-    };
-    let props = ClientProps {
-        user_agent: user_agent.as_deref(),
-        ip: ip.as_deref(),
-    };
-    let presented =
-        session_rules::present(config, authorization.as_deref(), cookie, &props).ok()?;
-    let (token, minted_ms, bearer) = match &presented {
-        Presented::Bearer { token, .. } => (*token, None, true),
-        Presented::Cookie {
-            token, minted_ms, ..
-        } => (token.as_str(), *minted_ms, false),
-        Presented::SessionOnly(_) | Presented::Nothing => return None,
-    };
-    // Cookie-carried unsafe requests pass the CSRF check; a refusal is the full path's to
-    // give (and log).
-    if !bearer && !csrf::is_safe_method(method) {
-        let own_origin = csrf::serialized_origin(url)?;
-        let verdict = csrf::check(
-            method,
-            headers.get(Name::SecFetchSite).as_deref(),
-            headers.get(Name::Origin).as_deref(),
-            own_origin,
-        );
-        if verdict != CsrfVerdict::Allow {
-            return None;
-        }
-    }
-    // A token the cache certainly does not hold (a new token, the cold case) goes to the full
-    // path without being hashed here as well as there.
+/// The gate's authentication on the isolate's caches alone: the identity when they decide the
+/// request passes; `None` at the first need they cannot answer, or a refusal.
+fn authenticated(env: &Env, config: &EdgeConfig, facts: &Facts<'_>) -> Option<Authenticated> {
     let now = now_secs();
-    let claims = with_isolate(env, |i| {
-        if !i.tokens.may_hold(token) {
-            return None;
-        }
-        i.tokens.get(&token_cache::key_of(token), now)
-    })?;
-    let session = presented.session();
-    if let Some(s) = session {
-        session_rules::token_fits_session(&claims, &s.cookie).ok()?;
+    let mut machine = Authentication::start(config, facts, Mode::Forward, now);
+    // Two needs at most are met here (the token, the revocation answers).
+    for _ in 0..3 {
+        let answer = match machine.next() {
+            Next::Done => return machine.outcome().ok(),
+            Next::VerifyToken(token) => {
+                // A token the cache certainly does not hold (a new token, the cold case)
+                // goes to the full path without being hashed here as well as there.
+                let claims = with_isolate(env, |i| {
+                    if !i.tokens.may_hold(token) {
+                        return None;
+                    }
+                    i.tokens.get(&token_cache::key_of(token), now)
+                })?;
+                Answer::Verified(Ok(claims))
+            }
+            Next::ReadRevocation {
+                subject,
+                session_id,
+            } => Answer::Revocation(revoke::cached(env, subject, session_id, now)?),
+            Next::RefreshSession { .. } => return None,
+        };
+        machine.resume(answer);
     }
-    let cookie_session = session.filter(|_| !bearer).map(|s| &s.cookie);
-    let session_id = session_rules::session_id_of(&claims, cookie_session);
-    let issued = session_rules::issued(&claims, minted_ms);
-    if !revoke::allowed_by_cache(env, config, &claims.sub, session_id.as_deref(), issued, now) {
-        return None;
-    }
-    Some((claims, session_id))
+    None
 }

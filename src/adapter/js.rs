@@ -66,6 +66,10 @@ pub(super) enum Name {
     CdnCacheControl,
     CloudflareCdnCacheControl,
     SurrogateControl,
+    SecFetchMode,
+    Accept,
+    ContentType,
+    ServerTiming,
 }
 
 /// The identity header names the core produces, made into JS strings once as well.
@@ -92,12 +96,16 @@ impl Name {
             Self::CdnCacheControl => cache_policy::CDN_CACHE_HEADERS[0],
             Self::CloudflareCdnCacheControl => cache_policy::CDN_CACHE_HEADERS[1],
             Self::SurrogateControl => cache_policy::CDN_CACHE_HEADERS[2],
+            Self::SecFetchMode => "sec-fetch-mode",
+            Self::Accept => "accept",
+            Self::ContentType => "content-type",
+            Self::ServerTiming => "server-timing",
         }
     }
 }
 
 /// Every name in declaration order, so `name as usize` indexes the JS strings.
-const ALL: [Name; 12] = [
+const ALL: [Name; 16] = [
     Name::Authorization,
     Name::Cookie,
     Name::UserAgent,
@@ -110,6 +118,10 @@ const ALL: [Name; 12] = [
     Name::CdnCacheControl,
     Name::CloudflareCdnCacheControl,
     Name::SurrogateControl,
+    Name::SecFetchMode,
+    Name::Accept,
+    Name::ContentType,
+    Name::ServerTiming,
 ];
 
 /// The headers of [`cache_policy::CDN_CACHE_HEADERS`], as names.

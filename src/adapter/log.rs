@@ -2,9 +2,10 @@
 //! token, a cookie, a header value or a key: only the path (without its query, which may hold
 //! anything), the method and static reason strings.
 
-use worker::{console_log, Method};
+use worker::console_log;
 
 use crate::config::ConfigError;
+use crate::gate::Note;
 use crate::rejection::Rejection;
 
 pub(super) fn config_error(e: &ConfigError) {
@@ -31,16 +32,23 @@ pub(super) fn target(url: &str) -> String {
     path[..end].to_owned()
 }
 
-pub(super) fn rejected(method: &Method, path: &str, r: &Rejection) {
+/// The line of a refusal: its reason's code and phase, the method and the path.
+pub(super) fn rejected(method: &str, path: &str, r: &Rejection) {
     let line = serde_json::json!({
         "level": if r.status >= 500 { "error" } else { "info" },
-        "phase": "authenticate",
-        "method": method.as_ref(),
+        "phase": r.reason.rule().phase.name(),
+        "method": method,
         "path": path,
         "status": r.status,
-        "reason": r.log_reason,
+        "reason": r.reason.code(),
     });
     console_log!("{line}");
+}
+
+/// A note of the gate's ([`Note`]).
+pub(super) fn note(note: Note) {
+    let (level, phase, reason) = note.line();
+    event(level, phase, reason);
 }
 
 pub(super) fn jwks_failed(why: &'static str, have_fallback: bool) {

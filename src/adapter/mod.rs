@@ -7,32 +7,34 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use worker::{Env, Headers, Request, Response, ResponseBuilder};
+use worker::{Env, Headers, Request, ResponseBuilder};
 
-use crate::cache_policy::ResponseKind;
 use crate::config::{ConfigError, EdgeConfig};
+use crate::gate::{self, Facts, Mode, Reply};
 use crate::jwks::JwksCache;
-use crate::rejection::is_navigation;
-use crate::rejection::Rejection;
+use crate::rejection::{Reason, Rejection, UpstreamFault};
 use crate::revocation::RevocationCache;
-use crate::route::{self, AuthRoute, Route};
-use crate::target::{self, Target};
+use crate::route::{AuthRoute, Route};
+use crate::target::Target;
 use crate::token_cache::TokenCache;
 
+mod auth;
 mod body;
+mod facts;
 mod fast;
 mod flight;
 mod js;
 mod log;
+mod logout;
 mod outbound;
+mod refresh;
 mod revoke;
 mod session;
 mod store;
 mod upstream;
 mod verify;
 
-use session::{authenticate, EdgeReply};
-use upstream::forward;
+use upstream::{forward, Served};
 
 /// Approximate memory bound of the verified-token cache.
 const TOKEN_CACHE_BYTES: usize = 4 * 1024 * 1024;
@@ -126,8 +128,9 @@ pub(super) fn now_secs() -> i64 {
 ///
 /// A request the isolate's caches can decide entirely (a public path, or a token in the
 /// verified-token cache whose revocation answers are cached) is forwarded by [`fast::serve`]
-/// without a Rust future; everything else takes the full path, which decides from scratch,
-/// with `ctx` reachable for work that must outlive the response ([`flight::past_response`]).
+/// without a Rust future; everything else takes the full path, which runs the same gate with
+/// real I/O, with `ctx` reachable for work that must outlive the response
+/// ([`flight::past_response`]).
 #[wasm_bindgen]
 #[allow(unreachable_pub)] // exported to JS, not to Rust
 pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> js_sys::Promise {
@@ -135,7 +138,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> js_sys::Promise {
         return answer;
     }
     wasm_bindgen_futures::future_to_promise(flight::in_request(ctx, async move {
-        let resp = match handle(Request::from(req), env).await {
+        let resp = match handle(req, env).await {
             Ok(resp) => resp,
             Err(_) => {
                 log::event("error", "respond", "response_build_failed");
@@ -153,161 +156,84 @@ fn internal_error() -> Result<web_sys::Response, JsValue> {
     web_sys::Response::new_with_opt_str_and_init(Some("internal error"), &init)
 }
 
-/// The full path: every phase, every decision, every I/O it needs.
-async fn handle(req: Request, env: Env) -> worker::Result<web_sys::Response> {
-    let config = with_isolate(&env, |i| i.config.clone());
-    let config = match config {
+/// The full path: the gate's phases, each with the I/O it asks for.
+async fn handle(req: web_sys::Request, env: Env) -> worker::Result<web_sys::Response> {
+    let read = facts::Read::full(&req);
+    let facts = read.facts();
+    let config = match with_isolate(&env, |i| i.config.clone()) {
         Ok(c) => c,
         Err(e) => {
             log::config_error(&e);
-            return rejection_response(&Rejection::misconfigured(), None, false);
+            let refusal = gate::refusal(None, &Rejection::new(Reason::Misconfigured), false);
+            return reply(refusal, Served::Unmarked);
         }
     };
-    let method = req.method();
-    let url = req.inner().url();
-    // Only the methods the core allows: workers-rs maps methods it does not know (PROPFIND, …)
-    // to GET, and TRACE/CONNECT are not requests for a resource (see `route::METHODS`).
-    let raw_method = req.inner().method();
-    if raw_method != method.as_ref() || !route::is_allowed_method(&raw_method) {
-        let rejection = Rejection::method_not_allowed();
-        log::rejected(&method, &log::target(&url), &rejection);
-        return rejection_response(&rejection, Some(&config), false);
-    }
-    // The one parse of the target: classified and forwarded as it is.
-    let target = match target::parse(&url) {
-        Ok(t) => t,
-        Err(e) => {
-            let rejection = Rejection::bad_target(e);
-            log::rejected(&method, &log::target(&url), &rejection);
-            return rejection_response(&rejection, Some(&config), false);
+    let outcome = match gate::classify(&config, &facts) {
+        Err(r) => Err((log::target(facts.url), r)),
+        Ok(c) => {
+            let outcome = match c.route {
+                Route::Public => forward(&req, &c.target, &env, &config, None).await,
+                Route::Protected => protected(&req, &c.target, &env, &config, &facts).await,
+                Route::Auth(op) => auth_route(op, req, &env, &config, &facts).await,
+            };
+            outcome.map_err(|r| (c.target.path().to_owned(), r))
         }
-    };
-    let path = target.path();
-    let navigation = {
-        let h = req.headers();
-        is_navigation(
-            method.as_ref(),
-            h.get("sec-fetch-mode").ok().flatten().as_deref(),
-            h.get("accept").ok().flatten().as_deref(),
-        )
-    };
-    let route = route::classify(
-        method.as_ref(),
-        path,
-        &config.auth_prefix,
-        &config.public_paths,
-    );
-    let outcome = match route {
-        Route::Public => forward(&req, &target, &env, &config, None, &[]).await,
-        Route::Protected => protected(req, &target, &env, &config).await,
-        Route::Auth(op) => auth_route(op, req, &env, &config).await,
     };
     match outcome {
         Ok(resp) => Ok(resp),
-        Err(rejection) => {
-            log::rejected(&method, path, &rejection);
-            rejection_response(&rejection, Some(&config), navigation)
+        Err((path, rejection)) => {
+            log::rejected(facts.method, &path, &rejection);
+            let refusal = gate::refusal(Some(&config), &rejection, facts.navigation());
+            reply(refusal, Served::full(&config))
         }
     }
 }
 
-/// A protected request: authenticate (with transparent refresh), CSRF for cookie-carried
-/// unsafe requests, then forward with the identity.
+/// A protected request: authenticate (with transparent refresh) and authorize, then forward
+/// with the identity.
 async fn protected(
-    req: Request,
+    req: &web_sys::Request,
     target: &Target,
     env: &Env,
     config: &Rc<EdgeConfig>,
+    facts: &Facts<'_>,
 ) -> Result<web_sys::Response, Rejection> {
-    let auth = authenticate(&req, env, config).await?;
-    if !auth.bearer {
-        session::csrf_guard(&req)?;
-    }
-    forward(
-        &req,
-        target,
-        env,
-        config,
-        Some((&auth.claims, auth.session_id)),
-        &auth.set_cookies,
-    )
-    .await
+    let auth = auth::authenticate(env, config, facts, Mode::Forward).await?;
+    forward(req, target, env, config, Some(&auth)).await
 }
 
 /// The edge's own routes.
 async fn auth_route(
     op: AuthRoute,
-    req: Request,
+    req: web_sys::Request,
     env: &Env,
     config: &Rc<EdgeConfig>,
+    facts: &Facts<'_>,
 ) -> Result<web_sys::Response, Rejection> {
-    let reply = match op {
-        AuthRoute::Login => session::login(req, env, config).await?,
-        AuthRoute::Refresh => session::refresh_route(req, env, config).await?,
-        AuthRoute::Logout => session::logout(req, env, config).await?,
-        AuthRoute::LogoutAll => session::logout_all(req, env, config).await?,
-        AuthRoute::Session => session::whoami(req, env, config).await?,
-        AuthRoute::Sessions => session::sessions(req, env, config).await?,
-        AuthRoute::Unknown { wrong_method: true } => return Err(Rejection::method_not_allowed()),
-        AuthRoute::Unknown {
-            wrong_method: false,
-        } => return Err(Rejection::not_found()),
-    };
-    edge_reply(reply).map_err(|_| Rejection::bad_gateway("reply"))
+    let op = gate::edge_op(config, op, facts)?;
+    let answer = session::run(op, Request::from(req), env, config, facts).await?;
+    reply(answer, Served::full(config))
+        .map_err(|_| Rejection::new(Reason::Upstream(UpstreamFault::Reply)))
 }
 
-fn edge_reply(reply: EdgeReply) -> worker::Result<web_sys::Response> {
+/// Builds the edge's own answer and finalizes it.
+fn reply(reply: Reply, served: Served) -> worker::Result<web_sys::Response> {
     let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    if let Some(csd) = &reply.clear_site_data {
-        headers.set("clear-site-data", csd)?;
+    for (name, value) in &reply.headers {
+        headers.set(name, value)?;
     }
-    let resp = ResponseBuilder::new()
+    let builder = ResponseBuilder::new()
         .with_status(reply.status)
-        .with_headers(headers)
-        .fixed(reply.body.to_string().into_bytes());
-    finalize(resp, ResponseKind::Edge, &reply.set_cookies)
-}
-
-/// Finalize an answer of the edge's own (see [`upstream::finalize_response`]).
-pub(super) fn finalize(
-    resp: Response,
-    kind: ResponseKind,
-    set_cookies: &[String],
-) -> worker::Result<web_sys::Response> {
-    Ok(upstream::finalize_response(resp.into(), kind, set_cookies)?)
-}
-
-fn rejection_response(
-    r: &Rejection,
-    config: Option<&EdgeConfig>,
-    navigation: bool,
-) -> worker::Result<web_sys::Response> {
-    let headers = Headers::new();
-    let session = config.and_then(|c| c.session.as_ref().map(|s| (c, s)));
-    let set_cookies = match session {
-        Some((c, s)) if r.clear_session => session::cleared(c, s),
-        _ => Vec::new(),
+        .with_headers(headers);
+    let resp = if reply.body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(reply.body.into_bytes())
     };
-    // A browser navigation without a usable session goes to the login page.
-    if let (true, 401, Some((_, s))) = (navigation, r.status, session) {
-        headers.set("location", &s.login_path)?;
-        let resp = ResponseBuilder::new()
-            .with_status(303)
-            .with_headers(headers)
-            .empty();
-        return finalize(resp, ResponseKind::Edge, &set_cookies);
-    }
-    headers.set("content-type", "application/json")?;
-    if let Some(challenge) = &r.www_authenticate {
-        headers.set("www-authenticate", challenge)?;
-    }
-    if let Some(after) = r.retry_after {
-        headers.set("retry-after", &after.to_string())?;
-    }
-    let resp = ResponseBuilder::new()
-        .with_status(r.status)
-        .with_headers(headers)
-        .fixed(r.body().into_bytes());
-    finalize(resp, ResponseKind::Edge, &set_cookies)
+    Ok(upstream::finalize_response(
+        resp.into(),
+        reply.kind,
+        &reply.set_cookies,
+        served,
+    )?)
 }

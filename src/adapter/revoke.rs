@@ -5,8 +5,9 @@ use worker::Env;
 
 use super::{log, now_ms, now_secs, with_isolate};
 use crate::config::EdgeConfig;
+use crate::gate;
 use crate::rejection::Rejection;
-use crate::revocation::{self, Issued, Lookup, Verdict};
+use crate::revocation::{self, Issued, Lookup};
 
 /// The KV binding of the revocation list.
 pub(super) const BINDING: &str = "REVOCATIONS";
@@ -28,7 +29,7 @@ async fn read(env: &Env, key: String, now: i64) -> Result<Option<String>, ()> {
 }
 
 /// The decision's input from what was read (`Err(())`: unreadable).
-fn lookup(user: Result<Option<String>, ()>, session_revoked: Result<bool, ()>) -> Lookup {
+fn lookup_of(user: Result<Option<String>, ()>, session_revoked: Result<bool, ()>) -> Lookup {
     Lookup {
         session_revoked: session_revoked.ok(),
         user_revoked_at: user
@@ -37,20 +38,18 @@ fn lookup(user: Result<Option<String>, ()>, session_revoked: Result<bool, ()>) -
     }
 }
 
-/// Whether the isolate's cache alone lets a credential `issued` as said pass, without I/O (the
-/// fast path). `false` when the cache misses either answer or decides anything but "allow":
-/// the full path's [`check`] then reads, decides and logs.
-pub(super) fn allowed_by_cache(
+/// The revocation entries of `subject` (and its session) from the isolate's cache alone,
+/// without I/O (the fast path): `None` when the cache misses either; `Some(None)` when no
+/// namespace is bound.
+pub(super) fn cached(
     env: &Env,
-    config: &EdgeConfig,
     subject: &str,
     session_id: Option<&str>,
-    issued: Issued,
     now: i64,
-) -> bool {
+) -> Option<Option<Lookup>> {
     let user_key = revocation::user_key(subject);
     let session_key = session_id.map(revocation::session_key);
-    let cached = with_isolate(env, |i| {
+    with_isolate(env, |i| {
         if !i.revocations_bound {
             return Some(None);
         }
@@ -59,31 +58,16 @@ pub(super) fn allowed_by_cache(
             Some(key) => i.revocations.get(key, now)?.is_some(),
             None => false,
         };
-        Some(Some((user, session_revoked)))
-    });
-    match cached {
-        // As in `check`: nothing can be revoked at the edge without the namespace.
-        Some(None) => true,
-        Some(Some((user, session_revoked))) => {
-            let lookup = lookup(Ok(user), Ok(session_revoked));
-            revocation::decide(lookup, issued, config.revocation.on_kv_error) == Verdict::Allow
-        }
-        None => false,
-    }
+        Some(Some(lookup_of(Ok(user), Ok(session_revoked))))
+    })
 }
 
-/// The revocation check of a credential of `subject` (and its session) `issued` as said.
-pub(super) async fn check(
-    env: &Env,
-    config: &EdgeConfig,
-    subject: &str,
-    session_id: Option<&str>,
-    issued: Issued,
-) -> Result<(), Rejection> {
+/// The revocation entries of `subject` (and its session), through the cache, read in
+/// parallel; `None` when no namespace is bound (gate-only deployments: nothing can be revoked
+/// at the edge, documented; sessions require the binding).
+pub(super) async fn lookup(env: &Env, subject: &str, session_id: Option<&str>) -> Option<Lookup> {
     if !with_isolate(env, |i| i.revocations_bound) {
-        // Gate-only deployments without the namespace: nothing can be revoked at the edge
-        // (documented; sessions require the binding).
-        return Ok(());
+        return None;
     }
     let now = now_secs();
     let user = read(env, revocation::user_key(subject), now);
@@ -96,18 +80,24 @@ pub(super) async fn check(
         }
     };
     let (user, session) = futures_util::join!(user, session);
-    match revocation::decide(lookup(user, session), issued, config.revocation.on_kv_error) {
-        Verdict::Allow => Ok(()),
-        Verdict::AllowedOnError => {
-            log::event("warn", "revocation", "kv_unreadable_fail_open");
-            Ok(())
-        }
-        Verdict::Revoked => Err(Rejection::session_ended("revoked")),
-        Verdict::Unavailable => {
-            log::event("error", "revocation", "kv_unreadable_fail_closed");
-            Err(Rejection::revocation_unavailable())
-        }
+    Some(lookup_of(user, session))
+}
+
+/// The revocation check of a credential of `subject` (and its session) `issued` as said,
+/// decided by the core ([`gate::judge_revocation`]), its note logged.
+pub(super) async fn check(
+    env: &Env,
+    config: &EdgeConfig,
+    subject: &str,
+    session_id: Option<&str>,
+    issued: Issued,
+) -> Result<(), Rejection> {
+    let found = lookup(env, subject, session_id).await;
+    let (verdict, note) = gate::judge_revocation(config, found, issued);
+    if let Some(note) = note {
+        log::note(note);
     }
+    verdict
 }
 
 fn ttl(config: &EdgeConfig) -> u64 {

@@ -5,11 +5,18 @@ use worker::{Env, Headers, Method, Request, RequestInit};
 
 use super::body::{self, ReadError};
 use super::outbound::{self, OutboundError, Peer};
-use super::{now_secs, with_isolate};
+use std::sync::Arc;
+
+use super::verify::verify_token;
+use super::{log, now_secs, with_isolate};
 use crate::config::{EdgeConfig, SessionConfig};
+use crate::gate::VerifyFailure;
+use crate::rejection::{Reason, Rejection};
 use crate::store_api::{
-    self, failure_for_answer, ClientTokenResponse, StoreFailure, StoreOp, MAX_STORE_BODY_BYTES,
+    self, failure_for_answer, ApiTokenResponse, ClientTokenResponse, StoreFailure, StoreOp,
+    MAX_STORE_BODY_BYTES,
 };
+use crate::token::VerifiedClaims;
 
 /// A ClientAccessToken is renewed this long before it expires.
 const CLIENT_TOKEN_MARGIN_SECS: i64 = 60;
@@ -163,4 +170,54 @@ pub(super) async fn call(
             &body,
         ));
     }
+}
+
+/// A token-issuing store call (login, session authenticate, refresh grant): the tokens it
+/// answered and the verified claims of its access token. A token the edge cannot verify is
+/// the store's fault (502), never a cookie.
+pub(super) async fn tokens(
+    env: &Env,
+    config: &EdgeConfig,
+    op: StoreOp,
+    path: &str,
+    body: String,
+    need_session: bool,
+    phase: &'static str,
+) -> Result<(ApiTokenResponse, Arc<VerifiedClaims>), Rejection> {
+    let tokens = answer(env, config, op, path, body, need_session)
+        .await
+        .map_err(Rejection::store)?;
+    verified(env, config, tokens, phase).await
+}
+
+/// The store's token answer, parsed (not yet verified).
+pub(super) async fn answer(
+    env: &Env,
+    config: &EdgeConfig,
+    op: StoreOp,
+    path: &str,
+    body: String,
+    need_session: bool,
+) -> Result<ApiTokenResponse, StoreFailure> {
+    let reply = call(env, config, op, Method::Post, path, Some(body)).await?;
+    store_api::parse_tokens(&reply.body, need_session)
+}
+
+/// Verifies the access token of a store answer.
+pub(super) async fn verified(
+    env: &Env,
+    config: &EdgeConfig,
+    tokens: ApiTokenResponse,
+    phase: &'static str,
+) -> Result<(ApiTokenResponse, Arc<VerifiedClaims>), Rejection> {
+    let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
+        .await
+        .map_err(|f| {
+            log::event("error", phase, "store_token_unverifiable");
+            match f {
+                VerifyFailure::Keys => Rejection::new(Reason::KeysUnavailable),
+                VerifyFailure::Token(_) => Rejection::new(Reason::StoreTokenUnverifiable),
+            }
+        })?;
+    Ok((tokens, claims))
 }

@@ -11,16 +11,17 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, RequestRedirect, ResponseInit};
-use worker::{Env, Request};
+use worker::Env;
 
 use super::js::{self, Name};
 use super::with_isolate;
 use crate::cache_policy::{self, ResponseKind};
 use crate::config::EdgeConfig;
 use crate::forward;
-use crate::rejection::Rejection;
+use crate::gate::Authenticated;
+use crate::rejection::{Reason, Rejection, TokenFault, UpstreamFault};
 use crate::target::Target;
-use crate::token::{TokenError, VerifiedClaims};
+use crate::token::VerifiedClaims;
 
 #[wasm_bindgen]
 extern "C" {
@@ -112,9 +113,8 @@ pub(super) fn prepare(
     let kind = match identity {
         Some((claims, session_id)) => {
             // Values are checked by the core (visible ASCII only) before they get here.
-            let identity = forward::identity_headers(claims, session_id).map_err(|_| {
-                Rejection::invalid_token(&TokenError::MalformedClaims(String::new()))
-            })?;
+            let identity = forward::identity_headers(claims, session_id)
+                .map_err(|_| Rejection::new(Reason::Token(TokenFault::MalformedClaims)))?;
             for (name, value) in identity {
                 headers.set_identity(name, &value);
             }
@@ -174,18 +174,50 @@ pub(super) fn failure(error: &JsValue) -> Rejection {
         .ok()
         .and_then(|n| n.as_string());
     if name.as_deref() == Some("TimeoutError") {
-        Rejection::gateway_timeout("upstream_timeout")
+        Rejection::new(Reason::Upstream(UpstreamFault::Timeout))
     } else {
-        Rejection::bad_gateway("upstream_fetch")
+        Rejection::new(Reason::Upstream(UpstreamFault::Fetch))
     }
 }
 
-/// Finalize: `set_cookies` appended and the cache headers by the core's table. A response the
-/// table leaves as it is is returned as it is (no copy).
+/// Which path served an answer, for the `Server-Timing` marker (`SERVER_TIMING`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Served {
+    /// Not marked (the default).
+    Unmarked,
+    /// The fast path.
+    Fast,
+    /// The full path.
+    Full,
+}
+
+impl Served {
+    /// The full path's marker under `config`.
+    pub(super) fn full(config: &EdgeConfig) -> Self {
+        if config.server_timing {
+            Self::Full
+        } else {
+            Self::Unmarked
+        }
+    }
+
+    fn value(self) -> Option<&'static str> {
+        match self {
+            Self::Unmarked => None,
+            Self::Fast => Some("edge;desc=\"fast\""),
+            Self::Full => Some("edge;desc=\"full\""),
+        }
+    }
+}
+
+/// Finalize: `set_cookies` appended and the cache headers by the core's table (and the
+/// `Server-Timing` marker when configured). A response the table leaves as it is is returned
+/// as it is (no copy).
 pub(super) fn finalize_response(
     resp: web_sys::Response,
     kind: ResponseKind,
     set_cookies: &[String],
+    served: Served,
 ) -> Result<web_sys::Response, JsValue> {
     let status = resp.status();
     if status < 200 {
@@ -203,6 +235,7 @@ pub(super) fn finalize_response(
         sets_cookie,
     );
     if set_cookies.is_empty()
+        && served == Served::Unmarked
         && decision.cache_control.is_none()
         && decision.vary.is_none()
         && !decision.remove_cdn_headers
@@ -233,36 +266,40 @@ pub(super) fn finalize_response(
             headers.remove(name);
         }
     }
+    if let Some(marker) = served.value() {
+        headers.append(Name::ServerTiming, marker);
+    }
     Ok(copy)
 }
 
 /// The full path's forward: prepare, send, await, finalize.
 pub(super) async fn forward(
-    req: &Request,
+    req: &web_sys::Request,
     target: &Target,
     env: &Env,
     config: &EdgeConfig,
-    identity: Option<(&VerifiedClaims, Option<String>)>,
-    set_cookies: &[String],
+    auth: Option<&Authenticated>,
 ) -> Result<web_sys::Response, Rejection> {
-    let raw = req.inner();
-    let headers = raw.headers();
+    let headers = req.headers();
     let cookie = js::raw(&headers).get(Name::Cookie);
     let incoming = Incoming {
-        req: raw,
-        method: &raw.method(),
+        req,
+        method: &req.method(),
         target,
         headers: &headers,
         cookie: cookie.as_deref(),
     };
-    let upstream = prepare(
-        &incoming,
-        config,
-        identity.as_ref().map(|(c, s)| (*c, s.as_deref())),
-    )?;
+    let identity = auth.map(|a| (&*a.claims, a.session_id.as_deref()));
+    let upstream = prepare(&incoming, config, identity)?;
     let resp = JsFuture::from(send(env, &upstream))
         .await
         .map_err(|e| failure(&e))?;
-    finalize_response(resp.unchecked_into(), upstream.kind, set_cookies)
-        .map_err(|_| Rejection::bad_gateway("finalize"))
+    let set_cookies = auth.map_or(&[][..], |a| &a.set_cookies);
+    finalize_response(
+        resp.unchecked_into(),
+        upstream.kind,
+        set_cookies,
+        Served::full(config),
+    )
+    .map_err(|_| Rejection::new(Reason::Upstream(UpstreamFault::Finalize)))
 }

@@ -15,9 +15,10 @@ use super::outbound::{self, OutboundError, Peer};
 use super::{log, now_ms, now_secs, with_isolate};
 use crate::cache_policy;
 use crate::config::{EdgeConfig, KeySource};
+use crate::gate::VerifyFailure;
 use crate::jwks::{FetchTicket, InFlight, KeysPlan, RefetchPlan};
 use crate::keys::{Alg, KeySet};
-use crate::rejection::Rejection;
+use crate::rejection::{Reason, Rejection};
 use crate::token::{self, Policy, SignatureVerified, TokenError, VerifiedClaims};
 use crate::token_cache;
 use crate::webcrypto;
@@ -26,25 +27,6 @@ use crate::webcrypto;
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// How often a request waiting for another request's JWKS fetch looks again.
 const WAIT_POLL_MS: u64 = 10;
-
-/// Why a token could not be verified: the token itself (a 401, or for `Expired` perhaps a
-/// transparent refresh), or the keys (503).
-pub(super) enum VerifyFailure {
-    /// The token was refused.
-    Token(TokenError),
-    /// The keys could not be had.
-    Keys(Rejection),
-}
-
-impl VerifyFailure {
-    /// The answer when nothing else can be done.
-    pub(super) fn rejection(&self) -> Rejection {
-        match self {
-            Self::Token(e) => Rejection::invalid_token(e),
-            Self::Keys(r) => r.clone(),
-        }
-    }
-}
 
 /// Verifies `token` under `policy` (the access-token policy, or the ID-token one at login).
 /// Only access tokens use the verified-token cache (`use_cache`).
@@ -64,14 +46,16 @@ pub(super) async fn verify_token(
         }
     }
     let inspected = token::inspect(token, policy).map_err(VerifyFailure::Token)?;
-    let mut keys = key_set(env, config).await.map_err(VerifyFailure::Keys)?;
+    let mut keys = key_set(env, config)
+        .await
+        .map_err(|_| VerifyFailure::Keys)?;
     let key = match inspected.select_key(&keys) {
         Err(TokenError::UnknownKey) if matches!(config.keys, KeySource::Url(_)) => {
             let knows_kid =
                 |set: &KeySet| !matches!(inspected.select_key(set), Err(TokenError::UnknownKey));
             keys = refetch_keys(env, config, Arc::clone(&keys), knows_kid)
                 .await
-                .map_err(VerifyFailure::Keys)?;
+                .map_err(|_| VerifyFailure::Keys)?;
             inspected.select_key(&keys)
         }
         other => other,
@@ -134,7 +118,7 @@ async fn key_set(env: &Env, config: &EdgeConfig) -> Result<Arc<KeySet>, Rejectio
     for _ in 0..3 {
         match with_isolate(env, |i| i.jwks.plan(clock())) {
             KeysPlan::Use(keys) => return Ok(keys),
-            KeysPlan::Unavailable => return Err(Rejection::keys_unavailable()),
+            KeysPlan::Unavailable => return Err(Rejection::new(Reason::KeysUnavailable)),
             KeysPlan::UseStaleAndRefresh { stale, ticket } => {
                 let refresh = {
                     let (env, source) = (env.clone(), JwksSource::new(config, url));
@@ -152,12 +136,12 @@ async fn key_set(env: &Env, config: &EdgeConfig) -> Result<Arc<KeySet>, Rejectio
             KeysPlan::Fetch(ticket) => {
                 return fetch_and_record(env, &JwksSource::new(config, url), ticket)
                     .await
-                    .ok_or_else(Rejection::keys_unavailable)
+                    .ok_or_else(|| Rejection::new(Reason::KeysUnavailable))
             }
             KeysPlan::Wait(fetch) => wait_settled(env, &fetch).await,
         }
     }
-    Err(Rejection::keys_unavailable())
+    Err(Rejection::new(Reason::KeysUnavailable))
 }
 
 /// The keys after a refetch for an unknown `kid` (at most one per 30 s per isolate, through

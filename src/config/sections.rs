@@ -97,14 +97,16 @@ pub(super) struct Upstream {
     pub(super) url: Url,
     pub(super) timeout_ms: u32,
     pub(super) fast_path: bool,
+    pub(super) server_timing: bool,
 }
 
-/// `UPSTREAM`, `UPSTREAM_TIMEOUT_MS`, `FAST_PATH`.
+/// `UPSTREAM`, `UPSTREAM_TIMEOUT_MS`, `FAST_PATH`, `SERVER_TIMING`.
 pub(super) fn upstream(env: &Env<'_>) -> Result<Upstream, ConfigError> {
     Ok(Upstream {
         url: http_url("UPSTREAM", &env.required("UPSTREAM", "is required")?, false)?,
         timeout_ms: env.number("UPSTREAM_TIMEOUT_MS", 30_000, 100, 300_000)?,
         fast_path: env.boolean("FAST_PATH", true)?,
+        server_timing: env.boolean("SERVER_TIMING", false)?,
     })
 }
 

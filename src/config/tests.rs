@@ -205,6 +205,11 @@ fn session_errors_name_their_key() {
     );
     assert_eq!(with("FAST_PATH", "false").map(|c| c.fast_path), Ok(false));
     assert_eq!(load(&base()).map(|c| c.fast_path), Ok(true));
+    assert_eq!(load(&base()).map(|c| c.server_timing), Ok(false));
+    assert_eq!(
+        with("SERVER_TIMING", "true").map(|c| c.server_timing),
+        Ok(true)
+    );
     assert_eq!(
         with("FAST_PATH", "sometimes")
             .map(|_| ())

@@ -108,7 +108,7 @@ fn presented_table() {
     let ended = |r: Result<Presented<'_>, Rejection>, why: &str| match r {
         Err(rej) => {
             assert_eq!((rej.status, rej.clear_session), (401, true), "{why}");
-            rej.log_reason
+            rej.log_reason()
         }
         Ok(p) => panic!("{why}: accepted as {p:?}"),
     };
@@ -478,7 +478,7 @@ fn malformed_credentials_name_their_reason() {
     ] {
         match present(&c, auth, cookie, &UA_A) {
             Err(r) => assert_eq!(
-                (r.status, r.error, r.log_reason, r.clear_session),
+                (r.status, r.error, r.log_reason(), r.clear_session),
                 (400, "invalid_request", reason, false),
                 "{auth:?} {cookie:?}"
             ),

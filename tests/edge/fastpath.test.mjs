@@ -2,8 +2,10 @@
 // default configuration and "full" with FAST_PATH=false. Every case sends the same request twice
 // to each (the first fills the verified-token and revocation caches, so the second is answered
 // by the fast path on "fast"), and the answers and what the upstream received must be the same.
-// Then the upstream's failures: a deadline (UPSTREAM_TIMEOUT_MS) and a refused connection, on
-// both paths.
+// Both run with SERVER_TIMING=true, so every answer says which path served it
+// (`Server-Timing: edge;desc="fast"|"full"`): each case also asserts that the fast path served
+// the second request on "fast" (and that refusals were the full path's). Then the upstream's
+// failures: a deadline (UPSTREAM_TIMEOUT_MS) and a refused connection, on both paths.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -25,7 +27,7 @@ before(async () => {
   await new Promise((r) => hang.listen(0, '127.0.0.1', r));
   const hangUrl = `http://127.0.0.1:${hang.address().port}`;
   refused = await H.refusedUrl('');
-  const common = { PUBLIC_PATHS: '/public/*' };
+  const common = { PUBLIC_PATHS: '/public/*', SERVER_TIMING: 'true' };
   // An application behind the UPSTREAM_SERVICE binding that answers after 10 s.
   const slowApp = {
     name: 'slow-app',
@@ -53,11 +55,26 @@ after(async () => {
   await new Promise((r) => (hang ? hang.close(r) : r()));
 });
 
-/** What a client sees, without what legitimately differs between two answers. */
+/** What a client sees, without what legitimately differs between two answers (the date, and
+ * the path marker, returned apart). */
 function answer(res) {
   const headers = { ...res.headers };
   delete headers.date;
-  return { status: res.status, text: res.text, headers };
+  const served = headers['server-timing'];
+  delete headers['server-timing'];
+  return { status: res.status, text: res.text, headers, served };
+}
+
+const FAST = 'edge;desc="fast"';
+const FULL = 'edge;desc="full"';
+
+/** The two answers without their markers, the markers asserted: "full" always served by the
+ * full path, "fast" by `want`. */
+function sameAnswers(fast, full, want) {
+  assert.equal(full.res.served, FULL, 'the FAST_PATH=false worker marks the full path');
+  assert.equal(fast.res.served, want, `served by the ${want === FAST ? 'fast' : 'full'} path`);
+  const strip = (x) => ({ ...x, res: { ...x.res, served: undefined } });
+  assert.deepEqual(strip(fast), strip(full));
 }
 
 /** What the upstream saw, without the per-connection details. */
@@ -105,7 +122,7 @@ describe('the fast path answers exactly as the full path', { skip }, () => {
     test(name, async () => {
       const fast = await twice('fast', path, opts, respond);
       const full = await twice('full', path, opts, respond);
-      assert.deepEqual(fast, full);
+      sameAnswers(fast, full, FAST);
       assert.ok(fast.upstream, 'forwarded');
     });
   }
@@ -124,7 +141,8 @@ describe('the fast path answers exactly as the full path', { skip }, () => {
       const fast = await twice('fast', '/api/csrf', post(headersFor('fast')));
       const full = await twice('full', '/api/csrf', post(headersFor('full')));
       assert.equal(fast.res.status, status, fast.res.text);
-      assert.deepEqual(fast, full);
+      // A refusal is never the fast path's: it gives up and the full path refuses (and logs).
+      sameAnswers(fast, full, status === 200 ? FAST : FULL);
       assert.equal(Boolean(fast.upstream), status === 200);
     });
   }
@@ -136,7 +154,19 @@ describe('the fast path answers exactly as the full path', { skip }, () => {
     const full = await twice('full', '/api/k', bad);
     assert.equal(fast.res.status, 401);
     assert.equal(fast.upstream, null);
-    assert.deepEqual(fast, full);
+    sameAnswers(fast, full, FULL);
+  });
+});
+
+describe('the path marker', { skip }, () => {
+  test('a cold token is the full path\'s, the same token warm the fast path\'s; no marker unless configured', async () => {
+    const t = H.mint({ key, claims: { sid: 'sess-marker' } });
+    const first = await H.call(gate, up, 'fast', '/api/marker', { headers: H.bearer(t) });
+    const second = await H.call(gate, up, 'fast', '/api/marker', { headers: H.bearer(t) });
+    assert.equal(first.headers['server-timing'], FULL);
+    assert.equal(second.headers['server-timing'], FAST);
+    const plain = await H.call(gate, up, 'refused', '/api/x', { headers: H.bearer(t) });
+    assert.equal(plain.headers['server-timing'], undefined, 'off by default');
   });
 });
 

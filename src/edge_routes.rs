@@ -1,0 +1,223 @@
+//! What the edge's own routes read and answer, pure: the login and refresh-grant bodies they
+//! accept, and the JSON they answer (which never holds a session id, only a short handle of
+//! it, and holds tokens only for the refresh grant, whose client already held a refresh
+//! token).
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::gate::{Authenticated, Reply};
+use crate::rejection::{BodyFault, Reason, Rejection};
+use crate::session_rules::LoginOutcome;
+use crate::store_api::{ApiTokenResponse, SessionInfo};
+use crate::token::VerifiedClaims;
+
+/// Largest login or refresh-grant body read, in bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+/// Longest username accepted, in bytes.
+pub const MAX_USERNAME_BYTES: usize = 256;
+/// Longest password accepted, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest refresh token accepted, in bytes.
+pub const MAX_REFRESH_TOKEN_BYTES: usize = 2048;
+
+/// A login's credentials.
+#[derive(Deserialize)]
+pub struct LoginBody {
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password (nor the username: it identifies a person).
+        f.write_str("LoginBody { .. }")
+    }
+}
+
+fn refused(fault: BodyFault) -> Rejection {
+    Rejection::new(Reason::Body(fault))
+}
+
+/// The login body: JSON or a form (`username`, `password`), both present, non-empty and
+/// within bounds.
+pub fn parse_login(content_type: Option<&str>, bytes: &[u8]) -> Result<LoginBody, Rejection> {
+    let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
+    let body: LoginBody = if content_type.starts_with("application/json") {
+        serde_json::from_slice(bytes).map_err(|_| refused(BodyFault::LoginJson))?
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let mut username = None;
+        let mut password = None;
+        for (k, v) in url::form_urlencoded::parse(bytes) {
+            match k.as_ref() {
+                "username" => username = Some(v.into_owned()),
+                "password" => password = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        match (username, password) {
+            (Some(username), Some(password)) => LoginBody { username, password },
+            _ => return Err(refused(BodyFault::LoginForm)),
+        }
+    } else {
+        return Err(refused(BodyFault::LoginContentType));
+    };
+    if body.username.is_empty()
+        || body.password.is_empty()
+        || body.username.len() > MAX_USERNAME_BYTES
+        || body.password.len() > MAX_PASSWORD_BYTES
+    {
+        return Err(refused(BodyFault::LoginFields));
+    }
+    Ok(body)
+}
+
+#[derive(Deserialize)]
+struct RefreshGrantBody {
+    refresh_token: String,
+}
+
+/// The refresh token of a refresh-grant body (`{"refresh_token": "..."}`).
+pub fn parse_refresh_grant(bytes: &[u8]) -> Result<String, Rejection> {
+    let body: RefreshGrantBody =
+        serde_json::from_slice(bytes).map_err(|_| refused(BodyFault::RefreshJson))?;
+    if body.refresh_token.is_empty() || body.refresh_token.len() > MAX_REFRESH_TOKEN_BYTES {
+        return Err(refused(BodyFault::RefreshTokenField));
+    }
+    Ok(body.refresh_token)
+}
+
+/// A short, non-secret handle for a session id (the id itself is never sent to the browser).
+pub fn short_id(session_id: &str) -> String {
+    Sha256::digest(session_id.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The answer of a successful login, and the log code of what it did.
+pub fn login_reply(
+    claims: &VerifiedClaims,
+    amr: &[String],
+    outcome: &LoginOutcome,
+    set_cookies: Vec<String>,
+) -> (Reply, &'static str) {
+    let stepped_up = *outcome == LoginOutcome::SteppedUp;
+    let replaced = matches!(outcome, LoginOutcome::NewSession { replaces: Some(_) });
+    let body = serde_json::json!({
+        "authenticated": true,
+        "subject": claims.sub,
+        "roles": claims.roles,
+        "amr": amr,
+        "access_token_expires_at": claims.exp,
+        "step_up": stepped_up,
+        "replaced_session": replaced,
+    });
+    let code = match (stepped_up, replaced) {
+        (true, _) => "step_up",
+        (false, true) => "login_replaced_session",
+        (false, false) => "login",
+    };
+    (Reply::json(&body, set_cookies), code)
+}
+
+/// The answer of `POST /auth/refresh` with the session cookie.
+pub fn refreshed_reply(auth: Authenticated) -> Reply {
+    let body = serde_json::json!({
+        "refreshed": true,
+        "subject": auth.claims.sub,
+        "access_token_expires_at": auth.claims.exp,
+    });
+    Reply::json(&body, auth.set_cookies)
+}
+
+/// The answer of the refresh-token grant: the new tokens in the body (the client already held
+/// a raw refresh token), never cached (`Edge` answers are `no-store`).
+pub fn grant_reply(tokens: &ApiTokenResponse) -> Reply {
+    let body = serde_json::json!({
+        "access_token": tokens.access_token,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in,
+        "refresh_token": tokens.refresh_token,
+        "id_token": tokens.id_token,
+    });
+    Reply::json(&body, Vec::new())
+}
+
+/// What a logout did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggedOut {
+    /// Every session of the user (logout-all), or one.
+    pub all_sessions: bool,
+    /// A session was found to end (one-session logout).
+    pub had_session: bool,
+    /// KV took the revocation.
+    pub revoked_at_edge: bool,
+    /// The store logged the session(s) out.
+    pub store_logged_out: bool,
+}
+
+/// A logout's answer: the body, both cookies cleared, `Clear-Site-Data` when configured.
+pub fn logout_reply(out: LoggedOut, cleared: Vec<String>, clear_site_data: &str) -> Reply {
+    let body = if out.all_sessions {
+        serde_json::json!({
+            "logged_out": true,
+            "all_sessions": true,
+            "revoked_at_edge": out.revoked_at_edge,
+            "store_logged_out": out.store_logged_out,
+        })
+    } else {
+        serde_json::json!({
+            "logged_out": true,
+            "had_session": out.had_session,
+            "revoked_at_edge": out.revoked_at_edge,
+            "store_logged_out": out.store_logged_out,
+        })
+    };
+    let mut reply = Reply::json(&body, cleared);
+    if !clear_site_data.is_empty() {
+        reply
+            .headers
+            .push(("clear-site-data", clear_site_data.to_owned()));
+    }
+    reply
+}
+
+/// `GET /auth/session`: who the caller is, from the verified token.
+pub fn whoami_reply(auth: Authenticated) -> Reply {
+    let c = &auth.claims;
+    let body = serde_json::json!({
+        "subject": c.sub,
+        "session": auth.session_id.as_deref().map(short_id),
+        "roles": c.roles,
+        "amr": c.amr,
+        "client_id": c.client_id,
+        "scope": c.scope,
+        "access_token_expires_at": c.exp,
+        "issued_at": c.iat,
+    });
+    Reply::json(&body, auth.set_cookies)
+}
+
+/// `GET /auth/sessions`: the user's sessions, by handle, the caller's own marked.
+pub fn sessions_reply(list: &[SessionInfo], auth: Authenticated) -> Reply {
+    let current = auth.session_id.as_deref();
+    let items: Vec<serde_json::Value> = list
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "id": short_id(&i.session_id),
+                "current": Some(i.session_id.as_str()) == current,
+                "start_time": i.start_time,
+                "expiration_time": i.expiration_time,
+            })
+        })
+        .collect();
+    Reply::json(&serde_json::json!({ "sessions": items }), auth.set_cookies)
+}
+
+#[cfg(test)]
+mod tests;

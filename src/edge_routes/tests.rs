@@ -1,0 +1,207 @@
+use std::sync::Arc;
+
+use super::*;
+
+fn reason(r: Result<impl std::fmt::Debug, Rejection>) -> Option<Reason> {
+    r.err().map(|r| r.reason)
+}
+
+#[test]
+fn login_bodies() {
+    let json = Some("application/json; charset=utf-8");
+    let form = Some("Application/X-WWW-Form-URLencoded");
+    let long_user = format!(r#"{{"username":"{}","password":"p"}}"#, "u".repeat(257));
+    let max_user = format!(r#"{{"username":"{}","password":"p"}}"#, "u".repeat(256));
+    let long_pw = format!(r#"{{"username":"u","password":"{}"}}"#, "p".repeat(1025));
+    let max_pw = format!(r#"{{"username":"u","password":"{}"}}"#, "p".repeat(1024));
+    let rows: Vec<(Option<&str>, &[u8], Option<BodyFault>)> = vec![
+        (json, br#"{"username":"alice","password":"pw"}"#, None),
+        (form, b"username=alice&password=p%20w&x=1", None),
+        (json, b"{", Some(BodyFault::LoginJson)),
+        (json, br#"{"username":"alice"}"#, Some(BodyFault::LoginJson)),
+        (form, b"username=alice", Some(BodyFault::LoginForm)),
+        (form, b"password=x", Some(BodyFault::LoginForm)),
+        (
+            Some("text/plain"),
+            b"username=a&password=b",
+            Some(BodyFault::LoginContentType),
+        ),
+        (
+            None,
+            b"username=a&password=b",
+            Some(BodyFault::LoginContentType),
+        ),
+        (
+            json,
+            br#"{"username":"","password":"pw"}"#,
+            Some(BodyFault::LoginFields),
+        ),
+        (
+            json,
+            br#"{"username":"alice","password":""}"#,
+            Some(BodyFault::LoginFields),
+        ),
+        (json, long_user.as_bytes(), Some(BodyFault::LoginFields)),
+        (json, max_user.as_bytes(), None),
+        (json, long_pw.as_bytes(), Some(BodyFault::LoginFields)),
+        (json, max_pw.as_bytes(), None),
+    ];
+    for (ct, body, want) in rows {
+        let got = parse_login(ct, body);
+        assert_eq!(
+            reason(got),
+            want.map(Reason::Body),
+            "{ct:?} {}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        );
+    }
+    let ok = parse_login(form, b"username=alice&password=p%20w");
+    assert!(ok.is_ok_and(|b| b.username == "alice" && b.password == "p w"));
+    let shown = format!(
+        "{:?}",
+        parse_login(json, br#"{"username":"alice","password":"hunter2"}"#)
+    );
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("alice"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn refresh_grant_bodies() {
+    assert_eq!(
+        parse_refresh_grant(br#"{"refresh_token":"rt"}"#)
+            .ok()
+            .as_deref(),
+        Some("rt")
+    );
+    let max = format!(r#"{{"refresh_token":"{}"}}"#, "r".repeat(2048));
+    assert!(parse_refresh_grant(max.as_bytes()).is_ok());
+    let rows: Vec<(Vec<u8>, BodyFault)> = vec![
+        (b"nope".to_vec(), BodyFault::RefreshJson),
+        (br#"{"token":"x"}"#.to_vec(), BodyFault::RefreshJson),
+        (
+            br#"{"refresh_token":""}"#.to_vec(),
+            BodyFault::RefreshTokenField,
+        ),
+        (
+            format!(r#"{{"refresh_token":"{}"}}"#, "r".repeat(2049)).into_bytes(),
+            BodyFault::RefreshTokenField,
+        ),
+    ];
+    for (body, want) in rows {
+        assert_eq!(reason(parse_refresh_grant(&body)), Some(Reason::Body(want)));
+    }
+}
+
+fn auth(sid: Option<&str>) -> Authenticated {
+    Authenticated {
+        claims: Arc::new(VerifiedClaims {
+            sub: "alice".into(),
+            aud: vec!["api".into()],
+            exp: 2_000,
+            iat: 1_000,
+            jti: None,
+            client_id: Some("web".into()),
+            sid: None,
+            roles: vec!["admin".into()],
+            scope: None,
+            amr: vec!["pwd".into()],
+        }),
+        session_id: sid.map(Into::into),
+        set_cookies: vec!["a=b".into()],
+        bearer: false,
+    }
+}
+
+fn body(r: &Reply) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap_or_default()
+}
+
+#[test]
+fn replies_carry_handles_not_session_ids() {
+    assert_eq!(short_id("s-1").len(), 16);
+    assert_ne!(short_id("s-1"), short_id("s-2"));
+    let who = whoami_reply(auth(Some("s-1")));
+    assert_eq!(body(&who)["session"], short_id("s-1"));
+    assert!(!who.body.contains("s-1\""));
+    assert_eq!(who.set_cookies, vec!["a=b".to_owned()]);
+    let list = vec![
+        SessionInfo {
+            session_id: "s-1".into(),
+            start_time: Some("1".into()),
+            expiration_time: Some("2".into()),
+        },
+        SessionInfo {
+            session_id: "s-2".into(),
+            start_time: None,
+            expiration_time: None,
+        },
+    ];
+    let r = sessions_reply(&list, auth(Some("s-2")));
+    let v = body(&r);
+    assert_eq!(v["sessions"][0]["current"], false);
+    assert_eq!(v["sessions"][1]["current"], true);
+    assert_eq!(v["sessions"][1]["id"], short_id("s-2"));
+    assert!(!r.body.contains("\"s-2\""));
+}
+
+#[test]
+fn login_and_logout_replies() {
+    let a = auth(None);
+    let rows = [
+        (LoginOutcome::SteppedUp, "step_up", true, false),
+        (
+            LoginOutcome::NewSession {
+                replaces: Some("old".into()),
+            },
+            "login_replaced_session",
+            false,
+            true,
+        ),
+        (
+            LoginOutcome::NewSession { replaces: None },
+            "login",
+            false,
+            false,
+        ),
+    ];
+    for (outcome, code, step_up, replaced) in rows {
+        let (r, got) = login_reply(
+            &a.claims,
+            &["pwd".into(), "otp".into()],
+            &outcome,
+            vec!["c".into()],
+        );
+        assert_eq!(got, code);
+        let v = body(&r);
+        assert_eq!(
+            (v["step_up"].as_bool(), v["replaced_session"].as_bool()),
+            (Some(step_up), Some(replaced))
+        );
+        assert_eq!(v["amr"], serde_json::json!(["pwd", "otp"]));
+        assert!(!r.body.contains("old"));
+    }
+    let out = LoggedOut {
+        all_sessions: false,
+        had_session: true,
+        revoked_at_edge: true,
+        store_logged_out: false,
+    };
+    let r = logout_reply(out, vec!["x".into()], "\"cookies\"");
+    assert!(r
+        .headers
+        .contains(&("clear-site-data", "\"cookies\"".to_owned())));
+    assert_eq!(body(&r)["had_session"], true);
+    assert_eq!(body(&r)["store_logged_out"], false);
+    let r = logout_reply(
+        LoggedOut {
+            all_sessions: true,
+            ..out
+        },
+        vec![],
+        "",
+    );
+    assert!(r.headers.iter().all(|(n, _)| *n != "clear-site-data"));
+    assert_eq!(body(&r)["all_sessions"], true);
+}

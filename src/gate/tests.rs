@@ -1,0 +1,786 @@
+//! The gate's phases, natively, with a fake clock and scripted I/O answers.
+#![allow(clippy::type_complexity)] // the tables are tuples, one row per case
+
+use std::sync::Arc;
+
+use super::*;
+use crate::access_cookie::{self, NONCE_BYTES};
+use crate::csrf::CsrfRefusal;
+use crate::rejection::{BodyFault, TokenFault};
+use crate::revocation::Lookup;
+use crate::session_cookie::{self, SessionCookie};
+use crate::store_api::StoreFailure;
+use crate::target::TargetError;
+use crate::token::{TokenError, VerifiedClaims};
+
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+const URL: &str = "https://app.test/orders";
+const UA: &str = "UA-A";
+/// The fake clock: the request's time, seconds.
+const NOW: i64 = 1_700_000_000;
+
+fn config_with(sessions: bool, extra: &[(&str, &str)]) -> EdgeConfig {
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let result = EdgeConfig::from_env(|k| {
+        if let Some((_, v)) = extra.iter().find(|(ek, _)| ek == k) {
+            return Some(v.clone());
+        }
+        let v = match k {
+            "ISSUER" => "https://issuer.test",
+            "AUDIENCE" => "api",
+            "JWKS_URL" => "https://issuer.test/jwks",
+            "UPSTREAM" => "https://app.test",
+            "PUBLIC_PATHS" => "/public/*",
+            "SESSION_STORE_URL" if sessions => "https://store.test",
+            "CLIENT_ID" if sessions => "edge",
+            "CLIENT_SECRET" if sessions => "secret-secret-secret",
+            "COOKIE_KEYS" if sessions => KEY,
+            _ => return None,
+        };
+        Some(v.to_owned())
+    });
+    match result {
+        Ok(c) => c,
+        Err(e) => panic!("test config: {e:?}"),
+    }
+}
+
+fn config() -> EdgeConfig {
+    config_with(true, &[])
+}
+
+fn claims(sub: &str, sid: Option<&str>) -> Arc<VerifiedClaims> {
+    Arc::new(VerifiedClaims {
+        sub: sub.into(),
+        aud: vec!["api".into()],
+        exp: NOW + 300,
+        iat: NOW - 10,
+        jti: None,
+        client_id: None,
+        sid: sid.map(Into::into),
+        roles: vec![],
+        scope: None,
+        amr: vec![],
+    })
+}
+
+/// Alice's session cookie (bound to `UA`) and an access cookie with `token` sealed beside it,
+/// as a `Cookie` header.
+fn alice_cookies(c: &EdgeConfig, token: &str) -> (String, String) {
+    let Some(s) = &c.session else {
+        panic!("sessions on")
+    };
+    let cookie = SessionCookie {
+        session_id: "s-alice".into(),
+        subject: "alice".into(),
+        minted_ms: 5_000,
+    };
+    let props = ClientProps {
+        user_agent: Some(UA),
+        ip: None,
+    };
+    let raw = session_cookie::seal(&s.binding_keys, &s.binding, &cookie, &props, &[3; 16])
+        .unwrap_or_default();
+    let access = access_cookie::seal(&s.binding_keys, &raw, token, 6_000, &[4; NONCE_BYTES])
+        .unwrap_or_default();
+    (
+        raw.clone(),
+        format!("__Host-session={raw}; __Host-access={access}"),
+    )
+}
+
+fn facts<'a>(
+    method: &'a str,
+    authorization: Option<&'a str>,
+    cookie: Option<&'a str>,
+) -> Facts<'a> {
+    Facts {
+        method,
+        url: URL,
+        authorization,
+        cookie,
+        user_agent: Some(UA),
+        ..Facts::default()
+    }
+}
+
+/// What the machine asked for, owned, for the tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Asked {
+    Verify(String),
+    Revocation(String, Option<String>),
+    Refresh(String, Option<i64>),
+}
+
+/// Runs the machine to the end, answering each need with `answer`; the needs in order and
+/// the outcome.
+fn run(
+    c: &EdgeConfig,
+    f: &Facts<'_>,
+    mode: Mode,
+    mut answer: impl FnMut(&Asked) -> Answer,
+) -> (Vec<Asked>, Result<Authenticated, Rejection>, Vec<Note>) {
+    let mut machine = Authentication::start(c, f, mode, NOW);
+    let mut asked = Vec::new();
+    for _ in 0..10 {
+        let need = match machine.next() {
+            Next::Done => break,
+            Next::VerifyToken(t) => Asked::Verify(t.to_owned()),
+            Next::ReadRevocation {
+                subject,
+                session_id,
+            } => Asked::Revocation(subject.to_owned(), session_id.map(str::to_owned)),
+            Next::RefreshSession {
+                session,
+                carried_ms,
+            } => Asked::Refresh(session.session_id.clone(), carried_ms),
+        };
+        let a = answer(&need);
+        asked.push(need);
+        machine.resume(a);
+    }
+    let notes = machine.notes().to_vec();
+    (asked, machine.outcome(), notes)
+}
+
+fn clean() -> Answer {
+    Answer::Revocation(Some(Lookup {
+        session_revoked: Some(false),
+        user_revoked_at: Some(None),
+    }))
+}
+
+fn refreshed(sub: &str, token: &str) -> Answer {
+    Answer::Refreshed(
+        Ok(Arc::new(Refreshed {
+            access_token: token.into(),
+            claims: claims(sub, None),
+            at_ms: 9_000,
+        })),
+        Some([7; NONCE_BYTES]),
+    )
+}
+
+fn reason(result: &Result<Authenticated, Rejection>) -> Option<Reason> {
+    result.as_ref().err().map(|r| r.reason)
+}
+
+#[test]
+fn nothing_presented_needs_nothing_and_is_refused() {
+    let c = config();
+    let (asked, out, _) = run(&c, &facts("GET", None, None), Mode::Forward, |_| clean());
+    assert!(asked.is_empty());
+    assert_eq!(reason(&out), Some(Reason::MissingToken));
+}
+
+#[test]
+fn a_bearer_token_is_verified_then_checked_for_revocation() {
+    let c = config();
+    let f = facts("POST", Some("Bearer tok.en.x"), None);
+    let (asked, out, _) = run(&c, &f, Mode::Forward, |a| match a {
+        Asked::Verify(_) => Answer::Verified(Ok(claims("alice", Some("s-9")))),
+        _ => clean(),
+    });
+    assert_eq!(
+        asked,
+        vec![
+            Asked::Verify("tok.en.x".into()),
+            Asked::Revocation("alice".into(), Some("s-9".into()))
+        ]
+    );
+    // A Bearer POST without Fetch Metadata passes: no ambient credential, no CSRF rule.
+    let auth = out.unwrap_or_else(|r| panic!("{r:?}"));
+    assert!(auth.bearer && auth.set_cookies.is_empty());
+    assert_eq!(auth.session_id.as_deref(), Some("s-9"));
+}
+
+#[test]
+fn an_expired_bearer_token_is_never_refreshed() {
+    let c = config();
+    let (_, cookie) = alice_cookies(&c, "tok");
+    let f = facts("GET", Some("Bearer tok.en.x"), Some(&cookie));
+    let (asked, out, _) = run(&c, &f, Mode::Forward, |_| {
+        Answer::Verified(Err(VerifyFailure::Token(TokenError::Expired {
+            exp: 1,
+            now: 2,
+        })))
+    });
+    assert_eq!(asked.len(), 1);
+    assert_eq!(reason(&out), Some(Reason::Token(TokenFault::Expired)));
+}
+
+#[test]
+fn a_cookie_token_takes_the_session_cookies_session_and_csrf() {
+    let c = config();
+    let (_, cookie) = alice_cookies(&c, "tok-a");
+    let verified = |a: &Asked| match a {
+        Asked::Verify(t) => {
+            assert_eq!(t, "tok-a", "the token sealed in the access cookie");
+            Answer::Verified(Ok(claims("alice", None)))
+        }
+        _ => clean(),
+    };
+    let (asked, out, _) = run(
+        &c,
+        &facts("GET", None, Some(&cookie)),
+        Mode::Forward,
+        verified,
+    );
+    assert_eq!(
+        asked[1],
+        Asked::Revocation("alice".into(), Some("s-alice".into()))
+    );
+    let auth = out.unwrap_or_else(|r| panic!("{r:?}"));
+    assert_eq!(
+        (auth.bearer, auth.session_id.as_deref()),
+        (false, Some("s-alice"))
+    );
+
+    // Cookie-carried unsafe requests: CSRF after authentication, in the same machine.
+    let rows: &[(Option<&str>, Option<&str>, Mode, Option<Reason>)] = &[
+        (
+            Some("cross-site"),
+            None,
+            Mode::Forward,
+            Some(Reason::Csrf(CsrfRefusal::CrossSite)),
+        ),
+        (
+            Some("same-site"),
+            None,
+            Mode::Forward,
+            Some(Reason::Csrf(CsrfRefusal::CrossSite)),
+        ),
+        (
+            None,
+            None,
+            Mode::Forward,
+            Some(Reason::Csrf(CsrfRefusal::NoOriginInformation)),
+        ),
+        (
+            None,
+            Some("https://evil.test"),
+            Mode::Forward,
+            Some(Reason::Csrf(CsrfRefusal::OriginMismatch)),
+        ),
+        (Some("same-origin"), None, Mode::Forward, None),
+        (None, Some("https://app.test"), Mode::Forward, None),
+        // The edge's routes ran the rule before the machine.
+        (Some("cross-site"), None, Mode::EdgeRoute, None),
+    ];
+    for (site, origin, mode, want) in rows {
+        let f = Facts {
+            sec_fetch_site: *site,
+            origin: *origin,
+            ..facts("POST", None, Some(&cookie))
+        };
+        let (_, out, _) = run(&c, &f, *mode, verified);
+        assert_eq!(reason(&out), *want, "{site:?} {origin:?} {mode:?}");
+    }
+}
+
+#[test]
+fn an_expired_cookie_token_is_refreshed_through_its_unrevoked_session() {
+    let c = config();
+    let (raw, cookie) = alice_cookies(&c, "tok-old");
+    let f = facts("GET", None, Some(&cookie));
+    let (asked, out, _) = run(&c, &f, Mode::Forward, |a| match a {
+        Asked::Verify(_) => Answer::Verified(Err(VerifyFailure::Token(TokenError::Expired {
+            exp: 1,
+            now: 2,
+        }))),
+        Asked::Revocation(..) => clean(),
+        Asked::Refresh(..) => refreshed("alice", "tok-new"),
+    });
+    assert_eq!(
+        asked,
+        vec![
+            Asked::Verify("tok-old".into()),
+            Asked::Revocation("alice".into(), Some("s-alice".into())),
+            Asked::Refresh("s-alice".into(), Some(6_000)),
+        ]
+    );
+    let auth = out.unwrap_or_else(|r| panic!("{r:?}"));
+    assert_eq!(auth.session_id.as_deref(), Some("s-alice"));
+    // The new access cookie opens beside the same session cookie, to the new token.
+    let set = &auth.set_cookies[0];
+    let value = set
+        .strip_prefix("__Host-access=")
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default();
+    let Some(s) = &c.session else { panic!() };
+    let opened = access_cookie::open(&s.binding_keys, &raw, value);
+    assert_eq!(
+        opened.map(|o| (o.token, o.minted_ms)),
+        Ok(("tok-new".to_owned(), 9_000))
+    );
+    assert!(set.contains("HttpOnly") && set.contains("Secure"), "{set}");
+}
+
+#[test]
+fn a_session_cookie_alone_is_refreshed_and_refusals_on_the_way() {
+    let c = config();
+    let (raw, _) = alice_cookies(&c, "x");
+    let cookie = format!("__Host-session={raw}");
+    let f = facts("GET", None, Some(&cookie));
+    let revoked = Answer::Revocation(Some(Lookup {
+        session_revoked: Some(true),
+        user_revoked_at: Some(None),
+    }));
+    let unreadable = Answer::Revocation(Some(Lookup {
+        session_revoked: None,
+        user_revoked_at: None,
+    }));
+    let rows: Vec<(&str, Answer, Answer, Option<Reason>, usize)> = vec![
+        ("refreshed", clean(), refreshed("alice", "t"), None, 2),
+        (
+            "revoked: no store call",
+            revoked,
+            refreshed("alice", "t"),
+            Some(Reason::Revoked),
+            1,
+        ),
+        (
+            "kv unreadable, fail closed",
+            unreadable,
+            refreshed("alice", "t"),
+            Some(Reason::RevocationUnavailable),
+            1,
+        ),
+        (
+            "no namespace",
+            Answer::Revocation(None),
+            refreshed("alice", "t"),
+            None,
+            2,
+        ),
+        (
+            "tokens of another user",
+            clean(),
+            refreshed("mallory", "t"),
+            Some(Reason::RefreshSubjectMismatch),
+            2,
+        ),
+        (
+            "store: session gone",
+            clean(),
+            Answer::Refreshed(Err(Rejection::store(StoreFailure::SessionGone)), None),
+            Some(Reason::Store(StoreFailure::SessionGone)),
+            2,
+        ),
+        (
+            "no randomness",
+            clean(),
+            Answer::Refreshed(
+                Ok(Arc::new(Refreshed {
+                    access_token: "t".into(),
+                    claims: claims("alice", None),
+                    at_ms: 1,
+                })),
+                None,
+            ),
+            Some(Reason::NoRandomness),
+            2,
+        ),
+    ];
+    for (name, revocation, refresh, want, needs) in rows {
+        let (asked, out, _) = run(&c, &f, Mode::Forward, |a| match a {
+            Asked::Revocation(..) => revocation.clone(),
+            _ => refresh.clone(),
+        });
+        assert_eq!(reason(&out), want, "{name}");
+        assert_eq!(asked.len(), needs, "{name}: {asked:?}");
+        assert_eq!(
+            asked.first(),
+            Some(&Asked::Revocation("alice".into(), Some("s-alice".into()))),
+            "{name}"
+        );
+        if want.is_none() {
+            let auth = out.unwrap_or_else(|r| panic!("{r:?}"));
+            assert_eq!(auth.set_cookies.len(), 1, "{name}");
+        }
+    }
+}
+
+#[test]
+fn revocation_verdicts() {
+    let c_closed = config();
+    let c_open = config_with(true, &[("REVOCATION_ON_KV_ERROR", "open")]);
+    let f = facts("GET", Some("Bearer t"), None);
+    let token = |_: &Asked| Answer::Verified(Ok(claims("alice", Some("s"))));
+    let answer = |lookup: Option<Lookup>| {
+        move |a: &Asked| match a {
+            Asked::Verify(_) => token(a),
+            _ => Answer::Revocation(lookup),
+        }
+    };
+    let unreadable = Some(Lookup {
+        session_revoked: None,
+        user_revoked_at: None,
+    });
+    let (_, out, notes) = run(&c_closed, &f, Mode::Forward, answer(unreadable));
+    assert_eq!(reason(&out), Some(Reason::RevocationUnavailable));
+    assert_eq!(notes, vec![Note::RevocationFailedClosed]);
+    let (_, out, notes) = run(&c_open, &f, Mode::Forward, answer(unreadable));
+    assert!(out.is_ok());
+    assert_eq!(notes, vec![Note::RevocationFailedOpen]);
+    // The user was revoked after the token was issued (ms): refused.
+    let after = Some(Lookup {
+        session_revoked: Some(false),
+        user_revoked_at: Some(Some((NOW - 5) * 1000)),
+    });
+    let (_, out, _) = run(&c_closed, &f, Mode::Forward, answer(after));
+    assert_eq!(reason(&out), Some(Reason::Revoked));
+    // Revoked before the token was issued: it passes.
+    let before = Some(Lookup {
+        session_revoked: Some(false),
+        user_revoked_at: Some(Some((NOW - 60) * 1000)),
+    });
+    let (_, out, notes) = run(&c_closed, &f, Mode::Forward, answer(before));
+    assert!(out.is_ok() && notes.is_empty());
+}
+
+#[test]
+fn token_refusals() {
+    let c = config();
+    let (_, cookie) = alice_cookies(&c, "tok-a");
+    let rows: Vec<(Option<&str>, Answer, Reason)> = vec![
+        (
+            None,
+            Answer::Verified(Ok(claims("mallory", None))),
+            Reason::TokenSessionMismatch,
+        ),
+        (
+            None,
+            Answer::Verified(Ok(claims("alice", Some("s-other")))),
+            Reason::TokenSessionMismatch,
+        ),
+        (
+            // A Bearer token of another user beside Alice's session cookie.
+            Some("Bearer t"),
+            Answer::Verified(Ok(claims("mallory", None))),
+            Reason::TokenSessionMismatch,
+        ),
+        (
+            None,
+            Answer::Verified(Err(VerifyFailure::Keys)),
+            Reason::KeysUnavailable,
+        ),
+        (
+            None,
+            Answer::Verified(Err(VerifyFailure::Token(TokenError::BadSignature))),
+            Reason::Token(TokenFault::BadSignature),
+        ),
+        // An answer to a question not asked: nothing passes.
+        (
+            None,
+            clean(),
+            Reason::Upstream(crate::rejection::UpstreamFault::Reply),
+        ),
+    ];
+    for (authorization, answer, want) in rows {
+        let f = facts("GET", authorization, Some(&cookie));
+        let (asked, out, _) = run(&c, &f, Mode::Forward, |_| answer.clone());
+        assert_eq!(reason(&out), Some(want), "{authorization:?} {answer:?}");
+        assert_eq!(
+            asked.len(),
+            1,
+            "{want:?}: refused before any revocation read"
+        );
+    }
+}
+
+#[test]
+fn presented_refusals_need_no_io() {
+    let c = config();
+    let (raw, cookie) = alice_cookies(&c, "tok-a");
+    let access_only = cookie.replace(&format!("__Host-session={raw}; "), "");
+    let rows: Vec<(Facts<'_>, Reason)> = vec![
+        (
+            facts("GET", Some("Bearer "), None),
+            Reason::Credentials(crate::credentials::CredentialError::MalformedBearer),
+        ),
+        (
+            facts("GET", None, Some(&access_only)),
+            Reason::AccessCookieWithoutSession,
+        ),
+        (
+            // The same cookies from another browser: the session cookie's binding fails.
+            Facts {
+                user_agent: Some("UA-B"),
+                ..facts("GET", None, Some(&cookie))
+            },
+            Reason::SessionCookie(session_cookie::BindingError::Mismatch),
+        ),
+    ];
+    for (f, want) in rows {
+        let (asked, out, _) = run(&c, &f, Mode::Forward, |_| clean());
+        assert!(asked.is_empty(), "{want:?}");
+        assert_eq!(reason(&out), Some(want));
+        assert!(out.err().is_some_and(|r| r.clear_session
+            == (want
+                != Reason::Credentials(crate::credentials::CredentialError::MalformedBearer))));
+    }
+}
+
+#[test]
+fn classify_table() {
+    let c = config();
+    let rows: &[(&str, &str, Result<Route, Reason>)] = &[
+        ("GET", "https://app.test/orders", Ok(Route::Protected)),
+        ("GET", "https://app.test/public/a", Ok(Route::Public)),
+        (
+            "PROPFIND",
+            "https://app.test/orders",
+            Err(Reason::MethodNotAllowed),
+        ),
+        (
+            "TRACE",
+            "https://app.test/orders",
+            Err(Reason::MethodNotAllowed),
+        ),
+        (
+            "GET",
+            "https://app.test/public/%2e%2e/orders",
+            Err(Reason::Target(TargetError::EncodedSeparator)),
+        ),
+        (
+            "POST",
+            "https://app.test/auth/login",
+            Ok(Route::Auth(AuthRoute::Login)),
+        ),
+    ];
+    for (method, url, want) in rows {
+        let f = Facts {
+            method,
+            url,
+            ..Facts::default()
+        };
+        let got = classify(&c, &f).map(|k| k.route).map_err(|r| r.reason);
+        assert_eq!(&got, want, "{method} {url}");
+    }
+}
+
+#[test]
+fn edge_op_table() {
+    let with = config();
+    let without = config_with(false, &[]);
+    let json = Some("Application/JSON; charset=utf-8");
+    let same = Some("same-origin");
+    let rows: &[(
+        &EdgeConfig,
+        AuthRoute,
+        &str,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        Result<EdgeOp, Reason>,
+    )] = &[
+        (
+            &with,
+            AuthRoute::Login,
+            "POST",
+            None,
+            None,
+            same,
+            Ok(EdgeOp::Login),
+        ),
+        (
+            &with,
+            AuthRoute::Login,
+            "POST",
+            None,
+            None,
+            None,
+            Err(Reason::Csrf(CsrfRefusal::NoOriginInformation)),
+        ),
+        (
+            &with,
+            AuthRoute::Refresh,
+            "POST",
+            None,
+            json,
+            None,
+            Ok(EdgeOp::RefreshGrant),
+        ),
+        (
+            &with,
+            AuthRoute::Refresh,
+            "POST",
+            Some("a=b"),
+            json,
+            same,
+            Ok(EdgeOp::RefreshSession),
+        ),
+        (
+            &with,
+            AuthRoute::Refresh,
+            "POST",
+            Some("a=b"),
+            json,
+            Some("cross-site"),
+            Err(Reason::Csrf(CsrfRefusal::CrossSite)),
+        ),
+        (
+            &with,
+            AuthRoute::Refresh,
+            "POST",
+            None,
+            Some("text/plain"),
+            Some("cross-site"),
+            Err(Reason::Csrf(CsrfRefusal::CrossSite)),
+        ),
+        (
+            &with,
+            AuthRoute::Logout,
+            "POST",
+            None,
+            None,
+            Some("cross-site"),
+            Err(Reason::Csrf(CsrfRefusal::CrossSite)),
+        ),
+        (
+            &with,
+            AuthRoute::LogoutAll,
+            "POST",
+            None,
+            None,
+            same,
+            Ok(EdgeOp::LogoutAll),
+        ),
+        (
+            &with,
+            AuthRoute::Session,
+            "GET",
+            None,
+            None,
+            Some("cross-site"),
+            Ok(EdgeOp::WhoAmI),
+        ),
+        (
+            &with,
+            AuthRoute::Sessions,
+            "GET",
+            None,
+            None,
+            None,
+            Ok(EdgeOp::Sessions),
+        ),
+        (
+            &with,
+            AuthRoute::Unknown { wrong_method: true },
+            "GET",
+            None,
+            None,
+            None,
+            Err(Reason::MethodNotAllowed),
+        ),
+        (
+            &with,
+            AuthRoute::Unknown {
+                wrong_method: false,
+            },
+            "GET",
+            None,
+            None,
+            None,
+            Err(Reason::NoRoute),
+        ),
+        (
+            &without,
+            AuthRoute::Login,
+            "POST",
+            None,
+            None,
+            same,
+            Err(Reason::NoRoute),
+        ),
+        (
+            &without,
+            AuthRoute::Sessions,
+            "GET",
+            None,
+            None,
+            None,
+            Err(Reason::NoRoute),
+        ),
+        (
+            &without,
+            AuthRoute::Session,
+            "GET",
+            None,
+            None,
+            None,
+            Ok(EdgeOp::WhoAmI),
+        ),
+    ];
+    for (c, op, method, cookie, content_type, site, want) in rows {
+        let f = Facts {
+            method,
+            url: "https://app.test/auth/x",
+            cookie: *cookie,
+            content_type: *content_type,
+            sec_fetch_site: *site,
+            ..Facts::default()
+        };
+        assert_eq!(
+            &edge_op(c, *op, &f).map_err(|r| r.reason),
+            want,
+            "{op:?} {method} {cookie:?} {content_type:?} {site:?}"
+        );
+    }
+}
+
+#[test]
+fn refusal_replies() {
+    let c = config();
+    let ended = Rejection::new(Reason::Revoked);
+    // A navigation with sessions: 303 to the login page, cookies cleared.
+    let r = refusal(Some(&c), &ended, true);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers, vec![("location", "/".to_owned())]);
+    assert_eq!(r.set_cookies.len(), 2);
+    assert!(r.set_cookies.iter().all(|s| s.contains("Max-Age=0")));
+    // Not a navigation: the 401 with its challenge.
+    let r = refusal(Some(&c), &ended, false);
+    assert_eq!(r.status, 401);
+    assert!(r
+        .headers
+        .iter()
+        .any(|(n, v)| *n == "www-authenticate" && v.contains("invalid_token")));
+    // A 403 navigation is not redirected; nothing is cleared.
+    let r = refusal(
+        Some(&c),
+        &Rejection::new(Reason::Csrf(CsrfRefusal::CrossSite)),
+        true,
+    );
+    assert_eq!((r.status, r.set_cookies.len()), (403, 0));
+    // Without sessions (or configuration): no redirect, no cookies.
+    let r = refusal(None, &ended, true);
+    assert_eq!((r.status, r.set_cookies.len()), (401, 0));
+    let r = refusal(Some(&config_with(false, &[])), &ended, true);
+    assert_eq!((r.status, r.set_cookies.len()), (401, 0));
+    let busy = refusal(None, &Rejection::new(Reason::KeysUnavailable), false);
+    assert!(busy.headers.contains(&("retry-after", "5".to_owned())));
+    let bad = refusal(
+        None,
+        &Rejection::new(Reason::Body(BodyFault::LoginJson)),
+        false,
+    );
+    assert!(bad.headers.iter().all(|(n, _)| *n != "www-authenticate"));
+}
+
+#[test]
+fn client_headers_follow_the_binding() {
+    assert_eq!(client_headers_needed(&config()), (true, false));
+    assert_eq!(
+        client_headers_needed(&config_with(false, &[])),
+        (false, false)
+    );
+    assert_eq!(
+        client_headers_needed(&config_with(true, &[("BIND_IP", "prefix")])),
+        (true, true)
+    );
+}
