@@ -353,4 +353,18 @@ mod tests {
         c.insert(key_of("y"), claims(1_000), 103);
         assert!(!c.may_hold(b), "both gone");
     }
+
+    /// The byte count is what the held entries cost, after replacing and evicting too.
+    #[test]
+    fn bytes_count_what_is_held() {
+        let one = claims(1_000).approx_size() + ENTRY_OVERHEAD;
+        let mut c = TokenCache::new(2, 1 << 20, 60);
+        c.insert(key_of("a"), claims(1_000), 100);
+        c.insert(key_of("b"), claims(1_000), 100);
+        assert_eq!(c.bytes, 2 * one);
+        c.insert(key_of("a"), claims(1_000), 101);
+        assert_eq!(c.bytes, 2 * one, "replaced, not added");
+        c.insert(key_of("c"), claims(1_000), 102);
+        assert_eq!((c.len(), c.bytes), (2, 2 * one), "one evicted");
+    }
 }
