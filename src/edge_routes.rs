@@ -12,12 +12,13 @@ use crate::session_rules::LoginOutcome;
 use crate::store_api::{ApiTokenResponse, SessionInfo};
 use crate::token::VerifiedClaims;
 
-/// Largest login or refresh-grant body read, in bytes.
+/// The username and password bounds are the store's (the edge refuses what the store would).
+pub use edge_session_protocol::wire::{MAX_PASSWORD_BYTES, MAX_USERNAME_BYTES};
+
+/// Largest login or refresh-grant body the edge reads, in bytes (README "Edge routes"); the
+/// rest is refused with 413 before the store sees it.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
-/// Longest username accepted, in bytes.
-pub const MAX_USERNAME_BYTES: usize = 256;
-/// Longest password accepted, in bytes.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+const _: () = assert!(MAX_BODY_BYTES <= edge_session_protocol::wire::MAX_BODY_BYTES);
 /// Longest refresh token accepted, in bytes.
 pub const MAX_REFRESH_TOKEN_BYTES: usize = 2048;
 

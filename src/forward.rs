@@ -35,6 +35,27 @@ pub fn is_identity_header(name: &str) -> bool {
             .all(|(n, p)| n.to_ascii_lowercase() == p || (n == b'_' && p == b'-'))
 }
 
+/// Request headers that describe one hop, or that the edge rebuilds (`Host` is the upstream's,
+/// `Cookie` is rebuilt without the edge's cookies), and are not forwarded as sent.
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "host",
+    "cookie",
+];
+
+/// Whether the client's request header `name` (lower-cased, as the runtime lists names) is
+/// dropped before the request goes upstream: a hop-by-hop or rebuilt header, or an identity
+/// header the client has no right to send.
+pub fn drops_request_header(name: &str) -> bool {
+    HOP_BY_HOP.contains(&name) || is_identity_header(name)
+}
+
 /// Whether a value can be put in a header as it is: visible ASCII, space and tab only.
 pub fn is_safe_header_value(value: &str) -> bool {
     value
@@ -243,6 +264,27 @@ mod tests {
         for b in (0u8..0x20).filter(|b| *b != b'\t').chain([0x7f]) {
             let v = format!("a{}b", char::from(b));
             assert!(!is_safe_header_value(&v), "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn dropped_request_headers() {
+        for name in HOP_BY_HOP
+            .iter()
+            .copied()
+            .chain(["x-auth-subject", "x_auth_roles", "X-AUTH-x"])
+        {
+            assert!(drops_request_header(name), "{name}");
+        }
+        for name in [
+            "accept",
+            "authorization",
+            "x-request-id",
+            "content-type",
+            "x-authority",
+            "hostname",
+        ] {
+            assert!(!drops_request_header(name), "{name}");
         }
     }
 }

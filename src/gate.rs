@@ -31,11 +31,13 @@ use crate::session_cookie::ClientProps;
 use crate::target::{self, Target};
 
 mod authenticate;
+mod login;
 
 pub use authenticate::{
     access_cookie_header, judge_revocation, Answer, Authenticated, Authentication, Mode, Next,
     Note, Refreshed, VerifyFailure,
 };
+pub use login::{LoggedIn, Login, LoginAnswer, LoginNext};
 
 /// What the adapter read of one request: the method as the runtime gives it, the URL, and
 /// the headers the decisions use. Headers the adapter did not read are `None`.
@@ -258,3 +260,5 @@ pub fn refusal(config: Option<&EdgeConfig>, r: &Rejection, navigation: bool) -> 
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_support;

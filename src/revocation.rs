@@ -1,6 +1,7 @@
 //! Revocation at the edge: KV keys, TTLs, the in-isolate read cache, and the decision.
 //!
-//! Two kinds of entries in the `REVOCATIONS` namespace:
+//! Two kinds of entries in the `REVOCATIONS` namespace (their format is
+//! `edge_session_protocol::revocation`'s, re-exported here):
 //! - `s:<sha256(session id)>` — the session was logged out; every token of it is refused.
 //! - `u:<sha256(subject)>` = `<unix milliseconds>` — logout-all: every token and cookie of the
 //!   user issued up to that moment is refused ([`Issued`] says what "issued" means for each).
@@ -20,33 +21,14 @@
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
+pub use edge_session_protocol::revocation::{
+    parse_user_entry, session_key, user_entry_value, user_key,
+};
 
 /// KV's smallest accepted `expirationTtl`.
 pub const KV_MIN_TTL_SECS: u64 = 60;
 /// Most entries in the isolate's read cache.
 pub const CACHE_MAX_ENTRIES: usize = 10_000;
-
-fn hex_sha256(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(s.as_bytes());
-    let mut out = String::with_capacity(2 + 64);
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    out
-}
-
-/// The KV key of a revoked session.
-pub fn session_key(session_id: &str) -> String {
-    format!("s:{}", hex_sha256(session_id))
-}
-
-/// The KV key of a user-wide revocation.
-pub fn user_key(subject: &str) -> String {
-    format!("u:{}", hex_sha256(subject))
-}
 
 /// The TTL of a revocation entry, seconds: the longest an access token, or with sessions
 /// (`session_max_secs`) a session cookie, could still be presented.
@@ -155,20 +137,6 @@ pub fn decide(lookup: Lookup, issued: Issued, on_error: OnKvError) -> Verdict {
     }
 }
 
-/// Values below this are whole seconds (entries written before milliseconds were used).
-const SECONDS_BELOW: i64 = 100_000_000_000;
-
-/// Parses a user-wide entry's value, milliseconds. An older entry in whole seconds counts to
-/// the end of its second.
-pub fn parse_user_entry(value: &str) -> Option<i64> {
-    let v: i64 = value.trim().parse().ok()?;
-    Some(if v < SECONDS_BELOW {
-        v.saturating_mul(1000).saturating_add(999)
-    } else {
-        v
-    })
-}
-
 /// The isolate's read cache of KV answers (both "revoked" and "not revoked").
 #[derive(Debug, Default)]
 pub struct RevocationCache {
@@ -218,23 +186,6 @@ impl RevocationCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_hash_the_ids() {
-        let k = session_key("sess-123");
-        assert!(k.starts_with("s:"));
-        assert_eq!(k.len(), 2 + 64);
-        assert!(!k.contains("sess-123"));
-        // SHA-256("abc"), FIPS 180-2 appendix B.1.
-        assert_eq!(
-            hex_sha256("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_ne!(session_key("a"), session_key("b"));
-        // Same digest, separate namespaces.
-        assert_eq!(user_key("a")[2..], session_key("a")[2..]);
-        assert_ne!(user_key("a"), session_key("a"));
-    }
 
     #[test]
     fn ttl_covers_the_longest_token_or_session_and_kv_minimum() {
@@ -315,16 +266,6 @@ mod tests {
         assert_eq!(off.get("r", 100), None);
         off.put("w".into(), Some("1".into()), 100, true);
         assert_eq!(off.get("w", 159), Some(Some("1".into())));
-    }
-
-    #[test]
-    fn user_entry_parsing() {
-        assert_eq!(parse_user_entry("1700000000123"), Some(1_700_000_000_123));
-        // A seconds entry of an older version counts to the end of its second.
-        assert_eq!(parse_user_entry("1700000000"), Some(1_700_000_000_999));
-        assert_eq!(parse_user_entry(" 99999999999 "), Some(99_999_999_999_999));
-        assert_eq!(parse_user_entry("100000000000"), Some(100_000_000_000));
-        assert_eq!(parse_user_entry("x"), None);
     }
 
     #[test]

@@ -271,5 +271,48 @@ pub fn may_reuse_refresh(finished_ms: i64, carried_ms: Option<i64>) -> bool {
     carried_ms.is_none_or(|carried| finished_ms > carried)
 }
 
+/// How long a finished refresh serves the same session's other requests, milliseconds.
+pub const REFRESH_REUSE_MS: i64 = 30_000;
+
+/// Where a session's refresh in an isolate's flight table stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlightState {
+    /// Still running, started at this time (ms).
+    Running {
+        /// When it started.
+        started_ms: i64,
+    },
+    /// Finished with a token: when the answer arrived (ms) and the token's `exp` (s).
+    Done {
+        /// When the store's answer arrived.
+        at_ms: i64,
+        /// The new token's expiry.
+        exp: i64,
+    },
+    /// Finished with a refusal.
+    Failed,
+}
+
+/// How long a request waits for another request's refresh, milliseconds: the
+/// ClientAccessToken call and the session call (each bounded by the store timeout), a JWKS
+/// refetch for a new key, and a margin.
+pub fn refresh_wait_limit_ms(store_timeout_ms: u32) -> i64 {
+    2 * i64::from(store_timeout_ms) + 6_000
+}
+
+/// Whether a refresh stays in the flight table at `now_ms`: a finished one while it may be
+/// reused ([`REFRESH_REUSE_MS`]) and its token is unexpired; a running one until the wait
+/// limit (after that its request was cancelled and nobody polls it any more); a failed one
+/// never (the next request tries again).
+pub fn keep_flight(state: FlightState, now_ms: i64, wait_limit_ms: i64) -> bool {
+    match state {
+        FlightState::Done { at_ms, exp } => {
+            now_ms < at_ms.saturating_add(REFRESH_REUSE_MS) && now_ms / 1000 < exp
+        }
+        FlightState::Failed => false,
+        FlightState::Running { started_ms } => now_ms.saturating_sub(started_ms) <= wait_limit_ms,
+    }
+}
+
 #[cfg(test)]
 mod tests;

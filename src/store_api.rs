@@ -18,41 +18,42 @@
 //! a client's odd `User-Agent` (over 1,024 bytes, a TAB) never makes the store refuse a login.
 //!
 //! No failure mints a cookie: cookies are written only from a fully parsed success.
+//!
+//! The wire itself (paths, bodies, answers, error codes, the shapes' differences) is
+//! `edge-session-protocol`'s; this module keeps the edge's own decisions about it and
+//! re-exports what the adapter names from here.
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use edge_session_protocol::error::{self, ErrorCode};
+use edge_session_protocol::wire::{
+    self, form, Logout, PasswordAuthenticate, Refresh, SessionAuthenticate,
+};
+use serde::Deserialize;
 
 use crate::session_cookie::ClientProps;
+
+pub use edge_session_protocol::paths;
+pub use edge_session_protocol::wire::{ClientAttributes, ClientTokenResponse, SessionInfo};
+/// `ApiTokenResponse` (the protocol's [`edge_session_protocol::TokenResponse`]).
+pub use edge_session_protocol::TokenResponse as ApiTokenResponse;
 
 /// Largest store response body read, bytes.
 pub const MAX_STORE_BODY_BYTES: usize = 64 * 1024;
 
-/// Longest `client_attributes.user_agent` sent, bytes: the reference store's field limit
-/// (`session-store/src/api.rs`, `MAX_FIELD_BYTES`); Transmit documents none.
-pub const MAX_USER_AGENT_BYTES: usize = 1024;
+/// Longest `client_attributes.user_agent` sent, bytes: the reference store's field limit;
+/// Transmit documents none.
+pub const MAX_USER_AGENT_BYTES: usize = wire::MAX_FIELD_BYTES;
 /// Longest `client_attributes.ip_address` sent, bytes (the reference store's limit).
-pub const MAX_IP_ADDRESS_BYTES: usize = 64;
+pub const MAX_IP_ADDRESS_BYTES: usize = wire::MAX_IP_ADDRESS_BYTES;
 
-/// `client_attributes` as Transmit documents them, normalised by [`client_attribute`].
-#[derive(Debug, Serialize)]
-pub struct ClientAttributes<'a> {
-    /// The client's `User-Agent`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<Cow<'a, str>>,
-    /// The client's IP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<Cow<'a, str>>,
-}
-
-impl<'a> From<&ClientProps<'a>> for ClientAttributes<'a> {
-    fn from(p: &ClientProps<'a>) -> Self {
-        Self {
-            user_agent: p
-                .user_agent
-                .and_then(|v| client_attribute(v, MAX_USER_AGENT_BYTES)),
-            ip_address: p.ip.and_then(|v| client_attribute(v, MAX_IP_ADDRESS_BYTES)),
-        }
+/// `client_attributes` from the client's properties, normalised by [`client_attribute`].
+pub fn client_attributes<'a>(p: &ClientProps<'a>) -> ClientAttributes<'a> {
+    ClientAttributes {
+        user_agent: p
+            .user_agent
+            .and_then(|v| client_attribute(v, MAX_USER_AGENT_BYTES)),
+        ip_address: p.ip.and_then(|v| client_attribute(v, MAX_IP_ADDRESS_BYTES)),
     }
 }
 
@@ -85,17 +86,6 @@ pub fn client_attribute(value: &str, max: usize) -> Option<Cow<'_, str>> {
     ))
 }
 
-#[derive(Serialize)]
-struct PasswordBody<'a> {
-    username: &'a str,
-    password: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource: Option<&'a str>,
-    client_attributes: ClientAttributes<'a>,
-}
-
 /// Body of `POST /v1/auth/password/authenticate`. With `session_id`, the authentication is
 /// added to that session (MFA / step-up).
 pub fn password_body(
@@ -105,23 +95,14 @@ pub fn password_body(
     resource: Option<&str>,
     props: &ClientProps<'_>,
 ) -> String {
-    serde_json::to_string(&PasswordBody {
-        username,
-        password,
-        session_id,
-        resource,
-        client_attributes: props.into(),
+    serde_json::to_string(&PasswordAuthenticate {
+        username: Cow::Borrowed(username),
+        password: Cow::Borrowed(password),
+        session_id: session_id.map(Cow::Borrowed),
+        resource: resource.map(Cow::Borrowed),
+        client_attributes: Some(client_attributes(props)),
     })
     .unwrap_or_default()
-}
-
-#[derive(Serialize)]
-struct SessionBody<'a> {
-    session_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_attributes: Option<ClientAttributes<'a>>,
 }
 
 /// Body of `POST /v1/auth/session/authenticate`.
@@ -130,90 +111,43 @@ pub fn session_authenticate_body(
     resource: Option<&str>,
     props: &ClientProps<'_>,
 ) -> String {
-    serde_json::to_string(&SessionBody {
-        session_id,
-        resource,
-        client_attributes: Some(props.into()),
+    serde_json::to_string(&SessionAuthenticate {
+        session_id: Cow::Borrowed(session_id),
+        resource: resource.map(Cow::Borrowed),
+        client_attributes: Some(client_attributes(props)),
     })
     .unwrap_or_default()
 }
 
 /// Body of `POST /v1/auth/session/logout`.
 pub fn logout_body(session_id: &str) -> String {
-    serde_json::to_string(&SessionBody {
-        session_id,
-        resource: None,
-        client_attributes: None,
+    serde_json::to_string(&Logout {
+        session_id: Cow::Borrowed(session_id),
     })
     .unwrap_or_default()
 }
 
 /// Body of `POST /v1/auth/token/refresh`.
 pub fn refresh_body(refresh_token: &str) -> String {
-    serde_json::json!({ "refresh_token": refresh_token }).to_string()
+    serde_json::to_string(&Refresh {
+        refresh_token: Cow::Borrowed(refresh_token),
+    })
+    .unwrap_or_default()
 }
 
 /// Form body of `POST /oidc/token` (client credentials).
 pub fn client_token_form(client_id: &str, client_secret: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "client_credentials")
-        .append_pair("client_id", client_id)
-        .append_pair("client_secret", client_secret)
+        .append_pair(form::GRANT_TYPE, form::CLIENT_CREDENTIALS)
+        .append_pair(form::CLIENT_ID, client_id)
+        .append_pair(form::CLIENT_SECRET, client_secret)
         .finish()
 }
 
-/// The path of a user's sessions (`GET` lists, `DELETE` revokes all). The id is
-/// percent-encoded as one path segment.
+/// The path of a user's sessions (`GET` lists, `DELETE` revokes all): the protocol's
+/// [`paths::user_sessions`], the id percent-encoded as one path segment.
 pub fn user_sessions_path(user_id: &str) -> String {
-    let mut url = match url::Url::parse("http://x/v1/auth/users/") {
-        Ok(u) => u,
-        Err(_) => return String::new(),
-    };
-    if let Ok(mut segs) = url.path_segments_mut() {
-        segs.pop_if_empty().push(user_id).push("sessions");
-    }
-    url.path().to_owned()
-}
-
-/// `ApiTokenResponse`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ApiTokenResponse {
-    /// The access token (JWT).
-    pub access_token: String,
-    /// The ID token, if issued.
-    #[serde(default)]
-    pub id_token: Option<String>,
-    /// The refresh token, if issued.
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-    /// Seconds until the access token expires.
-    #[serde(default)]
-    pub expires_in: Option<u64>,
-    /// The session id (absent from Transmit's refresh responses).
-    #[serde(default)]
-    pub session_id: Option<String>,
-}
-
-/// The ClientAccessToken response.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClientTokenResponse {
-    /// The token.
-    pub access_token: String,
-    /// Lifetime, seconds.
-    pub expires_in: u64,
-}
-
-/// One of a user's sessions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionInfo {
-    /// The session id.
-    pub session_id: String,
-    /// Start, RFC 3339.
-    #[serde(default)]
-    pub start_time: Option<String>,
-    /// Expiry, RFC 3339.
-    #[serde(default)]
-    pub expiration_time: Option<String>,
+    paths::user_sessions(user_id)
 }
 
 /// How a store call failed, in the edge's terms.
@@ -288,44 +222,6 @@ pub enum StoreOp {
     ClientToken,
 }
 
-/// Error codes that say the store refused the request itself (its shape or a field), in the
-/// reference store and the usual spellings; compared case-insensitively.
-const VALIDATION_CODES: &[&str] = &[
-    "invalid_request",
-    "bad_request",
-    "validation_error",
-    "invalid_resource",
-    "unsupported_media_type",
-    "payload_too_large",
-];
-
-/// Whether an error code refuses the credentials of a login: Transmit's `auth_*` codes
-/// (`auth_invalid_credentials`, `auth_otp_passcode_expired`, `auth_locked`), unknown users,
-/// and a step-up onto a session the store no longer knows (mapped with the credentials).
-fn is_credential_code(code: &str) -> bool {
-    let code = code.to_ascii_lowercase();
-    code.starts_with("auth_")
-        || matches!(
-            code.as_str(),
-            "invalid_credentials" | "user_not_found" | "session_not_found"
-        )
-}
-
-/// The `error_code` of a store error body (`{message, error_code}`; a string or a number),
-/// as text. `None` when the body is not that JSON or has no code.
-pub fn error_code(body: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        #[serde(default)]
-        error_code: Option<serde_json::Value>,
-    }
-    match serde_json::from_slice::<ErrorBody>(body).ok()?.error_code? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// Maps a non-2xx store answer from its status, `Retry-After` and body.
 ///
 /// A validation refusal is [`StoreFailure::RequestRefused`], never wrong credentials nor an
@@ -339,14 +235,12 @@ pub fn failure_for_answer(
     body: &[u8],
 ) -> StoreFailure {
     if op != StoreOp::ClientToken {
-        let code = error_code(body);
-        let validation = code
-            .as_deref()
-            .is_some_and(|c| VALIDATION_CODES.iter().any(|v| v.eq_ignore_ascii_case(c)));
+        let code = error::error_code(body);
+        let validation = code.as_ref().is_some_and(ErrorCode::is_validation);
         let refused = match status {
             413 | 415 | 422 => true,
             400 if validation => true,
-            400 => op == StoreOp::Login && !code.as_deref().is_some_and(is_credential_code),
+            400 => op == StoreOp::Login && !code.as_ref().is_some_and(ErrorCode::is_credential),
             _ => false,
         };
         if refused {
@@ -395,6 +289,24 @@ pub fn parse_tokens(body: &[u8], need_session: bool) -> Result<ApiTokenResponse,
     Ok(t)
 }
 
+/// A ClientAccessToken is renewed this long before it expires, seconds.
+pub const CLIENT_TOKEN_MARGIN_SECS: i64 = 60;
+
+/// Until when (seconds) a ClientAccessToken received at `now` with `expires_in` is used: the
+/// margin before its expiry, so no call carries a token about to expire.
+pub fn client_token_until(now: i64, expires_in: u64) -> i64 {
+    let lifetime = i64::try_from(expires_in).unwrap_or(i64::MAX);
+    now.saturating_add(lifetime.saturating_sub(CLIENT_TOKEN_MARGIN_SECS))
+}
+
+/// Whether a store call answered 401 on its `attempt`th try (from 1) is tried once more with
+/// a new ClientAccessToken: a session operation's 401 means the client token was refused (it
+/// expired early, or the store's keys rotated); a login's 401 means bad credentials, and
+/// retrying would double the store's password work.
+pub fn retry_after_401(op: StoreOp, attempt: u32) -> bool {
+    op != StoreOp::Login && attempt == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +343,12 @@ mod tests {
         assert_eq!(
             user_sessions_path("a/../b?c"),
             "/v1/auth/users/a%2F..%2Fb%3Fc/sessions"
+        );
+        // The reference store reads `+` in a path as a space (form decoding): a subject with a
+        // `+` must reach it escaped, or another user's sessions are listed or ended.
+        assert_eq!(
+            user_sessions_path("alice+admin"),
+            "/v1/auth/users/alice%2Badmin/sessions"
         );
     }
 
@@ -620,5 +538,24 @@ mod tests {
         );
         assert_eq!(RequestRefused.status(), 502);
         assert_eq!(RequestRefused.reason(), "store_refused_request");
+    }
+
+    #[test]
+    fn client_token_lifetime_and_401_retries() {
+        assert_eq!(client_token_until(1_000, 3_600), 1_000 + 3_600 - 60);
+        assert_eq!(
+            client_token_until(1_000, 30),
+            970,
+            "a short token is renewed at once"
+        );
+        assert_eq!(client_token_until(1_000, u64::MAX), i64::MAX);
+        for op in [StoreOp::Session, StoreOp::Refresh, StoreOp::ClientToken] {
+            assert!(retry_after_401(op, 1), "{op:?}");
+            assert!(!retry_after_401(op, 2), "{op:?}: once only");
+        }
+        assert!(
+            !retry_after_401(StoreOp::Login, 1),
+            "a login 401 is bad credentials"
+        );
     }
 }

@@ -7,9 +7,10 @@
 //! The crate has two layers, like the edge:
 //! - the **core** (every module but `adapter`): pure Rust, no I/O, no clock reads. Session rules
 //!   ([`rules`]), token claims and signing ([`tokens`]), the ClientAccessToken
-//!   ([`client_token`]), password verification ([`password`]), request validation and error
-//!   bodies ([`api`]), identifiers ([`ids`]) and configuration ([`config`]). `now` is always an
-//!   argument. Tested natively with `cargo test -p session-store`.
+//!   ([`client_token`]), password verification ([`password`]), routes and error answers
+//!   ([`api`]), request validation ([`request`]), the worker ⇄ Durable Object [`envelope`],
+//!   identifiers ([`ids`]) and configuration ([`config`]). The wire types, paths and codes it
+//!   shares with the edge come from `edge-session-protocol`. `now` is always an argument. Tested natively with `cargo test -p session-store`.
 //! - the **adapter** (wasm32 only): the only code that touches `worker::*`. It reads the
 //!   environment once per isolate, authenticates the caller, verifies passwords, routes each
 //!   operation to the user's Durable Object and signs the tokens it answers with. The Durable
@@ -23,9 +24,10 @@
 pub mod api;
 pub mod client_token;
 pub mod config;
+pub mod envelope;
 pub mod ids;
 pub mod password;
-pub mod protocol;
+pub mod request;
 pub mod rules;
 pub mod time;
 pub mod tokens;

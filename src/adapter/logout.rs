@@ -14,7 +14,7 @@ use crate::edge_routes::{self, LoggedOut};
 use crate::gate::{self, Facts, Mode, Reply};
 use crate::rejection::Rejection;
 use crate::session_rules;
-use crate::store_api::{self, StoreFailure, StoreOp};
+use crate::store_api::{self, paths, StoreFailure, StoreOp};
 
 /// Ends one session: revoked at the edge first (from this moment this isolate refuses it,
 /// other locations as soon as KV propagates), then logged out at the store. Each failure is
@@ -36,7 +36,7 @@ pub(super) async fn end_session(
         config,
         StoreOp::Session,
         Method::Post,
-        "/v1/auth/session/logout",
+        paths::SESSION_LOGOUT,
         Some(store_api::logout_body(session_id)),
     )
     .await;

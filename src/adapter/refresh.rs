@@ -19,11 +19,9 @@ use crate::config::EdgeConfig;
 use crate::gate::Refreshed;
 use crate::rejection::Rejection;
 use crate::session_cookie::{ClientProps, SessionCookie};
-use crate::session_rules;
-use crate::store_api::{self, StoreFailure, StoreOp};
+use crate::session_rules::{self, FlightState};
+use crate::store_api::{self, paths, StoreFailure, StoreOp};
 
-/// How long a finished refresh serves the same session's other requests, milliseconds.
-const REUSE_MS: i64 = 30_000;
 /// How often a request waiting for another request's refresh looks again.
 const WAIT_POLL_MS: u64 = 10;
 
@@ -32,7 +30,7 @@ type Flight = Shared<LocalBoxFuture<'static, Result<Arc<Refreshed>, Rejection>>>
 /// A refresh in flight (or just finished) and when it started, milliseconds.
 struct InFlight {
     future: Flight,
-    started_ms: u64,
+    started_ms: i64,
 }
 
 thread_local! {
@@ -64,12 +62,9 @@ impl Client {
     }
 }
 
-/// How long a request waits for another request's refresh: the ClientAccessToken call and the
-/// session call (each bounded by the store timeout), a JWKS refetch for a new key, and a
-/// margin.
-fn wait_limit_ms(config: &EdgeConfig) -> u64 {
+fn wait_limit_ms(config: &EdgeConfig) -> i64 {
     let store_ms = config.session.as_ref().map_or(0, |s| s.store_timeout_ms);
-    2 * u64::from(store_ms) + 6_000
+    session_rules::refresh_wait_limit_ms(store_ms)
 }
 
 /// Forgets this isolate's finished or running refresh of `session_id` (a login or step-up
@@ -88,17 +83,24 @@ pub(super) async fn refresh(
     carried_ms: Option<i64>,
 ) -> Result<Arc<Refreshed>, Rejection> {
     let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
-    let now_millis = now_ms();
     let limit_ms = wait_limit_ms(config);
     let sid = session.session_id.clone();
     let (flight, started_ms, owner) = FLIGHTS.with(|map| {
         let mut map = map.borrow_mut();
         // Drop finished entries that are too old, failed, or whose token has expired, and
         // calls that stalled (their request was cancelled and nobody polls them any more).
-        map.retain(|_, f| match f.future.peek() {
-            Some(Ok(r)) => now < r.at_ms + REUSE_MS && now / 1000 < r.claims.exp,
-            Some(Err(_)) => false,
-            None => now_millis.saturating_sub(f.started_ms) <= limit_ms,
+        map.retain(|_, f| {
+            let state = match f.future.peek() {
+                Some(Ok(r)) => FlightState::Done {
+                    at_ms: r.at_ms,
+                    exp: r.claims.exp,
+                },
+                Some(Err(_)) => FlightState::Failed,
+                None => FlightState::Running {
+                    started_ms: f.started_ms,
+                },
+            };
+            session_rules::keep_flight(state, now, limit_ms)
         });
         // A finished result no newer than the request's access cookie is not served.
         let stale = map.get(&sid).is_some_and(|f| {
@@ -121,10 +123,10 @@ pub(super) async fn refresh(
             sid.clone(),
             InFlight {
                 future: future.clone(),
-                started_ms: now_millis,
+                started_ms: now,
             },
         );
-        (future, now_millis, true)
+        (future, now, true)
     });
     if owner {
         flight.await
@@ -142,14 +144,15 @@ pub(super) async fn refresh(
 /// looks at its result on its own timer until the result is there or the wait limit passes.
 async fn wait_for(
     flight: &Flight,
-    started_ms: u64,
-    limit_ms: u64,
+    started_ms: i64,
+    limit_ms: i64,
 ) -> Result<Arc<Refreshed>, Rejection> {
     loop {
         if let Some(result) = flight.peek() {
             return result.clone();
         }
-        if now_ms().saturating_sub(started_ms) > limit_ms {
+        let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+        if !session_rules::keep_flight(FlightState::Running { started_ms }, now, limit_ms) {
             log::event("error", "refresh", "shared_refresh_stalled");
             return Err(Rejection::store(StoreFailure::Timeout));
         }
@@ -170,7 +173,7 @@ async fn authenticate(
         env,
         config,
         StoreOp::Session,
-        "/v1/auth/session/authenticate",
+        paths::SESSION_AUTHENTICATE,
         body,
         false,
         "refresh",

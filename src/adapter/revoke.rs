@@ -142,5 +142,11 @@ pub(super) async fn revoke_session(env: &Env, config: &EdgeConfig, session_id: &
 /// whether KV took the write.
 pub(super) async fn revoke_user(env: &Env, config: &EdgeConfig, subject: &str) -> bool {
     let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
-    write(env, config, revocation::user_key(subject), now.to_string()).await
+    write(
+        env,
+        config,
+        revocation::user_key(subject),
+        revocation::user_entry_value(now),
+    )
+    .await
 }

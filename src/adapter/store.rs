@@ -13,13 +13,10 @@ use crate::config::{EdgeConfig, SessionConfig};
 use crate::gate::VerifyFailure;
 use crate::rejection::{Reason, Rejection};
 use crate::store_api::{
-    self, failure_for_answer, ApiTokenResponse, ClientTokenResponse, StoreFailure, StoreOp,
+    self, failure_for_answer, paths, ApiTokenResponse, ClientTokenResponse, StoreFailure, StoreOp,
     MAX_STORE_BODY_BYTES,
 };
 use crate::token::VerifiedClaims;
-
-/// A ClientAccessToken is renewed this long before it expires.
-const CLIENT_TOKEN_MARGIN_SECS: i64 = 60;
 
 /// A successful store answer.
 pub(super) struct Reply {
@@ -91,7 +88,7 @@ async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, Stor
         env,
         session,
         Method::Post,
-        "/oidc/token",
+        paths::CLIENT_TOKEN,
         headers,
         Some(form),
     )
@@ -108,8 +105,7 @@ async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, Stor
     if t.access_token.is_empty() || !crate::forward::is_safe_header_value(&t.access_token) {
         return Err(StoreFailure::Malformed);
     }
-    let lifetime = i64::try_from(t.expires_in).unwrap_or(i64::MAX);
-    let until = now.saturating_add(lifetime.saturating_sub(CLIENT_TOKEN_MARGIN_SECS));
+    let until = store_api::client_token_until(now, t.expires_in);
     with_isolate(env, |i| {
         i.client_token = Some((t.access_token.clone(), until))
     });
@@ -134,7 +130,7 @@ pub(super) async fn call(
     let Some(session) = config.session.as_ref() else {
         return Err(StoreFailure::Unreachable);
     };
-    let mut attempts = 0;
+    let mut attempts: u32 = 0;
     loop {
         attempts += 1;
         let token = client_token(env, session).await?;
@@ -159,7 +155,7 @@ pub(super) async fn call(
         }
         if status == 401 {
             forget_client_token(env);
-            if op != StoreOp::Login && attempts == 1 {
+            if store_api::retry_after_401(op, attempts) {
                 continue;
             }
         }

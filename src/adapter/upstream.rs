@@ -42,19 +42,6 @@ extern "C" {
 /// The service binding that reaches the upstream application.
 pub(super) const UPSTREAM_BINDING: &str = "UPSTREAM_SERVICE";
 
-/// Request headers that describe one hop, or that the edge rebuilds, and are not forwarded.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "host",
-    "cookie",
-];
-
 /// The request for the upstream (URL and init, handed to `fetch` as they are: no `Request`
 /// object of our own) and how its answer is to be finalized.
 pub(super) struct Upstream {
@@ -96,7 +83,7 @@ pub(super) fn prepare(
         let Some(text) = name.as_string() else {
             continue;
         };
-        if HOP_BY_HOP.contains(&text.as_str()) || forward::is_identity_header(&text) {
+        if forward::drops_request_header(&text) {
             headers.delete(&name);
         }
     }

@@ -68,6 +68,12 @@ fn login_bodies() {
 }
 
 #[test]
+fn the_body_limit_is_8_kib_and_within_the_stores() {
+    // The README and tests/session/body-limits.test.mjs state 8 KiB.
+    assert_eq!(MAX_BODY_BYTES, 8192);
+}
+
+#[test]
 fn refresh_grant_bodies() {
     assert_eq!(
         parse_refresh_grant(br#"{"refresh_token":"rt"}"#)

@@ -117,13 +117,23 @@ pub enum Answer {
     ),
 }
 
-/// Something the adapter logs once the machine is done (never a secret).
+/// Something the adapter logs once a machine is done (never a secret).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Note {
     /// The revocation list could not be read and the policy let the request pass.
     RevocationFailedOpen,
     /// The revocation list could not be read and the policy refused the request.
     RevocationFailedClosed,
+    /// A session cookie did not verify for this client (treated as none).
+    SessionCookieRefused(crate::session_cookie::BindingError),
+    /// The store refused a step-up; the login is tried as a fresh one.
+    StepUpRefusedTryingFresh,
+    /// The store answered an access token the edge cannot verify.
+    StoreTokenUnverifiable,
+    /// The store's ID token does not verify (the login stands, without `amr`).
+    IdTokenUnverifiable,
+    /// A login succeeded, as this code says (`login`, `step_up`, `login_replaced_session`).
+    LoggedIn(&'static str),
 }
 
 impl Note {
@@ -132,6 +142,11 @@ impl Note {
         match self {
             Self::RevocationFailedOpen => ("warn", "revocation", "kv_unreadable_fail_open"),
             Self::RevocationFailedClosed => ("error", "revocation", "kv_unreadable_fail_closed"),
+            Self::SessionCookieRefused(e) => ("info", "authenticate", e.reason()),
+            Self::StepUpRefusedTryingFresh => ("info", "login", "step_up_refused_trying_fresh"),
+            Self::StoreTokenUnverifiable => ("error", "login", "store_token_unverifiable"),
+            Self::IdTokenUnverifiable => ("warn", "login", "id_token_unverifiable"),
+            Self::LoggedIn(code) => ("info", "login", code),
         }
     }
 }

@@ -8,89 +8,14 @@ use crate::access_cookie::{self, NONCE_BYTES};
 use crate::csrf::CsrfRefusal;
 use crate::rejection::{BodyFault, TokenFault};
 use crate::revocation::Lookup;
-use crate::session_cookie::{self, SessionCookie};
+use crate::session_cookie;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
-use crate::token::{TokenError, VerifiedClaims};
+use crate::token::TokenError;
 
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
-const URL: &str = "https://app.test/orders";
-const UA: &str = "UA-A";
-/// The fake clock: the request's time, seconds.
-const NOW: i64 = 1_700_000_000;
-
-fn config_with(sessions: bool, extra: &[(&str, &str)]) -> EdgeConfig {
-    let extra: Vec<(String, String)> = extra
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let result = EdgeConfig::from_env(|k| {
-        if let Some((_, v)) = extra.iter().find(|(ek, _)| ek == k) {
-            return Some(v.clone());
-        }
-        let v = match k {
-            "ISSUER" => "https://issuer.test",
-            "AUDIENCE" => "api",
-            "JWKS_URL" => "https://issuer.test/jwks",
-            "UPSTREAM" => "https://app.test",
-            "PUBLIC_PATHS" => "/public/*",
-            "SESSION_STORE_URL" if sessions => "https://store.test",
-            "CLIENT_ID" if sessions => "edge",
-            "CLIENT_SECRET" if sessions => "secret-secret-secret",
-            "COOKIE_KEYS" if sessions => KEY,
-            _ => return None,
-        };
-        Some(v.to_owned())
-    });
-    match result {
-        Ok(c) => c,
-        Err(e) => panic!("test config: {e:?}"),
-    }
-}
-
-fn config() -> EdgeConfig {
-    config_with(true, &[])
-}
-
-fn claims(sub: &str, sid: Option<&str>) -> Arc<VerifiedClaims> {
-    Arc::new(VerifiedClaims {
-        sub: sub.into(),
-        aud: vec!["api".into()],
-        exp: NOW + 300,
-        iat: NOW - 10,
-        jti: None,
-        client_id: None,
-        sid: sid.map(Into::into),
-        roles: vec![],
-        scope: None,
-        amr: vec![],
-    })
-}
-
-/// Alice's session cookie (bound to `UA`) and an access cookie with `token` sealed beside it,
-/// as a `Cookie` header.
-fn alice_cookies(c: &EdgeConfig, token: &str) -> (String, String) {
-    let Some(s) = &c.session else {
-        panic!("sessions on")
-    };
-    let cookie = SessionCookie {
-        session_id: "s-alice".into(),
-        subject: "alice".into(),
-        minted_ms: 5_000,
-    };
-    let props = ClientProps {
-        user_agent: Some(UA),
-        ip: None,
-    };
-    let raw = session_cookie::seal(&s.binding_keys, &s.binding, &cookie, &props, &[3; 16])
-        .unwrap_or_default();
-    let access = access_cookie::seal(&s.binding_keys, &raw, token, 6_000, &[4; NONCE_BYTES])
-        .unwrap_or_default();
-    (
-        raw.clone(),
-        format!("__Host-session={raw}; __Host-access={access}"),
-    )
-}
+use super::tests_support::{
+    alice_cookie_header as alice_cookies, claims, config, config_with, NOW, UA, URL,
+};
 
 fn facts<'a>(
     method: &'a str,
@@ -783,4 +708,22 @@ fn client_headers_follow_the_binding() {
         client_headers_needed(&config_with(true, &[("BIND_IP", "prefix")])),
         (true, true)
     );
+}
+
+#[test]
+fn notes_and_navigation() {
+    assert_eq!(
+        Note::RevocationFailedOpen.line(),
+        ("warn", "revocation", "kv_unreadable_fail_open")
+    );
+    assert_eq!(
+        Note::RevocationFailedClosed.line(),
+        ("error", "revocation", "kv_unreadable_fail_closed")
+    );
+    let nav = Facts {
+        sec_fetch_mode: Some("navigate"),
+        ..facts("GET", None, None)
+    };
+    assert!(nav.navigation());
+    assert!(!facts("GET", None, None).navigation());
 }

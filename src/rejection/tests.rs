@@ -548,3 +548,18 @@ fn body_is_generic_json() {
     assert_eq!(v["message"], "The access token is invalid or expired.");
     assert!(!body.contains("audience"));
 }
+
+#[test]
+fn phase_names() {
+    let rows = [
+        (Phase::Classify, "classify"),
+        (Phase::Authenticate, "authenticate"),
+        (Phase::Authorize, "authorize"),
+        (Phase::Forward, "forward"),
+        (Phase::Session, "session"),
+        (Phase::Config, "config"),
+    ];
+    for (phase, name) in rows {
+        assert_eq!(phase.name(), name);
+    }
+}

@@ -174,7 +174,8 @@ fn presented_table() {
         present(&c, None, Some(&format!("__Host-session={a_sess}x")), &UA_A),
         Ok(Presented::Nothing)
     );
-    // Held (issue 17): a duplicated or quoted session cookie is no session.
+    // An attack that was tried and held (kept as a regression test): a duplicated or quoted
+    // session cookie is no session.
     let twice = format!("__Host-session={a_sess}; __Host-session={a_sess}");
     assert_eq!(
         present(&c, None, Some(&twice), &UA_A),
@@ -484,5 +485,59 @@ fn malformed_credentials_name_their_reason() {
             ),
             Ok(p) => panic!("{auth:?} {cookie:?}: accepted as {p:?}"),
         }
+    }
+}
+
+#[test]
+fn flight_table_retention() {
+    let limit = refresh_wait_limit_ms(5_000);
+    assert_eq!(limit, 16_000);
+    let done = FlightState::Done {
+        at_ms: 100_000,
+        exp: 200,
+    };
+    let rows: &[(FlightState, i64, bool)] = &[
+        (done, 100_000, true),
+        (done, 129_999, true),
+        (done, 130_000, false),
+        // The token expired before the reuse window closed.
+        (
+            FlightState::Done {
+                at_ms: 100_000,
+                exp: 110,
+            },
+            109_999,
+            true,
+        ),
+        (
+            FlightState::Done {
+                at_ms: 100_000,
+                exp: 110,
+            },
+            110_000,
+            false,
+        ),
+        (FlightState::Failed, 100_000, false),
+        (
+            FlightState::Running {
+                started_ms: 100_000,
+            },
+            116_000,
+            true,
+        ),
+        (
+            FlightState::Running {
+                started_ms: 100_000,
+            },
+            116_001,
+            false,
+        ),
+    ];
+    for (state, now, keep) in rows {
+        assert_eq!(
+            keep_flight(*state, *now, limit),
+            *keep,
+            "{state:?} at {now}"
+        );
     }
 }

@@ -1,4 +1,4 @@
-// Attack tokens and bad inputs at the HTTP level (issue 6 §2–§3), against the running worker.
+// Attack tokens and bad inputs at the HTTP level, against the running worker.
 // Zero accepted: every case must be refused with 400/401 and an RFC 6750 challenge, never reach
 // the upstream, never be a 5xx. (alg none, HS256-with-public-key, jwk/jku/x5u/x5c, typ, crit and
 // audience cases live in gate.test.mjs.)

@@ -1,4 +1,4 @@
-// CDN-targeted cache headers (issue 17, item 5): `CDN-Cache-Control` (RFC 9213),
+// CDN-targeted cache headers: `CDN-Cache-Control` (RFC 9213),
 // `Cloudflare-CDN-Cache-Control` and `Surrogate-Control` override `Cache-Control` in the caches
 // they target. Wherever the cache table forbids shared caching (authenticated without opt-in,
 // anything that sets a cookie) they are removed; where the upstream keeps shared caching

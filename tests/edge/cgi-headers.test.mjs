@@ -1,4 +1,4 @@
-// Identity headers spelled with underscores (issue 17, item 1). CGI, WSGI and Rack read `-` and
+// Identity headers spelled with underscores. CGI, WSGI and Rack read `-` and
 // `_` alike: behind the edge, Python's stdlib wsgiref server turns `X_Auth_Roles: admin` into
 // HTTP_X_AUTH_ROLES, the variable the app reads for the edge's `X-Auth-Roles`. The requests are
 // raw bytes on workerd's socket; the app echoes every HTTP_X_AUTH_* it got. On a public path

@@ -1,4 +1,4 @@
-// Configuration (issue 2 §2): invalid config answers 500 with a generic body and never forwards;
+// Configuration: invalid config answers 500 with a generic body and never forwards;
 // each documented option changes behaviour as the contract says. One Miniflare, one worker per
 // configuration.
 import { describe, test, before, after } from 'node:test';

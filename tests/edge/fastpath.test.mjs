@@ -1,4 +1,4 @@
-// The fast path (issue 5) against the full path: two workers run the same build, "fast" with the
+// The fast path against the full path: two workers run the same build, "fast" with the
 // default configuration and "full" with FAST_PATH=false. Every case sends the same request twice
 // to each (the first fills the verified-token and revocation caches, so the second is answered
 // by the fast path on "fast"), and the answers and what the upstream received must be the same.

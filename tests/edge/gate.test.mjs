@@ -1,4 +1,4 @@
-// Edge token gate (issue 2) against the built worker: token sources, identity headers, header and
+// Edge token gate against the built worker: token sources, identity headers, header and
 // cookie stripping, RFC 6750 errors for missing / bad / malformed tokens, public paths, cache
 // headers. One Miniflare, one worker "main" with the default configuration plus PUBLIC_PATHS.
 import { describe, test, before, after } from 'node:test';

@@ -305,9 +305,10 @@ export async function refusedUrl(p = '/jwks') {
  * HTTP requests reach it without Miniflare's entry worker rewriting anything. `extraWorkers`
  * (Miniflare worker options) run beside them, reachable through `serviceBindings`
  * ({ configName: { BINDING: 'workerName' } }).
+ * `onLog(line)` receives every line the workers write to stdout (their structured log lines).
  * Returns { mf, url(name), request(name, path, opts), dispose() }.
  */
-export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {} } = {}) {
+export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {}, onLog } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const workers = Object.entries(configs).map(([name, bindings]) => ({
     name,
@@ -333,6 +334,17 @@ export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers 
     workers: [...workers, ...extraWorkers],
     cf: false,
     log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN),
+    ...(onLog && {
+      handleRuntimeStdio(stdout, stderr) {
+        let rest = '';
+        stdout.on('data', (chunk) => {
+          const lines = (rest + chunk.toString('utf8')).split('\n');
+          rest = lines.pop();
+          for (const line of lines) onLog(line);
+        });
+        stderr.resume();
+      },
+    }),
   });
   const urls = {};
   try {

@@ -1,7 +1,7 @@
-// JWKS fetching and caching (issue 2 §4): unknown-kid refetch at most once per 30 s per isolate,
+// JWKS fetching and caching: unknown-kid refetch at most once per 30 s per isolate,
 // key rotation, JWKS down → 503 with Retry-After, cached keys survive a JWKS outage, the JWKS
-// Cache-Control max-age is honoured and bounded by JWKS_CACHE_SECONDS. A JWKS that hangs (issue 10
-// §3): one fetch in flight per isolate, its own deadline (JWKS_TIMEOUT_MS), back-off from the
+// Cache-Control max-age is honoured and bounded by JWKS_CACHE_SECONDS. A JWKS that hangs:
+// one fetch in flight per isolate, its own deadline (JWKS_TIMEOUT_MS), back-off from the
 // failure, stale keys used at once while one refresh runs. Each scenario is its own worker with
 // its own JWKS path (own fetch counter), all in one Miniflare.
 import { describe, test, before, after } from 'node:test';

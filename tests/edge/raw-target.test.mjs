@@ -1,5 +1,5 @@
-// Request targets written byte for byte to workerd's own socket (issue 10, item 1): no client
-// that normalises URLs in between. Each shape goes to the fast path ("fast") and to the full
+// Request targets written byte for byte to workerd's own socket: no client that normalises
+// URLs in between. Each shape goes to the fast path ("fast") and to the full
 // path ("full", FAST_PATH=false), without a token against the public prefix and with one
 // against protected paths; for each, the status and the exact target the upstream received
 // (or that nothing was forwarded). What the edge classifies must be what the upstream gets.
@@ -36,7 +36,7 @@ const long = (n) => 'a'.repeat(n);
 
 // [target, with a token, status, the target the upstream received (null: nothing forwarded)]
 const SHAPES = [
-  // The issue's reproductions: encoded dot segments out of the public prefix.
+  // Encoded dot segments that lead out of the public prefix.
   ['/public/%2e%2e/api/x', false, REFUSED, null],
   ['/public/.%2E/api/x', false, REFUSED, null],
   ['/public/a/%2e%2e/%2e%2e/api/x', false, REFUSED, null],
@@ -186,7 +186,7 @@ describe('raw request targets', { skip }, () => {
   });
 });
 
-// Issue 10, item 7: methods the edge does not handle get 405 and reach nothing, with a valid
+// Methods the edge does not handle get 405 and reach nothing, with a valid
 // token or without, on a protected or a public path, on both paths. (workerd itself answers
 // TRACK with 501 and CONNECT with 500 before the worker runs.)
 describe('methods outside GET HEAD POST PUT PATCH DELETE OPTIONS', { skip }, () => {

@@ -1,18 +1,18 @@
-// Session-flow attacks and breakages of issue 10 (items 2, 4, 5, 6) and issue 17 (item 4),
-// each written as the behaviour the issue requires, on both stores (tests/session/stores.mjs)
-// and on both paths through the edge (the fast path, and FAST_PATH=false).
+// Session-flow attacks and breakages, each written as the behaviour the edge must show, on both
+// stores (tests/session/stores.mjs) and on both paths through the edge (the fast path, and
+// FAST_PATH=false).
 //
-//   item 2   an access cookie is tied to the session cookie beside it: another user's access
-//            cookie with my session cookie is refused (401) and reaches nothing, before and
-//            after that user's logout, both ways round.
-//   item 4   a login right after logout-all (the same second) is usable at once.
-//   item 5   no response sets an access cookie older than the one the request carried
-//            (refresh, step-up a few seconds later, refresh again).
-//   item 6   a correct login as another user while a session cookie is present replaces the
-//            session: 200, new cookies for the new user, the old session refused at the edge
-//            and logged out at the store.
-//   17.4     after a logout-all in browser A, browser B (whose cookies still verify) can log in
-//            again with the right password.
+//   - an access cookie is tied to the session cookie beside it: another user's access cookie
+//     with my session cookie is refused (401) and reaches nothing, before and after that
+//     user's logout, both ways round.
+//   - a login right after logout-all (the same second) is usable at once.
+//   - no response sets an access cookie older than the one the request carried (refresh,
+//     step-up a few seconds later, refresh again).
+//   - a correct login as another user while a session cookie is present replaces the session:
+//     200, new cookies for the new user, the old session refused at the edge and logged out
+//     at the store.
+//   - after a logout-all in browser A, browser B (whose cookies still verify) can log in again
+//     with the right password.
 //
 // Identity is read from what the upstream received and from GET /auth/session; cookies are
 // moved around as opaque values (./harness.mjs holds every look inside them).
@@ -102,12 +102,12 @@ for (const kind of STORES) {
           return out;
         }
 
-        test("issue 10.2: alice's access cookie beside bob's session cookie (bob's browser) is refused, before alice logs out", async () => {
+        test("alice's access cookie beside bob's session cookie (bob's browser) is refused, before alice logs out", async () => {
           const { alice, bob } = await twoBrowsers();
           await mixed(alice, bob, "alice's access cookie + bob's session cookie");
         });
 
-        test("issue 10.2: alice's access cookie beside bob's session cookie (bob's browser) is refused, after alice logs out", async () => {
+        test("alice's access cookie beside bob's session cookie (bob's browser) is refused, after alice logs out", async () => {
           const { alice, bob } = await twoBrowsers();
           const stolen = alice.c.clone();
           const out = await alice.c.logout();
@@ -117,12 +117,12 @@ for (const kind of STORES) {
           assert.equal((await api(bob.c)).upstreamReq?.header('x-auth-subject'), users.bob.userId);
         });
 
-        test("issue 10.2: bob's access cookie beside alice's session cookie (alice's browser) is refused, before bob logs out", async () => {
+        test("bob's access cookie beside alice's session cookie (alice's browser) is refused, before bob logs out", async () => {
           const { alice, bob } = await twoBrowsers();
           await mixed(bob, alice, "bob's access cookie + alice's session cookie");
         });
 
-        test("issue 10.2: bob's access cookie beside alice's session cookie (alice's browser) is refused, after bob logs out", async () => {
+        test("bob's access cookie beside alice's session cookie (alice's browser) is refused, after bob logs out", async () => {
           const { alice, bob } = await twoBrowsers();
           const stolen = bob.c.clone();
           const out = await bob.c.logout();
@@ -134,7 +134,7 @@ for (const kind of STORES) {
         // The same requirement without the sealed cookie's own protection: alice's raw token
         // (from the store) beside bob's session cookie, as a Bearer token, and sealed with the
         // edge's key as if the edge had minted it there; only the subject check refuses these.
-        test("issue 10.2: alice's token as a Bearer token beside bob's session cookie (bob's browser) is refused", async () => {
+        test("alice's token as a Bearer token beside bob's session cookie (bob's browser) is refused", async () => {
           const { alice, bob } = await twoBrowsers();
           const token = await store.tokenForSession(alice.sid);
           for (let i = 0; i < 2; i++) {
@@ -147,7 +147,7 @@ for (const kind of STORES) {
           }
         });
 
-        test("issue 10.2: alice's token sealed beside bob's session cookie (bob's browser) is refused by the subject check", async () => {
+        test("alice's token sealed beside bob's session cookie (bob's browser) is refused by the subject check", async () => {
           const { alice, bob } = await twoBrowsers();
           const forged = withAccessToken(bob.c, await store.tokenForSession(alice.sid));
           for (let i = 0; i < 2; i++) {
@@ -157,7 +157,7 @@ for (const kind of STORES) {
           }
         });
 
-        test('issue 10.4: a login in the same second as a logout-all is usable at once', async () => {
+        test('a login in the same second as a logout-all is usable at once', async () => {
           const user = users[path.logoutAllUser];
           let attempt = 0;
           let sameSecond = false;
@@ -186,7 +186,7 @@ for (const kind of STORES) {
           assert.equal((await whoami(fresh)).subject, user.userId);
         });
 
-        test('issue 10.5: refresh, step-up a few seconds later, refresh again: the access cookie never gets older', async () => {
+        test('refresh, step-up a few seconds later, refresh again: the access cookie never gets older', async () => {
           const { c } = await login(users.alice, UA_A);
           await sleep(1100);
           const r1 = await c.send('/auth/refresh', { method: 'POST' });
@@ -213,7 +213,7 @@ for (const kind of STORES) {
           );
         });
 
-        test('issue 10.6: a correct login as bob with alice\'s session cookie replaces the session', async () => {
+        test('a correct login as bob with alice\'s session cookie replaces the session', async () => {
           const alice = await login(users.alice, UA_A);
           const aliceOld = alice.c.clone();
           const c = alice.c;
@@ -235,13 +235,13 @@ for (const kind of STORES) {
           assert.ok(!list.body.some((s) => s.session_id === alice.sid), "alice's old session logged out at the store");
         });
 
-        test('issue 17.4: after a logout-all in browser A, browser B can log in again with the right password', async () => {
+        test('after a logout-all in browser A, browser B can log in again with the right password', async () => {
           const user = users[path.otherBrowserUser];
           const a = await login(user, UA_A);
           const b = await login(user, UA_B);
           const out = await a.c.send('/auth/logout-all', { method: 'POST' });
           assert.equal(out.status, 200, out.text);
-          // Not the same second as the logout-all (that is issue 10.4, above).
+          // Not the same second as the logout-all (that case is the same-second test above).
           await sleep(1100);
           const page = await api(b.c, '/', { headers: { 'Sec-Fetch-Mode': 'navigate', Accept: 'text/html' } });
           assert.equal(page.status, 200, `B loads / (public): ${page.text.slice(0, 200)}`);

@@ -1,4 +1,4 @@
-// Issue 17 item 3 at the edge: request bodies are judged before and while they are read, never
+// Body limits at the edge: request bodies are judged before and while they are read, never
 // buffered whole. Sent as raw bytes to workerd's direct socket; what counts is how much of the
 // body the edge took before answering, and what workerd's resident memory did.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 17 item 7: a User-Agent the store would refuse as `client_attributes.user_agent` (over
+// A User-Agent the store would refuse as `client_attributes.user_agent` (over
 // 1,024 bytes, or with a TAB) must not lock its owner out. The edge sends the store a
 // normalised copy (the session cookie still binds to the full value the browser sent), and a
 // store validation refusal is never reported as wrong credentials or as a session that ended.

@@ -1,5 +1,5 @@
-// Issue 4 against the fake store (tests/session/transmit-store.mjs: node http, tokens minted
-// with node:crypto), once per profile: `sid` (the reference store's token shape: ES256,
+// The session flows against the fake store (tests/session/transmit-store.mjs: node http, tokens
+// minted with node:crypto), once per profile: `sid` (the reference store's token shape: ES256,
 // `typ: at+jwt`, a `sid` claim) and `transmit` (Transmit's: RS256, `typ: JWT`, no `sid`, ISO
 // date-times, Transmit's error bodies, a /cis base path). One shared session authenticate for
 // 20 concurrent requests, the store failure matrix on login / refresh / logout, step-up onto

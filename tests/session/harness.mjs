@@ -1,4 +1,4 @@
-// Session-flow integration helpers (issue 4): a cookie-jar client for the edge, Set-Cookie
+// Session-flow integration helpers: a cookie-jar client for the edge, Set-Cookie
 // parsing, the fake session store (transmit-store.mjs) and edge bindings for the session
 // configuration. The edge itself is started with tests/edge/harness.mjs's startGate (Miniflare,
 // direct loopback sockets, persistence off).

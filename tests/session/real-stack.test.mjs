@@ -1,9 +1,10 @@
-// Issue 4 end to end, once per session store (tests/session/stores.mjs): the reference store
-// (session-store/build, SQLite Durable Objects, in its own Miniflare with its own loopback URL)
-// and the Transmit-shaped fake (tests/session/transmit-store.mjs: RS256, `typ: JWT`, no `sid`);
-// the edge (build/worker/shim.mjs) in another Miniflare talks HTTP to the store, and a node
-// upstream records what the application receives. Tests that only make sense with `sid` in the
-// tokens say so in their name and have a Transmit counterpart asserting the sid-less behaviour.
+// The session flows end to end, once per session store (tests/session/stores.mjs): the
+// reference store (session-store/build, SQLite Durable Objects, in its own Miniflare with its own
+// loopback URL) and the Transmit-shaped fake (tests/session/transmit-store.mjs: RS256,
+// `typ: JWT`, no `sid`); the edge (build/worker/shim.mjs) in another Miniflare talks HTTP to the
+// store, and a node upstream records what the application receives. Tests that only make sense
+// with `sid` in the tokens say so in their name and have a Transmit counterpart asserting the
+// sid-less behaviour.
 //
 // Identity is asserted through what the upstream received (X-Auth-*) and GET /auth/session;
 // cookie contents are looked at only through the helpers in ./harness.mjs.

@@ -1,6 +1,6 @@
-// The access cookie is sealed by the edge (issue 17 finding 2): a stolen access cookie is not a
-// Bearer token; and the revocation entries of a logout live as long as the session could
-// (finding 8). On both stores (tests/session/stores.mjs) and both paths through the edge.
+// The access cookie is sealed by the edge: a stolen access cookie is not a Bearer token; and the
+// revocation entries of a logout live as long as the session could. On both stores
+// (tests/session/stores.mjs) and both paths through the edge.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 

@@ -40,9 +40,25 @@
 //   list / revoke-all, unknown user     404 {message: "User not found", error_code: "user_not_found"}
 //   unknown route                       404 {message: "Cannot GET /x", error_code: 404}
 import crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 import { ISSUER, AUDIENCE, genKey, mint, now, rid, sleep } from '../edge/harness.mjs';
+
+/** The store API's paths and the stores' shapes, from the protocol crate (protocol/wire.json). */
+export const WIRE = JSON.parse(readFileSync(new URL('../../protocol/wire.json', import.meta.url), 'utf8'));
+
+const P = WIRE.paths;
+
+/** The path of a user's sessions (the protocol's `paths::user_sessions`, id encoded as one segment). */
+export const userSessionsPath = (userId) => `${P.users_prefix}${encodeURIComponent(userId)}${P.sessions_suffix}`;
+
+/** The still-encoded user id of a user-sessions path (one non-empty segment), else undefined. */
+function userSegment(path) {
+  if (!path.startsWith(P.users_prefix) || !path.endsWith(P.sessions_suffix)) return undefined;
+  const seg = path.slice(P.users_prefix.length, path.length - P.sessions_suffix.length);
+  return seg && !seg.includes('/') ? seg : undefined;
+}
 
 export const TRANSMIT_ISSUER = 'https://userid.security';
 export const TRANSMIT_AUDIENCE = 'userid-api';
@@ -59,6 +75,8 @@ const PROFILES = {
     opts: { sid: false, ttl: 3600 },
     userId: () => rid(12), // Transmit user ids are opaque
     sessionId: () => crypto.randomBytes(18).toString('base64url'),
+    // What this profile answers, in the protocol's terms (tests/store/contract.test.mjs).
+    shape: WIRE.shapes.transmit,
   },
   sid: {
     keyKind: 'ec',
@@ -69,6 +87,10 @@ const PROFILES = {
     opts: { sid: true, ttl: 300 },
     userId: (name) => `user-${name}`,
     sessionId: () => `sess-${rid(12)}`,
+    // The reference store's tokens (a `sid` claim) and no base path, with Transmit's answers
+    // otherwise (its error bodies and statuses, no reuse detection, no session_id on refresh):
+    // the fake-store suites assert those error shapes in both profiles.
+    shape: { ...WIRE.shapes.transmit, name: 'transmit answers, reference tokens (sid profile)', base_path: '', sid_claim: true },
   },
 };
 
@@ -96,7 +118,7 @@ const dropUndefined = (o) => Object.fromEntries(Object.entries(o).filter(([, v])
 
 /**
  * Starts the fake. Returns `fs` with:
- *   fs.profile, fs.issuer, fs.audience, fs.url (origin), fs.baseUrl (origin + base path:
+ *   fs.profile, fs.shape (the protocol's facts this profile follows: WIRE.shapes), fs.issuer, fs.audience, fs.url (origin), fs.baseUrl (origin + base path:
  *     the edge's SESSION_STORE_URL), fs.jwksUrl, fs.key (signing key), fs.keys (JWKS keys)
  *   fs.users: username → { password, sub, roles, locked }; fs.addUser(name, password, roles)
  *   fs.subOf(username), fs.usersBySub(sub)
@@ -130,6 +152,7 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
 
   const fs = {
     profile,
+    shape: p.shape,
     issuer: p.issuer,
     audience: p.audience,
     key,
@@ -286,8 +309,8 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
         status: 200,
         json: {
           issuer: p.issuer,
-          jwks_uri: `${fs.baseUrl}/oidc/jwks`,
-          token_endpoint: `${fs.baseUrl}/oidc/token`,
+          jwks_uri: `${fs.baseUrl}${P.jwks}`,
+          token_endpoint: `${fs.baseUrl}${P.client_token}`,
           id_token_signing_alg_values_supported: [key.alg],
         },
       };
@@ -383,7 +406,7 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
       }
       case 'list':
       case 'revokeAll': {
-        const sub = decodeURIComponent(path.split('/')[4]);
+        const sub = decodeURIComponent(userSegment(path));
         if (!fs.usersBySub(sub)) return err(404, 'User not found', 'user_not_found');
         const mine = [...fs.sessions.keys()].filter((id) => liveSession(id)?.sub === sub);
         if (endpoint === 'revokeAll') {
@@ -404,14 +427,14 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
   }
 
   const endpointOf = (method, path) => {
-    if (path === '/oidc/jwks' && method === 'GET') return 'jwks';
-    if (path === '/oidc/.well-known/openid-configuration' && method === 'GET') return 'discovery';
-    if (path === '/oidc/token' && method === 'POST') return 'token';
-    if (path === '/v1/auth/password/authenticate' && method === 'POST') return 'password';
-    if (path === '/v1/auth/session/authenticate' && method === 'POST') return 'session';
-    if (path === '/v1/auth/token/refresh' && method === 'POST') return 'refresh';
-    if (path === '/v1/auth/session/logout' && method === 'POST') return 'logout';
-    if (/^\/v1\/auth\/users\/[^/]+\/sessions$/.test(path)) {
+    if (path === P.jwks && method === 'GET') return 'jwks';
+    if (path === P.discovery && method === 'GET') return 'discovery';
+    if (path === P.client_token && method === 'POST') return 'token';
+    if (path === P.password_authenticate && method === 'POST') return 'password';
+    if (path === P.session_authenticate && method === 'POST') return 'session';
+    if (path === P.token_refresh && method === 'POST') return 'refresh';
+    if (path === P.session_logout && method === 'POST') return 'logout';
+    if (userSegment(path) !== undefined) {
       if (method === 'GET') return 'list';
       if (method === 'DELETE') return 'revokeAll';
     }
@@ -455,7 +478,7 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
   });
   fs.url = `http://127.0.0.1:${port}`;
   fs.baseUrl = `${fs.url}${p.basePath}`;
-  fs.jwksUrl = `${fs.baseUrl}/oidc/jwks`;
+  fs.jwksUrl = `${fs.baseUrl}${P.jwks}`;
   fs.close = () =>
     new Promise((r) => {
       server.closeAllConnections?.();
@@ -473,7 +496,7 @@ export function transmitClient(fs) {
   let ct;
   const call = async (method, path, json) => {
     if (!ct || !(fs.clientTokens.get(ct) > now())) {
-      const r = await fetch(`${fs.baseUrl}/oidc/token`, {
+      const r = await fetch(`${fs.baseUrl}${P.client_token}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
@@ -494,11 +517,11 @@ export function transmitClient(fs) {
     return { status: r.status, body, text };
   };
   return {
-    login: (user, extra = {}) => call('POST', '/v1/auth/password/authenticate', { username: user.username, password: user.password, ...extra }),
-    sessionAuthenticate: (session_id) => call('POST', '/v1/auth/session/authenticate', { session_id }),
-    refresh: (refresh_token) => call('POST', '/v1/auth/token/refresh', { refresh_token }),
-    logout: (session_id) => call('POST', '/v1/auth/session/logout', { session_id }),
-    list: (userId) => call('GET', `/v1/auth/users/${encodeURIComponent(userId)}/sessions`),
-    revokeAll: (userId) => call('DELETE', `/v1/auth/users/${encodeURIComponent(userId)}/sessions`),
+    login: (user, extra = {}) => call('POST', P.password_authenticate, { username: user.username, password: user.password, ...extra }),
+    sessionAuthenticate: (session_id) => call('POST', P.session_authenticate, { session_id }),
+    refresh: (refresh_token) => call('POST', P.token_refresh, { refresh_token }),
+    logout: (session_id) => call('POST', P.session_logout, { session_id }),
+    list: (userId) => call('GET', userSessionsPath(userId)),
+    revokeAll: (userId) => call('DELETE', userSessionsPath(userId)),
   };
 }

@@ -1,4 +1,4 @@
-// End-to-end API behaviour of the session store in workerd (Miniflare), per issue 3's "done when".
+// End-to-end API behaviour of the session store in workerd (Miniflare).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -260,7 +260,8 @@ test("JWKS, discovery, and key rotation with RS256 / EdDSA keys", async () => {
   }
 });
 
-// Held in the attacker's review of issue 17 (kept so): ids are bound to their user's object.
+// An attack that was tried and held (kept as a regression test): ids are bound to their user's
+// object.
 test("a session id or refresh token moved onto another user's object is refused", async () => {
   const a = await store.login(ALICE);
   const b = await store.login(BOB);

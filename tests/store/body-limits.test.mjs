@@ -1,4 +1,4 @@
-// Issue 17 item 3 at the store: a body is judged by its declared length before it is read and
+// Body limits at the store: a body is judged by its declared length before it is read and
 // cut off at the limit while it is read, never buffered whole. Raw bytes to workerd's direct
 // socket; what counts is how much of the body the store took before answering, and workerd's
 // resident memory.

@@ -1,4 +1,4 @@
-// Issue 17 item 6: a user has at most MAX_SESSIONS_PER_USER live sessions (wrangler.toml: 50);
+// A user has at most MAX_SESSIONS_PER_USER live sessions (wrangler.toml: 50);
 // a login past it ends the oldest session with its refresh tokens, and the list answers the
 // newest sessions first, never more than the cap.
 import { test, before, after } from "node:test";

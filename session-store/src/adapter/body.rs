@@ -1,7 +1,7 @@
 //! Capped body reading: a body is read from its `ReadableStream` chunk by chunk and the stream
-//! is cancelled as soon as the core ([`crate::api::check_read_size`]) refuses it, so no body
+//! is cancelled as soon as the core ([`crate::request::check_read_size`]) refuses it, so no body
 //! larger than its limit is ever buffered. An oversized `Content-Length` is refused
-//! ([`crate::api::check_body_size`]) before a byte is read.
+//! ([`crate::request::check_body_size`]) before a byte is read.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -9,7 +9,8 @@ use wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{ReadableStream, ReadableStreamDefaultReader};
 use worker::{Request, Response, ResponseBody};
 
-use crate::api::{self, ApiError};
+use crate::api::ApiError;
+use crate::request;
 
 /// A request body of at most `limit` bytes: 413 past it (at once for a declared length), 400
 /// for a bad `Content-Length` or an unreadable body.
@@ -24,7 +25,7 @@ pub(super) async fn read_response(resp: &Response, limit: usize) -> Result<Vec<u
         ResponseBody::Empty => None,
         ResponseBody::Stream(s) => Some(s.clone()),
         ResponseBody::Body(bytes) => {
-            api::check_read_size(bytes.len(), limit)?;
+            request::check_read_size(bytes.len(), limit)?;
             return Ok(bytes.clone());
         }
     };
@@ -41,7 +42,7 @@ async fn read(
     content_length: Option<&str>,
     limit: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let declared = api::check_body_size(content_length, limit)?;
+    let declared = request::check_body_size(content_length, limit)?;
     let Some(stream) = stream else {
         return Ok(Vec::new());
     };
@@ -72,7 +73,7 @@ async fn read(
         };
         let start = out.len();
         let len = usize::try_from(chunk.length()).unwrap_or(usize::MAX);
-        if let Err(e) = api::check_read_size(start.saturating_add(len), limit) {
+        if let Err(e) = request::check_read_size(start.saturating_add(len), limit) {
             cancel(&reader).await;
             return Err(e);
         }

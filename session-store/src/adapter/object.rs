@@ -15,7 +15,7 @@ use worker::{
     Storage,
 };
 
-use crate::protocol::{execute, Envelope, Reply, MAX_ENVELOPE_BYTES};
+use crate::envelope::{execute, Envelope, Reply, MAX_ENVELOPE_BYTES};
 use crate::rules::{RefreshRecord, Session, Store, TokenState};
 use crate::time::Millis;
 

@@ -1,4 +1,5 @@
-//! The worker ⇄ Durable Object protocol: one [`Envelope`] in, one [`Reply`] out, per request.
+//! The worker ⇄ Durable Object envelope, internal to the store (its HTTP API is the one of
+//! `edge-session-protocol`): one [`Envelope`] in, one [`Reply`] out, per request.
 //!
 //! The worker (stateless, any location) authenticates the caller, verifies passwords, draws
 //! the random parts and signs tokens; the user's Durable Object runs exactly one rules
@@ -10,7 +11,7 @@ use crate::rules::{self, Issued, NewChain, Policy, Rejection, Session, Store};
 use crate::time::Millis;
 
 /// Largest envelope the Durable Object reads (every field of a command is bounded by the
-/// request validation in [`crate::api`], far below this).
+/// request validation in [`crate::request`], far below this).
 pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024;
 
 /// Largest reply the worker reads from the Durable Object (a session list holds at most
@@ -137,72 +138,4 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rules::mem::MemStore;
-
-    fn env(now: Millis, command: Command) -> Envelope {
-        Envelope {
-            policy: Policy {
-                session_ttl_ms: 1_000_000,
-                refresh_max_ms: 2_000_000,
-                reuse_grace_ms: 10_000,
-                max_sessions: 50,
-            },
-            now,
-            command,
-        }
-    }
-
-    #[test]
-    fn envelopes_round_trip_and_execute() {
-        let mut store = MemStore::default();
-        let login = env(
-            5,
-            Command::Authenticate {
-                user_id: "u1".into(),
-                method: "pwd".into(),
-                existing: None,
-                new_session_id: "s".into(),
-                chain: NewChain {
-                    refresh_hash: "h".into(),
-                    audience: "aud".into(),
-                },
-            },
-        );
-        let wire = serde_json::to_string(&login).unwrap();
-        assert_eq!(serde_json::from_str::<Envelope>(&wire).unwrap(), login);
-        let Reply::Issued(i) = execute(&mut store, &login).unwrap() else {
-            panic!("login must issue");
-        };
-        assert_eq!(i.session.expires_at, 1_000_005);
-        let reply = execute(
-            &mut store,
-            &env(
-                6,
-                Command::Logout {
-                    session_id: "s".into(),
-                },
-            ),
-        )
-        .unwrap();
-        assert_eq!(reply, Reply::Done { count: 1 });
-        let reply = execute(
-            &mut store,
-            &env(
-                7,
-                Command::Logout {
-                    session_id: "s".into(),
-                },
-            ),
-        )
-        .unwrap();
-        let wire = serde_json::to_string(&reply).unwrap();
-        assert_eq!(
-            wire,
-            r#"{"result":"rejected","rejection":"session_not_found"}"#
-        );
-        let reply = execute(&mut store, &env(8, Command::List)).unwrap();
-        assert_eq!(reply, Reply::Sessions { sessions: vec![] });
-    }
-}
+mod tests;

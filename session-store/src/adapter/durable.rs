@@ -1,0 +1,63 @@
+//! One request to a user's Durable Object: the [`Envelope`] out, the [`Reply`] back.
+
+use worker::{Headers, Method, ObjectId, Request, RequestInit};
+
+use super::{body, internal, Cx};
+use crate::api::ApiError;
+use crate::envelope::{Command, Envelope, Reply, MAX_REPLY_BYTES};
+use crate::rules::Rejection;
+
+/// Runs `command` in the object `id` under the configured policy at `cx.now`.
+pub(super) async fn call(
+    id: &ObjectId<'_>,
+    cx: &mut Cx<'_>,
+    command: Command,
+) -> Result<Reply, ApiError> {
+    let envelope = Envelope {
+        policy: cx.cfg.policy,
+        now: cx.now,
+        command,
+    };
+    let body = serde_json::to_string(&envelope).map_err(|e| internal("envelope", e))?;
+    let headers = Headers::new();
+    headers
+        .set("content-type", "application/json")
+        .map_err(|e| internal("headers", e))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
+    let req = Request::new_with_init("https://user-sessions.internal/op", &init)
+        .map_err(|e| internal("request", e))?;
+    let stub = id.get_stub().map_err(|e| internal("stub", e))?;
+    cx.metrics.do_calls += 1;
+    let resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| internal("durable object fetch", e))?;
+    cx.metrics.sql = resp.headers().get("x-sql").ok().flatten();
+    if resp.status_code() != 200 {
+        return Err(internal("durable object", resp.status_code()));
+    }
+    let reply = body::read_response(&resp, MAX_REPLY_BYTES)
+        .await
+        .map_err(|e| internal("durable object reply", e.code()))?;
+    serde_json::from_slice::<Reply>(&reply).map_err(|e| internal("durable object reply", e))
+}
+
+/// The error answer for a reply the route did not expect.
+pub(super) fn unexpected(reply: Reply) -> ApiError {
+    match reply {
+        Reply::Rejected { rejection } => rejected(rejection),
+        _ => internal("durable object", "unexpected reply"),
+    }
+}
+
+fn rejected(r: Rejection) -> ApiError {
+    match r {
+        Rejection::SessionNotFound => ApiError::SessionNotFound,
+        Rejection::InvalidRefreshToken => ApiError::InvalidRefreshToken,
+        Rejection::RefreshTokenExpired => ApiError::RefreshTokenExpired,
+        Rejection::RefreshTokenReused => ApiError::RefreshTokenReused,
+    }
+}

@@ -1,0 +1,256 @@
+//! Each route's steps: read and validate the body, check the caller's ids against the user's
+//! object, run one [`Command`] there ([`durable::call`]), answer.
+
+use edge_session_protocol::wire::ClientTokenResponse;
+use edge_session_protocol::{paths, SessionInfo, TokenResponse};
+use worker::{ObjectId, ObjectNamespace, Request, Response, Url};
+
+use super::durable::{self, unexpected};
+use super::{body, internal, json, no_content, Cx};
+use crate::api::ApiError;
+use crate::config::Config;
+use crate::envelope::{Command, Reply};
+use crate::ids;
+use crate::password;
+use crate::request::{self, Logout, PasswordAuthenticate, Refresh, SessionAuthenticate};
+use crate::rules::{Issued, NewChain};
+use crate::time::Millis;
+use crate::tokens::Grant;
+
+/// The request's `Content-Type` and body, read through the capped reader
+/// ([`request::MAX_BODY_BYTES`]).
+async fn read_body(req: &Request) -> Result<(Option<String>, Vec<u8>), ApiError> {
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let bytes = body::read_request(req, request::MAX_BODY_BYTES).await?;
+    Ok((content_type, bytes))
+}
+
+async fn parse<T: serde::de::DeserializeOwned + request::Validate>(
+    req: &Request,
+) -> Result<T, ApiError> {
+    let (ct, bytes) = read_body(req).await?;
+    request::parse_json(ct.as_deref(), &bytes)
+}
+
+/// `POST /oidc/token`: a ClientAccessToken for the configured client.
+pub(super) async fn client_token(req: &Request, cx: &Cx<'_>) -> Result<Response, ApiError> {
+    let cfg = cx.cfg;
+    let (ct, bytes) = read_body(req).await?;
+    let creds = request::parse_token_form(ct.as_deref(), &bytes)?;
+    if !cfg.client_matches(&creds.client_id, &creds.client_secret) {
+        return Err(ApiError::InvalidClient);
+    }
+    json(&ClientTokenResponse {
+        access_token: cfg
+            .client_tokens
+            .issue(cx.now, cfg.client_token_ttl_seconds),
+        token_type: Some("Bearer".into()),
+        expires_in: u64::try_from(cfg.client_token_ttl_seconds).unwrap_or(0),
+    })
+}
+
+/// `POST /v1/auth/password/authenticate`: verify the password, then create a session or add
+/// the authentication to the caller's session of the same user.
+pub(super) async fn password_authenticate(
+    req: &Request,
+    cx: &mut Cx<'_>,
+) -> Result<Response, ApiError> {
+    let body: PasswordAuthenticate = parse(req).await?;
+    let audience = cx
+        .cfg
+        .audience(body.resource.as_deref())
+        .ok_or(ApiError::InvalidResource)?;
+    // Same work for unknown users (dummy hash of equal cost) and wrong passwords.
+    let (user, hash) = cx.cfg.users.for_login(&body.username);
+    let matches = password::verify(hash, &body.password);
+    let user = match (user, matches) {
+        (Some(u), true) => u,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
+    let id = cx
+        .ns
+        .id_from_name(&user.user_id)
+        .map_err(|e| internal("id_from_name", e))?;
+    let hex = id.to_string();
+    if let Some(existing) = &body.session_id {
+        if ids::session_route(existing) != Some(hex.as_str()) {
+            return Err(ApiError::SessionNotFound);
+        }
+    }
+    let new_session_id = ids::session_id(&hex, &random()?);
+    let (refresh_token, chain) = new_chain(&hex, audience)?;
+    let command = Command::Authenticate {
+        user_id: user.user_id.clone(),
+        method: "pwd".into(),
+        existing: body.session_id.map(|s| s.into_owned()),
+        new_session_id,
+        chain,
+    };
+    let reply = durable::call(&id, cx, command).await?;
+    tokens(cx.cfg, reply, refresh_token, cx.now)
+}
+
+/// `POST /v1/auth/session/authenticate`: new tokens for a live session, extending it.
+pub(super) async fn session_authenticate(
+    req: &Request,
+    cx: &mut Cx<'_>,
+) -> Result<Response, ApiError> {
+    let body: SessionAuthenticate = parse(req).await?;
+    let audience = cx
+        .cfg
+        .audience(body.resource.as_deref())
+        .ok_or(ApiError::InvalidResource)?;
+    let (id, hex) =
+        route_to(cx.ns, ids::session_route(&body.session_id)).ok_or(ApiError::SessionNotFound)?;
+    let (refresh_token, chain) = new_chain(&hex, audience)?;
+    let command = Command::SessionAuthenticate {
+        session_id: body.session_id.into_owned(),
+        chain,
+    };
+    let reply = durable::call(&id, cx, command).await?;
+    tokens(cx.cfg, reply, refresh_token, cx.now)
+}
+
+/// `POST /v1/auth/token/refresh`: rotate the refresh token.
+pub(super) async fn refresh(req: &Request, cx: &mut Cx<'_>) -> Result<Response, ApiError> {
+    let body: Refresh = parse(req).await?;
+    let (id, hex) = route_to(cx.ns, ids::refresh_route(&body.refresh_token))
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    let refresh_token = ids::refresh_token(&hex, &random()?);
+    let command = Command::Refresh {
+        presented_hash: ids::token_hash(&body.refresh_token),
+        refresh_hash: ids::token_hash(&refresh_token),
+    };
+    let reply = durable::call(&id, cx, command).await?;
+    tokens(cx.cfg, reply, refresh_token, cx.now)
+}
+
+/// `POST /v1/auth/session/logout`: end one session.
+pub(super) async fn logout(req: &Request, cx: &mut Cx<'_>) -> Result<Response, ApiError> {
+    let body: Logout = parse(req).await?;
+    let (id, _) =
+        route_to(cx.ns, ids::session_route(&body.session_id)).ok_or(ApiError::SessionNotFound)?;
+    let command = Command::Logout {
+        session_id: body.session_id.into_owned(),
+    };
+    match durable::call(&id, cx, command).await? {
+        Reply::Done { .. } => no_content(),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET` ([`Command::List`]) or `DELETE` ([`Command::RevokeAll`]) a user's sessions.
+pub(super) async fn user_sessions(
+    cx: &mut Cx<'_>,
+    user_id: &str,
+    command: Command,
+) -> Result<Response, ApiError> {
+    let user = cx.cfg.users.by_id(user_id).ok_or(ApiError::UserNotFound)?;
+    let id = cx
+        .ns
+        .id_from_name(&user.user_id)
+        .map_err(|e| internal("id_from_name", e))?;
+    match durable::call(&id, cx, command).await? {
+        Reply::Sessions { sessions } => json(
+            &sessions
+                .into_iter()
+                .map(|s| SessionInfo::from_millis(s.id, s.created_at, s.expires_at))
+                .collect::<Vec<_>>(),
+        ),
+        Reply::Done { .. } => no_content(),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET /oidc/.well-known/openid-configuration`.
+pub(super) fn discovery(cfg: &Config, url: &Url) -> Result<Response, ApiError> {
+    let origin = url.origin().ascii_serialization();
+    json(&serde_json::json!({
+        "issuer": cfg.issuer,
+        "jwks_uri": format!("{origin}{}", paths::JWKS),
+        "token_endpoint": format!("{origin}{}", paths::CLIENT_TOKEN),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [cfg.keys.current.alg()],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "amr", "sid", "roles", "scope", "client_id", "jti"],
+    }))
+}
+
+fn random<const N: usize>() -> Result<[u8; N], ApiError> {
+    ids::random::<N>().map_err(|e| internal("getrandom", e))
+}
+
+/// A fresh refresh token for the object `hex` and the chain it starts.
+fn new_chain(hex: &str, audience: &str) -> Result<(String, NewChain), ApiError> {
+    let token = ids::refresh_token(hex, &random()?);
+    let chain = NewChain {
+        refresh_hash: ids::token_hash(&token),
+        audience: audience.to_string(),
+    };
+    Ok((token, chain))
+}
+
+/// The object a well-formed id routes to (`None` for ids of no object of this namespace).
+fn route_to<'a>(ns: &'a ObjectNamespace, hex: Option<&str>) -> Option<(ObjectId<'a>, String)> {
+    let hex = hex?;
+    let id = ns.id_from_string(hex).ok()?;
+    Some((id, hex.to_string()))
+}
+
+/// Signs the access and ID tokens for an issued session.
+fn tokens(
+    cfg: &Config,
+    reply: Reply,
+    refresh_token: String,
+    now: Millis,
+) -> Result<Response, ApiError> {
+    let Issued {
+        session,
+        audience,
+        ended_sessions,
+        ..
+    } = match reply {
+        Reply::Issued(i) => i,
+        other => return Err(unexpected(other)),
+    };
+    if ended_sessions > 0 {
+        // No ids in logs; the edge is not told (its KV revocation does not learn of these).
+        worker::console_log!("session cap: {ended_sessions} oldest session(s) of the user ended");
+    }
+    let user = cfg
+        .users
+        .by_id(&session.user_id)
+        .ok_or(ApiError::UserNotFound)?;
+    let grant = Grant {
+        issuer: &cfg.issuer,
+        client_id: &cfg.client_id,
+        user_id: &session.user_id,
+        session_id: &session.id,
+        audience: &audience,
+        roles: &user.roles,
+        scope: &cfg.scope,
+        auth_time: session.auth_time,
+        amr: &session.amr,
+        now,
+        ttl_seconds: cfg.access_token_ttl_seconds,
+    };
+    let (jti_at, jti_id) = (ids::jti(&random()?), ids::jti(&random()?));
+    let key = &cfg.keys.current;
+    let sign_err = |e| internal("sign", e);
+    let access_token = key
+        .sign("at+jwt", &grant.access_claims(&jti_at))
+        .map_err(sign_err)?;
+    let id_token = key
+        .sign("JWT", &grant.id_claims(&jti_id))
+        .map_err(sign_err)?;
+    json(&TokenResponse {
+        access_token,
+        id_token: Some(id_token),
+        refresh_token: Some(refresh_token),
+        token_type: Some("Bearer".into()),
+        expires_in: u64::try_from(cfg.access_token_ttl_seconds).ok(),
+        session_id: Some(session.id),
+    })
+}

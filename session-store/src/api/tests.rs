@@ -1,0 +1,75 @@
+use super::*;
+
+#[test]
+fn routes() {
+    let table: &[(&str, &str, Result<Route, ApiError>)] = &[
+        ("POST", "/oidc/token", Ok(Route::ClientToken)),
+        (
+            "GET",
+            "/oidc/token",
+            Err(ApiError::MethodNotAllowed("POST")),
+        ),
+        (
+            "POST",
+            "/v1/auth/password/authenticate",
+            Ok(Route::PasswordAuthenticate),
+        ),
+        (
+            "POST",
+            "/v1/auth/session/authenticate",
+            Ok(Route::SessionAuthenticate),
+        ),
+        ("POST", "/v1/auth/token/refresh", Ok(Route::Refresh)),
+        ("POST", "/v1/auth/session/logout", Ok(Route::Logout)),
+        ("GET", "/oidc/jwks", Ok(Route::Jwks)),
+        ("HEAD", "/oidc/jwks", Ok(Route::Jwks)),
+        (
+            "GET",
+            "/oidc/.well-known/openid-configuration",
+            Ok(Route::Discovery),
+        ),
+        (
+            "GET",
+            "/v1/auth/users/u%2D1/sessions",
+            Ok(Route::ListSessions("u-1".into())),
+        ),
+        (
+            "DELETE",
+            "/v1/auth/users/u1/sessions",
+            Ok(Route::RevokeSessions("u1".into())),
+        ),
+        (
+            "PUT",
+            "/v1/auth/users/u1/sessions",
+            Err(ApiError::MethodNotAllowed("GET, HEAD, DELETE")),
+        ),
+        ("GET", "/v1/auth/users//sessions", Err(ApiError::NotFound)),
+        (
+            "GET",
+            "/v1/auth/users/a/b/sessions",
+            Err(ApiError::NotFound),
+        ),
+        (
+            "GET",
+            "/v1/auth/users/%0a/sessions",
+            Err(ApiError::NotFound),
+        ),
+        ("GET", "/", Err(ApiError::NotFound)),
+    ];
+    for (method, path, want) in table {
+        assert_eq!(&classify(method, path), want, "{method} {path}");
+    }
+    assert!(!Route::Jwks.needs_client_token());
+    assert!(Route::Logout.needs_client_token());
+}
+
+#[test]
+fn error_bodies() {
+    let e = ApiError::SessionNotFound;
+    let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+    assert_eq!(v["message"], "Session not found");
+    assert_eq!(v["error_code"], "session_not_found");
+    assert_eq!(e.status(), 400);
+    assert_eq!(ApiError::InvalidCredentials.status(), 401);
+    assert_eq!(ApiError::PayloadTooLarge.status(), 413);
+}

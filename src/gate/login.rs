@@ -1,0 +1,396 @@
+//! `POST /auth/login` as a state machine, like [`super::Authentication`]: it names each I/O it
+//! needs ([`LoginNext`]), the adapter performs it and resumes it with the [`LoginAnswer`].
+//!
+//! With a session cookie valid for this client and not known to have ended, the
+//! authentication is first added to that session (MFA step-up, same user only). When the
+//! store refuses that (the session ended at the store, or someone else signs in on this
+//! browser), the login is tried once as a fresh one; a fresh login replaces the old session,
+//! which is ended at the store and at the edge. Rules: [`crate::session_rules`].
+//!
+//! ```text
+//! [ReadRevocation of the cookie's session] → ReadBody → Password (→ Password as a fresh login)
+//!   → VerifyAccessToken → [EndSession of the replaced one] → [VerifyIdToken] → Nonces → Done
+//! ```
+
+use std::sync::Arc;
+
+use super::{access_cookie_header, judge_revocation, Facts, Note, Reply, VerifyFailure};
+use crate::access_cookie::NONCE_BYTES;
+use crate::config::EdgeConfig;
+use crate::cookies;
+use crate::edge_routes::{self, LoginBody};
+use crate::rejection::{Reason, Rejection};
+use crate::revocation::{Issued, Lookup};
+use crate::session_cookie::{self, SessionCookie};
+use crate::session_rules::{self, LoginOutcome, LoginPlan};
+use crate::store_api::{self, ApiTokenResponse, StoreFailure};
+use crate::token::{Policy, TypRule, VerifiedClaims};
+
+/// What the login needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginNext<'g> {
+    /// The revocation entries of the session cookie's user and session.
+    ReadRevocation {
+        /// The user.
+        subject: &'g str,
+        /// The session.
+        session_id: &'g str,
+    },
+    /// The request body, at most this many bytes.
+    ReadBody(usize),
+    /// The store's password authentication with this JSON body.
+    Password(&'g str),
+    /// Verify the store's access token (access-token policy, verified-token cache).
+    VerifyAccessToken(&'g str),
+    /// End the replaced session (at the edge and at the store).
+    EndSession(&'g str),
+    /// Verify the store's ID token under this policy (no cache).
+    VerifyIdToken(&'g str, &'g Policy),
+    /// Fresh random nonces for the two cookies.
+    Nonces,
+    /// Finished: see [`Login::outcome`].
+    Done,
+}
+
+/// The result of the I/O a [`LoginNext`] asked for.
+#[derive(Debug)]
+pub enum LoginAnswer {
+    /// The revocation entries (`None`: no namespace bound).
+    Revocation(Option<Lookup>),
+    /// The body, or why it could not be read.
+    Body(Result<Vec<u8>, Rejection>),
+    /// The store's answer and when it arrived (ms).
+    Password(Result<ApiTokenResponse, StoreFailure>, i64),
+    /// A token's verification.
+    Verified(Result<Arc<VerifiedClaims>, VerifyFailure>),
+    /// The replaced session was ended (best effort: the new login stands either way).
+    Ended,
+    /// The session cookie's 16-byte and the access cookie's 24-byte nonce (`None`: no
+    /// randomness).
+    Nonces(Option<([u8; 16], [u8; NONCE_BYTES])>),
+}
+
+/// A successful login: its answer and the session whose isolate refresh is to be forgotten
+/// (tokens newer than any refresh were just minted for it).
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The answer.
+    pub reply: Reply,
+    /// The session id.
+    pub session_id: String,
+}
+
+/// The store's tokens, verified.
+#[derive(Debug)]
+struct Minted {
+    tokens: ApiTokenResponse,
+    claims: Arc<VerifiedClaims>,
+    minted_ms: i64,
+    outcome: LoginOutcome,
+    amr: Vec<String>,
+}
+
+#[derive(Debug)]
+enum State {
+    Revocation,
+    Body,
+    Password(String),
+    VerifyAccess(ApiTokenResponse, i64),
+    EndSession(Minted, String),
+    IdToken(Minted, String),
+    Nonces(Minted),
+    Done(Result<LoggedIn, Rejection>),
+}
+
+/// The login machine of one request.
+#[derive(Debug)]
+pub struct Login<'a> {
+    config: &'a EdgeConfig,
+    facts: &'a Facts<'a>,
+    now: i64,
+    present: Option<SessionCookie>,
+    plan: LoginPlan,
+    creds: Option<LoginBody>,
+    id_policy: Policy,
+    state: State,
+    notes: Vec<Note>,
+}
+
+impl<'a> Login<'a> {
+    /// Starts a login at `now` (seconds).
+    pub fn start(config: &'a EdgeConfig, facts: &'a Facts<'a>, now: i64) -> Self {
+        let mut notes = Vec::new();
+        let present = match session_rules::session_cookie(config, facts.cookie, &facts.client()) {
+            Some(Ok(opened)) => Some(opened.cookie),
+            Some(Err(e)) => {
+                notes.push(Note::SessionCookieRefused(e));
+                None
+            }
+            None => None,
+        };
+        let state = match (&config.session, &present) {
+            (None, _) => State::Done(Err(Rejection::new(Reason::NoRoute))),
+            (Some(_), Some(_)) => State::Revocation,
+            (Some(_), None) => State::Body,
+        };
+        let id_policy = Policy {
+            issuer: config.policy.issuer.clone(),
+            audiences: config
+                .session
+                .as_ref()
+                .map(|s| vec![s.client_id.clone()])
+                .unwrap_or_default(),
+            typ: TypRule::Any,
+            leeway_secs: config.policy.leeway_secs,
+        };
+        Self {
+            config,
+            facts,
+            now,
+            plan: session_rules::plan_login(present.as_ref(), false),
+            present,
+            creds: None,
+            id_policy,
+            state,
+            notes,
+        }
+    }
+
+    /// What the login needs next.
+    pub fn next(&self) -> LoginNext<'_> {
+        match &self.state {
+            State::Revocation => match &self.present {
+                Some(p) => LoginNext::ReadRevocation {
+                    subject: &p.subject,
+                    session_id: &p.session_id,
+                },
+                None => LoginNext::ReadBody(edge_routes::MAX_BODY_BYTES),
+            },
+            State::Body => LoginNext::ReadBody(edge_routes::MAX_BODY_BYTES),
+            State::Password(body) => LoginNext::Password(body),
+            State::VerifyAccess(tokens, _) => LoginNext::VerifyAccessToken(&tokens.access_token),
+            State::EndSession(_, old) => LoginNext::EndSession(old),
+            State::IdToken(_, token) => LoginNext::VerifyIdToken(token, &self.id_policy),
+            State::Nonces(_) => LoginNext::Nonces,
+            State::Done(_) => LoginNext::Done,
+        }
+    }
+
+    /// Resumes with the answer to [`Self::next`]; a mismatched answer ends it refused.
+    pub fn resume(&mut self, answer: LoginAnswer) {
+        let state = std::mem::replace(&mut self.state, State::Done(Err(out_of_order())));
+        self.state = match (state, answer) {
+            (State::Revocation, LoginAnswer::Revocation(lookup)) => self.on_revocation(lookup),
+            (State::Body, LoginAnswer::Body(body)) => self.on_body(body),
+            (State::Password(_), LoginAnswer::Password(result, at_ms)) => {
+                self.on_password(result, at_ms)
+            }
+            (State::VerifyAccess(tokens, minted_ms), LoginAnswer::Verified(result)) => {
+                self.on_access(tokens, minted_ms, result)
+            }
+            (State::EndSession(minted, _), LoginAnswer::Ended) => self.id_token_step(minted),
+            (State::IdToken(mut minted, _), LoginAnswer::Verified(result)) => {
+                minted.amr = match result {
+                    Ok(id) => id.amr.clone(),
+                    Err(_) => {
+                        self.notes.push(Note::IdTokenUnverifiable);
+                        Vec::new()
+                    }
+                };
+                State::Nonces(minted)
+            }
+            (State::Nonces(minted), LoginAnswer::Nonces(nonces)) => self.finish(minted, nonces),
+            (done @ State::Done(_), _) => done,
+            (_, _) => State::Done(Err(out_of_order())),
+        };
+    }
+
+    /// The answer, or the refusal. Call at [`LoginNext::Done`].
+    pub fn outcome(self) -> Result<LoggedIn, Rejection> {
+        match self.state {
+            State::Done(result) => result,
+            _ => Err(out_of_order()),
+        }
+    }
+
+    /// What to log (never a secret).
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    fn on_revocation(&mut self, lookup: Option<Lookup>) -> State {
+        // A session the edge already knows has ended (logged out, logged out everywhere) is
+        // not stepped up: the login is a fresh one at once.
+        let issued = Issued {
+            iat: None,
+            minted_ms: self.present.as_ref().map(|p| p.minted_ms),
+        };
+        let (verdict, note) = judge_revocation(self.config, lookup, issued);
+        self.notes.extend(note);
+        self.plan = session_rules::plan_login(self.present.as_ref(), verdict.is_err());
+        State::Body
+    }
+
+    fn on_body(&mut self, body: Result<Vec<u8>, Rejection>) -> State {
+        match body.and_then(|b| edge_routes::parse_login(self.facts.content_type, &b)) {
+            Ok(creds) => {
+                self.creds = Some(creds);
+                State::Password(self.password_body())
+            }
+            Err(r) => State::Done(Err(r)),
+        }
+    }
+
+    /// The store request for the credentials, as the plan says.
+    fn password_body(&self) -> String {
+        let step_up = match &self.plan {
+            LoginPlan::StepUp { session_id } => Some(session_id.as_str()),
+            LoginPlan::Fresh => None,
+        };
+        let resource = self
+            .config
+            .session
+            .as_ref()
+            .and_then(|s| s.resource.as_deref());
+        match &self.creds {
+            Some(c) => store_api::password_body(
+                &c.username,
+                &c.password,
+                step_up,
+                resource,
+                &self.facts.client(),
+            ),
+            None => String::new(),
+        }
+    }
+
+    fn on_password(&mut self, result: Result<ApiTokenResponse, StoreFailure>, at_ms: i64) -> State {
+        match result {
+            Err(f) if session_rules::retry_fresh(&self.plan, f) => {
+                self.notes.push(Note::StepUpRefusedTryingFresh);
+                self.plan = LoginPlan::Fresh;
+                State::Password(self.password_body())
+            }
+            Err(f) => State::Done(Err(Rejection::store(f))),
+            Ok(tokens) => {
+                // The credentials are not kept a moment longer than needed.
+                self.creds = None;
+                State::VerifyAccess(tokens, at_ms)
+            }
+        }
+    }
+
+    fn on_access(
+        &mut self,
+        tokens: ApiTokenResponse,
+        minted_ms: i64,
+        result: Result<Arc<VerifiedClaims>, VerifyFailure>,
+    ) -> State {
+        let claims = match result {
+            Ok(claims) => claims,
+            Err(f) => {
+                self.notes.push(Note::StoreTokenUnverifiable);
+                return State::Done(Err(match f {
+                    VerifyFailure::Keys => Rejection::new(Reason::KeysUnavailable),
+                    VerifyFailure::Token(_) => Rejection::new(Reason::StoreTokenUnverifiable),
+                }));
+            }
+        };
+        let session_id = tokens.session_id.clone().unwrap_or_default();
+        let outcome = match session_rules::judge_login(
+            &self.plan,
+            self.present.as_ref(),
+            &claims.sub,
+            claims.sid.as_deref(),
+            &session_id,
+        ) {
+            Ok(o) => o,
+            Err(r) => return State::Done(Err(r)),
+        };
+        let minted = Minted {
+            amr: claims.amr.clone(),
+            tokens,
+            claims,
+            minted_ms,
+            outcome,
+        };
+        match &minted.outcome {
+            LoginOutcome::NewSession {
+                replaces: Some(old),
+            } => {
+                let old = old.clone();
+                State::EndSession(minted, old)
+            }
+            _ => self.id_token_step(minted),
+        }
+    }
+
+    /// The authentication methods: from the ID token when the store sent one (and it
+    /// verifies), else from the access token.
+    fn id_token_step(&mut self, minted: Minted) -> State {
+        match minted.tokens.id_token.clone() {
+            Some(id) => State::IdToken(minted, id),
+            None => State::Nonces(minted),
+        }
+    }
+
+    /// The two cookies (a new session cookie value on every authentication, and the access
+    /// cookie sealed beside it) and the answer.
+    fn finish(&mut self, m: Minted, nonces: Option<([u8; 16], [u8; NONCE_BYTES])>) -> State {
+        let Some(s) = &self.config.session else {
+            return State::Done(Err(Rejection::new(Reason::NoRoute)));
+        };
+        let Some((session_nonce, access_nonce)) = nonces else {
+            return State::Done(Err(Rejection::new(Reason::NoRandomness)));
+        };
+        let cookie = SessionCookie {
+            session_id: m.tokens.session_id.clone().unwrap_or_default(),
+            subject: m.claims.sub.clone(),
+            minted_ms: m.minted_ms,
+        };
+        let unusable = || Rejection::new(Reason::StoreTokenUnverifiable);
+        let cookies = session_cookie::seal(
+            &s.binding_keys,
+            &s.binding,
+            &cookie,
+            &self.facts.client(),
+            &session_nonce,
+        )
+        .ok_or_else(unusable)
+        .and_then(|sealed| {
+            let access = access_cookie_header(
+                self.config,
+                &sealed,
+                &m.tokens.access_token,
+                m.minted_ms,
+                self.now,
+                &access_nonce,
+            )?;
+            let session = cookies::set_cookie(
+                &self.config.session_cookie,
+                &sealed,
+                &s.cookies,
+                Some(self.now.saturating_add(s.session_max_secs)),
+                self.now,
+            )
+            .map_err(|_| unusable())?;
+            Ok(vec![access, session])
+        });
+        State::Done(cookies.map(|set_cookies| {
+            let (reply, code) =
+                edge_routes::login_reply(&m.claims, &m.amr, &m.outcome, set_cookies);
+            self.notes.push(Note::LoggedIn(code));
+            LoggedIn {
+                reply,
+                session_id: cookie.session_id,
+            }
+        }))
+    }
+}
+
+fn out_of_order() -> Rejection {
+    Rejection::new(Reason::Upstream(crate::rejection::UpstreamFault::Reply))
+}
+
+#[cfg(test)]
+mod tests;

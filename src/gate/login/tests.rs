@@ -1,0 +1,409 @@
+//! The login machine, natively: scripted store and verification answers, a fake clock.
+#![allow(clippy::type_complexity)]
+
+use std::sync::Arc;
+
+use super::*;
+use crate::access_cookie;
+use crate::gate::tests_support::{alice_cookie_header, claims, config, config_with, NOW, UA};
+
+/// What the machine asked, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Asked {
+    Revocation(String, String),
+    Body,
+    /// Whether the password call asked to join a session, and which.
+    Password(Option<String>),
+    VerifyAccess(String),
+    End(String),
+    VerifyId(String),
+    Nonces,
+}
+
+fn tokens(access: &str, session_id: &str, id_token: Option<&str>) -> ApiTokenResponse {
+    ApiTokenResponse {
+        access_token: access.into(),
+        id_token: id_token.map(Into::into),
+        refresh_token: Some("rt".into()),
+        token_type: None,
+        expires_in: Some(300),
+        session_id: Some(session_id.into()),
+    }
+}
+
+struct Script {
+    revocation: Option<Lookup>,
+    body: &'static [u8],
+    /// Answers to the password calls, in order.
+    password: Vec<Result<ApiTokenResponse, StoreFailure>>,
+    access: Result<Arc<VerifiedClaims>, VerifyFailure>,
+    id: Result<Arc<VerifiedClaims>, VerifyFailure>,
+    nonces: bool,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Self {
+            revocation: Some(Lookup {
+                session_revoked: Some(false),
+                user_revoked_at: Some(None),
+            }),
+            body: br#"{"username":"alice","password":"hunter2"}"#,
+            password: vec![Ok(tokens("at-new", "s-new", None))],
+            access: Ok(claims("alice", Some("s-new"))),
+            id: Err(VerifyFailure::Keys),
+            nonces: true,
+        }
+    }
+}
+
+fn run(
+    c: &EdgeConfig,
+    f: &Facts<'_>,
+    mut script: Script,
+) -> (Vec<Asked>, Result<LoggedIn, Rejection>, Vec<Note>) {
+    let mut login = Login::start(c, f, NOW);
+    let mut asked = Vec::new();
+    script.password.reverse();
+    for _ in 0..12 {
+        let (need, answer) = match login.next() {
+            LoginNext::Done => break,
+            LoginNext::ReadRevocation {
+                subject,
+                session_id,
+            } => (
+                Asked::Revocation(subject.into(), session_id.into()),
+                LoginAnswer::Revocation(script.revocation),
+            ),
+            LoginNext::ReadBody(limit) => {
+                assert_eq!(limit, edge_routes::MAX_BODY_BYTES);
+                (Asked::Body, LoginAnswer::Body(Ok(script.body.to_vec())))
+            }
+            LoginNext::Password(body) => {
+                let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+                assert_eq!(v["username"], "alice");
+                assert_eq!(v["client_attributes"]["user_agent"], UA);
+                let joins = v["session_id"].as_str().map(str::to_owned);
+                let answer = script
+                    .password
+                    .pop()
+                    .unwrap_or(Err(StoreFailure::ServerError));
+                (Asked::Password(joins), LoginAnswer::Password(answer, 9_000))
+            }
+            LoginNext::VerifyAccessToken(t) => (
+                Asked::VerifyAccess(t.into()),
+                LoginAnswer::Verified(script.access.clone()),
+            ),
+            LoginNext::EndSession(old) => (Asked::End(old.into()), LoginAnswer::Ended),
+            LoginNext::VerifyIdToken(t, policy) => {
+                assert_eq!(policy.audiences, vec!["edge".to_owned()], "the client's id");
+                (
+                    Asked::VerifyId(t.into()),
+                    LoginAnswer::Verified(script.id.clone()),
+                )
+            }
+            LoginNext::Nonces => (
+                Asked::Nonces,
+                LoginAnswer::Nonces(script.nonces.then_some(([1; 16], [2; 24]))),
+            ),
+        };
+        asked.push(need);
+        login.resume(answer);
+    }
+    let notes = login.notes().to_vec();
+    (asked, login.outcome(), notes)
+}
+
+fn facts_with(cookie: Option<&str>) -> Facts<'_> {
+    Facts {
+        method: "POST",
+        url: "https://app.test/auth/login",
+        cookie,
+        user_agent: Some(UA),
+        content_type: Some("application/json"),
+        ..Facts::default()
+    }
+}
+
+fn body(r: &Result<LoggedIn, Rejection>) -> serde_json::Value {
+    match r {
+        Ok(l) => serde_json::from_str(&l.reply.body).unwrap_or_default(),
+        Err(e) => panic!("refused: {e:?}"),
+    }
+}
+
+#[test]
+fn a_fresh_login_mints_both_cookies() {
+    let c = config();
+    let (asked, out, notes) = run(&c, &facts_with(None), Script::default());
+    assert_eq!(
+        asked,
+        vec![
+            Asked::Body,
+            Asked::Password(None),
+            Asked::VerifyAccess("at-new".into()),
+            Asked::Nonces
+        ]
+    );
+    let v = body(&out);
+    assert_eq!(
+        (v["step_up"].as_bool(), v["replaced_session"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let done = out.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(done.session_id, "s-new");
+    assert_eq!(done.reply.set_cookies.len(), 2);
+    // The access cookie opens beside the new session cookie to the store's token, minted when
+    // the store answered.
+    let value = |name: &str| {
+        done.reply
+            .set_cookies
+            .iter()
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let Some(s) = &c.session else { panic!() };
+    let opened = access_cookie::open(
+        &s.binding_keys,
+        &value("__Host-session"),
+        &value("__Host-access"),
+    );
+    assert_eq!(
+        opened.map(|o| (o.token, o.minted_ms)),
+        Ok(("at-new".to_owned(), 9_000))
+    );
+    assert!(!done.reply.body.contains("at-new") && !done.reply.body.contains("rt"));
+    assert_eq!(notes, vec![Note::LoggedIn("login")]);
+}
+
+#[test]
+fn a_session_cookie_makes_it_a_step_up_onto_that_session() {
+    let c = config();
+    let (_, cookie) = alice_cookie_header(&c, "tok");
+    let script = Script {
+        password: vec![Ok(tokens("at-2", "s-alice", None))],
+        access: Ok(claims("alice", Some("s-alice"))),
+        ..Script::default()
+    };
+    let (asked, out, notes) = run(&c, &facts_with(Some(&cookie)), script);
+    assert_eq!(
+        asked[0],
+        Asked::Revocation("alice".into(), "s-alice".into())
+    );
+    assert_eq!(asked[2], Asked::Password(Some("s-alice".into())));
+    assert!(!asked.iter().any(|a| matches!(a, Asked::End(_))));
+    assert_eq!(body(&out)["step_up"], true);
+    assert_eq!(notes, vec![Note::LoggedIn("step_up")]);
+}
+
+#[test]
+fn a_refused_step_up_is_tried_fresh_and_replaces_the_old_session() {
+    let c = config();
+    let (_, cookie) = alice_cookie_header(&c, "tok");
+    for refusal in [
+        StoreFailure::SessionGone,
+        StoreFailure::Refused,
+        StoreFailure::RequestRefused,
+    ] {
+        let script = Script {
+            password: vec![Err(refusal), Ok(tokens("at-new", "s-new", None))],
+            ..Script::default()
+        };
+        let (asked, out, notes) = run(&c, &facts_with(Some(&cookie)), script);
+        assert_eq!(
+            asked[2],
+            Asked::Password(Some("s-alice".into())),
+            "{refusal:?}"
+        );
+        assert_eq!(asked[3], Asked::Password(None), "{refusal:?}: then fresh");
+        assert!(asked.contains(&Asked::End("s-alice".into())), "{refusal:?}");
+        assert_eq!(body(&out)["replaced_session"], true);
+        assert_eq!(
+            notes,
+            vec![
+                Note::StepUpRefusedTryingFresh,
+                Note::LoggedIn("login_replaced_session")
+            ]
+        );
+    }
+    // Other failures are not retried.
+    let script = Script {
+        password: vec![Err(StoreFailure::Timeout)],
+        ..Script::default()
+    };
+    let (asked, out, _) = run(&c, &facts_with(Some(&cookie)), script);
+    assert_eq!(
+        asked
+            .iter()
+            .filter(|a| matches!(a, Asked::Password(_)))
+            .count(),
+        1
+    );
+    assert_eq!(
+        out.err().map(|r| r.reason),
+        Some(Reason::Store(StoreFailure::Timeout))
+    );
+}
+
+#[test]
+fn a_session_known_to_have_ended_is_not_stepped_up() {
+    let c = config();
+    let (_, cookie) = alice_cookie_header(&c, "tok");
+    let revoked = Some(Lookup {
+        session_revoked: Some(true),
+        user_revoked_at: Some(None),
+    });
+    let unreadable = Some(Lookup {
+        session_revoked: None,
+        user_revoked_at: None,
+    });
+    for lookup in [revoked, unreadable] {
+        let script = Script {
+            revocation: lookup,
+            ..Script::default()
+        };
+        let (asked, out, _) = run(&c, &facts_with(Some(&cookie)), script);
+        assert_eq!(asked[2], Asked::Password(None), "{lookup:?}");
+        assert!(asked.contains(&Asked::End("s-alice".into())));
+        assert!(out.is_ok());
+    }
+}
+
+#[test]
+fn refusals() {
+    let c = config();
+    let (_, cookie) = alice_cookie_header(&c, "tok");
+    let rows: Vec<(Option<&str>, Script, Reason, usize)> = vec![
+        (
+            None,
+            Script {
+                password: vec![Err(StoreFailure::Refused)],
+                ..Script::default()
+            },
+            Reason::Store(StoreFailure::Refused),
+            2,
+        ),
+        (
+            None,
+            Script {
+                body: b"{",
+                ..Script::default()
+            },
+            Reason::Body(crate::rejection::BodyFault::LoginJson),
+            1,
+        ),
+        (
+            None,
+            Script {
+                access: Err(VerifyFailure::Token(crate::token::TokenError::BadSignature)),
+                ..Script::default()
+            },
+            Reason::StoreTokenUnverifiable,
+            3,
+        ),
+        (
+            None,
+            Script {
+                access: Err(VerifyFailure::Keys),
+                ..Script::default()
+            },
+            Reason::KeysUnavailable,
+            3,
+        ),
+        (
+            None,
+            Script {
+                nonces: false,
+                ..Script::default()
+            },
+            Reason::NoRandomness,
+            4,
+        ),
+        (
+            // The store joined the step-up but its token is another user's.
+            Some(&cookie),
+            Script {
+                password: vec![Ok(tokens("at", "s-alice", None))],
+                access: Ok(claims("mallory", Some("s-alice"))),
+                ..Script::default()
+            },
+            Reason::StepUpOtherUser,
+            4,
+        ),
+        (
+            // The token names another session than the answer.
+            None,
+            Script {
+                access: Ok(claims("alice", Some("s-other"))),
+                ..Script::default()
+            },
+            Reason::Store(StoreFailure::Malformed),
+            3,
+        ),
+    ];
+    for (cookie, script, want, needs) in rows {
+        let (asked, out, _) = run(&c, &facts_with(cookie), script);
+        assert_eq!(out.err().map(|r| r.reason), Some(want));
+        assert_eq!(asked.len(), needs, "{want:?}: {asked:?}");
+    }
+    let (asked, out, _) = run(
+        &config_with(false, &[]),
+        &facts_with(None),
+        Script::default(),
+    );
+    assert!(asked.is_empty());
+    assert_eq!(out.err().map(|r| r.reason), Some(Reason::NoRoute));
+}
+
+#[test]
+fn amr_comes_from_the_id_token_when_it_verifies() {
+    let c = config();
+    let mut id = (*claims("alice", None)).clone();
+    id.amr = vec!["pwd".into(), "otp".into()];
+    let script = Script {
+        password: vec![Ok(tokens("at", "s-new", Some("idt")))],
+        id: Ok(Arc::new(id)),
+        ..Script::default()
+    };
+    let (asked, out, _) = run(&c, &facts_with(None), script);
+    assert!(asked.contains(&Asked::VerifyId("idt".into())));
+    assert_eq!(body(&out)["amr"], serde_json::json!(["pwd", "otp"]));
+    let script = Script {
+        password: vec![Ok(tokens("at", "s-new", Some("idt")))],
+        ..Script::default()
+    };
+    let (_, out, notes) = run(&c, &facts_with(None), script);
+    assert_eq!(body(&out)["amr"], serde_json::json!([]));
+    assert!(notes.contains(&Note::IdTokenUnverifiable));
+    // Without an ID token, the access token's.
+    let mut access = (*claims("alice", Some("s-new"))).clone();
+    access.amr = vec!["pwd".into()];
+    let script = Script {
+        access: Ok(Arc::new(access)),
+        ..Script::default()
+    };
+    let (_, out, _) = run(&c, &facts_with(None), script);
+    assert_eq!(body(&out)["amr"], serde_json::json!(["pwd"]));
+}
+
+#[test]
+fn a_session_cookie_of_another_browser_is_noted_and_ignored() {
+    let c = config();
+    let (_, cookie) = alice_cookie_header(&c, "tok");
+    let f = Facts {
+        user_agent: Some("UA-B"),
+        ..facts_with(Some(&cookie))
+    };
+    let mut login = Login::start(&c, &f, NOW);
+    assert_eq!(
+        login.next(),
+        LoginNext::ReadBody(edge_routes::MAX_BODY_BYTES)
+    );
+    assert!(matches!(login.notes(), [Note::SessionCookieRefused(_)]));
+    // An answer to a question not asked ends it.
+    login.resume(LoginAnswer::Ended);
+    assert_eq!(login.next(), LoginNext::Done);
+    assert!(login.outcome().is_err());
+}
