@@ -12,12 +12,17 @@
 //!
 //! [`verify`] runs all three with the pure-Rust signature check.
 
-use std::fmt;
-
 use jwt_compact::UntrustedToken;
 use serde::Deserialize;
 
 use crate::keys::{KeySet, VerifyKey, MAX_KID_LEN};
+
+mod claims;
+mod error;
+
+pub use claims::VerifiedClaims;
+use claims::{check_claims, RawClaims};
+pub use error::TokenError;
 
 /// Largest token accepted, in bytes; longer ones are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -99,120 +104,6 @@ pub struct Policy {
     /// Clock leeway for `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: i64,
 }
-
-/// Why a token was refused. The variants carry the values that decided, never the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenError {
-    /// Longer than [`MAX_TOKEN_BYTES`].
-    TooLarge {
-        /// The token length in bytes.
-        len: usize,
-    },
-    /// Not a compact JWS, or its header is not valid JSON / base64url.
-    Malformed(&'static str),
-    /// `alg` is not an asymmetric algorithm the edge knows (`none`, HS*, …).
-    UnsupportedAlgorithm(String),
-    /// A header parameter the edge refuses (`jwk`, `jku`, `x5u`, `x5c`, `crit`, `zip`).
-    ForbiddenHeader(&'static str),
-    /// `typ` is missing or not accepted.
-    WrongType,
-    /// No key with this `kid` (the caller may refetch the JWKS, rate-limited).
-    UnknownKey,
-    /// No `kid` and more than one candidate key.
-    MissingKeyId,
-    /// The token's `alg` is not the algorithm of the key it names.
-    AlgorithmMismatch {
-        /// The key's algorithm.
-        expected: &'static str,
-    },
-    /// The signature does not verify.
-    BadSignature,
-    /// The claims are not a JSON object of the expected shape (wrong types, duplicates, …).
-    MalformedClaims(String),
-    /// A required claim is absent.
-    MissingClaim(&'static str),
-    /// `exp + leeway <= now`.
-    Expired {
-        /// The token's `exp`.
-        exp: i64,
-        /// The time of the check.
-        now: i64,
-    },
-    /// `nbf - leeway > now`.
-    NotYetValid {
-        /// The token's `nbf`.
-        nbf: i64,
-        /// The time of the check.
-        now: i64,
-    },
-    /// `iat - leeway > now`.
-    IssuedInFuture {
-        /// The token's `iat`.
-        iat: i64,
-        /// The time of the check.
-        now: i64,
-    },
-    /// `iss` is not ours.
-    WrongIssuer,
-    /// `aud` contains none of ours.
-    WrongAudience,
-}
-
-impl TokenError {
-    /// A short, stable, secret-free reason for logs.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::TooLarge { .. } => "too_large",
-            Self::Malformed(_) => "malformed",
-            Self::UnsupportedAlgorithm(_) => "unsupported_alg",
-            Self::ForbiddenHeader(_) => "forbidden_header",
-            Self::WrongType => "wrong_typ",
-            Self::UnknownKey => "unknown_kid",
-            Self::MissingKeyId => "missing_kid",
-            Self::AlgorithmMismatch { .. } => "alg_mismatch",
-            Self::BadSignature => "bad_signature",
-            Self::MalformedClaims(_) => "malformed_claims",
-            Self::MissingClaim(_) => "missing_claim",
-            Self::Expired { .. } => "expired",
-            Self::NotYetValid { .. } => "not_yet_valid",
-            Self::IssuedInFuture { .. } => "issued_in_future",
-            Self::WrongIssuer => "wrong_issuer",
-            Self::WrongAudience => "wrong_audience",
-        }
-    }
-}
-
-impl fmt::Display for TokenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooLarge { len } => write!(f, "token is {len} bytes (max {MAX_TOKEN_BYTES})"),
-            Self::Malformed(why) => write!(f, "malformed token: {why}"),
-            Self::UnsupportedAlgorithm(alg) => {
-                // `alg` comes from the attacker; print a bounded, escaped form.
-                let shown: String = alg.chars().take(16).collect();
-                write!(f, "unsupported alg {shown:?}")
-            }
-            Self::ForbiddenHeader(h) => write!(f, "forbidden header parameter {h}"),
-            Self::WrongType => f.write_str("typ missing or not accepted"),
-            Self::UnknownKey => f.write_str("no key with this kid"),
-            Self::MissingKeyId => f.write_str("kid required: several keys match"),
-            Self::AlgorithmMismatch { expected } => {
-                write!(f, "alg does not match key ({expected})")
-            }
-            Self::BadSignature => f.write_str("signature does not verify"),
-            Self::MalformedClaims(why) => write!(f, "malformed claims: {why}"),
-            Self::MissingClaim(c) => write!(f, "missing claim {c}"),
-            Self::Expired { exp, now } => write!(f, "expired at {exp}, now {now}"),
-            Self::NotYetValid { nbf, now } => write!(f, "not before {nbf}, now {now}"),
-            Self::IssuedInFuture { iat, now } => write!(f, "issued at {iat}, now {now}"),
-            Self::WrongIssuer => f.write_str("issuer not accepted"),
-            Self::WrongAudience => f.write_str("audience not accepted"),
-        }
-    }
-}
-
-impl std::error::Error for TokenError {}
 
 /// Header parameters jwt-compact does not model; collected to be refused.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -400,137 +291,6 @@ impl<'a> Inspected<'a> {
         })?;
         check_claims(raw, policy, now)
     }
-}
-
-/// `aud` (and `roles`): one string or an array of strings (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Self::One(s) => vec![s],
-            Self::Many(v) => v,
-        }
-    }
-}
-
-/// The registered and Transmit claims the edge reads. Times are integers (NumericDate as
-/// issuers emit it); floats, strings and duplicated claim names are refused by serde.
-#[derive(Debug, Deserialize)]
-struct RawClaims {
-    iss: Option<String>,
-    sub: Option<String>,
-    aud: Option<OneOrMany>,
-    #[serde(rename = "exp")]
-    exp_secs: Option<i64>,
-    #[serde(rename = "nbf")]
-    nbf_secs: Option<i64>,
-    #[serde(rename = "iat")]
-    iat_secs: Option<i64>,
-    jti: Option<String>,
-    client_id: Option<String>,
-    sid: Option<String>,
-    roles: Option<OneOrMany>,
-    scope: Option<String>,
-    amr: Option<Vec<String>>,
-}
-
-/// Claims of a token whose signature and claims were checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedClaims {
-    /// `sub`: the user id.
-    pub sub: String,
-    /// `aud`, all values.
-    pub aud: Vec<String>,
-    /// `exp`, seconds since the epoch.
-    pub exp: i64,
-    /// `iat`, seconds since the epoch.
-    pub iat: i64,
-    /// `jti`, if present.
-    pub jti: Option<String>,
-    /// `client_id`, if present.
-    pub client_id: Option<String>,
-    /// `sid` (session id), if present; Transmit's access tokens carry none.
-    pub sid: Option<String>,
-    /// `roles`, possibly empty.
-    pub roles: Vec<String>,
-    /// `scope`, if present.
-    pub scope: Option<String>,
-    /// `amr` (authentication methods, ID tokens and some access tokens), possibly empty.
-    pub amr: Vec<String>,
-}
-
-impl VerifiedClaims {
-    /// Rough heap size, for bounding caches.
-    pub fn approx_size(&self) -> usize {
-        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        std::mem::size_of::<Self>()
-            + self.sub.len()
-            + self.aud.iter().map(String::len).sum::<usize>()
-            + self.roles.iter().map(String::len).sum::<usize>()
-            + opt(&self.jti)
-            + opt(&self.client_id)
-            + opt(&self.sid)
-            + opt(&self.scope)
-            + self.amr.iter().map(String::len).sum::<usize>()
-    }
-}
-
-fn numeric_date(v: Option<i64>, name: &'static str) -> Result<Option<i64>, TokenError> {
-    match v {
-        Some(t) if !(0..=MAX_NUMERIC_DATE).contains(&t) => {
-            Err(TokenError::MalformedClaims(format!("{name} out of range")))
-        }
-        other => Ok(other),
-    }
-}
-
-fn check_claims(raw: RawClaims, policy: &Policy, now: i64) -> Result<VerifiedClaims, TokenError> {
-    let leeway = policy.leeway_secs;
-    let exp = numeric_date(raw.exp_secs, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-    let iat = numeric_date(raw.iat_secs, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-    let nbf = numeric_date(raw.nbf_secs, "nbf")?;
-    if now >= exp.saturating_add(leeway) {
-        return Err(TokenError::Expired { exp, now });
-    }
-    if let Some(nbf) = nbf {
-        if nbf.saturating_sub(leeway) > now {
-            return Err(TokenError::NotYetValid { nbf, now });
-        }
-    }
-    if iat.saturating_sub(leeway) > now {
-        return Err(TokenError::IssuedInFuture { iat, now });
-    }
-    match raw.iss {
-        Some(iss) if iss == policy.issuer => {}
-        Some(_) => return Err(TokenError::WrongIssuer),
-        None => return Err(TokenError::MissingClaim("iss")),
-    }
-    let aud = raw.aud.ok_or(TokenError::MissingClaim("aud"))?.into_vec();
-    if !aud.iter().any(|a| policy.audiences.contains(a)) {
-        return Err(TokenError::WrongAudience);
-    }
-    let sub = match raw.sub {
-        Some(sub) if !sub.is_empty() => sub,
-        _ => return Err(TokenError::MissingClaim("sub")),
-    };
-    Ok(VerifiedClaims {
-        sub,
-        aud,
-        exp,
-        iat,
-        jti: raw.jti,
-        client_id: raw.client_id,
-        sid: raw.sid,
-        roles: raw.roles.map(OneOrMany::into_vec).unwrap_or_default(),
-        scope: raw.scope,
-        amr: raw.amr.unwrap_or_default(),
-    })
 }
 
 /// Verifies `token` against `keys` and `policy` at `now`, with the pure-Rust signature check.

@@ -285,4 +285,86 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c.order.len(), 1);
     }
+
+    #[test]
+    fn is_empty_follows_the_entries() {
+        let mut c = TokenCache::new(2, 1 << 20, 60);
+        assert!(c.is_empty());
+        c.insert(key_of("a"), claims(1_000), 100);
+        assert!(!c.is_empty());
+    }
+
+    /// A cache sized to nothing, or with no lifetime, caches nothing.
+    #[test]
+    fn off_when_either_bound_is_zero() {
+        for (entries, ttl) in [(0, 60), (10, 0), (10, -1)] {
+            let mut c = TokenCache::new(entries, 1 << 20, ttl);
+            c.insert(key_of("a"), claims(1_000), 100);
+            assert!(c.is_empty(), "entries={entries} ttl={ttl}");
+        }
+    }
+
+    /// An entry exactly the byte bound is kept; one byte over it is not cached at all.
+    #[test]
+    fn the_byte_bound_is_inclusive() {
+        let one = claims(1_000).approx_size() + ENTRY_OVERHEAD;
+        let mut c = TokenCache::new(10, one, 60);
+        c.insert(key_of("a"), claims(1_000), 100);
+        assert_eq!(c.len(), 1);
+        let mut c = TokenCache::new(10, one - 1, 60);
+        c.insert(key_of("a"), claims(1_000), 100);
+        assert!(c.is_empty());
+        assert_eq!(c.bytes, 0);
+    }
+
+    /// The tail is the last 16 bytes, all of them: tokens that differ only in an earlier one of
+    /// those bytes have different tails, so `may_hold` tells them apart without hashing.
+    #[test]
+    fn the_tail_is_sixteen_bytes() {
+        let held = "h.p.sig-0123456789abcdef";
+        let mut c = TokenCache::new(4, 1 << 20, 60);
+        c.insert(key_of(held), claims(1_000), 100);
+        for other in [
+            "h.p.sig-X123456789abcdef",
+            "h.p.sig-01234567X9abcdef",
+            "h.p.sig-0123456789abcdeX",
+        ] {
+            assert!(!c.may_hold(other), "{other}");
+        }
+        // The 17th byte from the end is not part of it.
+        assert!(c.may_hold("h.p.XXX-0123456789abcdef"));
+        assert_eq!(tail_of("ab"), 0x6162);
+    }
+
+    /// Removing one of two entries with the same tail keeps the tail; removing both drops it.
+    #[test]
+    fn tail_counts_go_down_one_by_one() {
+        let (a, b) = ("first.sig-0123456789abcdef", "second.sig-0123456789abcdef");
+        let mut c = TokenCache::new(2, 1 << 20, 60);
+        c.insert(key_of(a), claims(1_000), 100);
+        c.insert(key_of(b), claims(1_000), 101);
+        assert_eq!(c.tails.get(&tail_of(a)), Some(&2));
+        c.insert(key_of("x"), claims(1_000), 102);
+        assert_eq!(
+            c.tails.get(&tail_of(a)),
+            Some(&1),
+            "a evicted, b holds the tail"
+        );
+        c.insert(key_of("y"), claims(1_000), 103);
+        assert!(!c.may_hold(b), "both gone");
+    }
+
+    /// The byte count is what the held entries cost, after replacing and evicting too.
+    #[test]
+    fn bytes_count_what_is_held() {
+        let one = claims(1_000).approx_size() + ENTRY_OVERHEAD;
+        let mut c = TokenCache::new(2, 1 << 20, 60);
+        c.insert(key_of("a"), claims(1_000), 100);
+        c.insert(key_of("b"), claims(1_000), 100);
+        assert_eq!(c.bytes, 2 * one);
+        c.insert(key_of("a"), claims(1_000), 101);
+        assert_eq!(c.bytes, 2 * one, "replaced, not added");
+        c.insert(key_of("c"), claims(1_000), 102);
+        assert_eq!((c.len(), c.bytes), (2, 2 * one), "one evicted");
+    }
 }

@@ -53,8 +53,9 @@ fn decide(token: &str, leeway: i64, now: i64) -> Result<VerifiedClaims, &'static
         .map_err(|e| e.reason())
 }
 
-/// The rules of DESIGN.md/RFC 7519 stated independently of the code: every time in
-/// 0..=MAX_NUMERIC_DATE, `now < exp + leeway`, `nbf - leeway <= now`, `iat - leeway <= now`.
+/// The time rules of RFC 7519 with the edge's leeway (README: `LEEWAY_SECONDS`), stated
+/// independently of the code: every time in 0..=MAX_NUMERIC_DATE, `now < exp + leeway`,
+/// `nbf - leeway <= now`, `iat - leeway <= now`.
 fn should_accept(exp: i64, iat: i64, nbf: Option<i64>, leeway: i64, now: i64) -> bool {
     let in_range = |t: i64| (0..=MAX_NUMERIC_DATE).contains(&t);
     in_range(exp)

@@ -207,7 +207,8 @@ proptest! {
     }
 }
 
-/// The reproductions, and the property's own checks on known shapes.
+/// Targets that once reached a protected path through a public prefix (encoded, doubled and
+/// backslash dot segments), and the property's own checks on known shapes.
 #[test]
 fn known_shapes() {
     for raw in [

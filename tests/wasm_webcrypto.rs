@@ -139,6 +139,60 @@ fn pss_sign(private: &jwt_compact::alg::RsaPrivateKey, data: &[u8], salt: usize)
         .expect("pss sign")
 }
 
+/// Signatures of the wrong shape for one valid `(data, sig)`: wrong lengths, constant bytes,
+/// and per algorithm the out-of-range values (high-S and zero scalars for ES256, `S + L` for
+/// Ed25519).
+/// How the vector builders add one vector: label, key, signed data, signature, expectation.
+type Push<'a> = dyn FnMut(String, &VerifyKey, &[u8], &[u8], Option<bool>) + 'a;
+
+fn shape_vectors(name: &str, key: &VerifyKey, data: &[u8], sig: &[u8], push: &mut Push<'_>) {
+    let n = sig.len();
+    let mut longer = sig.to_vec();
+    longer.push(0);
+    let doubled = [sig.to_vec(), sig.to_vec()].concat();
+    for (what, bad) in [
+        ("empty signature", Vec::new()),
+        ("one byte short", sig[..n - 1].to_vec()),
+        ("one byte long", longer),
+        ("leading zero added", [&[0u8][..], sig].concat()),
+        ("twice the length", doubled),
+        ("all zero", vec![0u8; n]),
+        ("all 0xff", vec![0xffu8; n]),
+    ] {
+        push(what.to_owned(), key, data, &bad, Some(false));
+    }
+    match name {
+        "es256" => {
+            let high = negate_s(sig);
+            // One of (r, s) and (r, n - s) is high-S; the test signer emits low-S.
+            push("high-S (r, n - s)".into(), key, data, &high, None);
+            push(
+                "high-S of a tampered message".into(),
+                key,
+                &flip(data, 3),
+                &high,
+                Some(false),
+            );
+            let mut r_zero = sig.to_vec();
+            r_zero[..32].fill(0);
+            push("r = 0".into(), key, data, &r_zero, Some(false));
+            let mut s_zero = sig.to_vec();
+            s_zero[32..].fill(0);
+            push("s = 0".into(), key, data, &s_zero, Some(false));
+        }
+        "ed25519" => {
+            push(
+                "S + L (non-canonical)".into(),
+                key,
+                data,
+                &ed25519_s_plus_l(sig),
+                Some(false),
+            );
+        }
+        _ => {}
+    }
+}
+
 fn vectors_for(name: &str, signer: &TestKey, out: &mut Vec<Vector>) {
     let key = vkey(&signer.public_jwk);
     let other = vkey(&other_public(name));
@@ -191,51 +245,7 @@ fn vectors_for(name: &str, signer: &TestKey, out: &mut Vec<Vector>) {
             );
         }
         if i == 0 {
-            let n = sig.len();
-            let mut longer = sig.clone();
-            longer.push(0);
-            let doubled = [sig.clone(), sig.clone()].concat();
-            for (what, bad) in [
-                ("empty signature", Vec::new()),
-                ("one byte short", sig[..n - 1].to_vec()),
-                ("one byte long", longer),
-                ("leading zero added", [&[0u8][..], &sig].concat()),
-                ("twice the length", doubled),
-                ("all zero", vec![0u8; n]),
-                ("all 0xff", vec![0xffu8; n]),
-            ] {
-                push(what.to_owned(), &key, &data, &bad, Some(false));
-            }
-            match name {
-                "es256" => {
-                    let high = negate_s(&sig);
-                    // One of (r, s) and (r, n - s) is high-S; the test signer emits low-S.
-                    push("high-S (r, n - s)".into(), &key, &data, &high, None);
-                    push(
-                        "high-S of a tampered message".into(),
-                        &key,
-                        &flip(&data, 3),
-                        &high,
-                        Some(false),
-                    );
-                    let mut r_zero = sig.clone();
-                    r_zero[..32].fill(0);
-                    push("r = 0".into(), &key, &data, &r_zero, Some(false));
-                    let mut s_zero = sig.clone();
-                    s_zero[32..].fill(0);
-                    push("s = 0".into(), &key, &data, &s_zero, Some(false));
-                }
-                "ed25519" => {
-                    push(
-                        "S + L (non-canonical)".into(),
-                        &key,
-                        &data,
-                        &ed25519_s_plus_l(&sig),
-                        Some(false),
-                    );
-                }
-                _ => {}
-            }
+            shape_vectors(name, &key, &data, &sig, &mut push);
         }
     }
 }

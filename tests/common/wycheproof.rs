@@ -383,12 +383,57 @@ pub struct JwsPrepared {
     pub step: JwsStep,
 }
 
+/// Why a JWS group is outside what the edge verifies (its key is symmetric, of another
+/// algorithm, or not allowed), or `None` when the edge verifies it.
+fn out_of_scope(
+    group: &JwsGroup,
+    key: &Option<Result<edge_session::keys::VerifyKey, edge_session::keys::KeyError>>,
+) -> Option<String> {
+    use edge_session::keys::KeyError;
+    match key {
+        None => Some(format!(
+            "HMAC-only, {} key: symmetric keys never enter a key set",
+            group.private_kty.as_deref().unwrap_or("no")
+        )),
+        Some(Err(KeyError::Unsupported(why))) => Some(format!("key not an edge algorithm ({why})")),
+        Some(Err(KeyError::NotAllowed(alg))) => Some(format!("{alg} not allowed")),
+        _ => None,
+    }
+}
+
+/// Tallies a group outside the edge's algorithms as skipped. Nothing in such a group may get
+/// past `inspect` with a key of ours.
+fn tally_out_of_scope(
+    group: &JwsGroup,
+    label: &str,
+    reason: &str,
+    policy: &edge_session::token::Policy,
+    tally: &mut Tally,
+) {
+    let passed: Vec<u64> = group
+        .cases
+        .iter()
+        .filter(|c| edge_session::token::inspect(&c.jws, policy).is_ok())
+        .map(|c| c.tc_id)
+        .collect();
+    if passed.iter().any(|_| group.public.is_none()) {
+        tally
+            .mismatches
+            .push(format!("{label}: HMAC tokens passed inspect: {passed:?}"));
+    }
+    tally.skipped.push(format!(
+        "{label}: {reason}; {} of {} tokens refused by inspect",
+        group.cases.len() - passed.len(),
+        group.cases.len()
+    ));
+}
+
 /// Runs `json_web_signature_test.json` through `keys::key_from_jwk`, `token::inspect` and
 /// `Inspected::select_key`, leaving the signature check to the caller (pure Rust natively,
 /// WebCrypto in the browser). Groups outside the edge's algorithms are skipped with a reason,
 /// but their tokens must still be refused.
 pub fn prepare_jws() -> (Vec<JwsPrepared>, Tally) {
-    use edge_session::keys::{key_from_jwk, KeyError, KeySet};
+    use edge_session::keys::{key_from_jwk, KeySet};
     use edge_session::token::{inspect, Policy, TokenError, TypRule};
 
     let policy = Policy {
@@ -406,35 +451,8 @@ pub fn prepare_jws() -> (Vec<JwsPrepared>, Tally) {
         seen += group.cases.len() as u64;
         let label = format!("group {} ({} vectors)", group.comment, group.cases.len());
         let key = group.public.as_ref().map(|jwk| key_from_jwk(jwk, ALL_ALGS));
-        let out_of_scope = match &key {
-            None => Some(format!(
-                "HMAC-only, {} key: symmetric keys never enter a key set",
-                group.private_kty.as_deref().unwrap_or("no")
-            )),
-            Some(Err(KeyError::Unsupported(why))) => {
-                Some(format!("key not an edge algorithm ({why})"))
-            }
-            Some(Err(KeyError::NotAllowed(alg))) => Some(format!("{alg} not allowed")),
-            _ => None,
-        };
-        if let Some(reason) = out_of_scope {
-            // Nothing in such a group may get past `inspect` with a key of ours.
-            let passed: Vec<u64> = group
-                .cases
-                .iter()
-                .filter(|c| inspect(&c.jws, &policy).is_ok())
-                .map(|c| c.tc_id)
-                .collect();
-            if passed.iter().any(|_| group.public.is_none()) {
-                tally
-                    .mismatches
-                    .push(format!("{label}: HMAC tokens passed inspect: {passed:?}"));
-            }
-            tally.skipped.push(format!(
-                "{label}: {reason}; {} of {} tokens refused by inspect",
-                group.cases.len() - passed.len(),
-                group.cases.len()
-            ));
+        if let Some(reason) = out_of_scope(group, &key) {
+            tally_out_of_scope(group, &label, &reason, &policy, &mut tally);
             continue;
         }
         for case in &group.cases {
