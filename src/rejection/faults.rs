@@ -50,7 +50,7 @@ impl From<&TokenError> for TokenFault {
 }
 
 impl TokenFault {
-    /// The log code (the same as [`TokenError::reason`]).
+    /// The log code ([`TokenError::reason`] is this).
     pub fn code(self) -> &'static str {
         match self {
             Self::TooLarge => "too_large",

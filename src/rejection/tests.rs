@@ -507,8 +507,30 @@ fn token_faults_keep_the_token_errors_codes() {
         TokenError::WrongIssuer,
         TokenError::WrongAudience,
     ];
-    for e in &rows {
-        assert_eq!(TokenFault::from(e).code(), e.reason(), "{e:?}");
+    let codes = [
+        "too_large",
+        "malformed",
+        "unsupported_alg",
+        "forbidden_header",
+        "wrong_typ",
+        "unknown_kid",
+        "missing_kid",
+        "alg_mismatch",
+        "bad_signature",
+        "malformed_claims",
+        "missing_claim",
+        "expired",
+        "not_yet_valid",
+        "issued_in_future",
+        "wrong_issuer",
+        "wrong_audience",
+    ];
+    for (e, code) in rows.iter().zip(codes) {
+        assert_eq!(
+            (TokenFault::from(e).code(), e.reason()),
+            (code, code),
+            "{e:?}"
+        );
     }
 }
 

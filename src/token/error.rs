@@ -66,24 +66,8 @@ pub enum TokenError {
 impl TokenError {
     /// A short, stable, secret-free reason for logs.
     pub fn reason(&self) -> &'static str {
-        match self {
-            Self::TooLarge { .. } => "too_large",
-            Self::Malformed(_) => "malformed",
-            Self::UnsupportedAlgorithm(_) => "unsupported_alg",
-            Self::ForbiddenHeader(_) => "forbidden_header",
-            Self::WrongType => "wrong_typ",
-            Self::UnknownKey => "unknown_kid",
-            Self::MissingKeyId => "missing_kid",
-            Self::AlgorithmMismatch { .. } => "alg_mismatch",
-            Self::BadSignature => "bad_signature",
-            Self::MalformedClaims(_) => "malformed_claims",
-            Self::MissingClaim(_) => "missing_claim",
-            Self::Expired { .. } => "expired",
-            Self::NotYetValid { .. } => "not_yet_valid",
-            Self::IssuedInFuture { .. } => "issued_in_future",
-            Self::WrongIssuer => "wrong_issuer",
-            Self::WrongAudience => "wrong_audience",
-        }
+        // One list of codes: the refusal table's ([`crate::rejection::TokenFault`]).
+        crate::rejection::TokenFault::from(self).code()
     }
 }
 
