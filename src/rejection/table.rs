@@ -295,4 +295,3 @@ fn store_rule(f: StoreFailure) -> Rule {
         ),
     }
 }
-
