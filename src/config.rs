@@ -153,6 +153,20 @@ pub struct EdgeConfig {
 pub const DEFAULT_CLEAR_SITE_DATA: &str = "\"cache\", \"storage\"";
 
 impl EdgeConfig {
+    /// The configuration checked against the runtime's bindings: sessions revoke through the
+    /// `REVOCATIONS` KV namespace, and without it a logout could not be enforced at the edge,
+    /// so sessions without the binding are a configuration error (a gate without sessions
+    /// runs without it: nothing can be revoked at the edge then, as documented).
+    pub fn with_bindings(self, revocations_bound: bool) -> Result<Self, ConfigError> {
+        if self.session.is_some() && !revocations_bound {
+            return Err(ConfigError {
+                key: "REVOCATIONS",
+                problem: "the KV binding is required with SESSION_STORE_URL".into(),
+            });
+        }
+        Ok(self)
+    }
+
     /// Reads and validates the configuration. `get` returns a var or secret by name; empty
     /// strings count as unset. The sections are read in a fixed order, and the first bad key
     /// is the one reported.

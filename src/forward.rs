@@ -56,6 +56,19 @@ pub fn drops_request_header(name: &str) -> bool {
     HOP_BY_HOP.contains(&name) || is_identity_header(name)
 }
 
+/// Whether the request body is forwarded: every method but `GET` and `HEAD` (whose bodies
+/// have no defined meaning and are not sent on).
+pub fn forwards_body(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD")
+}
+
+/// Whether the upstream subrequest must bypass the runtime's own subrequest cache: an
+/// identity-dependent request does (that cache's key is the URL alone, so one user's answer
+/// could serve another's).
+pub fn bypasses_subrequest_cache(authenticated: bool) -> bool {
+    authenticated
+}
+
 /// Whether a value can be put in a header as it is: visible ASCII, space and tab only.
 pub fn is_safe_header_value(value: &str) -> bool {
     value
@@ -286,5 +299,14 @@ mod tests {
         ] {
             assert!(!drops_request_header(name), "{name}");
         }
+    }
+
+    #[test]
+    fn bodies_and_the_subrequest_cache() {
+        for m in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            assert!(forwards_body(m), "{m}");
+        }
+        assert!(!forwards_body("GET") && !forwards_body("HEAD"));
+        assert!(bypasses_subrequest_cache(true) && !bypasses_subrequest_cache(false));
     }
 }

@@ -289,6 +289,15 @@ pub fn parse_tokens(body: &[u8], need_session: bool) -> Result<ApiTokenResponse,
     Ok(t)
 }
 
+/// A ClientAccessToken answer the edge can use: a non-empty token that can go in a header as
+/// it is.
+pub fn usable_client_token(t: &ClientTokenResponse) -> Result<(), StoreFailure> {
+    if t.access_token.is_empty() || !crate::forward::is_safe_header_value(&t.access_token) {
+        return Err(StoreFailure::Malformed);
+    }
+    Ok(())
+}
+
 /// A ClientAccessToken is renewed this long before it expires, seconds.
 pub const CLIENT_TOKEN_MARGIN_SECS: i64 = 60;
 
@@ -538,6 +547,23 @@ mod tests {
         );
         assert_eq!(RequestRefused.status(), 502);
         assert_eq!(RequestRefused.reason(), "store_refused_request");
+    }
+
+    #[test]
+    fn client_tokens_must_fit_a_header() {
+        let t = |s: &str| ClientTokenResponse {
+            access_token: s.into(),
+            token_type: None,
+            expires_in: 60,
+        };
+        assert_eq!(usable_client_token(&t("abc.def")), Ok(()));
+        for bad in ["", "a\r\nx-injected: 1", "a\u{7f}", "é"] {
+            assert_eq!(
+                usable_client_token(&t(bad)),
+                Err(StoreFailure::Malformed),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
         let isolate = slot.get_or_insert_with(|| {
             let revocations_bound = revoke::bound(env);
             let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
-            let config = EdgeConfig::from_env(|k| env_value(env, k)).map(Rc::new);
+            let config = EdgeConfig::from_env(|k| env_value(env, k))
+                .and_then(|c| c.with_bindings(revocations_bound))
+                .map(Rc::new);
             let (jwks_secs, jwks_timeout_ms, entries, ttl, revocation_secs) = match &config {
                 Ok(c) => (
                     c.jwks_cache_secs,
@@ -84,17 +86,6 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
                 ),
                 Err(_) => (0, 0, 0, 0, 0),
             };
-            let config = config.and_then(|c| {
-                // Sessions revoke through KV: without the namespace a logout could not be
-                // enforced at the edge, so that combination is a configuration error.
-                if c.session.is_some() && !revocations_bound {
-                    return Err(ConfigError {
-                        key: "REVOCATIONS",
-                        problem: "the KV binding is required with SESSION_STORE_URL".into(),
-                    });
-                }
-                Ok(c)
-            });
             Isolate {
                 config,
                 jwks: JwksCache::new(jwks_secs, jwks_timeout_ms),

@@ -102,9 +102,7 @@ async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, Stor
         ));
     }
     let t: ClientTokenResponse = store_api::parse_success(&body)?;
-    if t.access_token.is_empty() || !crate::forward::is_safe_header_value(&t.access_token) {
-        return Err(StoreFailure::Malformed);
-    }
+    store_api::usable_client_token(&t)?;
     let until = store_api::client_token_until(now, t.expires_in);
     with_isolate(env, |i| {
         i.client_token = Some((t.access_token.clone(), until))

@@ -114,10 +114,9 @@ pub(super) fn prepare(
     init.set_method(method);
     init.set_headers(&copy);
     init.set_redirect(RequestRedirect::Manual);
-    if kind == ResponseKind::Authenticated {
-        // Keep an identity-dependent answer out of the runtime's own subrequest cache, whose
-        // key is the URL alone (compatibility flag `cache_option_enabled`, on since 2024-11-11).
-        // Setting a plain property of the init object cannot fail.
+    if forward::bypasses_subrequest_cache(kind == ResponseKind::Authenticated) {
+        // `cache: "no-store"` (compatibility flag `cache_option_enabled`, on since
+        // 2024-11-11). Setting a plain property of the init object cannot fail.
         let _ = js_sys::Reflect::set(
             &init,
             &JsValue::from_str("cache"),
@@ -126,7 +125,7 @@ pub(super) fn prepare(
     }
     // The deadline rides on the request itself: no timer of ours per request.
     init.set_signal(Some(&js::abort_after(config.upstream_timeout_ms)));
-    if !matches!(method, "GET" | "HEAD") {
+    if forward::forwards_body(method) {
         if let Some(body) = incoming.req.body() {
             init.set_body(&body);
         }
