@@ -24,7 +24,9 @@
 
 use std::sync::Arc;
 
+use crate::config::KeySource;
 use crate::keys::KeySet;
+use crate::token::TokenError;
 
 /// Least time keys are kept fresh, whatever `max-age` says.
 pub const MIN_CACHE_SECS: i64 = 30;
@@ -240,6 +242,13 @@ impl JwksCache {
         }
         self.usable(now).map(Arc::clone)
     }
+}
+
+/// Whether a token whose key could not be selected (`e`) is worth a refetch of the key set:
+/// only an unknown `kid`, and only with keys from a JWKS URL (inline keys never change). The
+/// refetch itself is rate-limited by [`JwksCache::plan_refetch`].
+pub fn refetch_for(e: &TokenError, keys: &KeySource) -> bool {
+    matches!(e, TokenError::UnknownKey) && matches!(keys, KeySource::Url(_))
 }
 
 #[cfg(test)]

@@ -289,6 +289,25 @@ pub fn parse_tokens(body: &[u8], need_session: bool) -> Result<ApiTokenResponse,
     Ok(t)
 }
 
+/// Whether a session logout at the store counts as done: it answered, or it no longer knows
+/// the session (already ended there). Any other failure is logged and reported.
+pub fn logged_out(result: Result<(), StoreFailure>) -> Result<(), StoreFailure> {
+    match result {
+        Ok(()) | Err(StoreFailure::SessionGone) => Ok(()),
+        Err(f) => Err(f),
+    }
+}
+
+/// The failure of listing a verified user's sessions: the user exists (their token says so),
+/// so a 4xx that elsewhere means "session gone" is the store's fault here, never a reason to
+/// end the caller's session.
+pub fn list_failure(f: StoreFailure) -> StoreFailure {
+    match f {
+        StoreFailure::SessionGone => StoreFailure::ServerError,
+        other => other,
+    }
+}
+
 /// A ClientAccessToken answer the edge can use: a non-empty token that can go in a header as
 /// it is.
 pub fn usable_client_token(t: &ClientTokenResponse) -> Result<(), StoreFailure> {
@@ -547,6 +566,24 @@ mod tests {
         );
         assert_eq!(RequestRefused.status(), 502);
         assert_eq!(RequestRefused.reason(), "store_refused_request");
+    }
+
+    #[test]
+    fn logout_and_list_outcomes() {
+        assert_eq!(logged_out(Ok(())), Ok(()));
+        assert_eq!(logged_out(Err(StoreFailure::SessionGone)), Ok(()));
+        for f in [
+            StoreFailure::Timeout,
+            StoreFailure::ServerError,
+            StoreFailure::Refused,
+        ] {
+            assert_eq!(logged_out(Err(f)), Err(f));
+            assert_eq!(list_failure(f), f);
+        }
+        assert_eq!(
+            list_failure(StoreFailure::SessionGone),
+            StoreFailure::ServerError
+        );
     }
 
     #[test]

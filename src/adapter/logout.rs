@@ -14,7 +14,7 @@ use crate::edge_routes::{self, LoggedOut};
 use crate::gate::{self, Facts, Mode, Reply};
 use crate::rejection::Rejection;
 use crate::session_rules;
-use crate::store_api::{self, paths, StoreFailure, StoreOp};
+use crate::store_api::{self, paths, StoreOp};
 
 /// Ends one session: revoked at the edge first (from this moment this isolate refuses it,
 /// other locations as soon as KV propagates), then logged out at the store. Each failure is
@@ -40,8 +40,8 @@ pub(super) async fn end_session(
         Some(store_api::logout_body(session_id)),
     )
     .await;
-    let store_logged_out = match result {
-        Ok(_) | Err(StoreFailure::SessionGone) => true,
+    let store_logged_out = match store_api::logged_out(result.map(drop)) {
+        Ok(()) => true,
         Err(f) => {
             log::event("error", phase, f.reason());
             false

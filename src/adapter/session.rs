@@ -19,7 +19,7 @@ use crate::rejection::{Reason, Rejection};
 use crate::revocation::Issued;
 use crate::session_cookie::SessionCookie;
 use crate::session_rules;
-use crate::store_api::{self, paths, SessionInfo, StoreFailure, StoreOp};
+use crate::store_api::{self, paths, SessionInfo, StoreOp};
 
 /// Runs the edge operation `op` (already admitted by [`crate::gate::edge_op`]).
 pub(super) async fn run(
@@ -150,11 +150,7 @@ async fn sessions(
     let path = store_api::user_sessions_path(&auth.claims.sub);
     let reply = store::call(env, config, StoreOp::Session, Method::Get, &path, None)
         .await
-        .map_err(|f| match f {
-            // The user exists (the token says so); a 4xx here is not a session ending.
-            StoreFailure::SessionGone => Rejection::store(StoreFailure::ServerError),
-            other => Rejection::store(other),
-        })?;
+        .map_err(|f| Rejection::store(store_api::list_failure(f)))?;
     let list: Vec<SessionInfo> = store_api::parse_success(&reply.body).map_err(Rejection::store)?;
     Ok(edge_routes::sessions_reply(&list, auth))
 }

@@ -16,7 +16,7 @@ use super::{log, now_ms, now_secs, with_isolate};
 use crate::cache_policy;
 use crate::config::{EdgeConfig, KeySource};
 use crate::gate::VerifyFailure;
-use crate::jwks::{FetchTicket, InFlight, KeysPlan, RefetchPlan};
+use crate::jwks::{self, FetchTicket, InFlight, KeysPlan, RefetchPlan};
 use crate::keys::{Alg, KeySet};
 use crate::rejection::{Reason, Rejection};
 use crate::token::{self, Policy, SignatureVerified, TokenError, VerifiedClaims};
@@ -50,7 +50,7 @@ pub(super) async fn verify_token(
         .await
         .map_err(|_| VerifyFailure::Keys)?;
     let key = match inspected.select_key(&keys) {
-        Err(TokenError::UnknownKey) if matches!(config.keys, KeySource::Url(_)) => {
+        Err(e) if jwks::refetch_for(&e, &config.keys) => {
             let knows_kid =
                 |set: &KeySet| !matches!(inspected.select_key(set), Err(TokenError::UnknownKey));
             keys = refetch_keys(env, config, Arc::clone(&keys), knows_kid)

@@ -334,3 +334,20 @@ fn unknown_kid_refetch_waits_out_the_back_off() {
     assert!(matches!(c.plan_refetch(over - 1), RefetchPlan::Skip));
     assert!(matches!(c.plan_refetch(over), RefetchPlan::Fetch(_)));
 }
+
+#[test]
+fn only_an_unknown_kid_with_a_jwks_url_refetches() {
+    let url = KeySource::Url(
+        url::Url::parse("https://issuer.test/jwks").unwrap_or_else(|e| panic!("{e}")),
+    );
+    let inline = KeySource::Inline(Arc::new(KeySet::default()));
+    assert!(refetch_for(&TokenError::UnknownKey, &url));
+    assert!(!refetch_for(&TokenError::UnknownKey, &inline));
+    for e in [
+        TokenError::MissingKeyId,
+        TokenError::BadSignature,
+        TokenError::AlgorithmMismatch { expected: "ES256" },
+    ] {
+        assert!(!refetch_for(&e, &url), "{e:?}");
+    }
+}
