@@ -1,5 +1,5 @@
-// Session-flow attacks and breakages, each written as the behaviour the edge must show, on both
-// stores (tests/session/stores.mjs) and on both paths through the edge (the fast path, and
+// Session-flow attacks and breakages, each written as the behaviour the edge must show, on every
+// store (tests/session/stores.mjs) and on both paths through the edge (the fast path, and
 // FAST_PATH=false).
 //
 //   - an access cookie is tied to the session cookie beside it: another user's access cookie

@@ -1,10 +1,11 @@
 // The session flows end to end, once per session store (tests/session/stores.mjs): the
 // reference store (session-store/build, SQLite Durable Objects, in its own Miniflare with its own
-// loopback URL) and the Transmit-shaped fake (tests/session/transmit-store.mjs: RS256,
-// `typ: JWT`, no `sid`); the edge (build/worker/shim.mjs) in another Miniflare talks HTTP to the
-// store, and a node upstream records what the application receives. Tests that only make sense
-// with `sid` in the tokens say so in their name and have a Transmit counterpart asserting the
-// sid-less behaviour.
+// loopback URL), the Transmit-shaped fake (tests/session/transmit-store.mjs: RS256,
+// `typ: JWT`, no `sid`) and the JS fake (the same file's `sid` profile); the edge
+// (build/worker/shim.mjs) in another Miniflare talks HTTP to the store, and a node upstream
+// records what the application receives. Tests that only make sense with `sid` in the tokens
+// say so in their name, are chosen by the store's shape (`kind.sidInTokens`), and have a
+// counterpart asserting the sid-less behaviour.
 //
 // Identity is asserted through what the upstream received (X-Auth-*) and GET /auth/session;
 // cookie contents are looked at only through the helpers in ./harness.mjs.
@@ -346,7 +347,7 @@ for (const kind of STORES) {
       });
 
       if (kind.sidInTokens) {
-        test('reference store only (tokens carry sid): a Bearer token of a logged-out session is refused', async () => {
+        test('tokens carry sid: a Bearer token of a logged-out session is refused', async () => {
           const { c, sid } = await loggedIn(ALICE);
           const token = await store.tokenForSession(sid);
           assert.equal(claimsOf(token).sid, sid);
@@ -356,7 +357,7 @@ for (const kind of STORES) {
           assert.equal(bearer.forwarded, false);
         });
       } else {
-        test('Transmit (sid-less tokens): a Bearer token of a logged-out session lives until it expires (README: known limitation); its cookies are refused', async () => {
+        test('sid-less tokens (Transmit): a Bearer token of a logged-out session lives until it expires (README: known limitation); its cookies are refused', async () => {
           const { c, sid } = await loggedIn(ALICE);
           const stolen = c.clone();
           const token = await store.tokenForSession(sid);

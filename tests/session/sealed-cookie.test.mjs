@@ -1,5 +1,5 @@
 // The access cookie is sealed by the edge: a stolen access cookie is not a Bearer token; and the
-// revocation entries of a logout live as long as the session could. On both stores
+// revocation entries of a logout live as long as the session could. On every store
 // (tests/session/stores.mjs) and both paths through the edge.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,14 +1,24 @@
 // The session stores the session-flow suites run against (the project rule: every session-flow
-// test runs against a Transmit-shaped store as well as the reference store):
+// test runs against each store the edge is tested with, as tests/store/contract.test.mjs does):
 //
 //   reference  this repo's store (session-store/build, SQLite Durable Objects) in its own
 //              Miniflare; ES256 tokens with `typ: at+jwt` and a `sid` claim.
 //   transmit   tests/session/transmit-store.mjs: RS256, `typ: JWT`, no `sid`, no `amr` in the
 //              access token, ISO date-times, Transmit's error bodies, under a /cis base path.
+//   fake       the JS fake of tests/session/harness.mjs (startFakeStore: transmit-store.mjs in its
+//              `sid` profile): the reference store's tokens (ES256, `typ: at+jwt`, a `sid` claim,
+//              no base path) with Transmit's answers otherwise (its error bodies, no refresh
+//              reuse detection, no session_id on refresh).
 //
 // `for (const kind of STORES) describe(kind.name, ...)`; in the describe's `before`,
-// `store = await kind.start({ extraUsers })`. A started store gives:
-//   store.name, store.sidInTokens
+// `store = await kind.start({ extraUsers })`. A kind gives, before it starts:
+//   kind.id ('reference' | 'transmit' | 'fake'), kind.name,
+//   kind.shape: what the store answers, in the protocol's terms (protocol/wire.json's shapes,
+//     the same object tests/store/contract.test.mjs checks the store against),
+//   kind.sidInTokens (= kind.shape.sid_claim)
+// A suite whose assertion depends on the store's shape reads it from these, never from the id.
+// A started store gives:
+//   store.name, store.shape, store.sidInTokens
 //   store.users: { alice, bob, ...extraUsers } → { username, password, userId }
 //   store.bindings(up, over) the edge's bindings for this store
 //   store.direct: the store's own API, bypassing the edge: login(user, extra),
@@ -17,15 +27,15 @@
 //   store.rawAccessToken(user) a raw access token of a new session (direct password login)
 //   store.tokenForSession(sessionId) a raw access token of that session (direct session
 //     authenticate: it also extends the session)
-//   store.fake (transmit only): the fake's state, counters and knobs
+//   store.fake (the fakes only): the fake's state, counters and knobs (transmit-store.mjs)
 //   store.close()
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { unstable_readConfig } from 'wrangler';
 
 import { startStore, ALICE, BOB } from '../store/harness.mjs';
-import { REPO_ROOT, COOKIE_KEY, fakeStoreBindings } from './harness.mjs';
-import { startTransmitStore, transmitClient } from './transmit-store.mjs';
+import { REPO_ROOT, COOKIE_KEY, fakeStoreBindings, startFakeStore } from './harness.mjs';
+import { FAKE_SHAPES, WIRE, startTransmitStore, transmitClient } from './transmit-store.mjs';
 
 const refVars = () => unstable_readConfig({ config: path.join(REPO_ROOT, 'session-store/wrangler.toml') }).vars;
 
@@ -59,8 +69,7 @@ async function startReference({ extraUsers = [] } = {}) {
   const s = await startStore(extraUsers.length ? { DEMO_USERS: JSON.stringify(demo) } : {});
   const url = (await s.mf.ready).toString().replace(/\/$/, '');
   return withTokenHelpers({
-    name: 'reference store',
-    sidInTokens: true,
+    ...kindFacts(REFERENCE),
     users,
     bindings: (up, over = {}) => ({
       ISSUER: vars.ISSUER,
@@ -86,15 +95,18 @@ async function startReference({ extraUsers = [] } = {}) {
   });
 }
 
-/** The Transmit-shaped fake (users alice, bob, and `extraUsers` with password `<name>-pw`). */
-async function startTransmit({ extraUsers = [] } = {}) {
-  const fs = await startTransmitStore({ profile: 'transmit' });
+/**
+ * A started fake of transmit-store.mjs (users alice, bob, carol, and `extraUsers` with password
+ * `<name>-pw`); its own API through transmitClient, the same calls the edge makes.
+ */
+async function startFake(kind, launch, { extraUsers = [] } = {}) {
+  const fs = await launch();
+  assert.deepEqual(fs.shape, kind.shape, `${kind.name}: the fake answers in the shape its kind declares`);
   for (const name of extraUsers) if (!fs.users.has(name)) fs.addUser(name, `${name}-pw`);
   const users = {};
   for (const [name, u] of fs.users) users[name] = { username: name, password: u.password, userId: u.sub };
   return withTokenHelpers({
-    name: 'Transmit-shaped store',
-    sidInTokens: false,
+    ...kindFacts(kind),
     users,
     // The real store's deadline (5 s), not the fake-store suite's 300 ms for failure tests.
     bindings: (up, over = {}) => fakeStoreBindings(fs, up, { STORE_TIMEOUT_MS: undefined, ...over }),
@@ -104,7 +116,16 @@ async function startTransmit({ extraUsers = [] } = {}) {
   });
 }
 
-export const STORES = [
-  { name: 'reference store', sidInTokens: true, start: startReference },
-  { name: 'Transmit-shaped store', sidInTokens: false, start: startTransmit },
-];
+const kindFacts = (kind) => ({ name: kind.name, shape: kind.shape, sidInTokens: kind.sidInTokens });
+
+const defineKind = (id, name, shape, start) => ({ id, name, shape, sidInTokens: shape.sid_claim, start });
+
+const REFERENCE = defineKind('reference', 'reference store', WIRE.shapes.reference, startReference);
+const TRANSMIT = defineKind('transmit', 'Transmit-shaped store', FAKE_SHAPES.transmit, (opts) =>
+  startFake(TRANSMIT, () => startTransmitStore({ profile: 'transmit' }), opts),
+);
+const FAKE = defineKind('fake', 'JS fake store (harness.mjs, sid profile)', FAKE_SHAPES.sid, (opts) =>
+  startFake(FAKE, () => startFakeStore(), opts),
+);
+
+export const STORES = [REFERENCE, TRANSMIT, FAKE];

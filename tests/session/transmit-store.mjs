@@ -94,6 +94,9 @@ const PROFILES = {
   },
 };
 
+/** What each profile answers, in the protocol's terms: `transmit` and `sid` → a WIRE.shapes-like object. */
+export const FAKE_SHAPES = Object.fromEntries(Object.entries(PROFILES).map(([name, p]) => [name, p.shape]));
+
 const DEFAULT_OPTS = {
   idToken: true,
   refreshTokens: true,
