@@ -59,6 +59,19 @@ pub fn hash(password: &str, salt: &[u8], (m, t, p): (u32, u32, u32)) -> Result<S
         .map_err(|e| BadHash(e.to_string()))
 }
 
+/// The work of one verification with parameters `(m, t, p)`, in memory blocks processed:
+/// argon2 fills every block of every lane once a pass, and runs the lanes one after another
+/// (no threads in a Worker), so `p` splits the memory without adding time. Parameters argon2
+/// refuses (never those [`check`] returns) count as no work.
+pub fn work((m, t, p): (u32, u32, u32)) -> u64 {
+    match Params::new(m, t, p, None) {
+        Ok(params) => u64::try_from(params.block_count())
+            .unwrap_or(u64::MAX)
+            .saturating_mul(u64::from(t)),
+        Err(_) => 0,
+    }
+}
+
 /// A hash no password matches, with the given parameters: what unknown users are checked
 /// against.
 pub fn dummy((m, t, p): (u32, u32, u32)) -> String {

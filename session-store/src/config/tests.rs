@@ -116,3 +116,121 @@ fn allowed_resources() {
     assert_eq!(c.allowed_resources, vec!["https://app", "https://api"]);
     assert_eq!(c.audience(Some("https://api")), Some("https://api"));
 }
+
+/// Blocks one argon2 verification processes: every block of every lane, once a pass (the
+/// lanes run one after another: a Worker has one thread).
+/// RFC 9106 §3.2: the memory is m' = 4p·⌊m/4p⌋ blocks (m ≥ 8p).
+fn work((m, t, p): (u32, u32, u32)) -> u64 {
+    let slices = 4 * u64::from(p);
+    u64::from(m) / slices * slices * u64::from(t)
+}
+
+fn directory(params: &[(u32, u32, u32)]) -> String {
+    let users: Vec<String> = params
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let h = password::hash("pw", b"0123456789abcdef", p).unwrap();
+            format!(r#"{{"user_id":"u{i}","username":"n{i}","password_hash":"{h}"}}"#)
+        })
+        .collect();
+    format!("[{}]", users.join(","))
+}
+
+#[test]
+fn the_dummy_is_never_cheaper_than_a_real_user() {
+    let cases: &[&[(u32, u32, u32)]] = &[
+        &[(64, 1, 1)],
+        &[(64, 4, 1), (128, 1, 1)],
+        &[(128, 1, 1), (64, 4, 1)],
+        &[(256, 1, 1), (64, 2, 1)],
+        &[(64, 1, 4), (128, 1, 1)],
+        &[(128, 1, 1), (64, 1, 4)],
+        &[(128, 1, 8), (96, 2, 1)],
+        &[(64, 1, 1), (64, 3, 2), (72, 2, 1)],
+    ];
+    for params in cases {
+        let users = Users::parse(&directory(params)).unwrap();
+        let (nobody, dummy) = users.for_login("mallory");
+        assert!(nobody.is_none());
+        let dummy = password::check(dummy).unwrap();
+        let costliest = params.iter().map(|&p| work(p)).max().unwrap();
+        assert!(
+            work(dummy) >= costliest,
+            "{params:?}: dummy {dummy:?} does {} blocks, a user {costliest}",
+            work(dummy)
+        );
+        assert!(params.contains(&dummy), "{params:?}: {dummy:?}");
+    }
+}
+
+#[test]
+fn an_empty_directory_still_checks_unknown_users_at_full_cost() {
+    let users = Users::parse("[]").unwrap();
+    let (nobody, dummy) = users.for_login("alice");
+    assert!(nobody.is_none());
+    assert_eq!(password::check(dummy), Ok(password::DEFAULT_PARAMS));
+    assert!(!password::verify(dummy, ""));
+}
+
+#[test]
+fn directory_entries_need_an_id_and_a_name() {
+    let h = password::dummy((64, 1, 1));
+    let user = |id: &str, name: &str| {
+        format!(r#"[{{"user_id":"{id}","username":"{name}","password_hash":"{h}"}}]"#)
+    };
+    for (json, ok) in [
+        (user("u1", "alice"), true),
+        (user("", "alice"), false),
+        (user("u1", ""), false),
+        (user("", ""), false),
+    ] {
+        let got = Users::parse(&json);
+        assert_eq!(got.is_ok(), ok, "{json}");
+        if let Err(e) = got {
+            assert!(e.reason.contains("empty user_id or username"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn client_secret_of_16_bytes_is_the_minimum() {
+    for (secret, ok) in [
+        ("0123456789abcde", false),
+        ("0123456789abcdef", true),
+        ("0123456789abcdef0", true),
+    ] {
+        let got = Config::from_lookup(&env(&[("CLIENT_SECRET", secret)]));
+        assert_eq!(got.is_ok(), ok, "{} bytes", secret.len());
+    }
+}
+
+#[test]
+fn error_text_is_the_variable_then_the_reason() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("CLIENT_SECRET", "short")],
+            "CLIENT_SECRET: must be at least 16 bytes",
+        ),
+        (
+            &[("EXPOSE_METRICS", "1")],
+            "EXPOSE_METRICS: must be true or false",
+        ),
+        (
+            &[("SESSION_TTL_SECONDS", "0")],
+            "SESSION_TTL_SECONDS: must be in 1..=31622400",
+        ),
+    ];
+    for (extra, want) in cases {
+        let e = Config::from_lookup(&env(extra)).unwrap_err();
+        assert_eq!(e.to_string(), *want);
+    }
+    // A bad hash in the directory names the user and what is wrong with the hash.
+    let argon2i = password::dummy((64, 1, 1)).replace("$argon2id$", "$argon2i$");
+    let json = format!(r#"[{{"user_id":"u7","username":"a","password_hash":"{argon2i}"}}]"#);
+    let e = Config::from_lookup(&env(&[("DEMO_USERS", &json)])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "DEMO_USERS: user u7: bad password hash: algorithm must be argon2id"
+    );
+}

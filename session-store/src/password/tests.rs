@@ -45,3 +45,77 @@ fn default_cost() {
         start.elapsed() / 5
     );
 }
+
+/// An argon2id v19 PHC string from its parameter part and what follows it (salt, output).
+fn phc(params: &str, tail: &str) -> String {
+    format!("$argon2id$v=19${params}{tail}")
+}
+
+#[test]
+fn parameter_bounds_are_inclusive() {
+    let cases: &[((u32, u32, u32), bool)] = &[
+        ((MAX_MEMORY_KIB, 1, 1), true),
+        ((MAX_MEMORY_KIB + 1, 1, 1), false),
+        ((64, MAX_TIME_COST, 1), true),
+        ((64, MAX_TIME_COST + 1, 1), false),
+        ((MAX_MEMORY_KIB, MAX_TIME_COST, 1), true),
+        ((MAX_MEMORY_KIB + 1, MAX_TIME_COST + 1, 1), false),
+    ];
+    for (params, accepted) in cases {
+        assert_eq!(check(&dummy(*params)).is_ok(), *accepted, "{params:?}");
+    }
+}
+
+#[test]
+fn needs_a_salt_and_a_32_byte_output() {
+    let salt = "$c2Vzc2lvbi1zdG9yZS1kdW1teS1zYWx0";
+    let b64 = |n: usize| {
+        use base64ct::{Base64Unpadded, Encoding};
+        Base64Unpadded::encode_string(&vec![0u8; n])
+    };
+    let cases: Vec<(String, bool)> = vec![
+        (phc("m=64,t=1,p=1", &format!("{salt}${}", b64(32))), true),
+        (phc("m=64,t=1,p=1", &format!("{salt}${}", b64(16))), false),
+        (phc("m=64,t=1,p=1", &format!("{salt}${}", b64(31))), false),
+        (phc("m=64,t=1,p=1", &format!("{salt}${}", b64(33))), false),
+        (phc("m=64,t=1,p=1", &format!("{salt}${}", b64(64))), false),
+        (phc("m=64,t=1,p=1", salt), false),
+        (phc("m=64,t=1,p=1", ""), false),
+    ];
+    for (phc, accepted) in cases {
+        assert_eq!(check(&phc).is_ok(), accepted, "{phc}");
+    }
+}
+
+#[test]
+fn errors_say_what_is_wrong() {
+    let argon2i = dummy(FAST).replace("$argon2id$", "$argon2i$");
+    let cases = [
+        (argon2i, "argon2id"),
+        (dummy((MAX_MEMORY_KIB + 1, 1, 1)), "maximum"),
+        (phc("m=64,t=1,p=1", ""), "salt"),
+    ];
+    for (phc, says) in cases {
+        let text = check(&phc).unwrap_err().to_string();
+        assert!(text.starts_with("bad password hash: "), "{text}");
+        assert!(text.contains(says), "{text}");
+    }
+}
+
+#[test]
+fn work_counts_blocks_per_pass_not_lanes() {
+    // RFC 9106 §3.2: m' = 4p·⌊m/4p⌋ blocks, each processed once a pass; the lanes share them.
+    let cases: &[((u32, u32, u32), u64)] = &[
+        ((64, 1, 1), 64),
+        ((64, 3, 1), 192),
+        ((64, 1, 4), 64),
+        ((66, 1, 1), 64),
+        ((70, 2, 4), 128),
+        (DEFAULT_PARAMS, 38_912),
+        ((MAX_MEMORY_KIB, MAX_TIME_COST, 1), 655_360),
+        ((0, 1, 1), 0),
+    ];
+    for (params, blocks) in cases {
+        assert_eq!(work(*params), *blocks, "{params:?}");
+    }
+}
