@@ -40,3 +40,61 @@ fn secret_comparison() {
     assert!(!secrets_equal("abc", "abcd"));
     assert!(!secrets_equal("", "x"));
 }
+
+/// Signs `header` and `claims` with `t`'s key, as `issue` does, so only the header differs.
+fn signed_with(t: &ClientTokens, header: &str, claims: &ClientClaims) -> String {
+    let mut out = Base64UrlUnpadded::encode_string(header.as_bytes());
+    out.push('.');
+    out.push_str(&Base64UrlUnpadded::encode_string(
+        &serde_json::to_vec(claims).unwrap(),
+    ));
+    let mut m = mac(&t.key);
+    m.update(out.as_bytes());
+    let sig = m.finalize().into_bytes();
+    out.push('.');
+    out.push_str(&Base64UrlUnpadded::encode_string(&sig));
+    out
+}
+
+#[test]
+fn only_the_hs256_at_jwt_header_is_accepted() {
+    let t = ClientTokens::new("https://store", "edge", "s3cret");
+    let claims = t.verify(&t.issue(NOW, 3600), NOW).unwrap();
+    // Each header is correctly signed with the client key: only the header decides.
+    let cases: &[(&str, bool)] = &[
+        (r#"{"alg":"HS256","typ":"at+jwt"}"#, true),
+        (r#"{"typ":"at+jwt","alg":"HS256"}"#, true),
+        (r#"{"alg":"HS256","typ":"JWT"}"#, false),
+        (r#"{"alg":"HS256"}"#, false),
+        (r#"{"alg":"HS256","typ":"AT+JWT"}"#, false),
+        (r#"{"alg":"none","typ":"at+jwt"}"#, false),
+        (r#"{"alg":"HS512","typ":"at+jwt"}"#, false),
+        (r#"{"alg":"ES256","typ":"at+jwt"}"#, false),
+        (r#"{"typ":"at+jwt"}"#, false),
+        (r#"{"alg":"none","typ":"JWT"}"#, false),
+        (r#"{"alg":1,"typ":"at+jwt"}"#, false),
+        ("[]", false),
+    ];
+    for (header, accepted) in cases {
+        let token = signed_with(&t, header, &claims);
+        assert_eq!(t.verify(&token, NOW).is_some(), *accepted, "{header}");
+    }
+}
+
+#[test]
+fn debug_names_the_client_but_never_the_key() {
+    let t = ClientTokens::new("https://store", "edge", "s3cret");
+    let shown = format!("{t:?}");
+    assert!(
+        shown.contains("ClientTokens") && shown.contains("edge"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("key") && !shown.contains("s3cret"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&format!("{:?}", t.key)),
+        "key bytes in {shown}"
+    );
+}

@@ -65,3 +65,54 @@ fn envelopes_round_trip_and_execute() {
     let reply = execute(&mut store, &env(8, Command::List)).unwrap();
     assert_eq!(reply, Reply::Sessions { sessions: vec![] });
 }
+
+#[test]
+fn the_largest_valid_envelope_and_reply_fit_their_limits() {
+    use crate::config::MAX_SESSIONS_LIMIT;
+    use crate::request::{MAX_FIELD_BYTES, MAX_USERNAME_BYTES};
+    // Every string of a command at the most the request validation lets through (a user id
+    // from the directory is taken as long as a username).
+    let field = "x".repeat(MAX_FIELD_BYTES);
+    let hash = "f".repeat(64);
+    let session_id = format!("s1.{}.{}", "a".repeat(64), "A".repeat(22));
+    let login = env(
+        i64::MAX,
+        Command::Authenticate {
+            user_id: "u".repeat(MAX_USERNAME_BYTES),
+            method: "pwd".into(),
+            existing: Some(field.clone()),
+            new_session_id: session_id.clone(),
+            chain: NewChain {
+                refresh_hash: hash.clone(),
+                audience: field.clone(),
+            },
+        },
+    );
+    let wire = serde_json::to_vec(&login).unwrap();
+    assert!(wire.len() > 2 * MAX_FIELD_BYTES);
+    assert!(
+        wire.len() <= MAX_ENVELOPE_BYTES,
+        "{} > {MAX_ENVELOPE_BYTES}",
+        wire.len()
+    );
+    // A user at the session cap lists every session.
+    let session = Session {
+        id: session_id,
+        user_id: "u".repeat(MAX_USERNAME_BYTES),
+        created_at: i64::MAX,
+        expires_at: i64::MAX,
+        auth_time: i64::MAX,
+        amr: ["pwd", "otp", "webauthn", "email", "sms", "totp"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let list = Reply::Sessions {
+        sessions: vec![session; MAX_SESSIONS_LIMIT as usize],
+    };
+    let wire = serde_json::to_vec(&list).unwrap();
+    assert!(
+        wire.len() <= MAX_REPLY_BYTES,
+        "{} > {MAX_REPLY_BYTES}",
+        wire.len()
+    );
+}

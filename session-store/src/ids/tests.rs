@@ -49,3 +49,44 @@ fn random_differs() {
     let b: [u8; 16] = random().unwrap();
     assert_ne!(a, b);
 }
+
+#[test]
+fn secrets_of_the_wrong_length_do_not_route() {
+    // Canonical base64url of every length but the kind's own: a session secret is 16 bytes, a
+    // refresh secret 32, and one kind's secret never routes as the other.
+    let b64 = |n: usize| Base64UrlUnpadded::encode_string(&vec![0x5a; n]);
+    for n in [0, 1, 15, 17, 24, 31, 32, 33, 64] {
+        let value = format!("s1.{OBJ}.{}", b64(n));
+        assert_eq!(
+            session_route(&value).is_some(),
+            n == 16,
+            "session, {n} bytes"
+        );
+    }
+    for n in [0, 1, 16, 31, 33, 48, 64] {
+        let value = format!("rt1.{OBJ}.{}", b64(n));
+        assert_eq!(
+            refresh_route(&value).is_some(),
+            n == 32,
+            "refresh, {n} bytes"
+        );
+    }
+    assert_eq!(refresh_route(&format!("rt1.{OBJ}.{}", b64(32))), Some(OBJ));
+}
+
+#[test]
+fn jti_is_the_canonical_encoding_of_its_random_bytes() {
+    // Distinct random input gives a distinct jti, and the jti carries all 128 bits.
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..=255u8 {
+        let r = [i; JTI_BYTES];
+        let j = jti(&r);
+        assert_eq!(j.len(), 22, "{j}");
+        assert_eq!(Base64UrlUnpadded::decode_vec(&j).unwrap(), r, "{j}");
+        assert!(j
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        seen.insert(j);
+    }
+    assert_eq!(seen.len(), 256, "jtis collide");
+}

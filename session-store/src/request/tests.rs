@@ -119,3 +119,159 @@ fn token_form() {
     assert!(parse_token_form(Some("application/json"), b"{}").is_err());
     assert!(parse_token_form(form, b"grant_type=%zz").is_err());
 }
+
+/// The first bad field a body is refused for (`None`: accepted).
+fn refused<T: DeserializeOwned + Validate>(body: &str) -> Option<String> {
+    match json::<T>(body) {
+        Ok(_) => None,
+        Err(ApiError::InvalidRequest(m)) => Some(
+            m.split('`')
+                .nth(1)
+                .unwrap_or_else(|| panic!("no field named in {m:?}"))
+                .to_string(),
+        ),
+        Err(e) => panic!("{body}: {e:?}"),
+    }
+}
+
+#[test]
+fn every_field_of_every_body_is_validated() {
+    let long = "x".repeat(MAX_FIELD_BYTES + 1);
+    let fits = "x".repeat(MAX_FIELD_BYTES);
+    let long_ip = "1".repeat(MAX_IP_ADDRESS_BYTES + 1);
+    let pw = |p: &str| format!(r#"{{"username":"alice","password":"{p}"}}"#);
+    let pw_with = |extra: &str| format!(r#"{{"username":"alice","password":"p",{extra}}}"#);
+    let max_pw = "p".repeat(MAX_PASSWORD_BYTES);
+    let over_pw = "p".repeat(MAX_PASSWORD_BYTES + 1);
+    let password: Vec<(String, Option<&str>)> = vec![
+        (pw("p"), None),
+        (pw(&max_pw), None),
+        (pw(r"tab\there\u0001"), None),
+        (pw(""), Some("password")),
+        (pw(&over_pw), Some("password")),
+        (r#"{"username":"","password":""}"#.into(), Some("username")),
+        (pw_with(&format!(r#""session_id":"{fits}""#)), None),
+        (pw_with(r#""session_id":"""#), Some("session_id")),
+        (
+            pw_with(&format!(r#""session_id":"{long}""#)),
+            Some("session_id"),
+        ),
+        (pw_with(r#""session_id":"a\u0000b""#), Some("session_id")),
+        (pw_with(r#""resource":"https://api""#), None),
+        (pw_with(r#""resource":"a\nb""#), Some("resource")),
+        (
+            pw_with(&format!(r#""resource":"{long}""#)),
+            Some("resource"),
+        ),
+        (pw_with(r#""client_attributes":{}"#), None),
+        (
+            pw_with(&format!(r#""client_attributes":{{"user_agent":"{fits}"}}"#)),
+            None,
+        ),
+        (
+            pw_with(&format!(r#""client_attributes":{{"user_agent":"{long}"}}"#)),
+            Some("client_attributes.user_agent"),
+        ),
+        (
+            pw_with(r#""client_attributes":{"user_agent":""}"#),
+            Some("client_attributes.user_agent"),
+        ),
+        (
+            pw_with(r#""client_attributes":{"ip_address":"192.0.2.1"}"#),
+            None,
+        ),
+        (
+            pw_with(&format!(
+                r#""client_attributes":{{"ip_address":"{long_ip}"}}"#
+            )),
+            Some("client_attributes.ip_address"),
+        ),
+        (
+            pw_with(r#""client_attributes":{"ip_address":"1\r\n2"}"#),
+            Some("client_attributes.ip_address"),
+        ),
+    ];
+    for (body, want) in &password {
+        let got = refused::<PasswordAuthenticate>(body);
+        assert_eq!(got.as_deref(), *want, "{}", &body[..body.len().min(120)]);
+    }
+
+    let sa = |extra: &str| format!(r#"{{"session_id":"s1.abc"{extra}}}"#);
+    let session: Vec<(String, Option<&str>)> = vec![
+        (sa(""), None),
+        (format!(r#"{{"session_id":"{fits}"}}"#), None),
+        (r#"{"session_id":""}"#.into(), Some("session_id")),
+        (format!(r#"{{"session_id":"{long}"}}"#), Some("session_id")),
+        (r#"{"session_id":"s1\u007f"}"#.into(), Some("session_id")),
+        (sa(r#","resource":"a\tb""#), Some("resource")),
+        (
+            sa(&format!(
+                r#","client_attributes":{{"user_agent":"{long}"}}"#
+            )),
+            Some("client_attributes.user_agent"),
+        ),
+        (
+            sa(&format!(
+                r#","client_attributes":{{"ip_address":"{long_ip}"}}"#
+            )),
+            Some("client_attributes.ip_address"),
+        ),
+    ];
+    for (body, want) in &session {
+        let got = refused::<SessionAuthenticate>(body);
+        assert_eq!(got.as_deref(), *want, "{}", &body[..body.len().min(120)]);
+    }
+
+    for (name, value, want) in [
+        ("refresh_token", "rt1.x", None),
+        ("refresh_token", fits.as_str(), None),
+        ("refresh_token", "", Some("refresh_token")),
+        ("refresh_token", long.as_str(), Some("refresh_token")),
+        ("refresh_token", "rt1\\u0000", Some("refresh_token")),
+        ("session_id", "s1.x", None),
+        ("session_id", fits.as_str(), None),
+        ("session_id", "", Some("session_id")),
+        ("session_id", long.as_str(), Some("session_id")),
+        ("session_id", "s1\\n", Some("session_id")),
+    ] {
+        let body = format!(r#"{{"{name}":"{value}"}}"#);
+        let got = if name == "refresh_token" {
+            refused::<Refresh>(&body)
+        } else {
+            refused::<Logout>(&body)
+        };
+        assert_eq!(got.as_deref(), want, "{}", &body[..body.len().min(120)]);
+    }
+}
+
+#[test]
+fn bodies_of_exactly_the_limit_are_read() {
+    // Valid bodies padded with whitespace (JSON) or empty pairs (form) to a given length.
+    let json_body = |len: usize| {
+        let mut b = br#"{"session_id":"s1.x"}"#.to_vec();
+        b.resize(len, b' ');
+        b
+    };
+    let form_body = |len: usize| {
+        let mut b = b"grant_type=client_credentials&client_id=edge&client_secret=x".to_vec();
+        b.resize(len, b'&');
+        b
+    };
+    let ct = Some("application/json");
+    let form = Some("application/x-www-form-urlencoded");
+    for (len, ok) in [
+        (MAX_BODY_BYTES - 1, true),
+        (MAX_BODY_BYTES, true),
+        (MAX_BODY_BYTES + 1, false),
+    ] {
+        let j = parse_json::<Logout>(ct, &json_body(len));
+        let f = parse_token_form(form, &form_body(len));
+        if ok {
+            assert!(j.is_ok(), "json {len}: {j:?}");
+            assert_eq!(f.map(|c| c.client_id).as_deref(), Ok("edge"), "form {len}");
+        } else {
+            assert_eq!(j.map(|_| ()), Err(ApiError::PayloadTooLarge), "json {len}");
+            assert_eq!(f.map(|_| ()), Err(ApiError::PayloadTooLarge), "form {len}");
+        }
+    }
+}
