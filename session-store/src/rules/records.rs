@@ -139,3 +139,6 @@ pub trait Store {
     /// Deletes every refresh token of a session.
     fn revoke_refresh_tokens(&mut self, session_id: &str) -> Result<(), Self::Error>;
 }
+
+#[cfg(test)]
+mod tests;

@@ -149,3 +149,128 @@ fn jwks_publishes_current_then_previous_without_private_parts() {
         }
     }
 }
+
+/// `jwk` (JSON text) with `field` set to `value`, or removed when `value` is null.
+fn with(jwk: &str, field: &str, value: Value) -> String {
+    let mut v: Value = serde_json::from_str(jwk).unwrap();
+    let map = v.as_object_mut().unwrap();
+    if value.is_null() {
+        map.remove(field);
+    } else {
+        map.insert(field.into(), value);
+    }
+    v.to_string()
+}
+
+#[test]
+fn a_jwk_alg_must_name_the_keys_own_algorithm() {
+    // Ed25519 keys may say `EdDSA` (RFC 8037) or the curve name `Ed25519`; nothing else.
+    let cases = [
+        (ES256, json!("ES256"), Some("ES256")),
+        (ES256, json!("RS256"), None),
+        (ES256, json!("EdDSA"), None),
+        (ES256, json!("Ed25519"), None),
+        (ES256, json!("es256"), None),
+        (RS256, json!("RS256"), Some("RS256")),
+        (RS256, json!("PS256"), None),
+        (RS256, json!("Ed25519"), None),
+        (ED25519, json!("EdDSA"), Some("EdDSA")),
+        (ED25519, json!("Ed25519"), Some("EdDSA")),
+        (ED25519, json!("ES256"), None),
+        (ED25519, json!("RS256"), None),
+        (ED25519, json!("Ed448"), None),
+        (ED25519, json!(7), None),
+        (ED25519, Value::Null, Some("EdDSA")),
+        (ES256, Value::Null, Some("ES256")),
+    ];
+    for (jwk, alg, want) in cases {
+        let got = SigningKey::from_jwk_json(&with(jwk, "alg", alg.clone()));
+        assert_eq!(got.as_ref().ok().map(SigningKey::alg), want, "{alg}");
+        if want.is_none() {
+            let e = got.unwrap_err().to_string();
+            assert!(e.starts_with("bad signing key: `alg` must be "), "{e}");
+        }
+    }
+}
+
+#[test]
+fn kid_is_a_non_empty_string_or_the_thumbprint() {
+    let thumbprint = SigningKey::from_jwk_json(&with(ES256, "kid", Value::Null))
+        .unwrap()
+        .kid()
+        .to_string();
+    let cases = [
+        (json!("k1"), Some("k1")),
+        (Value::Null, Some(thumbprint.as_str())),
+        (json!(""), None),
+        (json!(5), None),
+        (json!(["k1"]), None),
+    ];
+    for (kid, want) in cases {
+        let got = SigningKey::from_jwk_json(&with(ES256, "kid", kid.clone()));
+        assert_eq!(got.as_ref().ok().map(SigningKey::kid), want, "{kid}");
+        if want.is_none() {
+            assert_eq!(
+                got.unwrap_err().to_string(),
+                "bad signing key: `kid` must be a non-empty string"
+            );
+        }
+    }
+}
+
+#[test]
+fn key_errors_say_what_is_accepted() {
+    let x25519 = with(ED25519, "crv", json!("X25519"));
+    let cases = [
+        (
+            x25519.as_str(),
+            "bad signing key: only EC P-256, RSA and OKP Ed25519 keys",
+        ),
+        (r#"{"kty":"oct","k":"AAAA"}"#, "bad signing key: "),
+        (RS1024, "bad signing key: RSA keys need ≥ 2048 bits"),
+        ("not json", "bad signing key: not a JSON object"),
+    ];
+    for (jwk, want) in cases {
+        let e = SigningKey::from_jwk_json(jwk).unwrap_err().to_string();
+        assert!(e.starts_with(want), "{e}");
+    }
+}
+
+#[test]
+fn debug_shows_kid_and_alg_never_the_private_key() {
+    let d = |jwk: &str| {
+        let v: Value = serde_json::from_str(jwk).unwrap();
+        v["d"].as_str().unwrap().to_string()
+    };
+    for (jwk, alg) in [(ES256, "ES256"), (RS256, "RS256"), (ED25519, "EdDSA")] {
+        let key = SigningKey::from_jwk_json(jwk).unwrap();
+        let shown = format!("{key:?}");
+        assert!(shown.contains(key.kid()) && shown.contains(alg), "{shown}");
+        assert!(!shown.contains(&d(jwk)), "private key in {shown}");
+        assert!(!shown.contains("material"), "{shown}");
+    }
+}
+
+#[test]
+fn access_and_id_tokens_expire_ttl_after_issue() {
+    let key = SigningKey::from_jwk_json(ES256).unwrap();
+    let (roles, amr) = (vec![], vec!["pwd".to_string()]);
+    for (now, ttl) in [(1_767_225_601_999, 3600), (999, 60), (0, 86_400)] {
+        let g = Grant {
+            now,
+            ttl_seconds: ttl,
+            ..grant(&roles, &amr)
+        };
+        let iat = now / 1000;
+        for token in [
+            key.sign("at+jwt", &g.access_claims("j1")).unwrap(),
+            key.sign("JWT", &g.id_claims("j2")).unwrap(),
+        ] {
+            let (_, c) = verify_with(&key, &token);
+            assert_eq!(
+                (c["iat"].clone(), c["exp"].clone()),
+                (json!(iat), json!(iat + ttl))
+            );
+        }
+    }
+}
