@@ -356,6 +356,8 @@ mod tests {
         assert_eq!(v["client_attributes"]["ip_address"], "203.0.113.1");
         let v: serde_json::Value = serde_json::from_str(&logout_body("s1")).unwrap_or_default();
         assert_eq!(v, serde_json::json!({"session_id": "s1"}));
+        let v: serde_json::Value = serde_json::from_str(&refresh_body("rt\"x")).unwrap_or_default();
+        assert_eq!(v, serde_json::json!({"refresh_token": "rt\"x"}));
         assert_eq!(
             client_token_form("id", "s&e=c"),
             "grant_type=client_credentials&client_id=id&client_secret=s%26e%3Dc"
