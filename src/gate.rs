@@ -262,4 +262,4 @@ pub fn refusal(config: Option<&EdgeConfig>, r: &Rejection, navigation: bool) -> 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_support;
+pub(crate) mod tests_support;

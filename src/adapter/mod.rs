@@ -163,7 +163,7 @@ async fn handle(req: web_sys::Request, env: Env) -> worker::Result<web_sys::Resp
         Err(r) => Err((log::target(facts.url), r)),
         Ok(c) => {
             let outcome = match c.route {
-                Route::Public => forward(&req, &c.target, &env, &config, None).await,
+                Route::Public => forward(&req, facts.cookie, &c.target, &env, &config, None).await,
                 Route::Protected => protected(&req, &c.target, &env, &config, &facts).await,
                 Route::Auth(op) => auth_route(op, req, &env, &config, &facts).await,
             };
@@ -190,7 +190,7 @@ async fn protected(
     facts: &Facts<'_>,
 ) -> Result<web_sys::Response, Rejection> {
     let auth = auth::authenticate(env, config, facts, Mode::Forward).await?;
-    forward(req, target, env, config, Some(&auth)).await
+    forward(req, facts.cookie, target, env, config, Some(&auth)).await
 }
 
 /// The edge's own routes.

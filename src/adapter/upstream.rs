@@ -261,19 +261,19 @@ pub(super) fn finalize_response(
 /// The full path's forward: prepare, send, await, finalize.
 pub(super) async fn forward(
     req: &web_sys::Request,
+    cookie: Option<&str>,
     target: &Target,
     env: &Env,
     config: &EdgeConfig,
     auth: Option<&Authenticated>,
 ) -> Result<web_sys::Response, Rejection> {
     let headers = req.headers();
-    let cookie = js::raw(&headers).get(Name::Cookie);
     let incoming = Incoming {
         req,
         method: &req.method(),
         target,
         headers: &headers,
-        cookie: cookie.as_deref(),
+        cookie,
     };
     let identity = auth.map(|a| (&*a.claims, a.session_id.as_deref()));
     let upstream = prepare(&incoming, config, identity)?;

@@ -524,23 +524,10 @@ fn session_switches() {
 #[test]
 fn sessions_need_the_revocation_binding() {
     let with_sessions = |bound: bool| {
-        EdgeConfig::from_env(|k| {
-            let v = match k {
-                "ISSUER" => "https://issuer.test",
-                "AUDIENCE" => "api",
-                "JWKS_URL" => "https://issuer.test/jwks",
-                "UPSTREAM" => "https://app.test",
-                "SESSION_STORE_URL" => "https://store.test",
-                "CLIENT_ID" => "edge",
-                "CLIENT_SECRET" => "secret-secret-secret",
-                "COOKIE_KEYS" => "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
-                _ => return None,
-            };
-            Some(v.to_owned())
-        })
-        .and_then(|c| c.with_bindings(bound))
-        .map(|c| c.session.is_some())
-        .map_err(|e| e.key)
+        crate::gate::tests_support::config_with(true, &[])
+            .with_bindings(bound)
+            .map(|c| c.session.is_some())
+            .map_err(|e| e.key)
     };
     assert_eq!(with_sessions(true), Ok(true));
     assert_eq!(with_sessions(false), Err("REVOCATIONS"));

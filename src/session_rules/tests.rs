@@ -2,7 +2,6 @@ use super::*;
 use crate::access_cookie::NONCE_BYTES;
 use crate::config::EdgeConfig;
 
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const UA_A: ClientProps<'static> = ClientProps {
     user_agent: Some("UA-A"),
     ip: None,
@@ -13,21 +12,7 @@ const UA_B: ClientProps<'static> = ClientProps {
 };
 
 fn config(sessions: bool) -> Option<EdgeConfig> {
-    EdgeConfig::from_env(|k| {
-        let v = match k {
-            "ISSUER" => "https://issuer.test",
-            "AUDIENCE" => "api",
-            "JWKS_URL" => "https://issuer.test/jwks",
-            "UPSTREAM" => "https://app.test",
-            "SESSION_STORE_URL" if sessions => "https://store.test",
-            "CLIENT_ID" if sessions => "edge",
-            "CLIENT_SECRET" if sessions => "secret-secret-secret",
-            "COOKIE_KEYS" if sessions => KEY,
-            _ => return None,
-        };
-        Some(v.to_owned())
-    })
-    .ok()
+    Some(crate::gate::tests_support::config_with(sessions, &[]))
 }
 
 fn session(sid: &str, sub: &str) -> SessionCookie {
