@@ -14,12 +14,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// How a line is filed: the console method the adapter writes it with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     /// Normal operation (`console.log`).
     Info,
@@ -41,8 +39,7 @@ impl Level {
 }
 
 /// A security event: each gets one audit line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// A password login (a fresh session), succeeded or refused.
     Login,
@@ -98,13 +95,22 @@ impl Event {
 }
 
 /// Whether the event did what it was asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Done.
     Success,
     /// Refused or not (entirely) done; the reason says why.
     Failure,
+}
+
+impl Outcome {
+    /// The outcome's name in the line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
 }
 
 /// Longest request id taken from a header.
@@ -186,6 +192,67 @@ fn v4_prefix(v4: Ipv4Addr) -> String {
     format!("{}.{}.{}.0/24", o[0], o[1], o[2])
 }
 
+/// The value of a field of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// A string (escaped as JSON).
+    Str(&'a str),
+    /// A number.
+    Num(u64),
+    /// A boolean.
+    Bool(bool),
+    /// `null`.
+    Null,
+}
+
+impl<'a> From<Option<&'a str>> for Field<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        v.map_or(Self::Null, Self::Str)
+    }
+}
+
+/// Appends `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                let b = u32::from(c);
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(b >> 4) as usize & 0xf]));
+                out.push(char::from(HEX[b as usize & 0xf]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// One JSON object of `fields`, in their order (written by hand: a line is small and the
+/// workers need no JSON value tree for it).
+pub fn object(fields: &[(&str, Field<'_>)]) -> String {
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(&mut out, name);
+        out.push(':');
+        match value {
+            Field::Str(s) => push_json_str(&mut out, s),
+            Field::Num(n) => out.push_str(&n.to_string()),
+            Field::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Field::Null => out.push_str("null"),
+        }
+    }
+    out.push('}');
+    out
+}
+
 /// An ordinary line: `{"level", "request_id", "phase", "reason"}` and `extra` fields (values
 /// the caller made safe: codes, numbers, hosts).
 pub fn line(
@@ -193,17 +260,15 @@ pub fn line(
     request_id: &str,
     phase: &str,
     reason: &str,
-    extra: &[(&str, serde_json::Value)],
+    extra: &[(&str, Field<'_>)],
 ) -> String {
-    let mut map = serde_json::Map::new();
-    map.insert("level".into(), level.name().into());
-    map.insert("request_id".into(), request_id.into());
-    map.insert("phase".into(), phase.into());
-    map.insert("reason".into(), reason.into());
-    for (k, v) in extra {
-        map.insert((*k).to_owned(), v.clone());
-    }
-    serde_json::Value::Object(map).to_string()
+    let mut fields = Vec::with_capacity(4 + extra.len());
+    fields.push(("level", Field::Str(level.name())));
+    fields.push(("request_id", Field::Str(request_id)));
+    fields.push(("phase", Field::Str(phase)));
+    fields.push(("reason", Field::Str(reason)));
+    fields.extend_from_slice(extra);
+    object(&fields)
 }
 
 /// A security event, ready to be written as an audit line. The ids are hashed when they are
@@ -215,18 +280,6 @@ pub struct Audit {
     reason: &'static str,
     subject_hash: Option<String>,
     session_hash: Option<String>,
-}
-
-#[derive(Serialize)]
-struct AuditLine<'a> {
-    level: Level,
-    request_id: &'a str,
-    event: Event,
-    outcome: Outcome,
-    reason: &'a str,
-    subject_hash: Option<&'a str>,
-    session_hash: Option<&'a str>,
-    client_prefix: Option<String>,
 }
 
 impl Audit {
@@ -283,17 +336,17 @@ impl Audit {
     /// The line, for the request `request_id` from the client address `client_ip` (the raw
     /// `CF-Connecting-IP`, reduced here to its prefix).
     pub fn line(&self, request_id: &str, client_ip: Option<&str>) -> String {
-        let line = AuditLine {
-            level: self.level(),
-            request_id,
-            event: self.event,
-            outcome: self.outcome,
-            reason: self.reason,
-            subject_hash: self.subject_hash.as_deref(),
-            session_hash: self.session_hash.as_deref(),
-            client_prefix: client_prefix(client_ip),
-        };
-        serde_json::to_string(&line).unwrap_or_default()
+        let client = client_prefix(client_ip);
+        object(&[
+            ("level", Field::Str(self.level().name())),
+            ("request_id", Field::Str(request_id)),
+            ("event", Field::Str(self.event.name())),
+            ("outcome", Field::Str(self.outcome.name())),
+            ("reason", Field::Str(self.reason)),
+            ("subject_hash", self.subject_hash.as_deref().into()),
+            ("session_hash", self.session_hash.as_deref().into()),
+            ("client_prefix", client.as_deref().into()),
+        ])
     }
 }
 

@@ -222,8 +222,10 @@ fn ordinary_lines_escape_what_they_are_given() {
         "store",
         "store_timeout",
         &[
-            ("host", "store.example:8443".into()),
-            ("status", 504.into()),
+            ("host", Field::Str("store.example:8443")),
+            ("status", Field::Num(504)),
+            ("stale", Field::Bool(true)),
+            ("none", Field::Null),
         ],
     );
     let m = parse(&l);
@@ -233,9 +235,23 @@ fn ordinary_lines_escape_what_they_are_given() {
     assert_eq!(m["reason"], "store_timeout");
     assert_eq!(m["host"], "store.example:8443");
     assert_eq!(m["status"], 504);
+    assert_eq!(m["stale"], true);
+    assert_eq!(m["none"], Value::Null);
+    assert_eq!(m.len(), 8);
     // A value with quotes stays one value.
     let m = parse(&line(Level::Info, "r", "p\"", "x\"}", &[]));
     assert_eq!(m["phase"], "p\"");
     assert_eq!(m["reason"], "x\"}");
     assert_eq!(m.len(), 4);
+    // Control characters, backslashes and non-ASCII stay inside the one string, one line.
+    let nasty = "a\\b\r\n{\"level\":\"error\"}\u{0}\u{1f}\u{7f}é\u{2028}";
+    let l = line(Level::Warn, nasty, "p", "r", &[("k", Field::Str(nasty))]);
+    assert!(
+        !l.contains('\n') && !l.contains('\r') && !l.contains('\u{0}'),
+        "{l}"
+    );
+    let m = parse(&l);
+    assert_eq!(m["request_id"], nasty);
+    assert_eq!(m["k"], nasty);
+    assert_eq!(m["level"], "warn");
 }
