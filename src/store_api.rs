@@ -150,6 +150,15 @@ pub fn user_sessions_path(user_id: &str) -> String {
     paths::user_sessions(user_id)
 }
 
+/// A store path as a log line names it: the user-sessions path without the user's id.
+pub fn path_for_log(path: &str) -> &str {
+    if paths::user_sessions_segment(path).is_some() {
+        "/v1/auth/users/{user_id}/sessions"
+    } else {
+        path
+    }
+}
+
 /// How a store call failed, in the edge's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreFailure {
@@ -168,6 +177,10 @@ pub enum StoreFailure {
     Malformed,
     /// The store refused the credentials (any login 4xx): 401.
     Refused,
+    /// The store refused a refresh token it had already rotated (its session's refresh tokens
+    /// are revoked: the token was copied): 401 like [`Self::Refused`], logged as
+    /// `refresh_reuse_detected`.
+    RefreshReused,
     /// The session does not exist any more: cookies cleared, 401.
     SessionGone,
     /// The store refused our ClientAccessToken or client credentials: 502 (our misconfig).
@@ -189,8 +202,18 @@ impl StoreFailure {
             | Self::ClientAuth
             | Self::RequestRefused => 502,
             Self::RateLimited { .. } => 503,
-            Self::Refused | Self::SessionGone => 401,
+            Self::Refused | Self::RefreshReused | Self::SessionGone => 401,
         }
+    }
+
+    /// Whether the failure is the store's or the link's (an operator's matter, logged with
+    /// the store's host), not a refusal the store gave the client (wrong credentials, an
+    /// ended session, a reused refresh token: their own lines say so).
+    pub fn is_fault(self) -> bool {
+        !matches!(
+            self,
+            Self::Refused | Self::RefreshReused | Self::SessionGone
+        )
     }
 
     /// Secret-free reason for logs.
@@ -202,6 +225,7 @@ impl StoreFailure {
             Self::RateLimited { .. } => "store_429",
             Self::Malformed => "store_malformed",
             Self::Refused => "credentials_refused",
+            Self::RefreshReused => "refresh_token_reused",
             Self::SessionGone => "session_gone",
             Self::ClientAuth => "store_client_auth",
             Self::RequestRefused => "store_refused_request",
@@ -245,6 +269,12 @@ pub fn failure_for_answer(
         };
         if refused {
             return StoreFailure::RequestRefused;
+        }
+        let reused = code
+            .as_ref()
+            .is_some_and(|c| !c.is_numeric() && c.as_str() == error::code::REFRESH_TOKEN_REUSED);
+        if op == StoreOp::Refresh && status == 400 && reused {
+            return StoreFailure::RefreshReused;
         }
     }
     failure_for_status(op, status, retry_after)
@@ -541,7 +571,9 @@ mod tests {
             // The refresh-token grant: the token is the credential.
             (Refresh, 400, r#""invalid_request""#, RequestRefused),
             (Refresh, 400, r#""invalid_refresh_token""#, Refused),
-            (Refresh, 400, r#""refresh_token_reused""#, Refused),
+            (Refresh, 400, r#""refresh_token_reused""#, RefreshReused),
+            (Refresh, 401, r#""refresh_token_reused""#, Refused),
+            (Session, 400, r#""refresh_token_reused""#, SessionGone),
             (Refresh, 400, "400", Refused),
             // Our own client credentials: a misconfiguration either way.
             (ClientToken, 400, r#""invalid_request""#, ClientAuth),
@@ -622,5 +654,39 @@ mod tests {
             !retry_after_401(StoreOp::Login, 1),
             "a login 401 is bad credentials"
         );
+    }
+
+    #[test]
+    fn store_paths_in_logs_carry_no_user_id() {
+        assert_eq!(
+            path_for_log(&user_sessions_path("alice@example.com")),
+            "/v1/auth/users/{user_id}/sessions"
+        );
+        assert_eq!(
+            path_for_log(paths::SESSION_AUTHENTICATE),
+            paths::SESSION_AUTHENTICATE
+        );
+        assert_eq!(path_for_log(paths::CLIENT_TOKEN), paths::CLIENT_TOKEN);
+    }
+
+    #[test]
+    fn faults_are_the_stores_not_the_clients() {
+        use StoreFailure::*;
+        for f in [Refused, RefreshReused, SessionGone] {
+            assert!(!f.is_fault(), "{f:?}");
+        }
+        for f in [
+            Timeout,
+            Unreachable,
+            ServerError,
+            RateLimited { retry_after: 1 },
+            Malformed,
+            ClientAuth,
+            RequestRefused,
+        ] {
+            assert!(f.is_fault(), "{f:?}");
+        }
+        assert_eq!(RefreshReused.status(), 401);
+        assert_eq!(RefreshReused.reason(), "refresh_token_reused");
     }
 }

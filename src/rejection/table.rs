@@ -264,7 +264,7 @@ impl Reason {
 fn store_rule(f: StoreFailure) -> Rule {
     match f {
         StoreFailure::SessionGone => ended(Phase::Session),
-        StoreFailure::Refused => rule(
+        StoreFailure::Refused | StoreFailure::RefreshReused => rule(
             401,
             Challenge::Bare,
             "invalid_credentials",
