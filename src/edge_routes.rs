@@ -4,7 +4,6 @@
 //! token).
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::gate::{Authenticated, Reply};
 use crate::rejection::{BodyFault, Reason, Rejection};
@@ -90,13 +89,11 @@ pub fn parse_refresh_grant(bytes: &[u8]) -> Result<String, Rejection> {
     Ok(body.refresh_token)
 }
 
-/// A short, non-secret handle for a session id (the id itself is never sent to the browser).
+/// A short, non-secret handle for a session id (the id itself is never sent to the browser):
+/// the session's hash in log lines ([`crate::audit::id_hash`]), so a handle a user reports
+/// finds its lines.
 pub fn short_id(session_id: &str) -> String {
-    Sha256::digest(session_id.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::audit::id_hash(session_id)
 }
 
 /// The answer of a successful login, and the log code of what it did.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use super::steps::{access_cookie_header, judge_revocation, out_of_order, Note};
 use super::Facts;
 use crate::access_cookie;
+use crate::audit::{self, Audit, Event, Outcome};
 use crate::config::EdgeConfig;
 use crate::rejection::{Reason, Rejection};
 use crate::revocation::{Issued, Lookup};
@@ -159,6 +160,12 @@ pub struct Authentication<'a> {
     session: Option<(OpenedSession<'a>, Option<i64>)>,
     state: State<'a>,
     notes: Vec<Note>,
+    /// Started for `POST /auth/refresh`: its audit line is written whatever happens.
+    refresh_route: bool,
+    /// The user and session of the refresh this machine reached (from the session cookie).
+    refreshing: Option<(String, String)>,
+    /// Whether the store was asked for the refresh.
+    refresh_asked: bool,
 }
 
 impl<'a> Authentication<'a> {
@@ -172,6 +179,9 @@ impl<'a> Authentication<'a> {
             session: None,
             state: State::Done(Err(Rejection::missing_token())),
             notes: Vec::new(),
+            refresh_route: false,
+            refreshing: None,
+            refresh_asked: false,
         };
         machine.state = match session_rules::present(
             config,
@@ -192,6 +202,8 @@ impl<'a> Authentication<'a> {
     /// cookie valid for this client is [`Reason::NoSession`].
     pub fn start_refresh(config: &'a EdgeConfig, facts: &'a Facts<'a>, now: i64) -> Self {
         let mut machine = Self::start(config, facts, Mode::EdgeRoute, now);
+        machine.refresh_route = true;
+        machine.refreshing = None;
         let presented = session_rules::present(config, None, facts.cookie, &facts.client()).ok();
         let carried_ms = presented.as_ref().and_then(Presented::minted_ms);
         let session = session_rules::session_cookie(config, facts.cookie, &facts.client())
@@ -244,7 +256,10 @@ impl<'a> Authentication<'a> {
                     carried_ms: _,
                 },
                 Answer::Refreshed(result, nonce),
-            ) => self.on_refreshed(&session, result, nonce),
+            ) => {
+                self.refresh_asked = true;
+                self.on_refreshed(&session, result, nonce)
+            }
             (done @ State::Done(_), _) => done,
             (_, _) => State::Done(Err(out_of_order())),
         };
@@ -263,6 +278,28 @@ impl<'a> Authentication<'a> {
         &self.notes
     }
 
+    /// The audit line of a session refresh, once done: written when the store was asked for
+    /// one (a transparent refresh too), and for `POST /auth/refresh` whatever the outcome;
+    /// `None` for a request that needed no refresh.
+    pub fn audit(&self) -> Option<Audit> {
+        if !self.refresh_route && !self.refresh_asked {
+            return None;
+        }
+        let (subject, session) = match &self.refreshing {
+            Some((sub, sid)) => (Some(sub.as_str()), Some(sid.as_str())),
+            None => (None, None),
+        };
+        match &self.state {
+            State::Done(Ok(_)) => Some(
+                Audit::new(Event::Refresh, Outcome::Success, "session_refresh")
+                    .subject(subject)
+                    .session(session),
+            ),
+            State::Done(Err(r)) => Some(audit::refused(Event::Refresh, r, subject, session)),
+            _ => None,
+        }
+    }
+
     fn refresh_after_revocation(
         &mut self,
         session: OpenedSession<'a>,
@@ -270,6 +307,10 @@ impl<'a> Authentication<'a> {
     ) -> State<'a> {
         // A revoked session (or one minted before a logout-all) is not refreshed, whatever
         // the store says.
+        self.refreshing = Some((
+            session.cookie.subject.clone(),
+            session.cookie.session_id.clone(),
+        ));
         let state = State::Revocation {
             subject: session.cookie.subject.clone(),
             session_id: Some(session.cookie.session_id.clone()),

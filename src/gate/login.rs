@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::steps::{access_cookie_header, judge_revocation, out_of_order, Note};
 use super::{Facts, Reply, VerifyFailure};
 use crate::access_cookie::NONCE_BYTES;
+use crate::audit::{self, Audit, Event, Outcome};
 use crate::config::EdgeConfig;
 use crate::cookies;
 use crate::edge_routes::{self, LoginBody};
@@ -64,8 +65,9 @@ pub enum LoginAnswer {
     Password(Result<ApiTokenResponse, StoreFailure>, i64),
     /// A token's verification.
     Verified(Result<Arc<VerifiedClaims>, VerifyFailure>),
-    /// The replaced session was ended (best effort: the new login stands either way).
-    Ended,
+    /// The replaced session was ended (best effort: the new login stands either way): whether
+    /// both the edge and the store took it.
+    Ended(bool),
     /// The session cookie's 16-byte and the access cookie's 24-byte nonce (`None`: no
     /// randomness).
     Nonces(Option<([u8; 16], [u8; NONCE_BYTES])>),
@@ -79,6 +81,8 @@ pub struct LoggedIn {
     pub reply: Reply,
     /// The session id.
     pub session_id: String,
+    /// Its audit line.
+    pub audit: Audit,
 }
 
 /// The store's tokens, verified.
@@ -115,6 +119,8 @@ pub struct Login<'a> {
     id_policy: Policy,
     state: State,
     notes: Vec<Note>,
+    /// Audit lines of what happened on the way (a replaced session ended).
+    audits: Vec<Audit>,
 }
 
 impl<'a> Login<'a> {
@@ -154,6 +160,7 @@ impl<'a> Login<'a> {
             id_policy,
             state,
             notes,
+            audits: Vec::new(),
         }
     }
 
@@ -189,7 +196,16 @@ impl<'a> Login<'a> {
             (State::VerifyAccess(tokens, minted_ms), LoginAnswer::Verified(result)) => {
                 self.on_access(tokens, minted_ms, result)
             }
-            (State::EndSession(minted, _), LoginAnswer::Ended) => self.id_token_step(minted),
+            (State::EndSession(minted, old), LoginAnswer::Ended(done)) => {
+                let subject = self.present.as_ref().map(|p| p.subject.as_str());
+                self.audits.push(audit::session_revoked(
+                    "replaced_by_login",
+                    done,
+                    subject,
+                    Some(&old),
+                ));
+                self.id_token_step(minted)
+            }
             (State::IdToken(mut minted, _), LoginAnswer::Verified(result)) => {
                 minted.amr = match result {
                     Ok(id) => id.amr.clone(),
@@ -217,6 +233,29 @@ impl<'a> Login<'a> {
     /// What to log (never a secret).
     pub fn notes(&self) -> &[Note] {
         &self.notes
+    }
+
+    /// The audit lines of this login, once done: a replaced session's end, then the login's
+    /// own ([`Event::StepUp`] when it added to the cookie's session, else [`Event::Login`]),
+    /// success or refusal. A refused login names no subject (the username is not written); a
+    /// refused step-up names the cookie's user and session.
+    pub fn audits(&self) -> Vec<Audit> {
+        let mut out = self.audits.clone();
+        let own = match &self.state {
+            State::Done(Ok(done)) => done.audit.clone(),
+            State::Done(Err(r)) => match &self.plan {
+                LoginPlan::StepUp { session_id } => audit::refused(
+                    Event::StepUp,
+                    r,
+                    self.present.as_ref().map(|p| p.subject.as_str()),
+                    Some(session_id),
+                ),
+                LoginPlan::Fresh => audit::refused(Event::Login, r, None, None),
+            },
+            _ => return out,
+        };
+        out.push(own);
+        out
     }
 
     fn on_revocation(&mut self, lookup: Option<Lookup>) -> State {
@@ -380,10 +419,17 @@ impl<'a> Login<'a> {
         State::Done(cookies.map(|set_cookies| {
             let (reply, code) =
                 edge_routes::login_reply(&m.claims, &m.amr, &m.outcome, set_cookies);
-            self.notes.push(Note::LoggedIn(code));
+            let event = match m.outcome {
+                LoginOutcome::SteppedUp => Event::StepUp,
+                LoginOutcome::NewSession { .. } => Event::Login,
+            };
+            let audit = Audit::new(event, Outcome::Success, code)
+                .subject(Some(&m.claims.sub))
+                .session(Some(&cookie.session_id));
             LoggedIn {
                 reply,
                 session_id: cookie.session_id,
+                audit,
             }
         }))
     }

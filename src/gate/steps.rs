@@ -2,6 +2,7 @@
 //! they mint, and the refusal when the adapter breaks the protocol.
 
 use crate::access_cookie;
+use crate::audit::Level;
 use crate::config::EdgeConfig;
 use crate::cookies;
 use crate::rejection::{Reason, Rejection};
@@ -22,21 +23,23 @@ pub enum Note {
     StoreTokenUnverifiable,
     /// The store's ID token does not verify (the login stands, without `amr`).
     IdTokenUnverifiable,
-    /// A login succeeded, as this code says (`login`, `step_up`, `login_replaced_session`).
-    LoggedIn(&'static str),
 }
 
 impl Note {
-    /// Level, phase and code of the log line.
-    pub fn line(self) -> (&'static str, &'static str, &'static str) {
+    /// Level, phase and code of the log line. (What a login or a refresh did is its audit
+    /// line: [`super::Login::audit`], [`super::Authentication::audit`].)
+    pub fn line(self) -> (Level, &'static str, &'static str) {
         match self {
-            Self::RevocationFailedOpen => ("warn", "revocation", "kv_unreadable_fail_open"),
-            Self::RevocationFailedClosed => ("error", "revocation", "kv_unreadable_fail_closed"),
-            Self::SessionCookieRefused(e) => ("info", "authenticate", e.reason()),
-            Self::StepUpRefusedTryingFresh => ("info", "login", "step_up_refused_trying_fresh"),
-            Self::StoreTokenUnverifiable => ("error", "login", "store_token_unverifiable"),
-            Self::IdTokenUnverifiable => ("warn", "login", "id_token_unverifiable"),
-            Self::LoggedIn(code) => ("info", "login", code),
+            Self::RevocationFailedOpen => (Level::Warn, "revocation", "kv_unreadable_fail_open"),
+            Self::RevocationFailedClosed => {
+                (Level::Error, "revocation", "kv_unreadable_fail_closed")
+            }
+            Self::SessionCookieRefused(e) => (Level::Info, "authenticate", e.reason()),
+            Self::StepUpRefusedTryingFresh => {
+                (Level::Info, "login", "step_up_refused_trying_fresh")
+            }
+            Self::StoreTokenUnverifiable => (Level::Error, "login", "store_token_unverifiable"),
+            Self::IdTokenUnverifiable => (Level::Warn, "login", "id_token_unverifiable"),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::access_cookie::{self, NONCE_BYTES};
+use crate::audit::{Audit, Event, Level, Outcome};
 use crate::csrf::CsrfRefusal;
 use crate::rejection::{BodyFault, TokenFault};
 use crate::revocation::Lookup;
@@ -714,11 +715,11 @@ fn client_headers_follow_the_binding() {
 fn notes_and_navigation() {
     assert_eq!(
         Note::RevocationFailedOpen.line(),
-        ("warn", "revocation", "kv_unreadable_fail_open")
+        (Level::Warn, "revocation", "kv_unreadable_fail_open")
     );
     assert_eq!(
         Note::RevocationFailedClosed.line(),
-        ("error", "revocation", "kv_unreadable_fail_closed")
+        (Level::Error, "revocation", "kv_unreadable_fail_closed")
     );
     let nav = Facts {
         sec_fetch_mode: Some("navigate"),
@@ -726,4 +727,105 @@ fn notes_and_navigation() {
     };
     assert!(nav.navigation());
     assert!(!facts("GET", None, None).navigation());
+}
+
+/// Runs `machine` to the end with `answer`; its outcome's reason and its audit line.
+fn audit_of(
+    mut machine: Authentication<'_>,
+    answer: impl Fn(&Next<'_>) -> Answer,
+) -> (Option<Reason>, Option<Audit>) {
+    for _ in 0..10 {
+        let next = machine.next();
+        if next == Next::Done {
+            break;
+        }
+        let a = answer(&next);
+        machine.resume(a);
+    }
+    let audit = machine.audit();
+    (reason(&machine.outcome()), audit)
+}
+
+#[test]
+fn a_refresh_writes_its_audit_line() {
+    let c = config();
+    let (raw, with_expired) = alice_cookies(&c, "tok-old");
+    let only_session = format!("__Host-session={raw}");
+    let expired = || {
+        Answer::Verified(Err(VerifyFailure::Token(TokenError::Expired {
+            exp: 1,
+            now: 2,
+        })))
+    };
+    let ok = Audit::new(Event::Refresh, Outcome::Success, "session_refresh")
+        .subject(Some("alice"))
+        .session(Some("s-alice"));
+    let failed = |code| {
+        Audit::new(Event::Refresh, Outcome::Failure, code)
+            .subject(Some("alice"))
+            .session(Some("s-alice"))
+    };
+    let gone = || Answer::Refreshed(Err(Rejection::store(StoreFailure::SessionGone)), None);
+    let revoked = Answer::Revocation(Some(Lookup {
+        session_revoked: Some(true),
+        user_revoked_at: Some(None),
+    }));
+
+    // A transparent refresh (expired access cookie), done or refused by the store.
+    let f = facts("GET", None, Some(&with_expired));
+    let start = || Authentication::start(&c, &f, Mode::Forward, NOW);
+    let answer = |n: &Next<'_>| match n {
+        Next::VerifyToken(_) => expired(),
+        Next::RefreshSession { .. } => refreshed("alice", "tok-new"),
+        _ => clean(),
+    };
+    assert_eq!(audit_of(start(), answer), (None, Some(ok.clone())));
+    let answer = |n: &Next<'_>| match n {
+        Next::VerifyToken(_) => expired(),
+        Next::RefreshSession { .. } => gone(),
+        _ => clean(),
+    };
+    let gone_reason = Reason::Store(StoreFailure::SessionGone);
+    assert_eq!(
+        audit_of(start(), answer),
+        (Some(gone_reason), Some(failed("session_gone")))
+    );
+    // Revoked before the store was asked: the refusal's line, no refresh line.
+    let answer = |n: &Next<'_>| match n {
+        Next::VerifyToken(_) => expired(),
+        _ => revoked.clone(),
+    };
+    assert_eq!(audit_of(start(), answer), (Some(Reason::Revoked), None));
+    // A valid token needs no refresh: no line.
+    let valid = |n: &Next<'_>| match n {
+        Next::VerifyToken(_) => Answer::Verified(Ok(claims("alice", Some("s-alice")))),
+        _ => clean(),
+    };
+    assert_eq!(audit_of(start(), valid), (None, None));
+
+    // `POST /auth/refresh`: a line whatever happens.
+    let f = facts("POST", None, Some(&only_session));
+    let route = || Authentication::start_refresh(&c, &f, NOW);
+    let answer = |n: &Next<'_>| match n {
+        Next::RefreshSession { .. } => refreshed("alice", "t"),
+        _ => clean(),
+    };
+    assert_eq!(audit_of(route(), answer), (None, Some(ok)));
+    let answer = |n: &Next<'_>| match n {
+        Next::RefreshSession { .. } => refreshed("alice", "t"),
+        _ => revoked.clone(),
+    };
+    assert_eq!(
+        audit_of(route(), answer),
+        (Some(Reason::Revoked), Some(failed("revoked")))
+    );
+    // No session cookie: refused, nobody named.
+    let f = facts("POST", None, None);
+    assert_eq!(
+        audit_of(Authentication::start_refresh(&c, &f, NOW), |_| clean()),
+        (
+            Some(Reason::NoSession),
+            Some(Audit::new(Event::Refresh, Outcome::Failure, "no_session"))
+        )
+    );
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::access_cookie;
+use crate::audit::{self, Audit, Event, Outcome};
 use crate::gate::tests_support::{alice_cookie_header, claims, config, config_with, NOW, UA};
 
 /// What the machine asked, owned.
@@ -61,7 +62,11 @@ fn run(
     c: &EdgeConfig,
     f: &Facts<'_>,
     mut script: Script,
-) -> (Vec<Asked>, Result<LoggedIn, Rejection>, Vec<Note>) {
+) -> (
+    Vec<Asked>,
+    Result<LoggedIn, Rejection>,
+    (Vec<Note>, Vec<Audit>),
+) {
     let mut login = Login::start(c, f, NOW);
     let mut asked = Vec::new();
     script.password.reverse();
@@ -94,7 +99,7 @@ fn run(
                 Asked::VerifyAccess(t.into()),
                 LoginAnswer::Verified(script.access.clone()),
             ),
-            LoginNext::EndSession(old) => (Asked::End(old.into()), LoginAnswer::Ended),
+            LoginNext::EndSession(old) => (Asked::End(old.into()), LoginAnswer::Ended(true)),
             LoginNext::VerifyIdToken(t, policy) => {
                 assert_eq!(policy.audiences, vec!["edge".to_owned()], "the client's id");
                 (
@@ -111,7 +116,8 @@ fn run(
         login.resume(answer);
     }
     let notes = login.notes().to_vec();
-    (asked, login.outcome(), notes)
+    let audits = login.audits();
+    (asked, login.outcome(), (notes, audits))
 }
 
 fn facts_with(cookie: Option<&str>) -> Facts<'_> {
@@ -175,7 +181,13 @@ fn a_fresh_login_mints_both_cookies() {
         Ok(("at-new".to_owned(), 9_000))
     );
     assert!(!done.reply.body.contains("at-new") && !done.reply.body.contains("rt"));
-    assert_eq!(notes, vec![Note::LoggedIn("login")]);
+    assert_eq!(notes.0, vec![]);
+    assert_eq!(
+        notes.1,
+        vec![Audit::new(Event::Login, Outcome::Success, "login")
+            .subject(Some("alice"))
+            .session(Some("s-new"))]
+    );
 }
 
 #[test]
@@ -195,7 +207,15 @@ fn a_session_cookie_makes_it_a_step_up_onto_that_session() {
     assert_eq!(asked[2], Asked::Password(Some("s-alice".into())));
     assert!(!asked.iter().any(|a| matches!(a, Asked::End(_))));
     assert_eq!(body(&out)["step_up"], true);
-    assert_eq!(notes, vec![Note::LoggedIn("step_up")]);
+    assert_eq!(
+        notes,
+        (
+            vec![],
+            vec![Audit::new(Event::StepUp, Outcome::Success, "step_up")
+                .subject(Some("alice"))
+                .session(Some("s-alice"))]
+        )
+    );
 }
 
 #[test]
@@ -220,11 +240,14 @@ fn a_refused_step_up_is_tried_fresh_and_replaces_the_old_session() {
         assert_eq!(asked[3], Asked::Password(None), "{refusal:?}: then fresh");
         assert!(asked.contains(&Asked::End("s-alice".into())), "{refusal:?}");
         assert_eq!(body(&out)["replaced_session"], true);
+        assert_eq!(notes.0, vec![Note::StepUpRefusedTryingFresh]);
         assert_eq!(
-            notes,
+            notes.1,
             vec![
-                Note::StepUpRefusedTryingFresh,
-                Note::LoggedIn("login_replaced_session")
+                audit::session_revoked("replaced_by_login", true, Some("alice"), Some("s-alice")),
+                Audit::new(Event::Login, Outcome::Success, "login_replaced_session")
+                    .subject(Some("alice"))
+                    .session(Some("s-new")),
             ]
         );
     }
@@ -233,7 +256,7 @@ fn a_refused_step_up_is_tried_fresh_and_replaces_the_old_session() {
         password: vec![Err(StoreFailure::Timeout)],
         ..Script::default()
     };
-    let (asked, out, _) = run(&c, &facts_with(Some(&cookie)), script);
+    let (asked, out, (_, audits)) = run(&c, &facts_with(Some(&cookie)), script);
     assert_eq!(
         asked
             .iter()
@@ -244,6 +267,13 @@ fn a_refused_step_up_is_tried_fresh_and_replaces_the_old_session() {
     assert_eq!(
         out.err().map(|r| r.reason),
         Some(Reason::Store(StoreFailure::Timeout))
+    );
+    // A refused step-up names the cookie's user and session.
+    assert_eq!(
+        audits,
+        vec![Audit::new(Event::StepUp, Outcome::Failure, "store_timeout")
+            .subject(Some("alice"))
+            .session(Some("s-alice"))]
     );
 }
 
@@ -344,9 +374,18 @@ fn refusals() {
         ),
     ];
     for (cookie, script, want, needs) in rows {
-        let (asked, out, _) = run(&c, &facts_with(cookie), script);
+        let (asked, out, (_, audits)) = run(&c, &facts_with(cookie), script);
         assert_eq!(out.err().map(|r| r.reason), Some(want));
         assert_eq!(asked.len(), needs, "{want:?}: {asked:?}");
+        // One audit line: a refused login names nobody (the username is not written); a
+        // refused step-up the cookie's user and session.
+        let audit = match cookie {
+            None => Audit::new(Event::Login, Outcome::Failure, want.code()),
+            Some(_) => Audit::new(Event::StepUp, Outcome::Failure, want.code())
+                .subject(Some("alice"))
+                .session(Some("s-alice")),
+        };
+        assert_eq!(audits, vec![audit], "{want:?}");
     }
     let (asked, out, _) = run(
         &config_with(false, &[]),
@@ -376,7 +415,7 @@ fn amr_comes_from_the_id_token_when_it_verifies() {
     };
     let (_, out, notes) = run(&c, &facts_with(None), script);
     assert_eq!(body(&out)["amr"], serde_json::json!([]));
-    assert!(notes.contains(&Note::IdTokenUnverifiable));
+    assert!(notes.0.contains(&Note::IdTokenUnverifiable));
     // Without an ID token, the access token's.
     let mut access = (*claims("alice", Some("s-new"))).clone();
     access.amr = vec!["pwd".into()];
@@ -403,7 +442,7 @@ fn a_session_cookie_of_another_browser_is_noted_and_ignored() {
     );
     assert!(matches!(login.notes(), [Note::SessionCookieRefused(_)]));
     // An answer to a question not asked ends it.
-    login.resume(LoginAnswer::Ended);
+    login.resume(LoginAnswer::Ended(true));
     assert_eq!(login.next(), LoginNext::Done);
     assert!(login.outcome().is_err());
 }
