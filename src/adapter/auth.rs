@@ -53,6 +53,9 @@ async fn drive(
                 for note in machine.notes() {
                     log::note(*note);
                 }
+                if let Some(audit) = machine.audit() {
+                    log::audit(&audit, facts.connecting_ip);
+                }
                 return machine.outcome();
             }
             Next::VerifyToken(token) => {

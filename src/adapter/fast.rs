@@ -22,8 +22,10 @@ use wasm_bindgen::JsCast;
 use worker::Env;
 
 use super::facts::Read;
+use super::js;
 use super::upstream::{self, failure, finalize_response, Incoming, Served};
 use super::{log, now_secs, revoke, with_isolate};
+use crate::audit;
 use crate::cache_policy::ResponseKind;
 use crate::config::EdgeConfig;
 use crate::gate::{self, Answer, Authenticated, Authentication, Facts, Mode, Next};
@@ -42,10 +44,24 @@ extern "C" {
         fulfilled: &js_sys::Function,
         rejected: &js_sys::Function,
     ) -> js_sys::Promise;
+
+    /// A callback made once per isolate, seen only through its `bind`.
+    type Callback;
+    /// `callback.bind(null, request)`: the callback with the request as its first argument.
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind_request(
+        this: &Callback,
+        this_arg: &JsValue,
+        req: &web_sys::Request,
+    ) -> js_sys::Function;
 }
 
 /// A promise callback; an `Err` rejects the chained promise (the runtime then answers 500).
 type Handler = Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>;
+
+/// The rejection callback, called with the request (bound per request: its log line needs
+/// the request's id) and the error.
+type FailureHandler = Closure<dyn FnMut(JsValue, JsValue) -> Result<JsValue, JsValue>>;
 
 /// The promise callbacks of the fast path, one set per isolate (never freed: they live as
 /// long as the module instance).
@@ -55,22 +71,33 @@ struct Finalizers {
     /// The same, marked `Server-Timing: edge;desc="fast"` (`SERVER_TIMING`).
     authenticated_marked: Handler,
     public_marked: Handler,
-    failed: Handler,
+    failed: FailureHandler,
 }
 
 thread_local! {
     static FINALIZERS: OnceCell<Finalizers> = const { OnceCell::new() };
 }
 
-/// `f` with this isolate's finalizers (made on first use).
-fn with_finalizers<T>(f: impl FnOnce(&Finalizers) -> T) -> T {
+/// `f` with this isolate's finalizers (made on first use, naming `config`'s upstream host in
+/// failure lines: the configuration does not change while the isolate lives).
+fn with_finalizers<T>(config: &EdgeConfig, f: impl FnOnce(&Finalizers) -> T) -> T {
     FINALIZERS.with(|cell| {
-        f(cell.get_or_init(|| Finalizers {
-            authenticated: finalizer(ResponseKind::Authenticated, Served::Unmarked),
-            public: finalizer(ResponseKind::Public, Served::Unmarked),
-            authenticated_marked: finalizer(ResponseKind::Authenticated, Served::Fast),
-            public_marked: finalizer(ResponseKind::Public, Served::Fast),
-            failed: Closure::new(|error: JsValue| respond_rejection(&failure(&error))),
+        f(cell.get_or_init(|| {
+            let host = audit::host(&config.upstream);
+            Finalizers {
+                authenticated: finalizer(ResponseKind::Authenticated, Served::Unmarked),
+                public: finalizer(ResponseKind::Public, Served::Unmarked),
+                authenticated_marked: finalizer(ResponseKind::Authenticated, Served::Fast),
+                public_marked: finalizer(ResponseKind::Public, Served::Fast),
+                failed: Closure::new(move |req: JsValue, error: JsValue| {
+                    let req: web_sys::Request = req.unchecked_into();
+                    let cf_ray = js::raw(&req.headers()).get(js::Name::CfRay);
+                    let request_id = log::new_request_id(cf_ray.as_deref());
+                    let path = log::target(&req.url());
+                    let rejection = failure(&error, &host, &request_id, &path);
+                    respond_rejection(&rejection)
+                }),
+            }
         }))
     })
 }
@@ -79,15 +106,19 @@ fn finalizer(kind: ResponseKind, served: Served) -> Handler {
     Closure::new(move |resp: JsValue| {
         match finalize_response(resp.unchecked_into(), kind, &[], served) {
             Ok(resp) => Ok(resp.into()),
-            Err(_) => respond_rejection(&Rejection::new(Reason::Upstream(UpstreamFault::Finalize))),
+            Err(_) => {
+                let request_id = log::new_request_id(None);
+                let rejection = Rejection::new(Reason::Upstream(UpstreamFault::Finalize));
+                log::event_of(&request_id, log::Level::Error, "forward", "finalize", &[]);
+                respond_rejection(&rejection)
+            }
         }
     })
 }
 
-/// A 502/504 for a forward that got no (usable) answer. Logged here: the full path never saw
-/// this request.
+/// A 502/504 for a forward that got no (usable) answer (logged by the caller: the full path
+/// never saw this request).
 fn respond_rejection(rejection: &Rejection) -> Result<JsValue, JsValue> {
-    log::event("error", "forward", rejection.reason.code());
     let answer = gate::refusal(None, rejection, false);
     super::reply(answer, Served::Unmarked)
         .map(JsValue::from)
@@ -130,17 +161,22 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
     let prepared = upstream::prepare(&incoming, &config, identity).ok()?;
     let sent = upstream::send(env, &prepared);
     let marked = config.server_timing;
-    Some(with_finalizers(|f| {
+    Some(with_finalizers(&config, |f| {
         let fulfilled = match (prepared.kind, marked) {
             (ResponseKind::Public, false) => &f.public,
             (ResponseKind::Public, true) => &f.public_marked,
             (_, false) => &f.authenticated,
             (_, true) => &f.authenticated_marked,
         };
-        sent.unchecked_ref::<Pending>().then_both(
-            fulfilled.as_ref().unchecked_ref(),
-            f.failed.as_ref().unchecked_ref(),
-        )
+        // The failure callback gets this request (one `bind` call); the request id is read
+        // from it only when the upstream failed.
+        let failed = f
+            .failed
+            .as_ref()
+            .unchecked_ref::<Callback>()
+            .bind_request(&JsValue::NULL, req);
+        sent.unchecked_ref::<Pending>()
+            .then_both(fulfilled.as_ref().unchecked_ref(), &failed)
     }))
 }
 

@@ -70,6 +70,7 @@ pub(super) enum Name {
     Accept,
     ContentType,
     ServerTiming,
+    CfRay,
 }
 
 /// The identity header names the core produces, made into JS strings once as well.
@@ -100,12 +101,13 @@ impl Name {
             Self::Accept => "accept",
             Self::ContentType => "content-type",
             Self::ServerTiming => "server-timing",
+            Self::CfRay => "cf-ray",
         }
     }
 }
 
 /// Every name in declaration order, so `name as usize` indexes the JS strings.
-const ALL: [Name; 16] = [
+const ALL: [Name; 17] = [
     Name::Authorization,
     Name::Cookie,
     Name::UserAgent,
@@ -122,6 +124,7 @@ const ALL: [Name; 16] = [
     Name::Accept,
     Name::ContentType,
     Name::ServerTiming,
+    Name::CfRay,
 ];
 
 /// The headers of [`cache_policy::CDN_CACHE_HEADERS`], as names.

@@ -1,21 +1,66 @@
-//! Structured log lines (one JSON object each). They carry decisions and reasons, never a
-//! token, a cookie, a header value or a key: only the path (without its query, which may hold
-//! anything), the method and static reason strings.
+//! Writes the log lines (one JSON object each, built by the core: [`crate::audit`]) with the
+//! console method of their level (`console.log`, `console.warn`, `console.error`), so Workers
+//! Logs files them under that level. Every line carries the request id of the request it
+//! belongs to ([`super::flight::request_id`]).
+//!
+//! They carry decisions and reasons, never a token, a cookie, a header value or a key: only
+//! the path (without its query, which may hold anything), the method, hosts, statuses and
+//! static reason strings; ids only hashed (audit lines).
 
-use worker::console_log;
+use std::rc::Rc;
 
+use wasm_bindgen::JsValue;
+
+use crate::audit::{self, Audit};
+pub(super) use crate::audit::{Field, Level};
 use crate::config::ConfigError;
 use crate::gate::Note;
 use crate::rejection::Rejection;
 
+/// Writes `line` with the console method of `level`.
+fn write(level: Level, line: &str) {
+    let line = JsValue::from_str(line);
+    match level {
+        Level::Info => web_sys::console::log_1(&line),
+        Level::Warn => web_sys::console::warn_1(&line),
+        Level::Error => web_sys::console::error_1(&line),
+    }
+}
+
+/// A request id of the adapter's own, for a request without `cf-ray` (local runs).
+pub(super) fn new_request_id(cf_ray: Option<&str>) -> Rc<str> {
+    Rc::from(audit::request_id(cf_ray, || {
+        let mut random = [0u8; 8];
+        // Without randomness the id is all zeros: it still marks the line as local.
+        let _ = getrandom::fill(&mut random);
+        random
+    }))
+}
+
+/// The id of the request being handled; a fresh local one for a line written outside any
+/// request (none is, but a line never goes without one).
+fn request_id() -> Rc<str> {
+    super::flight::request_id().unwrap_or_else(|| new_request_id(None))
+}
+
+/// An ordinary line of the current request.
+fn ordinary(level: Level, phase: &str, reason: &str, extra: &[(&str, Field<'_>)]) {
+    write(
+        level,
+        &audit::line(level, &request_id(), phase, reason, extra),
+    );
+}
+
 pub(super) fn config_error(e: &ConfigError) {
-    let line = serde_json::json!({
-        "level": "error",
-        "phase": "config",
-        "key": e.key,
-        "problem": e.problem,
-    });
-    console_log!("{line}");
+    ordinary(
+        Level::Error,
+        "config",
+        "config_invalid",
+        &[
+            ("key", Field::Str(e.key)),
+            ("problem", Field::Str(&e.problem)),
+        ],
+    );
 }
 
 /// The path of a URL the edge refused to parse, for a log line: without the query, at most
@@ -34,15 +79,21 @@ pub(super) fn target(url: &str) -> String {
 
 /// The line of a refusal: its reason's code and phase, the method and the path.
 pub(super) fn rejected(method: &str, path: &str, r: &Rejection) {
-    let line = serde_json::json!({
-        "level": if r.status >= 500 { "error" } else { "info" },
-        "phase": r.reason.rule().phase.name(),
-        "method": method,
-        "path": path,
-        "status": r.status,
-        "reason": r.reason.code(),
-    });
-    console_log!("{line}");
+    let level = if r.status >= 500 {
+        Level::Error
+    } else {
+        Level::Info
+    };
+    ordinary(
+        level,
+        r.reason.rule().phase.name(),
+        r.reason.code(),
+        &[
+            ("method", Field::Str(method)),
+            ("path", Field::Str(path)),
+            ("status", Field::Num(u64::from(r.status))),
+        ],
+    );
 }
 
 /// A note of the gate's ([`Note`]).
@@ -51,17 +102,55 @@ pub(super) fn note(note: Note) {
     event(level, phase, reason);
 }
 
-pub(super) fn jwks_failed(why: &'static str, have_fallback: bool) {
-    let line = serde_json::json!({
-        "level": "warn",
-        "phase": "keys",
-        "reason": why,
-        "using_stale_keys": have_fallback,
-    });
-    console_log!("{line}");
+/// An audit line of the current request, from the client at `client_ip` (the raw
+/// `CF-Connecting-IP`; the core writes only its prefix).
+pub(super) fn audit(a: &Audit, client_ip: Option<&str>) {
+    write(a.level(), &a.line(&request_id(), client_ip));
 }
 
-pub(super) fn event(level: &'static str, phase: &'static str, reason: &'static str) {
-    let line = serde_json::json!({ "level": level, "phase": phase, "reason": reason });
-    console_log!("{line}");
+/// An outbound call (`phase`: `jwks`, `store`, `upstream`) that failed: the host it went to,
+/// what it asked for (a path without query or ids), why (`reason`) and the status it got.
+pub(super) fn outbound_failed(
+    level: Level,
+    phase: &'static str,
+    host: &str,
+    what: &str,
+    reason: &'static str,
+    status: Option<u16>,
+) {
+    let status = status.map_or(Field::Null, |s| Field::Num(u64::from(s)));
+    let extra = [
+        ("host", Field::Str(host)),
+        ("request", Field::Str(what)),
+        ("status", status),
+    ];
+    ordinary(level, phase, reason, &extra);
+}
+
+/// A JWKS fetch that failed: the host, why, the status it got, and whether stale keys are
+/// still used.
+pub(super) fn jwks_failed(host: &str, why: &'static str, status: Option<u16>, have_fallback: bool) {
+    let status = status.map_or(Field::Null, |s| Field::Num(u64::from(s)));
+    let extra = [
+        ("host", Field::Str(host)),
+        ("status", status),
+        ("using_stale_keys", Field::Bool(have_fallback)),
+    ];
+    ordinary(Level::Warn, "keys", why, &extra);
+}
+
+pub(super) fn event(level: Level, phase: &'static str, reason: &'static str) {
+    ordinary(level, phase, reason, &[]);
+}
+
+/// A line for the request `request_id` (code that runs outside the request's polls: the fast
+/// path's promise callbacks).
+pub(super) fn event_of(
+    request_id: &str,
+    level: Level,
+    phase: &str,
+    reason: &str,
+    extra: &[(&str, Field<'_>)],
+) {
+    write(level, &audit::line(level, request_id, phase, reason, extra));
 }

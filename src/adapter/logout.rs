@@ -8,6 +8,7 @@ use worker::{Env, Method};
 use super::session::{read_session, session_config};
 use super::verify::verify_token;
 use super::{auth, log, refresh, revoke, store};
+use crate::audit::{self, Event};
 use crate::config::EdgeConfig;
 use crate::credentials::{self, Credential};
 use crate::edge_routes::{self, LoggedOut};
@@ -29,7 +30,7 @@ pub(super) async fn end_session(
     refresh::forget(session_id);
     let revoked_at_edge = revoke::revoke_session(env, config, session_id).await;
     if !revoked_at_edge {
-        log::event("error", phase, "kv_write_failed");
+        log::event(log::Level::Error, phase, "kv_write_failed");
     }
     let result = store::call(
         env,
@@ -43,20 +44,20 @@ pub(super) async fn end_session(
     let store_logged_out = match store_api::logged_out(result.map(drop)) {
         Ok(()) => true,
         Err(f) => {
-            log::event("error", phase, f.reason());
+            log::event(log::Level::Error, phase, f.reason());
             false
         }
     };
     (revoked_at_edge, store_logged_out)
 }
 
-/// The session id (`sid`) of the request's Bearer token, if the token is valid and carries
-/// one.
+/// The user and session id (`sid`) of the request's Bearer token, if the token is valid and
+/// carries a `sid`.
 async fn session_of_bearer_token(
     env: &Env,
     config: &EdgeConfig,
     facts: &Facts<'_>,
-) -> Option<String> {
+) -> Option<(Option<String>, String)> {
     let Credential::Bearer(token) =
         credentials::extract(facts.authorization, None, &config.access_cookie).ok()?
     else {
@@ -65,7 +66,7 @@ async fn session_of_bearer_token(
     let claims = verify_token(token, env, config, &config.policy, true)
         .await
         .ok()?;
-    claims.sid.clone()
+    Some((Some(claims.sub.clone()), claims.sid.clone()?))
 }
 
 /// `POST /auth/logout`. The session: from the bound session cookie; else from the edge's
@@ -78,12 +79,18 @@ pub(super) async fn one(
     facts: &Facts<'_>,
 ) -> Result<Reply, Rejection> {
     let s = session_config(config)?;
-    let session_id = match read_session(config, facts) {
-        Some(s) => Some(s.session_id),
+    // The session, and its user when known (the fallback pair's cookie is not verified for
+    // this client, so its user is not named).
+    let found = match read_session(config, facts) {
+        Some(s) => Some((Some(s.subject), s.session_id)),
         None => match session_rules::logout_fallback_session(config, facts.cookie) {
-            Some(sid) => Some(sid),
+            Some(sid) => Some((None, sid)),
             None => session_of_bearer_token(env, config, facts).await,
         },
+    };
+    let (subject, session_id) = match found {
+        Some((subject, sid)) => (subject, Some(sid)),
+        None => (None, None),
     };
     let (revoked_at_edge, store_logged_out) = match &session_id {
         Some(session_id) => end_session(env, config, session_id, "logout").await,
@@ -95,6 +102,10 @@ pub(super) async fn one(
         revoked_at_edge,
         store_logged_out,
     };
+    log::audit(
+        &audit::logout(&out, subject.as_deref(), session_id.as_deref()),
+        facts.connecting_ip,
+    );
     Ok(edge_routes::logout_reply(
         out,
         gate::cleared_cookies(config),
@@ -109,14 +120,19 @@ pub(super) async fn all(
     facts: &Facts<'_>,
 ) -> Result<Reply, Rejection> {
     let s = session_config(config)?;
-    let auth = auth::authenticate(env, config, facts, Mode::EdgeRoute).await?;
+    let auth = auth::authenticate(env, config, facts, Mode::EdgeRoute)
+        .await
+        .inspect_err(|r| {
+            let audit = audit::refused(Event::LogoutAll, r, None, None);
+            log::audit(&audit, facts.connecting_ip);
+        })?;
     let subject = &auth.claims.sub;
     let revoked_at_edge = revoke::revoke_user(env, config, subject).await;
     let path = store_api::user_sessions_path(subject);
     let store_result =
         store::call(env, config, StoreOp::Session, Method::Delete, &path, None).await;
     if let Err(f) = &store_result {
-        log::event("error", "logout_all", f.reason());
+        log::event(log::Level::Error, "logout_all", f.reason());
     }
     let out = LoggedOut {
         all_sessions: true,
@@ -124,6 +140,8 @@ pub(super) async fn all(
         revoked_at_edge,
         store_logged_out: store_result.is_ok(),
     };
+    let audit = audit::logout(&out, Some(subject), auth.session_id.as_deref());
+    log::audit(&audit, facts.connecting_ip);
     Ok(edge_routes::logout_reply(
         out,
         gate::cleared_cookies(config),

@@ -128,11 +128,12 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: JsValue) -> js_sys::Promise {
     if let Some(answer) = fast::serve(&req, &env) {
         return answer;
     }
-    wasm_bindgen_futures::future_to_promise(flight::in_request(ctx, async move {
+    let request_id = log::new_request_id(js::raw(&req.headers()).get(js::Name::CfRay).as_deref());
+    wasm_bindgen_futures::future_to_promise(flight::in_request(ctx, request_id, async move {
         let resp = match handle(req, env).await {
             Ok(resp) => resp,
             Err(_) => {
-                log::event("error", "respond", "response_build_failed");
+                log::event(log::Level::Error, "respond", "response_build_failed");
                 internal_error()?
             }
         };

@@ -153,7 +153,7 @@ async fn wait_for(
         }
         let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
         if !session_rules::keep_flight(FlightState::Running { started_ms }, now, limit_ms) {
-            log::event("error", "refresh", "shared_refresh_stalled");
+            log::event(log::Level::Error, "refresh", "shared_refresh_stalled");
             return Err(Rejection::store(StoreFailure::Timeout));
         }
         worker::Delay::from(std::time::Duration::from_millis(WAIT_POLL_MS)).await;

@@ -6,12 +6,14 @@
 //!   `POST /auth/logout-all` ([`super::logout`]), `GET /auth/session`, `GET /auth/sessions`.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use worker::{Env, Method, Request};
 
 use super::auth::{self, random_nonce};
 use super::verify::verify_token;
 use super::{log, logout, now_ms, now_secs, refresh, revoke, store};
+use crate::audit;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::edge_routes;
 use crate::gate::{EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, Reply};
@@ -20,6 +22,7 @@ use crate::revocation::Issued;
 use crate::session_cookie::SessionCookie;
 use crate::session_rules;
 use crate::store_api::{self, paths, SessionInfo, StoreOp};
+use crate::token::VerifiedClaims;
 
 /// Runs the edge operation `op` (already admitted by [`crate::gate::edge_op`]).
 pub(super) async fn run(
@@ -34,7 +37,12 @@ pub(super) async fn run(
         EdgeOp::RefreshSession => auth::refresh_session(env, config, facts)
             .await
             .map(edge_routes::refreshed_reply),
-        EdgeOp::RefreshGrant => refresh_grant(req, env, config).await,
+        EdgeOp::RefreshGrant => {
+            let result = refresh_grant(req, env, config).await;
+            let audit = audit::refresh_grant(result.as_ref().map(|(_, c)| &**c));
+            log::audit(&audit, facts.connecting_ip);
+            result.map(|(reply, _)| reply)
+        }
         EdgeOp::Logout => logout::one(env, config, facts).await,
         EdgeOp::LogoutAll => logout::all(env, config, facts).await,
         EdgeOp::WhoAmI => auth::authenticate(env, config, facts, Mode::EdgeRoute)
@@ -57,7 +65,11 @@ pub(super) fn read_session(config: &EdgeConfig, facts: &Facts<'_>) -> Option<Ses
     match session_rules::session_cookie(config, facts.cookie, &facts.client())? {
         Ok(opened) => Some(opened.cookie),
         Err(e) => {
-            log::event("info", "authenticate", Reason::SessionCookie(e).code());
+            log::event(
+                log::Level::Info,
+                "authenticate",
+                Reason::SessionCookie(e).code(),
+            );
             None
         }
     }
@@ -92,8 +104,8 @@ async fn login(
                 LoginAnswer::Verified(verify_token(token, env, config, &config.policy, true).await)
             }
             LoginNext::EndSession(old) => {
-                logout::end_session(env, config, old, "login").await;
-                LoginAnswer::Ended
+                let (at_edge, at_store) = logout::end_session(env, config, old, "login").await;
+                LoginAnswer::Ended(at_edge && at_store)
             }
             LoginNext::VerifyIdToken(token, policy) => {
                 LoginAnswer::Verified(verify_token(token, env, config, policy, false).await)
@@ -105,18 +117,22 @@ async fn login(
     for note in login.notes() {
         log::note(*note);
     }
+    for audit in login.audits() {
+        log::audit(&audit, facts.connecting_ip);
+    }
     let done = login.outcome()?;
     refresh::forget(&done.session_id);
     Ok(done.reply)
 }
 
 /// The refresh-token grant for API clients: the store rotates the refresh token; the new
-/// tokens go back in the body, `no-store`.
+/// tokens go back in the body, `no-store`. The answer and the new token's claims (for the
+/// audit line).
 async fn refresh_grant(
     req: Request,
     env: &Env,
     config: &Rc<EdgeConfig>,
-) -> Result<Reply, Rejection> {
+) -> Result<(Reply, Arc<VerifiedClaims>), Rejection> {
     let bytes = super::body::read_request(&req, edge_routes::MAX_BODY_BYTES).await?;
     let refresh_token = edge_routes::parse_refresh_grant(&bytes)?;
     let (tokens, claims) = store::tokens(
@@ -137,7 +153,7 @@ async fn refresh_grant(
         Issued::token(claims.iat),
     )
     .await?;
-    Ok(edge_routes::grant_reply(&tokens))
+    Ok((edge_routes::grant_reply(&tokens), claims))
 }
 
 /// `GET /auth/sessions`: the user's sessions from the store.

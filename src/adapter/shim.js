@@ -23,9 +23,15 @@ function instantiate() {
   instance.exports.__wbindgen_start?.();
 }
 
-function noteTrap(e) {
+// The line has the fields of the core's (src/audit.rs): the request's cf-ray as its id (the
+// same one its other lines carry when it is a plain id), else a local one.
+function noteTrap(e, request) {
   if (e instanceof WebAssembly.RuntimeError) {
-    console.error(JSON.stringify({ level: "error", phase: "runtime", reason: "wasm_trap_reinstantiating" }));
+    const ray = request.headers.get("cf-ray");
+    const request_id = ray && /^[A-Za-z0-9._:-]{1,64}$/.test(ray)
+      ? ray
+      : `local-${[...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    console.error(JSON.stringify({ level: "error", request_id, phase: "runtime", reason: "wasm_trap_reinstantiating" }));
     poisoned = true;
   }
 }
@@ -40,11 +46,11 @@ export default {
     }
     try {
       return imports.fetch(request, env, ctx).catch((e) => {
-        noteTrap(e);
+        noteTrap(e, request);
         throw e;
       });
     } catch (e) {
-      noteTrap(e);
+      noteTrap(e, request);
       throw e;
     }
   },

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::verify::verify_token;
 use super::{log, now_secs, with_isolate};
+use crate::audit;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::gate::VerifyFailure;
 use crate::rejection::{Reason, Rejection};
@@ -32,6 +33,21 @@ fn endpoint(session: &SessionConfig, path: &str) -> String {
     )
 }
 
+/// Logs a store call that failed by the store's or the link's fault ([`StoreFailure::is_fault`]):
+/// the store's host, the path (no user id) and the status it answered, if any.
+fn note_failure(session: &SessionConfig, path: &str, f: StoreFailure, status: Option<u16>) {
+    if !f.is_fault() {
+        return;
+    }
+    let level = match f {
+        StoreFailure::RateLimited { .. } => log::Level::Warn,
+        _ => log::Level::Error,
+    };
+    let host = audit::host(&session.store_url);
+    let what = store_api::path_for_log(path);
+    log::outbound_failed(level, "store", &host, what, f.reason(), status);
+}
+
 async fn send(
     env: &Env,
     session: &SessionConfig,
@@ -40,18 +56,28 @@ async fn send(
     headers: Headers,
     body: Option<String>,
 ) -> Result<(u16, Option<String>, Vec<u8>), StoreFailure> {
+    // The request id goes with every call, so the store's lines name the edge's request.
+    if let Some(id) = super::flight::request_id() {
+        headers
+            .set("x-request-id", &id)
+            .map_err(|_| StoreFailure::Unreachable)?;
+    }
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
     if let Some(body) = body {
         init.with_body(Some(body.into()));
     }
+    let failed = |f: StoreFailure, status: Option<u16>| {
+        note_failure(session, path, f, status);
+        f
+    };
     let req = Request::new_with_init(&endpoint(session, path), &init)
-        .map_err(|_| StoreFailure::Unreachable)?;
+        .map_err(|_| failed(StoreFailure::Unreachable, None))?;
     let resp = outbound::send(env, Peer::Store, req, session.store_timeout_ms)
         .await
         .map_err(|e| match e {
-            OutboundError::Timeout => StoreFailure::Timeout,
-            OutboundError::Network => StoreFailure::Unreachable,
+            OutboundError::Timeout => failed(StoreFailure::Timeout, None),
+            OutboundError::Network => failed(StoreFailure::Unreachable, None),
         })?;
     let status = resp.status_code();
     let retry_after = resp.headers().get("retry-after").ok().flatten();
@@ -59,8 +85,8 @@ async fn send(
     let body = body::read_response(&resp, MAX_STORE_BODY_BYTES)
         .await
         .map_err(|e| match e {
-            ReadError::Refused(_) => StoreFailure::Malformed,
-            ReadError::Unreadable => StoreFailure::Unreachable,
+            ReadError::Refused(_) => failed(StoreFailure::Malformed, Some(status)),
+            ReadError::Unreadable => failed(StoreFailure::Unreachable, Some(status)),
         })?;
     Ok((status, retry_after, body))
 }
@@ -94,15 +120,13 @@ async fn client_token(env: &Env, session: &SessionConfig) -> Result<String, Stor
     )
     .await?;
     if !(200..300).contains(&status) {
-        return Err(failure_for_answer(
-            StoreOp::ClientToken,
-            status,
-            retry_after.as_deref(),
-            &body,
-        ));
+        let f = failure_for_answer(StoreOp::ClientToken, status, retry_after.as_deref(), &body);
+        note_failure(session, paths::CLIENT_TOKEN, f, Some(status));
+        return Err(f);
     }
-    let t: ClientTokenResponse = store_api::parse_success(&body)?;
-    store_api::usable_client_token(&t)?;
+    let t: ClientTokenResponse = store_api::parse_success(&body)
+        .and_then(|t| store_api::usable_client_token(&t).map(|()| t))
+        .inspect_err(|f| note_failure(session, paths::CLIENT_TOKEN, *f, Some(status)))?;
     let until = store_api::client_token_until(now, t.expires_in);
     with_isolate(env, |i| {
         i.client_token = Some((t.access_token.clone(), until))
@@ -157,12 +181,9 @@ pub(super) async fn call(
                 continue;
             }
         }
-        return Err(failure_for_answer(
-            op,
-            status,
-            retry_after.as_deref(),
-            &body,
-        ));
+        let f = failure_for_answer(op, status, retry_after.as_deref(), &body);
+        note_failure(session, path, f, Some(status));
+        return Err(f);
     }
 }
 
@@ -194,7 +215,11 @@ pub(super) async fn answer(
     need_session: bool,
 ) -> Result<ApiTokenResponse, StoreFailure> {
     let reply = call(env, config, op, Method::Post, path, Some(body)).await?;
-    store_api::parse_tokens(&reply.body, need_session)
+    store_api::parse_tokens(&reply.body, need_session).inspect_err(|f| {
+        if let Some(session) = &config.session {
+            note_failure(session, path, *f, None);
+        }
+    })
 }
 
 /// Verifies the access token of a store answer.
@@ -207,7 +232,7 @@ pub(super) async fn verified(
     let claims = verify_token(&tokens.access_token, env, config, &config.policy, true)
         .await
         .map_err(|f| {
-            log::event("error", phase, "store_token_unverifiable");
+            log::event(log::Level::Error, phase, "store_token_unverifiable");
             match f {
                 VerifyFailure::Keys => Rejection::new(Reason::KeysUnavailable),
                 VerifyFailure::Token(_) => Rejection::new(Reason::StoreTokenUnverifiable),

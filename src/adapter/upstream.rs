@@ -15,6 +15,7 @@ use worker::Env;
 
 use super::js::{self, Name};
 use super::with_isolate;
+use crate::audit;
 use crate::cache_policy::{self, ResponseKind};
 use crate::config::EdgeConfig;
 use crate::forward;
@@ -154,16 +155,32 @@ pub(super) fn send(env: &Env, upstream: &Upstream) -> js_sys::Promise {
     sent.unwrap_or_else(|e| js_sys::Promise::reject(&e))
 }
 
-/// Why the upstream gave no answer: its deadline passed (504) or anything else (502).
-pub(super) fn failure(error: &JsValue) -> Rejection {
+/// Why the upstream gave no answer: its deadline passed (504) or anything else (502); logged
+/// for the request `request_id` with the upstream's `host`, the request's path and the error's
+/// name (`TypeError`, …; its message is not written: it may hold the URL).
+pub(super) fn failure(error: &JsValue, host: &str, request_id: &str, path: &str) -> Rejection {
     let name = js_sys::Reflect::get(error, &JsValue::from_str("name"))
         .ok()
         .and_then(|n| n.as_string());
-    if name.as_deref() == Some("TimeoutError") {
+    let rejection = if name.as_deref() == Some("TimeoutError") {
         Rejection::new(Reason::Upstream(UpstreamFault::Timeout))
     } else {
         Rejection::new(Reason::Upstream(UpstreamFault::Fetch))
-    }
+    };
+    let error = name.as_deref().and_then(crate::audit::error_name);
+    let extra = [
+        ("host", audit::Field::Str(host)),
+        ("request", audit::Field::Str(path)),
+        ("error", error.into()),
+    ];
+    super::log::event_of(
+        request_id,
+        super::log::Level::Error,
+        "upstream",
+        rejection.reason.code(),
+        &extra,
+    );
+    rejection
 }
 
 /// Which path served an answer, for the `Server-Timing` marker (`SERVER_TIMING`).
@@ -277,9 +294,15 @@ pub(super) async fn forward(
     };
     let identity = auth.map(|a| (&*a.claims, a.session_id.as_deref()));
     let upstream = prepare(&incoming, config, identity)?;
-    let resp = JsFuture::from(send(env, &upstream))
-        .await
-        .map_err(|e| failure(&e))?;
+    let resp = JsFuture::from(send(env, &upstream)).await.map_err(|e| {
+        let request_id = super::flight::request_id().unwrap_or_default();
+        failure(
+            &e,
+            &audit::host(&config.upstream),
+            &request_id,
+            target.path(),
+        )
+    })?;
     let set_cookies = auth.map_or(&[][..], |a| &a.set_cookies);
     finalize_response(
         resp.unchecked_into(),

@@ -13,6 +13,7 @@ use worker::{Delay, Env, Method, Request};
 use super::flight;
 use super::outbound::{self, OutboundError, Peer};
 use super::{log, now_ms, now_secs, with_isolate};
+use crate::audit;
 use crate::cache_policy;
 use crate::config::{EdgeConfig, KeySource};
 use crate::gate::VerifyFailure;
@@ -189,7 +190,7 @@ async fn wait_settled(env: &Env, fetch: &InFlight) {
     })
     .await;
     if settled.is_none() {
-        log::event("error", "keys", "jwks_wait_stalled");
+        log::event(log::Level::Error, "keys", "jwks_wait_stalled");
     }
 }
 
@@ -204,26 +205,31 @@ async fn fetch_and_record(
         Ok((set, max_age)) => Some(with_isolate(env, |i| {
             i.jwks.on_fetched(ticket, clock(), set, max_age)
         })),
-        Err(why) => {
+        Err((why, status)) => {
             let usable = with_isolate(env, |i| i.jwks.on_failed(ticket, clock()));
-            log::jwks_failed(why, usable.is_some());
+            log::jwks_failed(&audit::host(&source.url), why, status, usable.is_some());
             usable
         }
     }
 }
 
+/// Why a JWKS fetch failed, and the status it got if it got one.
+type FetchFailure = (&'static str, Option<u16>);
+
 /// One JWKS fetch, the body included, within the source's deadline.
-async fn fetch_keys(env: &Env, source: &JwksSource) -> Result<(KeySet, Option<u64>), &'static str> {
+async fn fetch_keys(env: &Env, source: &JwksSource) -> Result<(KeySet, Option<u64>), FetchFailure> {
     let whole = async {
-        let req = Request::new(source.url.as_str(), Method::Get).map_err(|_| "jwks_fetch_error")?;
+        let req = Request::new(source.url.as_str(), Method::Get)
+            .map_err(|_| ("jwks_fetch_error", None))?;
         let resp = outbound::send(env, source.peer, req, source.timeout_ms)
             .await
             .map_err(|e| match e {
-                OutboundError::Timeout => "jwks_timeout",
-                OutboundError::Network => "jwks_fetch_error",
+                OutboundError::Timeout => ("jwks_timeout", None),
+                OutboundError::Network => ("jwks_fetch_error", None),
             })?;
-        if resp.status_code() != 200 {
-            return Err("jwks_status");
+        let status = resp.status_code();
+        if status != 200 {
+            return Err(("jwks_status", Some(status)));
         }
         let max_age = resp
             .headers()
@@ -234,11 +240,11 @@ async fn fetch_keys(env: &Env, source: &JwksSource) -> Result<(KeySet, Option<u6
         let body = super::body::read_response(&resp, MAX_JWKS_BYTES)
             .await
             .map_err(|e| match e {
-                super::body::ReadError::Refused(_) => "jwks_too_large",
-                super::body::ReadError::Unreadable => "jwks_body",
+                super::body::ReadError::Refused(_) => ("jwks_too_large", Some(status)),
+                super::body::ReadError::Unreadable => ("jwks_body", Some(status)),
             })?;
-        let set =
-            KeySet::from_jwks_json(&body, &source.allowed_algs).map_err(|_| "jwks_unusable")?;
+        let set = KeySet::from_jwks_json(&body, &source.allowed_algs)
+            .map_err(|_| ("jwks_unusable", Some(status)))?;
         Ok((set, max_age))
     };
     // `outbound::send` bounds the wait for the response head; this bounds the body as well.
@@ -246,6 +252,6 @@ async fn fetch_keys(env: &Env, source: &JwksSource) -> Result<(KeySet, Option<u6
     futures_util::pin_mut!(whole);
     match select(whole, deadline).await {
         Either::Left((result, _)) => result,
-        Either::Right(_) => Err("jwks_timeout"),
+        Either::Right(_) => Err(("jwks_timeout", None)),
     }
 }
