@@ -8,7 +8,7 @@
 //! - the **core** (every module but `adapter`): pure Rust, no I/O, no clock reads. Session rules
 //!   ([`rules`]), token claims and signing ([`tokens`]), the ClientAccessToken
 //!   ([`client_token`]), password verification ([`password`]), routes and error answers
-//!   ([`api`]), request validation ([`request`]), the worker ⇄ Durable Object [`envelope`],
+//!   ([`api`]), the audit line of each route ([`audit`]), request validation ([`request`]), the worker ⇄ Durable Object [`envelope`],
 //!   identifiers ([`ids`]) and configuration ([`config`]). The wire types, paths and codes it
 //!   shares with the edge come from `edge-session-protocol`. `now` is always an argument. Tested natively with `cargo test -p session-store`.
 //! - the **adapter** (wasm32 only): the only code that touches `worker::*`. It reads the
@@ -24,6 +24,7 @@
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod api;
+pub mod audit;
 pub mod client_token;
 pub mod config;
 pub mod envelope;

@@ -23,6 +23,10 @@ pub(super) async fn call(
     headers
         .set("content-type", "application/json")
         .map_err(|e| internal("headers", e))?;
+    // The object's lines carry the request's id too.
+    headers
+        .set("x-request-id", &super::log::request_id())
+        .map_err(|e| internal("headers", e))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
@@ -42,7 +46,8 @@ pub(super) async fn call(
     let reply = body::read_response(&resp, MAX_REPLY_BYTES)
         .await
         .map_err(|e| internal("durable object reply", e.code()))?;
-    serde_json::from_slice::<Reply>(&reply).map_err(|e| internal("durable object reply", e))
+    serde_json::from_slice::<Reply>(&reply)
+        .map_err(|e| internal("durable object reply", super::log::json_cause(&e)))
 }
 
 /// The error answer for a reply the route did not expect.

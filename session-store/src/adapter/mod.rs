@@ -7,6 +7,7 @@
 
 mod body;
 mod durable;
+mod log;
 mod object;
 mod routes;
 
@@ -18,6 +19,7 @@ use serde::Serialize;
 use worker::{event, Context, Date, Env, Request, Response};
 
 use crate::api::{self, ApiError, Route};
+use crate::audit::{Level, Seen};
 use crate::config::Config;
 use crate::envelope::Command;
 use crate::time::Millis;
@@ -44,8 +46,13 @@ fn config(env: &Env) -> Result<Rc<Config>, ApiError> {
                 .map(Rc::new)
                 .map_err(|e| e.to_string())
         });
-        loaded.clone().map_err(|reason| {
-            worker::console_error!("configuration error: {reason}");
+        loaded.clone().map_err(|problem| {
+            log::line(
+                Level::Error,
+                "config",
+                "config_invalid",
+                &[("problem", log::Field::Str(&problem))],
+            );
             ApiError::Internal
         })
     })
@@ -58,13 +65,33 @@ struct Metrics {
     sql: Option<String>,
 }
 
-fn internal(context: &str, e: impl std::fmt::Display) -> ApiError {
-    worker::console_error!("{context}: {e}");
+/// Logs an internal failure (`context`: what was being done; `e`: the runtime's or our own
+/// error, never a parser's message about a request body) and answers 500.
+fn internal(context: &'static str, e: impl std::fmt::Display) -> ApiError {
+    log::line(
+        Level::Error,
+        "internal",
+        "internal_error",
+        &[
+            ("context", log::Field::Str(context)),
+            ("cause", log::Field::Str(&log::cause(&e))),
+        ],
+    );
     ApiError::Internal
 }
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let request_id = log::request_id_of(
+        header("x-request-id").as_deref(),
+        header("cf-ray").as_deref(),
+    );
+    log::scoped(request_id, serve(req, env)).await
+}
+
+/// The request under its request id ([`log::scoped`]).
+async fn serve(req: Request, env: Env) -> worker::Result<Response> {
     let mut metrics = Metrics::default();
     let cacheable = matches!(
         req.url().ok().as_ref().map(|u| u.path()),
@@ -142,23 +169,22 @@ fn authorize(req: &Request, cfg: &Config, now: Millis) -> Result<(), ApiError> {
 }
 
 /// What a route's steps work with: the configuration, the clock read once, the user objects'
-/// namespace and the request's counters.
+/// namespace, the request's counters, and what the route learns for its audit line.
 struct Cx<'a> {
     cfg: &'a Config,
     now: Millis,
     ns: &'a worker::ObjectNamespace,
     metrics: &'a mut Metrics,
+    seen: Seen,
 }
 
-/// Classifies, authorizes, and runs the route's steps ([`routes`]).
+/// Classifies, authorizes, and runs the route's steps ([`routes`]); writes the route's audit
+/// line ([`crate::audit::audit`]).
 async fn handle(req: Request, env: &Env, metrics: &mut Metrics) -> Result<Response, ApiError> {
     let url = req.url().map_err(|e| internal("url", e))?;
     let route = api::classify(req.method().as_ref(), url.path())?;
     let cfg = config(env)?;
     let now = now();
-    if route.needs_client_token() {
-        authorize(&req, &cfg, now)?;
-    }
     let ns = env
         .durable_object(BINDING)
         .map_err(|e| internal("durable object binding", e))?;
@@ -167,20 +193,49 @@ async fn handle(req: Request, env: &Env, metrics: &mut Metrics) -> Result<Respon
         now,
         ns: &ns,
         metrics,
+        seen: Seen {
+            // The caller's address; a route that carries the end user's replaces it.
+            client_ip: req.headers().get("cf-connecting-ip").ok().flatten(),
+            ..Seen::default()
+        },
     };
+    if let Route::RevokeSessions(user_id) = &route {
+        cx.seen.subject = Some(user_id.clone());
+    }
+    let authorized = if route.needs_client_token() {
+        authorize(&req, &cfg, now)
+    } else {
+        Ok(())
+    };
+    let result = match authorized {
+        Ok(()) => run(&route, &req, &url, &mut cx).await,
+        Err(e) => Err(e),
+    };
+    if let Some(a) = crate::audit::audit(&route, result.as_ref().map(|_| ()), &cx.seen) {
+        log::audit(&a, cx.seen.client_ip.as_deref());
+    }
+    result
+}
+
+/// Runs the route's steps.
+async fn run(
+    route: &Route,
+    req: &Request,
+    url: &worker::Url,
+    cx: &mut Cx<'_>,
+) -> Result<Response, ApiError> {
+    let cfg = cx.cfg;
     match route {
-        Route::ClientToken => routes::client_token(&req, &cx).await,
-        Route::PasswordAuthenticate => routes::password_authenticate(&req, &mut cx).await,
-        Route::SessionAuthenticate => routes::session_authenticate(&req, &mut cx).await,
-        Route::Refresh => routes::refresh(&req, &mut cx).await,
-        Route::Logout => routes::logout(&req, &mut cx).await,
-        Route::ListSessions(user_id) => {
-            routes::user_sessions(&mut cx, &user_id, Command::List).await
-        }
+        Route::ClientToken => routes::client_token(req, cx).await,
+        Route::PasswordAuthenticate => routes::password_authenticate(req, cx).await,
+        Route::SessionAuthenticate => routes::session_authenticate(req, cx).await,
+        Route::Refresh => routes::refresh(req, cx).await,
+        Route::Logout => routes::logout(req, cx).await,
+        Route::ListSessions(user_id) => routes::user_sessions(cx, user_id, Command::List).await,
         Route::RevokeSessions(user_id) => {
-            routes::user_sessions(&mut cx, &user_id, Command::RevokeAll).await
+            routes::user_sessions(cx, user_id, Command::RevokeAll).await
         }
         Route::Jwks => json(&cfg.keys.jwks()),
-        Route::Discovery => routes::discovery(&cfg, &url),
+        Route::Discovery => routes::discovery(cfg, url),
     }
 }

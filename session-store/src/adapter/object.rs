@@ -15,6 +15,8 @@ use worker::{
     Storage,
 };
 
+use super::log;
+use crate::audit::Level;
 use crate::envelope::{execute, Envelope, Reply, MAX_ENVELOPE_BYTES};
 use crate::rules::{RefreshRecord, Session, Store, TokenState};
 use crate::time::Millis;
@@ -65,19 +67,33 @@ impl DurableObject for UserSessions {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        // The worker sends its request's id; lines here carry it.
+        let id = req.headers().get("x-request-id").ok().flatten();
+        let request_id = log::request_id_of(id.as_deref(), None);
+        let fail = |reason: &str, cause: String| {
+            log::line_of(
+                &request_id,
+                Level::Error,
+                "durable_object",
+                reason,
+                &[("cause", log::Field::Str(&cause))],
+            );
+        };
         if let Err(e) = &self.schema {
-            worker::console_error!("schema: {e}");
+            fail("schema", log::cause(e));
             return Response::error("schema", 500);
         }
         // The only await: before any storage access.
         let envelope = match super::body::read_request(&req, MAX_ENVELOPE_BYTES).await {
-            Ok(bytes) => serde_json::from_slice::<Envelope>(&bytes).map_err(|e| e.to_string()),
+            Ok(bytes) => {
+                serde_json::from_slice::<Envelope>(&bytes).map_err(|e| log::json_cause(&e))
+            }
             Err(e) => Err(e.code().to_string()),
         };
         let envelope = match envelope {
             Ok(e) => e,
             Err(e) => {
-                worker::console_error!("bad envelope: {e}");
+                fail("bad_envelope", e);
                 return Response::error("bad envelope", 400);
             }
         };

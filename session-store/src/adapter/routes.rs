@@ -2,19 +2,19 @@
 //! object, run one [`Command`] there ([`durable::call`]), answer.
 
 use edge_session_protocol::wire::ClientTokenResponse;
-use edge_session_protocol::{paths, SessionInfo, TokenResponse};
+use edge_session_protocol::{paths, ClientAttributes, SessionInfo, TokenResponse};
 use worker::{ObjectId, ObjectNamespace, Request, Response, Url};
 
 use super::durable::{self, unexpected};
-use super::{body, internal, json, no_content, Cx};
+use super::{body, internal, json, log, no_content, Cx};
 use crate::api::ApiError;
+use crate::audit::{Level, Seen};
 use crate::config::Config;
 use crate::envelope::{Command, Reply};
 use crate::ids;
 use crate::password;
 use crate::request::{self, Logout, PasswordAuthenticate, Refresh, SessionAuthenticate};
 use crate::rules::{Issued, NewChain};
-use crate::time::Millis;
 use crate::tokens::Grant;
 
 /// The request's `Content-Type` and body, read through the capped reader
@@ -56,6 +56,9 @@ pub(super) async fn password_authenticate(
     cx: &mut Cx<'_>,
 ) -> Result<Response, ApiError> {
     let body: PasswordAuthenticate = parse(req).await?;
+    cx.seen.step_up = body.session_id.is_some();
+    cx.seen.session = body.session_id.as_deref().map(str::to_owned);
+    note_client(&mut cx.seen, body.client_attributes.as_ref());
     let audience = cx
         .cfg
         .audience(body.resource.as_deref())
@@ -67,6 +70,7 @@ pub(super) async fn password_authenticate(
         (Some(u), true) => u,
         _ => return Err(ApiError::InvalidCredentials),
     };
+    cx.seen.subject = Some(user.user_id.clone());
     let id = cx
         .ns
         .id_from_name(&user.user_id)
@@ -87,7 +91,7 @@ pub(super) async fn password_authenticate(
         chain,
     };
     let reply = durable::call(&id, cx, command).await?;
-    tokens(cx.cfg, reply, refresh_token, cx.now)
+    tokens(cx, reply, refresh_token)
 }
 
 /// `POST /v1/auth/session/authenticate`: new tokens for a live session, extending it.
@@ -96,6 +100,8 @@ pub(super) async fn session_authenticate(
     cx: &mut Cx<'_>,
 ) -> Result<Response, ApiError> {
     let body: SessionAuthenticate = parse(req).await?;
+    cx.seen.session = Some(body.session_id.to_string());
+    note_client(&mut cx.seen, body.client_attributes.as_ref());
     let audience = cx
         .cfg
         .audience(body.resource.as_deref())
@@ -108,7 +114,7 @@ pub(super) async fn session_authenticate(
         chain,
     };
     let reply = durable::call(&id, cx, command).await?;
-    tokens(cx.cfg, reply, refresh_token, cx.now)
+    tokens(cx, reply, refresh_token)
 }
 
 /// `POST /v1/auth/token/refresh`: rotate the refresh token.
@@ -122,12 +128,13 @@ pub(super) async fn refresh(req: &Request, cx: &mut Cx<'_>) -> Result<Response, 
         refresh_hash: ids::token_hash(&refresh_token),
     };
     let reply = durable::call(&id, cx, command).await?;
-    tokens(cx.cfg, reply, refresh_token, cx.now)
+    tokens(cx, reply, refresh_token)
 }
 
 /// `POST /v1/auth/session/logout`: end one session.
 pub(super) async fn logout(req: &Request, cx: &mut Cx<'_>) -> Result<Response, ApiError> {
     let body: Logout = parse(req).await?;
+    cx.seen.session = Some(body.session_id.to_string());
     let (id, _) =
         route_to(cx.ns, ids::session_route(&body.session_id)).ok_or(ApiError::SessionNotFound)?;
     let command = Command::Logout {
@@ -199,13 +206,18 @@ fn route_to<'a>(ns: &'a ObjectNamespace, hex: Option<&str>) -> Option<(ObjectId<
     Some((id, hex.to_string()))
 }
 
-/// Signs the access and ID tokens for an issued session.
-fn tokens(
-    cfg: &Config,
-    reply: Reply,
-    refresh_token: String,
-    now: Millis,
-) -> Result<Response, ApiError> {
+/// The end user's address as the caller reports it, for the audit line (replaces the
+/// caller's own).
+fn note_client(seen: &mut Seen, attributes: Option<&ClientAttributes<'_>>) {
+    if let Some(ip) = attributes.and_then(|a| a.ip_address.as_deref()) {
+        seen.client_ip = Some(ip.to_owned());
+    }
+}
+
+/// Signs the access and ID tokens for an issued session (whose user and id the audit line
+/// names).
+fn tokens(cx: &mut Cx<'_>, reply: Reply, refresh_token: String) -> Result<Response, ApiError> {
+    let (cfg, now) = (cx.cfg, cx.now);
     let Issued {
         session,
         audience,
@@ -215,9 +227,20 @@ fn tokens(
         Reply::Issued(i) => i,
         other => return Err(unexpected(other)),
     };
+    cx.seen.subject = Some(session.user_id.clone());
+    cx.seen.session = Some(session.id.clone());
     if ended_sessions > 0 {
         // No ids in logs; the edge is not told (its KV revocation does not learn of these).
-        worker::console_log!("session cap: {ended_sessions} oldest session(s) of the user ended");
+        log::line(
+            Level::Info,
+            "sessions",
+            "session_cap",
+            &[("ended_sessions", log::Field::Num(ended_sessions))],
+        );
+        log::audit(
+            &crate::audit::session_cap(&session.user_id),
+            cx.seen.client_ip.as_deref(),
+        );
     }
     let user = cfg
         .users
