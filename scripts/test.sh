@@ -29,4 +29,12 @@ step "build the workers"
 bash scripts/build.sh
 
 step "integration tests in workerd (node:test + Miniflare)"
+# Every test process records the secrets it used and the log lines of the workers it started
+# (tests/log-scan.mjs); the scan after the run fails it if any line holds any of them.
+EDGE_LOG_SCAN_DIR=$(mktemp -d)
+export EDGE_LOG_SCAN_DIR
+trap 'rm -rf "$EDGE_LOG_SCAN_DIR"' EXIT
 node --test tests/
+
+step "secret scan of every worker's log lines"
+node tests/log-scan.mjs "$EDGE_LOG_SCAN_DIR"

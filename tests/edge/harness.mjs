@@ -21,6 +21,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { run as scan, captureOptions, secretsOfBindings, secretsOfRequest, secretsOfResponse } from '../log-scan.mjs';
+
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 
@@ -54,6 +56,7 @@ export function genKey(kind, { kid = `${kind}-${rid(4)}`, alg = ALG_OF[kind], bi
   else if (kind === 'ed') pair = crypto.generateKeyPairSync('ed25519');
   else throw new Error(`unknown key kind ${kind}`);
   const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
+  scan.privateJwk(pair.privateKey.export({ format: 'jwk' }), `private key ${kid}`);
   return { kind, kid, alg, privateKey: pair.privateKey, publicKey: pair.publicKey, jwk };
 }
 
@@ -106,19 +109,25 @@ export function mint({ key, alg = key.alg, signAlg = alg, header = {}, claims = 
   const h = dropUndefined({ alg, typ: 'at+jwt', kid: key.kid, ...header });
   const body = rawPayload !== undefined ? rawPayload : dropUndefined(defaultClaims(claims));
   const input = `${b64uJson(h)}.${b64uJson(body)}`;
-  return `${input}.${b64u(signJws(signAlg, key.privateKey, input))}`;
+  return secretToken(`${input}.${b64u(signJws(signAlg, key.privateKey, input))}`);
 }
+
+/** Registers a token for the log scan (tests/log-scan.mjs) and returns it. */
+const secretToken = (token) => {
+  scan.secret(token, 'token');
+  return token;
+};
 
 /** A token with arbitrary header/payload segments and signature (all raw strings or objects). */
 export function rawToken(header, payload, signature = '') {
   const enc = (x) => (typeof x === 'string' ? x : b64uJson(x));
-  return `${enc(header)}.${enc(payload)}.${signature}`;
+  return secretToken(`${enc(header)}.${enc(payload)}.${signature}`);
 }
 
 /** HS256 MAC of a token with `secret` (Buffer/string) — the key-confusion attack. */
 export function hs256Token(secret, header, claims) {
   const input = `${b64uJson({ alg: 'HS256', typ: 'at+jwt', ...header })}.${b64uJson(defaultClaims(claims))}`;
-  return `${input}.${b64u(crypto.createHmac('sha256', secret).update(input).digest())}`;
+  return secretToken(`${input}.${b64u(crypto.createHmac('sha256', secret).update(input).digest())}`);
 }
 
 /** Flips one base64url character in the middle of the signature (never the last: padding bits). */
@@ -126,14 +135,14 @@ export function tamperSignature(token) {
   const [h, p, s] = token.split('.');
   const i = Math.floor(s.length / 2);
   const c = s[i] === 'A' ? 'B' : 'A';
-  return `${h}.${p}.${s.slice(0, i)}${c}${s.slice(i + 1)}`;
+  return secretToken(`${h}.${p}.${s.slice(0, i)}${c}${s.slice(i + 1)}`);
 }
 
 /** Replaces the payload with other claims, keeping header and signature. */
 export function tamperPayload(token, over) {
   const [h, p, s] = token.split('.');
   const claims = { ...JSON.parse(Buffer.from(p, 'base64url')), ...over };
-  return `${h}.${b64uJson(claims)}.${s}`;
+  return secretToken(`${h}.${b64uJson(claims)}.${s}`);
 }
 
 export const jwks = (...keys) => ({ keys: keys.map((k) => k.jwk ?? k) });
@@ -305,11 +314,14 @@ export async function refusedUrl(p = '/jwks') {
  * HTTP requests reach it without Miniflare's entry worker rewriting anything. `extraWorkers`
  * (Miniflare worker options) run beside them, reachable through `serviceBindings`
  * ({ configName: { BINDING: 'workerName' } }).
- * `onLog(line)` receives every line the workers write to stdout (their structured log lines).
+ * Every log line of the workers is captured for the secret scan (tests/log-scan.mjs), and the
+ * bindings holding secrets are registered there; `onLog(line, level)` also receives each line
+ * with its console method (`log`, `info`, `warn`, `error`, `debug`).
  * Returns { mf, url(name), request(name, path, opts), dispose() }.
  */
 export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {}, onLog } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
+  for (const bindings of Object.values(configs)) secretsOfBindings(bindings);
   const workers = Object.entries(configs).map(([name, bindings]) => ({
     name,
     modules: true,
@@ -334,17 +346,7 @@ export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers 
     workers: [...workers, ...extraWorkers],
     cf: false,
     log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN),
-    ...(onLog && {
-      handleRuntimeStdio(stdout, stderr) {
-        let rest = '';
-        stdout.on('data', (chunk) => {
-          const lines = (rest + chunk.toString('utf8')).split('\n');
-          rest = lines.pop();
-          for (const line of lines) onLog(line);
-        });
-        stderr.resume();
-      },
-    }),
+    ...captureOptions(`gate ${Object.keys(configs).join(',')}`, onLog),
   });
   const urls = {};
   try {
@@ -377,6 +379,7 @@ export function request(url, { method = 'GET', headers = [], body } = {}) {
   }
   if (!hasHost) raw.push('Host', url.host);
   if (body !== undefined) raw.push('Content-Length', String(Buffer.byteLength(body)));
+  secretsOfRequest(pairs, body);
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers: raw, agent: false }, (res) => {
       const chunks = [];
@@ -384,6 +387,7 @@ export function request(url, { method = 'GET', headers = [], body } = {}) {
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const map = headerMap(res.rawHeaders);
+        secretsOfResponse(map['set-cookie'], text, map['content-type']?.[0]);
         resolve({
           status: res.statusCode,
           headers: Object.fromEntries(Object.entries(map).map(([k, v]) => [k, v.join(', ')])),
@@ -418,6 +422,7 @@ export function rawRequest(baseUrl, { method = 'GET', target = '/', headers = []
   if (!names.includes('connection')) lines.push('Connection: close');
   for (const [k, v] of headers) lines.push(`${k}: ${v}`);
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  secretsOfRequest(headers, body);
   // `target` may hold non-ASCII: sent as its UTF-8 bytes, like a client that does not encode.
   const bytes = Buffer.concat([
     Buffer.from(`${method} `, 'latin1'),
@@ -435,7 +440,9 @@ export function rawRequest(baseUrl, { method = 'GET', target = '/', headers = []
       finished = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(parseRawResponse(Buffer.concat(chunks), error));
+      const res = parseRawResponse(Buffer.concat(chunks), error);
+      secretsOfResponse(res.setCookies, res.text, res.headers['content-type']);
+      resolve(res);
     };
     const timer = setTimeout(() => done('timeout'), timeoutMs);
     socket.on('data', (c) => {
@@ -468,11 +475,13 @@ function parseRawResponse(buf, error) {
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
   if (!m || split < 0) return { status: 0, error: error ?? 'no answer', headers: {}, text: '', json: () => undefined };
   const headers = {};
+  const setCookies = [];
   for (const line of text.slice(0, split).split('\r\n').slice(1)) {
     const i = line.indexOf(':');
     const k = line.slice(0, i).trim().toLowerCase();
     const v = line.slice(i + 1).trim();
     headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+    if (k === 'set-cookie') setCookies.push(v);
   }
   let bodyBuf = buf.subarray(Buffer.byteLength(text.slice(0, split + 4), 'latin1'));
   if ((headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked')) {
@@ -492,6 +501,7 @@ function parseRawResponse(buf, error) {
   return {
     status: Number(m[1]),
     headers,
+    setCookies,
     text: body,
     json() {
       return JSON.parse(body);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as H from './harness.mjs';
+import { captureOptions } from '../log-scan.mjs';
 
 // (module (func (export "trap") (result i32) unreachable) (func (export "ok") (result i32) i32.const 1))
 const WASM = Uint8Array.from([
@@ -42,6 +43,7 @@ before(async () => {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const mf = new Miniflare({
     log: new Log(LogLevel.NONE),
+    ...captureOptions('shim'),
     workers: [
       {
         name: 'shim',

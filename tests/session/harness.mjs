@@ -14,6 +14,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import path from 'node:path';
 
 import { REPO_ROOT, WORKER_SCRIPT, ISSUER, AUDIENCE, now, rid, request, sleep } from '../edge/harness.mjs';
+import { run as scan } from '../log-scan.mjs';
 import { startTransmitStore, CLIENT_ID, CLIENT_SECRET } from './transmit-store.mjs';
 
 export { ISSUER, AUDIENCE, now, rid, sleep, startTransmitStore, CLIENT_ID, CLIENT_SECRET };
@@ -24,6 +25,8 @@ export const SESSION_COOKIE = '__Host-session';
 /** A fixed, test-only cookie MAC key (32 bytes, base64url) and a second one for rotation. */
 export const COOKIE_KEY = Buffer.alloc(32, 7).toString('base64url');
 export const COOKIE_KEY_2 = Buffer.alloc(32, 9).toString('base64url');
+scan.secret(COOKIE_KEY, 'COOKIE_KEY');
+scan.secret(COOKIE_KEY_2, 'COOKIE_KEY_2');
 
 export const UA = 'Mozilla/5.0 (X11; Linux x86_64) edge-session-test/1.0';
 export const OTHER_UA = 'Mozilla/5.0 (Macintosh) some-other-browser/2.0';
@@ -107,7 +110,9 @@ export function sealAccess(session, token, { mintedMs = Date.now(), key = COOKIE
   plain.write(token, 8);
   const aad = Buffer.concat([ACCESS_LABEL, Buffer.from(session)]);
   const sealed = xchacha20poly1305(sealingKey(key), nonce, aad).encrypt(plain);
-  return `a1.${nonce.toString('base64url')}.${Buffer.from(sealed).toString('base64url')}`;
+  const value = `a1.${nonce.toString('base64url')}.${Buffer.from(sealed).toString('base64url')}`;
+  scan.secret(value, 'sealed access cookie');
+  return value;
 }
 
 /** Opens an access cookie value beside its session cookie value: { token, mintedMs }. */

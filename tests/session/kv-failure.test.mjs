@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { WORKER_SCRIPT, startUpstream } from '../edge/harness.mjs';
+import { captureOptions, secretsOfBindings } from '../log-scan.mjs';
 import { Client, startFakeStore, fakeStoreBindings, assertCleared } from './harness.mjs';
 
 const FAILING_KV = `
@@ -25,6 +26,7 @@ let mf;
 const urls = {};
 
 function edgeWorker(name, bindings, extra = {}) {
+  secretsOfBindings(bindings);
   return {
     name,
     modules: true,
@@ -52,7 +54,12 @@ before(async () => {
     edgeWorker('nokv', fakeStoreBindings(fs, up)),
     { name: 'failing-kv', modules: [{ type: 'ESModule', path: 'failing-kv.mjs', contents: FAILING_KV }] },
   ];
-  mf = new Miniflare({ workers, cf: false, log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN) });
+  mf = new Miniflare({
+    workers,
+    cf: false,
+    log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN),
+    ...captureOptions('edge (kv-failure)'),
+  });
   try {
     await mf.ready;
     for (const name of ['closed', 'open', 'nokv']) urls[name] = await mf.unsafeGetDirectURL(name);

@@ -11,7 +11,8 @@
 //              reuse detection, no session_id on refresh).
 //
 // `for (const kind of STORES) describe(kind.name, ...)`; in the describe's `before`,
-// `store = await kind.start({ extraUsers })`. A kind gives, before it starts:
+// `store = await kind.start({ extraUsers })` (the reference store also takes `onLog(line,
+// level)`: its log lines). A kind gives, before it starts:
 //   kind.id ('reference' | 'transmit' | 'fake'), kind.name,
 //   kind.shape: what the store answers, in the protocol's terms (protocol/wire.json's shapes,
 //     the same object tests/store/contract.test.mjs checks the store against),
@@ -57,7 +58,7 @@ function withTokenHelpers(store) {
  * The reference store. `extraUsers` (names) are added to DEMO_USERS with alice's password hash,
  * so each logs in with alice's password (the store hashes with argon2id; no hashing here).
  */
-async function startReference({ extraUsers = [] } = {}) {
+async function startReference({ extraUsers = [], onLog } = {}) {
   const vars = refVars();
   const demo = JSON.parse(vars.DEMO_USERS);
   const aliceHash = demo.find((u) => u.username === 'alice').password_hash;
@@ -66,7 +67,7 @@ async function startReference({ extraUsers = [] } = {}) {
     demo.push({ user_id: `user-${name}`, username: name, roles: ['user'], password_hash: aliceHash });
     users[name] = { username: name, password: ALICE.password, userId: `user-${name}` };
   }
-  const s = await startStore(extraUsers.length ? { DEMO_USERS: JSON.stringify(demo) } : {});
+  const s = await startStore(extraUsers.length ? { DEMO_USERS: JSON.stringify(demo) } : {}, { onLog });
   const url = (await s.mf.ready).toString().replace(/\/$/, '');
   return withTokenHelpers({
     ...kindFacts(REFERENCE),

@@ -44,6 +44,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 import { ISSUER, AUDIENCE, genKey, mint, now, rid, sleep } from '../edge/harness.mjs';
+import { run as scan, secretsOfRequest } from '../log-scan.mjs';
 
 /** The store API's paths and the stores' shapes, from the protocol crate (protocol/wire.json). */
 export const WIRE = JSON.parse(readFileSync(new URL('../../protocol/wire.json', import.meta.url), 'utf8'));
@@ -64,6 +65,7 @@ export const TRANSMIT_ISSUER = 'https://userid.security';
 export const TRANSMIT_AUDIENCE = 'userid-api';
 export const CLIENT_ID = 'edge-test-client';
 export const CLIENT_SECRET = 'edge-test-client-secret-0123456789';
+scan.secret(CLIENT_SECRET, 'fake store CLIENT_SECRET');
 
 const PROFILES = {
   transmit: {
@@ -178,6 +180,7 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
       this.opts = { ...DEFAULT_OPTS, ...p.opts };
     },
     addUser(name, password, roles = ['user']) {
+      scan.secret(password, `password ${name}`);
       const u = { password, sub: p.userId(name), roles, locked: false };
       this.users.set(name, u);
       return u;
@@ -455,6 +458,8 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
     } catch {
       parsed = body;
     }
+    // What the edge (or a test) sent and what the fake answers are secrets of the run.
+    secretsOfRequest(Object.entries(req.headers), body);
     const call = { endpoint, method: req.method, path: full, body: parsed, headers: req.headers, at: Date.now() };
     fs.calls.push(call);
     const f = fs.fail[endpoint];
@@ -468,6 +473,7 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
       return res.end(f.body ?? JSON.stringify({ message: 'injected', error_code: f.status }));
     }
     const out = handle(endpoint, req, path || full, body);
+    scan.secretFields(out.json, 'fake store answer');
     call.status = out.status;
     call.response = out.json;
     if (res.destroyed) return;

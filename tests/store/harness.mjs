@@ -7,6 +7,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
+import { run as scan, captureOptions, secretsOfBindings, secretsOfRequest, secretsOfResponse } from "../log-scan.mjs";
+
 process.env.WRANGLER_SEND_METRICS ??= "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_HIDE_BANNER ??= "true";
@@ -22,15 +24,20 @@ export const BASE = config.vars.ISSUER;
 export const CLIENT = { id: config.vars.CLIENT_ID, secret: config.vars.CLIENT_SECRET };
 export const ALICE = { username: "alice", password: "alice-dev-password", userId: "user-alice" };
 export const BOB = { username: "bob", password: "bob-dev-password", userId: "user-bob" };
+scan.secret(ALICE.password, "password alice");
+scan.secret(BOB.password, "password bob");
 
 /**
  * Starts the store with wrangler.toml's vars plus `overrides`. With `direct`, the worker also
- * gets a direct loopback socket (`store.directUrl`) for raw-byte tests.
+ * gets a direct loopback socket (`store.directUrl`) for raw-byte tests. Its log lines are
+ * captured for the secret scan (tests/log-scan.mjs); `onLog(line, level)` sees them too.
  */
-export async function startStore(overrides = {}, { direct = false } = {}) {
+export async function startStore(overrides = {}, { direct = false, onLog } = {}) {
   if (!existsSync(scriptPath)) {
     throw new Error(`${scriptPath} missing: build with (cd session-store && worker-build --release)`);
   }
+  const bindings = { ...config.vars, ...overrides };
+  secretsOfBindings(bindings);
   const mf = new Miniflare({
     modules: true,
     scriptPath,
@@ -41,12 +48,13 @@ export async function startStore(overrides = {}, { direct = false } = {}) {
     ],
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    bindings: { ...config.vars, ...overrides },
+    bindings,
     durableObjects: { USER_SESSIONS: { className: "UserSessions", useSQLite: true } },
     durableObjectsPersist: false,
     ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
     cf: false,
     log: undefined,
+    ...captureOptions("session-store", onLog),
   });
   await mf.ready;
   const store = new Store(mf);
@@ -74,8 +82,10 @@ export class Store {
       h["content-type"] ??= "application/json";
       body = JSON.stringify(json);
     }
+    secretsOfRequest(h, body);
     const res = await this.mf.dispatchFetch(new URL(pathname, BASE), { method, headers: h, body });
     const text = await res.text();
+    secretsOfResponse(res.headers.getSetCookie?.() ?? [], text, res.headers.get("content-type") ?? "");
     let parsed = null;
     try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
     return { status: res.status, headers: res.headers, body: parsed, text };
@@ -88,7 +98,9 @@ export class Store {
       body: form.toString(),
     });
     if (res.status !== 200) throw new Error(`client token: ${res.status} ${await res.text()}`);
-    return (await res.json()).access_token;
+    const token = (await res.json()).access_token;
+    scan.secret(token, "client access token");
+    return token;
   }
   login(user = ALICE, extra = {}) {
     return this.request("POST", "/v1/auth/password/authenticate", {
