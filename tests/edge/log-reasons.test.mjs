@@ -1,8 +1,13 @@
 // Every refusal's structured log line names its reason and phase (the closed `Reason` of
-// src/rejection.rs and its table), and no log line carries a token or a cookie value. Requests
-// go out as raw bytes on a socket; the worker's stdout is read line by line.
+// src/rejection.rs and its table), and no log line carries a token or a cookie value. Every
+// line carries the request id (the request's cf-ray, else a local one) and is written with the
+// console method of its level; a failed JWKS, store or upstream call names the host and the
+// cause. Requests go out as raw bytes on a socket; the worker's console calls are captured
+// with their method (tests/log-scan.mjs).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+
 import * as H from './harness.mjs';
 
 const built = H.workerBuilt();
@@ -10,14 +15,37 @@ const skip = !built && `edge worker not built (${H.WORKER_SCRIPT}); run scripts/
 
 const key = H.genKey('ec', { kid: 'log-ec' });
 const lines = [];
-let up, jw, gate;
+/** Every line with its console method: { message, method }. */
+const calls = [];
+let up, jw, gate, refused;
 
 before(async () => {
   if (!built) return;
   up = await H.startUpstream();
   jw = await H.startJwks();
   jw.set('/k', { keys: H.jwks(key), cacheControl: 'max-age=300' });
-  gate = await H.startGate({ edge: H.baseBindings(up, jw.url('/k'), { PUBLIC_PATHS: '/public/*' }) }, { onLog: (l) => lines.push(l) });
+  refused = await H.refusedUrl('/down');
+  const down = new URL(refused);
+  const sessions = {
+    SESSION_STORE_URL: `${down.origin}/store`,
+    CLIENT_ID: 'log-test-client',
+    CLIENT_SECRET: `log-test-secret-${H.rid()}`,
+    COOKIE_KEYS: crypto.randomBytes(32).toString('base64url'),
+    STORE_TIMEOUT_MS: '500',
+  };
+  gate = await H.startGate(
+    {
+      edge: H.baseBindings(up, jw.url('/k'), { PUBLIC_PATHS: '/public/*' }),
+      // Everything it calls is down: the JWKS, the upstream, the store.
+      down: H.baseBindings({ url: down.origin }, refused, { PUBLIC_PATHS: '/public/*', JWKS_TIMEOUT_MS: '500', ...sessions }),
+    },
+    {
+      onLog: (l, method) => {
+        lines.push(l);
+        calls.push({ message: l, method });
+      },
+    },
+  );
 });
 after(async () => {
   await gate?.dispose();
@@ -71,8 +99,71 @@ describe('refusals are logged with their reason and phase', { skip }, () => {
         { status, phase, reason, method },
       );
       assert.equal(line.level, status >= 500 ? 'error' : 'info');
+      assert.match(line.request_id, /^local-[0-9a-f]{16}$/, 'no cf-ray: a local request id');
     });
   }
+
+  test('the request id is the cf-ray the request came with', async () => {
+    const target = '/api/with-ray';
+    const res = await H.rawRequest(gate.url('edge'), { target, headers: [['cf-ray', '8c5a1b2c3d4e5f60-AMS']] });
+    assert.equal(res.status, 401);
+    assert.equal((await lineFor(target))?.request_id, '8c5a1b2c3d4e5f60-AMS');
+    // A cf-ray that is no plain id (a client reaching the worker directly) is not repeated.
+    const hostile = '/api/hostile-ray';
+    await H.rawRequest(gate.url('edge'), { target: hostile, headers: [['cf-ray', 'x"},"level":"forged']] });
+    const line = await lineFor(hostile);
+    assert.match(line?.request_id ?? '', /^local-[0-9a-f]{16}$/);
+    assert.equal(line.level, 'info');
+  });
+
+  test('failed calls name the host and the cause: JWKS, store, upstream (the upstream on the fast path)', async () => {
+    const host = new URL(refused).host;
+    const seen = async (ray, phase) => {
+      for (let i = 0; i < 100; i++) {
+        const found = calls.map((c) => ({ ...c, json: JSON.parse(c.message) })).find((c) => c.json.request_id === ray && c.json.phase === phase);
+        if (found) return found;
+        await H.sleep(20);
+      }
+      assert.fail(`a ${phase} line for ${ray}:\n${lines.join('\n')}`);
+    };
+    // JWKS: a token to verify, keys unreachable.
+    let res = await H.rawRequest(gate.url('down'), { target: '/api/x', headers: [...H.bearer(good), ['cf-ray', 'ray-jwks']] });
+    assert.equal(res.status, 503);
+    const jwks = await seen('ray-jwks', 'keys');
+    assert.deepEqual([jwks.json.reason, jwks.json.host, jwks.json.level, jwks.method], ['jwks_fetch_error', host, 'warn', 'warn']);
+    // Store: a login, the store unreachable.
+    res = await H.rawRequest(gate.url('down'), {
+      method: 'POST',
+      target: '/auth/login',
+      headers: [['Content-Type', 'application/json'], ['Sec-Fetch-Site', 'same-origin'], ['cf-ray', 'ray-store']],
+      body: JSON.stringify({ username: 'someone', password: 'a-password-for-logs' }),
+    });
+    assert.equal(res.status, 502);
+    const store = await seen('ray-store', 'store');
+    assert.deepEqual(
+      [store.json.reason, store.json.host, store.json.request, store.json.level, store.method],
+      ['store_unreachable', host, '/oidc/token', 'error', 'error'],
+    );
+    // Upstream: a public path, forwarded on the fast path (its own callback logs it, with the
+    // path but not the query).
+    res = await H.rawRequest(gate.url('down'), { target: '/public/p?secret=1', headers: [['cf-ray', 'ray-fast']] });
+    assert.equal(res.status, 502);
+    const fast = await seen('ray-fast', 'upstream');
+    assert.deepEqual(
+      [fast.json.reason, fast.json.host, fast.json.request, fast.json.error, fast.method],
+      ['upstream_fetch', host, '/public/p', 'Error', 'error'],
+    );
+  });
+
+  test('every line is JSON with a request id, written with the console method of its level', () => {
+    const method = { info: 'log', warn: 'warn', error: 'error' };
+    assert.ok(calls.length >= CASES.length);
+    for (const c of calls) {
+      const v = JSON.parse(c.message);
+      assert.equal(typeof v.request_id, 'string', c.message);
+      assert.equal(c.method, method[v.level], `level ${v.level} via console.${c.method}: ${c.message}`);
+    }
+  });
 
   test('no log line carries a token or a cookie value', () => {
     assert.ok(lines.length >= CASES.length, 'lines were captured');
