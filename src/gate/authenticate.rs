@@ -164,8 +164,9 @@ pub struct Authentication<'a> {
     refresh_route: bool,
     /// The user and session of the refresh this machine reached (from the session cookie).
     refreshing: Option<(String, String)>,
-    /// Whether the store was asked for the refresh.
-    refresh_asked: bool,
+    /// What the refresh came to, once the store answered (before authorization: a request
+    /// refused by the CSRF rule after a refresh still refreshed).
+    refreshed: Option<Result<(), Rejection>>,
 }
 
 impl<'a> Authentication<'a> {
@@ -181,7 +182,7 @@ impl<'a> Authentication<'a> {
             notes: Vec::new(),
             refresh_route: false,
             refreshing: None,
-            refresh_asked: false,
+            refreshed: None,
         };
         machine.state = match session_rules::present(
             config,
@@ -256,10 +257,7 @@ impl<'a> Authentication<'a> {
                     carried_ms: _,
                 },
                 Answer::Refreshed(result, nonce),
-            ) => {
-                self.refresh_asked = true;
-                self.on_refreshed(&session, result, nonce)
-            }
+            ) => self.on_refreshed(&session, result, nonce),
             (done @ State::Done(_), _) => done,
             (_, _) => State::Done(Err(out_of_order())),
         };
@@ -282,22 +280,21 @@ impl<'a> Authentication<'a> {
     /// one (a transparent refresh too), and for `POST /auth/refresh` whatever the outcome;
     /// `None` for a request that needed no refresh.
     pub fn audit(&self) -> Option<Audit> {
-        if !self.refresh_route && !self.refresh_asked {
-            return None;
-        }
         let (subject, session) = match &self.refreshing {
             Some((sub, sid)) => (Some(sub.as_str()), Some(sid.as_str())),
             None => (None, None),
         };
-        match &self.state {
-            State::Done(Ok(_)) => Some(
-                Audit::new(Event::Refresh, Outcome::Success, "session_refresh")
-                    .subject(subject)
-                    .session(session),
-            ),
-            State::Done(Err(r)) => Some(audit::refused(Event::Refresh, r, subject, session)),
-            _ => None,
-        }
+        let result = match (&self.refreshed, &self.state) {
+            (Some(done), _) => done.as_ref().map(|_| ()),
+            (None, State::Done(done)) if self.refresh_route => done.as_ref().map(|_| ()),
+            _ => return None,
+        };
+        Some(match result {
+            Ok(()) => Audit::new(Event::Refresh, Outcome::Success, "session_refresh")
+                .subject(subject)
+                .session(session),
+            Err(r) => audit::refused(Event::Refresh, r, subject, session),
+        })
     }
 
     fn refresh_after_revocation(
@@ -392,10 +389,15 @@ impl<'a> Authentication<'a> {
     ) -> State<'a> {
         let refreshed = match result {
             Ok(r) => r,
-            Err(r) => return State::Done(Err(r)),
+            Err(r) => {
+                self.refreshed = Some(Err(r.clone()));
+                return State::Done(Err(r));
+            }
         };
         if refreshed.claims.sub != session.cookie.subject {
-            return State::Done(Err(Rejection::new(Reason::RefreshSubjectMismatch)));
+            let r = Rejection::new(Reason::RefreshSubjectMismatch);
+            self.refreshed = Some(Err(r.clone()));
+            return State::Done(Err(r));
         }
         let cookie = nonce
             .ok_or_else(|| Rejection::new(Reason::NoRandomness))
@@ -415,6 +417,7 @@ impl<'a> Authentication<'a> {
             set_cookies: vec![cookie],
             bearer: false,
         });
+        self.refreshed = Some(auth.as_ref().map(|_| ()).map_err(Clone::clone));
         State::Done(auth.and_then(|a| self.authorize(a)))
     }
 

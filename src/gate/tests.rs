@@ -796,6 +796,18 @@ fn a_refresh_writes_its_audit_line() {
         _ => revoked.clone(),
     };
     assert_eq!(audit_of(start(), answer), (Some(Reason::Revoked), None));
+    // The refresh done, the request then refused by the CSRF rule: the refresh's line says
+    // what the refresh did, the refusal has its own line.
+    let f_post = facts("POST", None, Some(&with_expired));
+    let post = Authentication::start(&c, &f_post, Mode::Forward, NOW);
+    let answer = |n: &Next<'_>| match n {
+        Next::VerifyToken(_) => expired(),
+        Next::RefreshSession { .. } => refreshed("alice", "tok-new"),
+        _ => clean(),
+    };
+    let (refused, line) = audit_of(post, answer);
+    assert!(matches!(refused, Some(Reason::Csrf(_))), "{refused:?}");
+    assert_eq!(line, Some(ok.clone()));
     // A valid token needs no refresh: no line.
     let valid = |n: &Next<'_>| match n {
         Next::VerifyToken(_) => Answer::Verified(Ok(claims("alice", Some("s-alice")))),
