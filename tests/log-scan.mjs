@@ -199,12 +199,14 @@ export function logLine(worker, level, message) {
  * `handleStructuredLogs` gives each console call with its method (`log`, `info`, `debug`,
  * `warn`, `error`: workerd writes the last two to stderr, the others to stdout), and
  * `handleRuntimeStdio` keeps any output that is not such a line. `onLog(message, level)` sees
- * each structured line as well.
+ * each structured line as well. With EDGE_TEST_LOG set, the lines are also printed (stderr).
  */
 export function captureOptions(worker, onLog) {
+  const show = process.env.EDGE_TEST_LOG ? (level, line) => process.stderr.write(`[${worker}] ${level}: ${line}\n`) : () => {};
   return {
     handleStructuredLogs({ level, message }) {
       run.log(worker, level, message);
+      show(level, message);
       onLog?.(message, level);
     },
     handleRuntimeStdio(stdout, stderr) {
@@ -218,7 +220,10 @@ export function captureOptions(worker, onLog) {
           rest = lines.pop();
           for (const line of lines) {
             // Structured lines reach handleStructuredLogs; anything else is kept raw.
-            if (line && !line.startsWith('{"timestamp"')) run.log(worker, `raw ${name}`, line);
+            if (line && !line.startsWith('{"timestamp"')) {
+              run.log(worker, `raw ${name}`, line);
+              show(`raw ${name}`, line);
+            }
           }
         });
       }
