@@ -231,10 +231,11 @@ pub async fn verify(
     answer.as_bool().ok_or(Unavailable::VerifyFailed)
 }
 
-/// Logs, once per isolate and reason, that a signature was checked in pure Rust instead. The
-/// line names the reason and the algorithm, never a key or a token.
-pub fn note_fallback(why: Unavailable, alg: Alg) {
-    let first = LOGGED.with(|cell| {
+/// Whether a signature checked in pure Rust instead for `why` is to be logged: the first
+/// time per isolate and reason (the adapter writes the line, naming the reason and the
+/// algorithm, never a key or a token).
+pub fn note_fallback(why: Unavailable) -> bool {
+    LOGGED.with(|cell| {
         let mut seen = cell.borrow_mut();
         let reason = why.reason();
         if seen.contains(&reason) {
@@ -243,15 +244,5 @@ pub fn note_fallback(why: Unavailable, alg: Alg) {
             seen.push(reason);
             true
         }
-    });
-    if first {
-        let line = serde_json::json!({
-            "level": "warn",
-            "phase": "authenticate",
-            "reason": why.reason(),
-            "alg": alg.name(),
-            "using": "pure_rust_signature_check",
-        });
-        web_sys::console::log_1(&JsValue::from_str(&line.to_string()));
-    }
+    })
 }

@@ -139,6 +139,15 @@ pub(super) fn jwks_failed(host: &str, why: &'static str, status: Option<u16>, ha
     ordinary(Level::Warn, "keys", why, &extra);
 }
 
+/// A signature checked in pure Rust because WebCrypto could not (`reason`), for `alg`.
+pub(super) fn fallback(reason: &'static str, alg: &'static str) {
+    let extra = [
+        ("alg", Field::Str(alg)),
+        ("using", Field::Str("pure_rust_signature_check")),
+    ];
+    ordinary(Level::Warn, "authenticate", reason, &extra);
+}
+
 pub(super) fn event(level: Level, phase: &'static str, reason: &'static str) {
     ordinary(level, phase, reason, &[]);
 }

@@ -66,7 +66,9 @@ pub(super) async fn verify_token(
     let valid = match webcrypto::verify(key, inspected.signed_data(), inspected.signature()).await {
         Ok(valid) => valid,
         Err(why) => {
-            webcrypto::note_fallback(why, key.alg);
+            if webcrypto::note_fallback(why) {
+                log::fallback(why.reason(), key.alg.name());
+            }
             key.verify_pure(inspected.signed_data(), inspected.signature())
         }
     };
