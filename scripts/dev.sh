@@ -9,16 +9,9 @@ PORT=${PORT:-8787}
 bash scripts/setup.sh
 bash scripts/build.sh
 
-# Local secrets for the edge (never committed): the store's dev client secret and a fresh
-# cookie MAC key.
-if [ ! -f .dev.vars ]; then
-  key=$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))')
-  cat > .dev.vars <<VARS
-CLIENT_SECRET=dev-only-client-secret-change-me
-COOKIE_KEYS=$key
-VARS
-  echo "[dev] wrote .dev.vars (local secrets)" >&2
-fi
+# Local secrets (never committed): each worker's .dev.vars from its .dev.vars.example, with a
+# fresh cookie MAC key for the edge.
+node scripts/dev-vars.mjs
 
 echo "[dev] open http://localhost:$PORT/ and sign in as alice / alice-dev-password" >&2
 exec npx wrangler dev \
