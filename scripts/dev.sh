@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole product locally: the edge worker, the reference session store and the demo
 # app in one `wrangler dev`, on http://localhost:8787 (loopback only). Ctrl-C stops it.
+# Installs no browser (scripts/setup.sh --no-browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
 PORT=${PORT:-8787}
 
-bash scripts/setup.sh
+bash scripts/setup.sh --no-browser
 bash scripts/build.sh
 
 # Local secrets (never committed): each worker's .dev.vars from its .dev.vars.example, with a

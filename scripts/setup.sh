@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine of this kind: installs only what is missing or at the
 # wrong version. Every tool here comes from crates.io, npm or Debian (nothing from GitHub).
+# `--no-browser` skips Chromium and chromedriver (only the wasm tests in a browser and the
+# browser test need them): scripts/dev.sh and scripts/test-quick.sh pass it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+browser=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-browser) browser=0 ;;
+    *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
 
 WORKER_BUILD_VERSION=0.8.7
 WASM_PACK_VERSION=0.15.1
@@ -37,7 +47,7 @@ if ! has_version wasm-pack "$WASM_PACK_VERSION"; then
   cargo install wasm-pack@"$WASM_PACK_VERSION" --locked --force
 fi
 
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+if [ "$browser" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
   log "installing chromium and chromium-driver"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
