@@ -54,10 +54,17 @@ if [ "$browser" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# npm ci when node_modules is missing or was installed from another package-lock.json (a copy
+# of the lock it was installed from is kept in it). Compared by content, not by date: a fresh
+# checkout is newer than any install. A node_modules that is a link (a git worktree sharing
+# another checkout's packages) is never touched: npm ci would empty the directory it points to.
 if [ -f package-lock.json ]; then
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  if [ -L node_modules ]; then
+    log "node_modules is a link to $(readlink node_modules): left as it is"
+  elif [ ! -d node_modules ] || ! cmp -s package-lock.json node_modules/.installed-package-lock.json; then
     log "npm ci"
     npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.installed-package-lock.json
   fi
 fi
 log "done"
