@@ -15,7 +15,17 @@ process.env.WRANGLER_HIDE_BANNER ??= "true";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const configPath = path.join(root, "session-store/wrangler.toml");
-const config = unstable_readConfig({ config: configPath });
+// wrangler's config warnings ("secrets" is experimental) are not the tests' to print.
+const config = (() => {
+  const level = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = "error";
+  try {
+    return unstable_readConfig({ config: configPath });
+  } finally {
+    if (level === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = level;
+  }
+})();
 const scriptPath = path.join(root, "session-store/build/worker/shim.mjs");
 /** The store's dev secrets (CLIENT_SECRET, SIGNING_KEY, DEMO_USERS): never [vars]. */
 export const DEV_SECRETS = parseEnv(readFileSync(path.join(root, "session-store/.dev.vars.example"), "utf8"));
