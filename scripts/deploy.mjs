@@ -12,8 +12,9 @@
 // test keys in tests/keys/) appears in a production bundle, in the production config wrangler
 // resolves (vars included) or in what the dry run prints; no secret name is a var; no dev URL
 // (loopback, *.internal, plain http) in a production var; every production config has
-// workers_dev = false, a route or custom domain, observability on, and the repository's one
-// compatibility date. A finding names the secret and where it was found, never its value.
+// workers_dev = false, observability on and the repository's one compatibility date, the
+// edge's a route or custom domain. A finding names the secret and where it was found, never
+// its value.
 //
 // Inputs (asked for on a terminal when missing; required otherwise):
 //   APP_HOST       the app's hostname, served by the edge (replaces app.example.com)
@@ -209,7 +210,9 @@ function structure(w, config, date) {
   const p = [];
   const at = `${w.config} [env.${ENV}]`;
   if (config.workers_dev !== false) p.push(`${at}: workers_dev must be false (the app's hostname only)`);
-  if (!(config.routes?.length > 0)) p.push(`${at}: no routes: give it a custom domain or a route`);
+  // The edge must own the app's hostname (its cookies are __Host-); the store and the demo may
+  // be reachable through a service binding only.
+  if (w.id === 'edge' && !(config.routes?.length > 0)) p.push(`${at}: no routes: the edge needs the app's hostname (a custom domain or a route)`);
   if (config.observability?.enabled !== true) p.push(`${at}: [observability] enabled = true is missing`);
   if (config.compatibility_date !== date) p.push(`${at}: compatibility_date ${config.compatibility_date}, not the repository's ${date}`);
   const names = secretNames();
