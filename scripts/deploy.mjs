@@ -113,15 +113,20 @@ async function productionConfig(w) {
 
 const configText = (w) => fs.readFileSync(path.join(ROOT, w.config), 'utf8');
 
-/** Every value of every worker's .dev.vars.example and .dev.vars, and of the test keys. */
+/**
+ * The dev secrets: the value of every secret in each worker's .dev.vars.example and .dev.vars
+ * (a .dev.vars may also override plain vars for local runs: those are not secrets), and the
+ * test keys.
+ */
 function devSecrets() {
   const out = [];
+  const names = secretNames();
   for (const w of WORKERS) {
     for (const file of ['.dev.vars.example', '.dev.vars']) {
       const p = path.join(ROOT, w.dir, file);
       if (!fs.existsSync(p)) continue;
       for (const [name, value] of Object.entries(parseEnv(fs.readFileSync(p, 'utf8')))) {
-        if (value) out.push({ source: `${path.join(w.dir, file)} ${name}`, value });
+        if (value && names.has(name)) out.push({ source: `${path.join(w.dir, file)} ${name}`, value });
       }
     }
   }
@@ -218,7 +223,7 @@ function structure(w, config, date) {
   const names = secretNames();
   for (const [k, v] of Object.entries(config.vars ?? {})) {
     if (names.has(k)) p.push(`${at}: ${k} is a secret: set it with \`wrangler secret put ${k} --env ${ENV}\`, not as a var`);
-    if (typeof v === 'string' && /^http:\/\/|\/\/(127\.|localhost|\[::1\])|\.internal\b/.test(v)) {
+    if (typeof v === 'string' && /^http:\/\/|\/\/(127\.|localhost|\[::1\])|\.internal(?=[:/]|$)/.test(v)) {
       p.push(`${at}: var ${k} is a dev URL (loopback, *.internal or plain http)`);
     }
   }

@@ -117,14 +117,16 @@ describe('deploy.sh --dry-run: the production check can fail', { skip: !built &&
     assert.match(r.out, /dev secret session-store\/\.dev\.vars\.example DEMO_USERS found in the demo bundle \(worker\.js\)/);
   });
 
-  test("a developer's own .dev.vars (the generated cookie key) counts as a dev secret", () => {
+  test("a developer's own .dev.vars (the generated cookie key) counts as a dev secret; its plain var overrides do not", () => {
     const c = repoCopy();
     const key = Buffer.alloc(32, 42).toString('base64url');
-    fs.writeFileSync(path.join(c.dir, '.dev.vars'), `CLIENT_SECRET=dev-only-client-secret-change-me\nCOOKIE_KEYS=${key}\n`);
+    // UPSTREAM here is a local override of a plain var, equal to the production value.
+    fs.writeFileSync(path.join(c.dir, '.dev.vars'), `CLIENT_SECRET=dev-only-client-secret-change-me\nCOOKIE_KEYS=${key}\nUPSTREAM=https://origin.example.com\n`);
     c.edit('wrangler.toml', plantVar(`LEGACY_KEYS = "${key}"`));
     const r = dryConfig(c, '--only', 'edge');
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /dev secret \.dev\.vars COOKIE_KEYS found in the production config of wrangler\.toml/);
+    assert.doesNotMatch(r.out, /\.dev\.vars UPSTREAM/);
   });
 
   test('a secret set as a var, a dev URL, and workers_dev on are refused', () => {
