@@ -4,12 +4,11 @@
 // protected page, logs out, and is refused afterwards, also when it replays the old cookies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -38,7 +37,9 @@ before(async () => {
   const inspector = await freePort();
   persist = mkdtempSync(join(tmpdir(), 'edge-session-browser-'));
   base = `http://localhost:${port}`;
-  const cookieKey = randomBytes(32).toString('base64url');
+  // The workers' dev secrets, as scripts/dev.sh gives them: each worker's .dev.vars from its
+  // .dev.vars.example (kept when present), which wrangler dev reads.
+  execFileSync(process.execPath, ['scripts/dev-vars.mjs'], { cwd: ROOT, stdio: 'inherit' });
   stack = spawn(
     'npx',
     [
@@ -46,8 +47,6 @@ before(async () => {
       '-c', 'wrangler.toml', '-c', 'session-store/wrangler.toml', '-c', 'demo/wrangler.toml',
       '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
       '--persist-to', persist, '--show-interactive-dev-session=false',
-      '--var', 'CLIENT_SECRET:dev-only-client-secret-change-me',
-      '--var', `COOKIE_KEYS:${cookieKey}`,
     ],
     {
       cwd: ROOT,
