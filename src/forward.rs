@@ -147,6 +147,7 @@ mod tests {
             roles: vec!["a".into(), "b".into()],
             scope: None,
             amr: vec![],
+            auth_time: None,
         }
     }
 
