@@ -7,10 +7,14 @@ use std::sync::Arc;
 use url::Url;
 
 use super::values::{cookie_name, http_url, Env};
-use super::{err, ConfigError, KeySource, RevocationConfig, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS};
+use super::{
+    err, ConfigError, KeySource, RevocationConfig, SessionConfig, DEFAULT_LEEWAY_SECS,
+    MAX_LEEWAY_SECS,
+};
 use crate::keys::{Alg, KeySet};
+use crate::policy::RoutePolicies;
 use crate::revocation::OnKvError;
-use crate::route::PathRules;
+use crate::route::{self, PathRules, Route};
 use crate::token::{Policy, TypRule};
 
 /// What a token must satisfy, and the keys that verify it.
@@ -186,4 +190,37 @@ pub(super) fn revocation(env: &Env<'_>) -> Result<RevocationConfig, ConfigError>
         on_kv_error,
         max_access_token_secs: env.number("ACCESS_TOKEN_MAX_SECONDS", 3600, 60, 86_400)?,
     })
+}
+
+/// `ROUTE_POLICIES` (read after the paths, which its rules must not lie under, and the
+/// sessions): and the step-up page must not itself need a step-up, or a navigation sent there
+/// would be sent there again.
+pub(super) fn policies(
+    env: &Env<'_>,
+    paths: &Paths,
+    session: Option<&SessionConfig>,
+) -> Result<RoutePolicies, ConfigError> {
+    let Some(json) = env.get("ROUTE_POLICIES") else {
+        return Ok(RoutePolicies::default());
+    };
+    let policies = RoutePolicies::parse(&json, &paths.public_paths, &paths.auth_prefix)
+        .map_err(|e| err("ROUTE_POLICIES", e))?;
+    if let Some(s) = session {
+        let page = s.step_up_path.split('?').next().unwrap_or_default();
+        let protected = route::classify("GET", page, &paths.auth_prefix, &paths.public_paths)
+            == Route::Protected;
+        if let Some((n, _)) = policies
+            .find("GET", page)
+            .filter(|(_, rule)| protected && rule.needs_step_up())
+        {
+            return Err(err(
+                "STEP_UP_PATH",
+                format!(
+                    "the step-up page (default LOGIN_PATH) is under ROUTE_POLICIES rule {n}, \
+                     which needs amr or max_age: navigations would loop; exclude it"
+                ),
+            ));
+        }
+    }
+    Ok(policies)
 }
