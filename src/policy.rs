@@ -20,8 +20,6 @@
 //!
 //! Pure: the clock is an argument. The configuration is parsed and bounded here, at start.
 
-use serde::Deserialize;
-
 use crate::rejection::{Reason, Rejection};
 use crate::route::{self, PathRules};
 use crate::token::VerifiedClaims;
@@ -94,18 +92,51 @@ pub struct RoutePolicies {
     rules: Vec<Rule>,
 }
 
-/// A rule as written in the JSON (unknown fields refused: a misspelt requirement must not
-/// silently be no requirement).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    path: String,
-    methods: Option<Vec<String>>,
-    roles_any: Option<Vec<String>>,
-    roles_all: Option<Vec<String>>,
-    scopes: Option<Vec<String>>,
-    amr: Option<Vec<String>>,
+/// A rule's fields as written, before validation.
+#[derive(Default)]
+struct RawRule<'j> {
+    path: Option<&'j str>,
+    methods: Option<Vec<&'j str>>,
+    roles_any: Option<Vec<&'j str>>,
+    roles_all: Option<Vec<&'j str>>,
+    scopes: Option<Vec<&'j str>>,
+    amr: Option<Vec<&'j str>>,
     max_age: Option<i64>,
+}
+
+impl<'j> RawRule<'j> {
+    /// The fields of one rule object. Unknown fields are refused: a misspelt requirement must
+    /// not silently be no requirement. (Read from the parsed JSON value field by field rather
+    /// than with a derived deserializer: the same checks for a fraction of the wasm.)
+    fn read(item: &'j serde_json::Value) -> Result<Self, String> {
+        const SHAPE: &str =
+            "not a rule object (path a string, lists arrays of strings, max_age an integer)";
+        let fields = item.as_object().ok_or(SHAPE)?;
+        let mut raw = Self::default();
+        for (name, value) in fields {
+            let strings = || -> Result<Option<Vec<&'j str>>, String> {
+                let list = value.as_array().ok_or(SHAPE)?;
+                list.iter()
+                    .map(|v| v.as_str().ok_or_else(|| SHAPE.to_owned()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Some)
+            };
+            match name.as_str() {
+                "path" => raw.path = Some(value.as_str().ok_or(SHAPE)?),
+                "methods" => raw.methods = strings()?,
+                "roles_any" => raw.roles_any = strings()?,
+                "roles_all" => raw.roles_all = strings()?,
+                "scopes" => raw.scopes = strings()?,
+                "amr" => raw.amr = strings()?,
+                "max_age" => raw.max_age = Some(value.as_i64().ok_or(SHAPE)?),
+                other => {
+                    let shown: String = other.chars().take(40).collect();
+                    return Err(format!("unknown field `{shown}`"));
+                }
+            }
+        }
+        Ok(raw)
+    }
 }
 
 impl RoutePolicies {
@@ -118,17 +149,16 @@ impl RoutePolicies {
         if json.len() > MAX_CONFIG_BYTES {
             return Err(format!("longer than {MAX_CONFIG_BYTES} bytes"));
         }
-        let items: Vec<serde_json::Value> = serde_json::from_str(json)
+        let items: Vec<serde_json::Value> = serde_json::from_slice(json.as_bytes())
             .map_err(|_| "must be a JSON array of rule objects".to_owned())?;
         if items.len() > MAX_RULES {
             return Err(format!("more than {MAX_RULES} rules"));
         }
         let edge_routes = PathRules::parse(&format!("{auth_prefix}/*"))?;
         let mut rules = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
             let at = |problem: String| format!("rule {}: {problem}", i + 1);
-            let raw: RawRule = serde_json::from_value(item).map_err(|e| at(describe(&e)))?;
-            let rule = Rule::from_raw(raw).map_err(at)?;
+            let rule = RawRule::read(&item).and_then(Rule::from_raw).map_err(at)?;
             for (covering, what) in [(public, "PUBLIC_PATHS"), (&edge_routes, "AUTH_PREFIX")] {
                 if rule.paths.first_covered_by(covering).is_some() {
                     return Err(at(format!(
@@ -173,8 +203,9 @@ impl RoutePolicies {
 }
 
 impl Rule {
-    fn from_raw(raw: RawRule) -> Result<Self, String> {
-        let paths = PathRules::parse(&raw.path).map_err(|e| format!("path: {e}"))?;
+    fn from_raw(raw: RawRule<'_>) -> Result<Self, String> {
+        let path = raw.path.ok_or("missing field `path`")?;
+        let paths = PathRules::parse(path).map_err(|e| format!("path: {e}"))?;
         if paths.is_empty() {
             return Err("path: needs at least one pattern".into());
         }
@@ -188,7 +219,7 @@ impl Rule {
             }
             other => other,
         };
-        let list = |name: &'static str, v: Option<Vec<String>>| match v {
+        let list = |name: &'static str, v: Option<Vec<&str>>| match v {
             None => Ok(Vec::new()),
             Some(v) => values(name, v),
         };
@@ -280,11 +311,11 @@ impl Rule {
 /// most [`MAX_VALUE_BYTES`] visible ASCII characters without `"`, `\` or `,` (RFC 6749's
 /// scope-token characters less the comma, so a value can be quoted in a challenge and joined
 /// in an `X-Auth-*` header as it is).
-fn values(name: &'static str, list: Vec<String>) -> Result<Vec<String>, String> {
+fn values(name: &'static str, list: Vec<&str>) -> Result<Vec<String>, String> {
     if list.is_empty() || list.len() > MAX_VALUES {
         return Err(format!("{name} needs 1 to {MAX_VALUES} values"));
     }
-    let token = |v: &String| {
+    let token = |v: &&str| {
         !v.is_empty()
             && v.len() <= MAX_VALUE_BYTES
             && v.bytes()
@@ -295,20 +326,7 @@ fn values(name: &'static str, list: Vec<String>) -> Result<Vec<String>, String> 
             "{name}: each value is 1 to {MAX_VALUE_BYTES} visible ASCII characters without \" \\ or ,"
         ));
     }
-    Ok(list)
-}
-
-/// serde's complaint about a rule, without any value it may quote: an unknown or missing
-/// field is named (names are the operator's own keys), a wrong type is described.
-fn describe(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.split(',').next() {
-        Some(head) if head.starts_with("unknown field") || head.starts_with("missing field") => {
-            head.chars().take(80).collect()
-        }
-        _ => "not a rule object (path a string, lists arrays of strings, max_age an integer)"
-            .to_owned(),
-    }
+    Ok(list.into_iter().map(str::to_owned).collect())
 }
 
 fn method_bits(list: &[String]) -> Result<u8, String> {
