@@ -185,8 +185,7 @@ impl EdgeConfig {
         let caches = sections::caches(&env)?;
         let revocation = sections::revocation(&env)?;
         let session = session::session(&env)?;
-        let policies = sections::policies(&env, &paths, session.as_ref())?;
-        Ok(Self {
+        sections::step_up_page(Self {
             policy: tokens.policy,
             allowed_algs: tokens.allowed_algs,
             keys: tokens.keys,
@@ -195,7 +194,7 @@ impl EdgeConfig {
             fast_path: upstream.fast_path,
             server_timing: upstream.server_timing,
             public_paths: paths.public_paths,
-            policies,
+            policies: paths.policies,
             access_cookie: paths.access_cookie,
             session_cookie: paths.session_cookie,
             auth_prefix: paths.auth_prefix,

@@ -74,7 +74,7 @@ impl PolicyRefusal {
 }
 
 /// One rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rule {
     paths: PathRules,
     /// Bit `i` set: [`route::METHODS`]`[i]` matches; `None`: every method.
@@ -92,52 +92,9 @@ pub struct RoutePolicies {
     rules: Vec<Rule>,
 }
 
-/// A rule's fields as written, before validation.
-#[derive(Default)]
-struct RawRule<'j> {
-    path: Option<&'j str>,
-    methods: Option<Vec<&'j str>>,
-    roles_any: Option<Vec<&'j str>>,
-    roles_all: Option<Vec<&'j str>>,
-    scopes: Option<Vec<&'j str>>,
-    amr: Option<Vec<&'j str>>,
-    max_age: Option<i64>,
-}
-
-impl<'j> RawRule<'j> {
-    /// The fields of one rule object. Unknown fields are refused: a misspelt requirement must
-    /// not silently be no requirement. (Read from the parsed JSON value field by field rather
-    /// than with a derived deserializer: the same checks for a fraction of the wasm.)
-    fn read(item: &'j serde_json::Value) -> Result<Self, String> {
-        const SHAPE: &str =
-            "not a rule object (path a string, lists arrays of strings, max_age an integer)";
-        let fields = item.as_object().ok_or(SHAPE)?;
-        let mut raw = Self::default();
-        for (name, value) in fields {
-            let strings = || -> Result<Option<Vec<&'j str>>, String> {
-                let list = value.as_array().ok_or(SHAPE)?;
-                list.iter()
-                    .map(|v| v.as_str().ok_or_else(|| SHAPE.to_owned()))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some)
-            };
-            match name.as_str() {
-                "path" => raw.path = Some(value.as_str().ok_or(SHAPE)?),
-                "methods" => raw.methods = strings()?,
-                "roles_any" => raw.roles_any = strings()?,
-                "roles_all" => raw.roles_all = strings()?,
-                "scopes" => raw.scopes = strings()?,
-                "amr" => raw.amr = strings()?,
-                "max_age" => raw.max_age = Some(value.as_i64().ok_or(SHAPE)?),
-                other => {
-                    let shown: String = other.chars().take(40).collect();
-                    return Err(format!("unknown field `{shown}`"));
-                }
-            }
-        }
-        Ok(raw)
-    }
-}
+/// The complaint about a rule that is not an object of the expected shape.
+const SHAPE: &str =
+    "not a rule object (path a string, lists arrays of strings, max_age an integer)";
 
 impl RoutePolicies {
     /// Parses `ROUTE_POLICIES`: a JSON array of rules. A rule that can never apply (every path
@@ -158,7 +115,7 @@ impl RoutePolicies {
         let mut rules = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let at = |problem: String| format!("rule {}: {problem}", i + 1);
-            let rule = RawRule::read(&item).and_then(Rule::from_raw).map_err(at)?;
+            let rule = Rule::read(item).map_err(at)?;
             for (covering, what) in [(public, "PUBLIC_PATHS"), (&edge_routes, "AUTH_PREFIX")] {
                 if rule.paths.first_covered_by(covering).is_some() {
                     return Err(at(format!(
@@ -203,35 +160,37 @@ impl RoutePolicies {
 }
 
 impl Rule {
-    fn from_raw(raw: RawRule<'_>) -> Result<Self, String> {
-        let path = raw.path.ok_or("missing field `path`")?;
-        let paths = PathRules::parse(path).map_err(|e| format!("path: {e}"))?;
-        if paths.is_empty() {
+    /// One rule object, validated. Unknown fields are refused: a misspelt requirement must
+    /// not silently be no requirement. (Read from the parsed JSON value field by field rather
+    /// than with a derived deserializer: the same checks for a fraction of the wasm.)
+    fn read(item: &serde_json::Value) -> Result<Self, String> {
+        let fields = item.as_object().ok_or(SHAPE)?;
+        let mut rule = Self::default();
+        let mut path = None;
+        for (name, value) in fields {
+            match name.as_str() {
+                "path" => path = Some(value.as_str().ok_or(SHAPE)?),
+                "methods" => rule.methods = Some(method_bits(&values("methods", value)?)?),
+                "roles_any" => rule.roles_any = values("roles_any", value)?,
+                "roles_all" => rule.roles_all = values("roles_all", value)?,
+                "scopes" => rule.scopes = values("scopes", value)?,
+                "amr" => rule.amr = values("amr", value)?,
+                "max_age" => match value.as_i64().ok_or(SHAPE)? {
+                    s @ 0..=MAX_AGE_SECS => rule.max_age = Some(s),
+                    _ => return Err(format!("max_age must be between 0 and {MAX_AGE_SECS}")),
+                },
+                other => {
+                    let shown: String = other.chars().take(40).collect();
+                    return Err(format!("unknown field `{shown}`"));
+                }
+            }
+        }
+        let path = path.ok_or("missing field `path`")?;
+        rule.paths = PathRules::parse(path).map_err(|e| format!("path: {e}"))?;
+        if rule.paths.is_empty() {
             return Err("path: needs at least one pattern".into());
         }
-        let methods = match raw.methods {
-            None => None,
-            Some(list) => Some(method_bits(&values("methods", list)?)?),
-        };
-        let max_age = match raw.max_age {
-            Some(s) if !(0..=MAX_AGE_SECS).contains(&s) => {
-                return Err(format!("max_age must be between 0 and {MAX_AGE_SECS}"))
-            }
-            other => other,
-        };
-        let list = |name: &'static str, v: Option<Vec<&str>>| match v {
-            None => Ok(Vec::new()),
-            Some(v) => values(name, v),
-        };
-        Ok(Self {
-            paths,
-            methods,
-            roles_any: list("roles_any", raw.roles_any)?,
-            roles_all: list("roles_all", raw.roles_all)?,
-            scopes: list("scopes", raw.scopes)?,
-            amr: list("amr", raw.amr)?,
-            max_age,
-        })
+        Ok(rule)
     }
 
     /// Whether the rule decides `method` on `path`. A rule for `GET` also decides `HEAD`
@@ -311,23 +270,30 @@ impl Rule {
 /// most [`MAX_VALUE_BYTES`] visible ASCII characters without `"`, `\` or `,` (RFC 6749's
 /// scope-token characters less the comma, so a value can be quoted in a challenge and joined
 /// in an `X-Auth-*` header as it is).
-fn values(name: &'static str, list: Vec<&str>) -> Result<Vec<String>, String> {
+fn values(name: &'static str, value: &serde_json::Value) -> Result<Vec<String>, String> {
+    let list = value.as_array().ok_or(SHAPE)?;
     if list.is_empty() || list.len() > MAX_VALUES {
         return Err(format!("{name} needs 1 to {MAX_VALUES} values"));
     }
-    let token = |v: &&str| {
-        !v.is_empty()
+    let mut out = Vec::with_capacity(list.len());
+    for v in list {
+        let v = v.as_str().ok_or(SHAPE)?;
+        let token = !v.is_empty()
             && v.len() <= MAX_VALUE_BYTES
             && v.bytes()
-                .all(|b| (0x21..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b','))
-    };
-    if !list.iter().all(token) {
-        return Err(format!(
-            "{name}: each value is 1 to {MAX_VALUE_BYTES} visible ASCII characters without \" \\ or ,"
-        ));
+                .all(|b| (0x21..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b','));
+        if !token {
+            return Err(format!(
+                "{name}: each value is 1 to {MAX_VALUE_BYTES} visible ASCII characters without \" \\ or ,"
+            ));
+        }
+        out.push(v.to_owned());
     }
-    Ok(list.into_iter().map(str::to_owned).collect())
+    Ok(out)
 }
+
+/// The complaint about a method ([`route::METHODS`] spelt out; a test keeps them equal).
+const METHODS_PROBLEM: &str = "methods: each is one of GET HEAD POST PUT PATCH DELETE OPTIONS";
 
 fn method_bits(list: &[String]) -> Result<u8, String> {
     let mut bits = 0u8;
@@ -335,7 +301,7 @@ fn method_bits(list: &[String]) -> Result<u8, String> {
         let i = route::METHODS
             .iter()
             .position(|x| x == m)
-            .ok_or_else(|| format!("methods: each is one of {}", route::METHODS.join(" ")))?;
+            .ok_or(METHODS_PROBLEM)?;
         bits |= 1 << i;
     }
     Ok(bits)

@@ -8,8 +8,7 @@ use url::Url;
 
 use super::values::{cookie_name, http_url, Env};
 use super::{
-    err, ConfigError, KeySource, RevocationConfig, SessionConfig, DEFAULT_LEEWAY_SECS,
-    MAX_LEEWAY_SECS,
+    err, ConfigError, EdgeConfig, KeySource, RevocationConfig, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS,
 };
 use crate::keys::{Alg, KeySet};
 use crate::policy::RoutePolicies;
@@ -114,15 +113,18 @@ pub(super) fn upstream(env: &Env<'_>) -> Result<Upstream, ConfigError> {
     })
 }
 
-/// Which paths are public, the edge's cookie names and its own routes' prefix.
+/// Which paths are public, what the protected ones need, the edge's cookie names and its own
+/// routes' prefix.
 pub(super) struct Paths {
     pub(super) public_paths: PathRules,
+    pub(super) policies: RoutePolicies,
     pub(super) access_cookie: String,
     pub(super) session_cookie: String,
     pub(super) auth_prefix: String,
 }
 
-/// `PUBLIC_PATHS`, `ACCESS_COOKIE`, `SESSION_COOKIE` (not the same name), `AUTH_PREFIX`.
+/// `PUBLIC_PATHS`, `ACCESS_COOKIE`, `SESSION_COOKIE` (not the same name), `AUTH_PREFIX`,
+/// `ROUTE_POLICIES`.
 pub(super) fn paths(env: &Env<'_>) -> Result<Paths, ConfigError> {
     let public_paths = PathRules::parse(&env.get("PUBLIC_PATHS").unwrap_or_default())
         .map_err(|e| err("PUBLIC_PATHS", e))?;
@@ -150,8 +152,10 @@ pub(super) fn paths(env: &Env<'_>) -> Result<Paths, ConfigError> {
             "must look like /auth (no trailing slash)",
         ));
     }
+    let policies = policies(env, &public_paths, &auth_prefix)?;
     Ok(Paths {
         public_paths,
+        policies,
         access_cookie,
         session_cookie,
         auth_prefix,
@@ -192,35 +196,37 @@ pub(super) fn revocation(env: &Env<'_>) -> Result<RevocationConfig, ConfigError>
     })
 }
 
-/// `ROUTE_POLICIES` (read after the paths, which its rules must not lie under, and the
-/// sessions): and the step-up page must not itself need a step-up, or a navigation sent there
-/// would be sent there again.
-pub(super) fn policies(
+/// `ROUTE_POLICIES`, read with the paths its rules must not lie under.
+fn policies(
     env: &Env<'_>,
-    paths: &Paths,
-    session: Option<&SessionConfig>,
+    public_paths: &PathRules,
+    auth_prefix: &str,
 ) -> Result<RoutePolicies, ConfigError> {
-    let Some(json) = env.get("ROUTE_POLICIES") else {
-        return Ok(RoutePolicies::default());
-    };
-    let policies = RoutePolicies::parse(&json, &paths.public_paths, &paths.auth_prefix)
-        .map_err(|e| err("ROUTE_POLICIES", e))?;
-    if let Some(s) = session {
-        let page = s.step_up_path.split('?').next().unwrap_or_default();
-        let protected = route::classify("GET", page, &paths.auth_prefix, &paths.public_paths)
-            == Route::Protected;
-        if let Some((n, _)) = policies
-            .find("GET", page)
-            .filter(|(_, rule)| protected && rule.needs_step_up())
-        {
-            return Err(err(
-                "STEP_UP_PATH",
-                format!(
-                    "the step-up page (default LOGIN_PATH) is under ROUTE_POLICIES rule {n}, \
-                     which needs amr or max_age: navigations would loop; exclude it"
-                ),
-            ));
-        }
+    match env.get("ROUTE_POLICIES") {
+        None => Ok(RoutePolicies::default()),
+        Some(json) => RoutePolicies::parse(&json, public_paths, auth_prefix)
+            .map_err(|e| err("ROUTE_POLICIES", e)),
     }
-    Ok(policies)
+}
+
+/// The step-up page must not itself need a step-up, or a navigation sent there would be sent
+/// there again: `STEP_UP_PATH` (without its query) may not be a protected path whose rule
+/// names `amr` or `max_age`. Takes and gives back the whole configuration (its one drop on
+/// the error path is here, not inlined into `from_env`).
+pub(super) fn step_up_page(config: EdgeConfig) -> Result<EdgeConfig, ConfigError> {
+    let Some(s) = &config.session else {
+        return Ok(config);
+    };
+    let page = s.step_up_path.split(['?', '#']).next().unwrap_or_default();
+    let route = route::classify("GET", page, &config.auth_prefix, &config.public_paths);
+    match config.policies.find("GET", page) {
+        Some((n, rule)) if route == Route::Protected && rule.needs_step_up() => Err(err(
+            "STEP_UP_PATH",
+            format!(
+                "the step-up page (default LOGIN_PATH) is under ROUTE_POLICIES rule {n}, \
+                 which needs amr or max_age: navigations would loop; exclude it"
+            ),
+        )),
+        _ => Ok(config),
+    }
 }

@@ -613,6 +613,8 @@ fn the_step_up_page_must_not_need_a_step_up() {
             true,
         ),
         (&[("STEP_UP_PATH", "/step-up")][..], false),
+        (&[("STEP_UP_PATH", "/step-up#top")][..], false),
+        (&[("STEP_UP_PATH", "/auth/step-up")][..], true),
     ] {
         let mut all = vec![("ROUTE_POLICIES", mfa_everywhere)];
         all.extend_from_slice(extra);

@@ -651,3 +651,11 @@ fn refusal_codes_are_distinct() {
         assert!(c.starts_with("policy_") && !codes[..i].contains(c), "{c}");
     }
 }
+
+#[test]
+fn the_methods_message_lists_the_methods_the_edge_forwards() {
+    assert_eq!(
+        METHODS_PROBLEM,
+        format!("methods: each is one of {}", route::METHODS.join(" "))
+    );
+}
