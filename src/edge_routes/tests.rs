@@ -114,6 +114,7 @@ fn auth(sid: Option<&str>) -> Authenticated {
             roles: vec!["admin".into()],
             scope: None,
             amr: vec!["pwd".into()],
+            auth_time: None,
         }),
         session_id: sid.map(Into::into),
         set_cookies: vec!["a=b".into()],
