@@ -28,6 +28,9 @@ WASM_BINDGEN_TEST_TIMEOUT=120 wasm-pack test --headless --chrome . --no-default-
 step "build the workers"
 bash scripts/build.sh
 
+step "production settings: wrangler deploy --dry-run of every worker, bundle sizes, no dev secret (deploy.sh --dry-run)"
+bash scripts/deploy.sh --dry-run
+
 step "integration tests in workerd (node:test + Miniflare)"
 # Every test process records the secrets it used and the log lines of the workers it started
 # (tests/log-scan.mjs); the scan after the run fails it if any line holds any of them.

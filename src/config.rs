@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::cookies::CookiePolicy;
 use crate::keys::{Alg, KeySet};
+use crate::policy::RoutePolicies;
 use crate::revocation::OnKvError;
 use crate::route::PathRules;
 use crate::session_cookie::{BindingKeys, BindingPolicy};
@@ -77,6 +78,9 @@ pub struct SessionConfig {
     pub session_max_secs: i64,
     /// Where navigations without a session are sent.
     pub login_path: String,
+    /// Where navigations a route policy sends to a new authentication go (`STEP_UP_PATH`,
+    /// default `LOGIN_PATH`), with the path to return to ([`crate::policy::step_up_location`]).
+    pub step_up_path: String,
     /// Timeout of each store call, milliseconds.
     pub store_timeout_ms: u32,
     /// `Clear-Site-Data` value sent on logout (empty: not sent).
@@ -129,6 +133,8 @@ pub struct EdgeConfig {
     pub server_timing: bool,
     /// Paths forwarded without a token.
     pub public_paths: PathRules,
+    /// What protected paths need beyond a valid token (`ROUTE_POLICIES`).
+    pub policies: RoutePolicies,
     /// Name of the access-token cookie.
     pub access_cookie: String,
     /// Name of the session cookie.
@@ -179,7 +185,7 @@ impl EdgeConfig {
         let caches = sections::caches(&env)?;
         let revocation = sections::revocation(&env)?;
         let session = session::session(&env)?;
-        Ok(Self {
+        sections::step_up_page(Self {
             policy: tokens.policy,
             allowed_algs: tokens.allowed_algs,
             keys: tokens.keys,
@@ -188,6 +194,7 @@ impl EdgeConfig {
             fast_path: upstream.fast_path,
             server_timing: upstream.server_timing,
             public_paths: paths.public_paths,
+            policies: paths.policies,
             access_cookie: paths.access_cookie,
             session_cookie: paths.session_cookie,
             auth_prefix: paths.auth_prefix,

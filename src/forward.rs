@@ -24,6 +24,8 @@ pub const ROLES: &str = "X-Auth-Roles";
 pub const CLIENT: &str = "X-Auth-Client";
 /// The scope header (only when the token has one).
 pub const SCOPE: &str = "X-Auth-Scope";
+/// The authentication methods header (`amr`, comma-separated; only when the token has any).
+pub const AMR: &str = "X-Auth-Amr";
 
 /// Whether a request header must not pass from the client to the upstream: its name starts
 /// with `x-auth-` once ASCII case is folded and `_` is read as `-` (the CGI mapping).
@@ -89,7 +91,7 @@ pub fn identity_headers(
     claims: &VerifiedClaims,
     session_id: Option<&str>,
 ) -> Result<Vec<(&'static str, String)>, UnsafeValue> {
-    let mut out = Vec::with_capacity(5);
+    let mut out = Vec::with_capacity(6);
     out.push((SUBJECT, claims.sub.clone()));
     if let Some(sid) = claims.sid.as_deref().or(session_id) {
         out.push((SESSION, sid.to_owned()));
@@ -103,6 +105,13 @@ pub fn identity_headers(
     }
     if let Some(scope) = &claims.scope {
         out.push((SCOPE, scope.clone()));
+    }
+    // Joined like the roles, so a method with a comma would read as two: refused.
+    if claims.amr.iter().any(|m| m.contains(',')) {
+        return Err(UnsafeValue { header: AMR });
+    }
+    if !claims.amr.is_empty() {
+        out.push((AMR, claims.amr.join(",")));
     }
     for (name, value) in &out {
         if !is_safe_header_value(value) {
@@ -147,6 +156,7 @@ mod tests {
             roles: vec!["a".into(), "b".into()],
             scope: None,
             amr: vec![],
+            auth_time: None,
         }
     }
 
@@ -226,6 +236,32 @@ mod tests {
             identity_headers(&claims(), Some("x\ry")),
             Err(UnsafeValue { header: SESSION })
         );
+    }
+
+    #[test]
+    fn amr_header_lists_the_methods_and_refuses_unsafe_values() {
+        let mut c = claims();
+        c.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+        let h = identity_headers(&c, None).unwrap_or_default();
+        assert!(
+            h.contains(&("X-Auth-Amr", "pwd,otp,mfa".to_owned())),
+            "X-Auth-Amr missing: {h:?}"
+        );
+        // No amr (Transmit's access tokens): no header, as for the scope.
+        let h = identity_headers(&claims(), None).unwrap_or_default();
+        assert!(h.iter().all(|(n, _)| *n != "X-Auth-Amr"), "{h:?}");
+        // A value with a comma would read as two methods; a control character or non-ASCII
+        // cannot be carried: the request is refused, as for the roles.
+        for bad in ["pwd,mfa", "otp\r\nX-Evil: 1", "caf\u{e9}", "a\u{7f}"] {
+            let mut c = claims();
+            c.amr = vec!["pwd".into(), bad.into()];
+            assert_eq!(
+                identity_headers(&c, None).map_err(|e| e.header),
+                Err("X-Auth-Amr"),
+                "{bad:?}"
+            );
+        }
+        assert!(is_identity_header("x_auth_amr") && is_identity_header("X-AUTH-AMR"));
     }
 
     #[test]

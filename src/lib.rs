@@ -32,6 +32,7 @@ pub mod forward;
 pub mod gate;
 pub mod jwks;
 pub mod keys;
+pub mod policy;
 pub mod rejection;
 pub mod revocation;
 pub mod route;

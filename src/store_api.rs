@@ -466,6 +466,40 @@ mod tests {
     }
 
     #[test]
+    fn token_parsing_bounds() {
+        // The store answer limit is 64 KiB (README "Limits"); a valid answer padded past it
+        // is refused whole, one at exactly the limit is read.
+        assert_eq!(MAX_STORE_BODY_BYTES, 65_536);
+        let body = |token: &str, sid: &str, pad: usize| {
+            let json =
+                format!(r#"{{"access_token":"{token}","expires_in":3600,"session_id":"{sid}"}}"#);
+            let fill = pad.saturating_sub(json.len());
+            format!("{json}{}", " ".repeat(fill)).into_bytes()
+        };
+        let parsed = |b: &[u8]| parse_tokens(b, true).map(|t| t.session_id);
+        let at_limit = body("a.b.c", "s", MAX_STORE_BODY_BYTES);
+        assert_eq!(at_limit.len(), MAX_STORE_BODY_BYTES);
+        assert_eq!(parsed(&at_limit), Ok(Some("s".into())));
+        let over = body("a.b.c", "s", MAX_STORE_BODY_BYTES + 1);
+        assert_eq!(parsed(&over), Err(StoreFailure::Malformed));
+        // Access token: up to 8 KiB of ASCII.
+        assert!(parsed(&body(&"t".repeat(8192), "s", 0)).is_ok());
+        assert_eq!(
+            parsed(&body(&"t".repeat(8193), "s", 0)),
+            Err(StoreFailure::Malformed)
+        );
+        // Session id: non-empty ASCII, up to 512 bytes; a short bad one is refused too.
+        assert!(parsed(&body("a.b.c", &"s".repeat(512), 0)).is_ok());
+        for sid in ["s".repeat(513), String::new(), "s\\u00e9".into()] {
+            assert_eq!(
+                parsed(&body("a.b.c", &sid, 0)),
+                Err(StoreFailure::Malformed),
+                "{sid:?}"
+            );
+        }
+    }
+
+    #[test]
     fn client_attributes_fit_the_store() {
         let ua_2000 = "Mozilla/5.0 ".repeat(170);
         assert!(ua_2000.len() > 2000);

@@ -74,12 +74,13 @@ pub(super) enum Name {
 }
 
 /// The identity header names the core produces, made into JS strings once as well.
-const IDENTITY: [&str; 5] = [
+const IDENTITY: [&str; 6] = [
     forward::SUBJECT,
     forward::SESSION,
     forward::ROLES,
     forward::CLIENT,
     forward::SCOPE,
+    forward::AMR,
 ];
 
 impl Name {

@@ -35,6 +35,13 @@ pub(super) fn session(env: &Env<'_>) -> Result<Option<SessionConfig>, ConfigErro
             "must be a plain absolute path: a single leading /, no // or \\, visible ASCII only",
         ));
     }
+    let step_up_path = env.text_or("STEP_UP_PATH", &login_path);
+    if !is_local_path(&step_up_path) {
+        return Err(err(
+            "STEP_UP_PATH",
+            "must be a plain absolute path: a single leading /, no // or \\, visible ASCII only",
+        ));
+    }
     // Not "cookies": that clears every cookie of the registrable domain (sibling apps on other
     // subdomains too); the edge's own cookies are expired explicitly with Max-Age=0.
     let clear_site_data = env.text_or("CLEAR_SITE_DATA", DEFAULT_CLEAR_SITE_DATA);
@@ -57,6 +64,7 @@ pub(super) fn session(env: &Env<'_>) -> Result<Option<SessionConfig>, ConfigErro
         },
         session_max_secs: env.number("SESSION_MAX_SECONDS", 14 * 86_400, 60, 366 * 86_400)?,
         login_path,
+        step_up_path,
         store_timeout_ms: env.number("STORE_TIMEOUT_MS", 5_000, 100, 60_000)?,
         clear_site_data,
     }))

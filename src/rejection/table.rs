@@ -3,6 +3,7 @@
 
 use super::{Reason, TokenFault, UpstreamFault};
 use crate::body::BodyRefusal;
+use crate::policy::PolicyRefusal;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
 
@@ -17,6 +18,15 @@ pub enum Challenge {
     InvalidRequest,
     /// `error="invalid_token"` with a generic description.
     InvalidToken(&'static str),
+    /// A valid token that is not enough for the request: `insufficient_scope` (RFC 6750 §3.1)
+    /// or `insufficient_user_authentication` (RFC 9470 §3), with a generic description; the
+    /// rule's parameters are added where the refusal is made ([`crate::policy`]).
+    Insufficient {
+        /// The error code.
+        error: &'static str,
+        /// The generic description.
+        description: &'static str,
+    },
 }
 
 /// One row of the refusal table.
@@ -177,6 +187,7 @@ impl Reason {
                 "The request was refused.",
                 Phase::Authorize,
             ),
+            Self::Policy(why) => policy_rule(why),
             Self::Store(f) => store_rule(f),
             Self::StoreTokenUnverifiable => store_rule(StoreFailure::Malformed),
             Self::StepUpOtherUser
@@ -258,6 +269,34 @@ impl Reason {
             _ => bad_body(Phase::Session),
         }
     }
+}
+
+/// The rows of a route policy's refusals: 403 `insufficient_scope` for a role or scope, 401
+/// `insufficient_user_authentication` when a new authentication can meet the rule. The session
+/// stays: only the step-up is asked for.
+fn policy_rule(why: PolicyRefusal) -> Rule {
+    let (status, error, description, message) = if why.step_up() {
+        (
+            401,
+            "insufficient_user_authentication",
+            "A stronger or more recent authentication is required",
+            "Sign in again with a stronger or more recent authentication.",
+        )
+    } else {
+        (
+            403,
+            "insufficient_scope",
+            "The access token lacks a required role or scope",
+            "The access token does not permit this request.",
+        )
+    };
+    rule(
+        status,
+        Challenge::Insufficient { error, description },
+        error,
+        message,
+        Phase::Authorize,
+    )
 }
 
 /// The rows of a failed store call.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::policy::PolicyRefusal;
 
 /// Every reason the edge can give, one of each shape (the table below is checked against
 /// this list, and the list against the codes).
@@ -43,6 +44,16 @@ fn every_reason() -> Vec<Reason> {
             CsrfRefusal::NoOwnOrigin,
         ]
         .map(Reason::Csrf),
+    );
+    all.extend(
+        [
+            PolicyRefusal::Role,
+            PolicyRefusal::Scope,
+            PolicyRefusal::Amr,
+            PolicyRefusal::TooOld,
+            PolicyRefusal::NoAuthTime,
+        ]
+        .map(Reason::Policy),
     );
     all.extend(
         [
@@ -408,6 +419,46 @@ fn the_table() {
             Session,
         ),
         (
+            Reason::Policy(PolicyRefusal::Role),
+            403,
+            "insufficient_scope",
+            false,
+            "insufficient_scope",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::Scope),
+            403,
+            "insufficient_scope",
+            false,
+            "insufficient_scope",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::Amr),
+            401,
+            "insufficient_user_authentication",
+            false,
+            "insufficient_user_authentication",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::TooOld),
+            401,
+            "insufficient_user_authentication",
+            false,
+            "insufficient_user_authentication",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::NoAuthTime),
+            401,
+            "insufficient_user_authentication",
+            false,
+            "insufficient_user_authentication",
+            Authorize,
+        ),
+        (
             Reason::Upstream(UpstreamFault::Timeout),
             504,
             "-",
@@ -464,9 +515,12 @@ fn every_reason_has_a_row_with_a_sane_status() {
         );
         assert_eq!(rule.retry_after.is_some(), rule.status == 503, "{reason:?}");
         // A 401 always carries a challenge (RFC 6750 §3); nothing else does but the 400 of
-        // malformed credentials.
+        // malformed credentials and a route policy's 403 `insufficient_scope` (§3.1).
         let challenged = rule.challenge != Challenge::None;
-        let want = rule.status == 401 || matches!(reason, Reason::Credentials(_));
+        let want = rule.status == 401
+            || matches!(reason, Reason::Credentials(_))
+            || reason == Reason::Policy(PolicyRefusal::Role)
+            || reason == Reason::Policy(PolicyRefusal::Scope);
         assert_eq!(challenged, want, "{reason:?}");
         assert!(!rule.clear_session || rule.status == 401, "{reason:?}");
         assert!(!rule.phase.name().is_empty());
@@ -584,4 +638,31 @@ fn phase_names() {
     for (phase, name) in rows {
         assert_eq!(phase.name(), name);
     }
+}
+
+#[test]
+fn challenge_params_are_appended_only_when_quotable() {
+    let r = Rejection::new(Reason::Policy(PolicyRefusal::Scope))
+        .with_challenge_param("scope", "reports:read admin");
+    assert_eq!(
+        r.www_authenticate.as_deref(),
+        Some(
+            "Bearer realm=\"edge-session\", error=\"insufficient_scope\", \
+             error_description=\"The access token lacks a required role or scope\", \
+             scope=\"reports:read admin\""
+        )
+    );
+    for bad in ["a\"b", "a\\b", "a\r\nb", "caf\u{e9}"] {
+        let r = Rejection::new(Reason::Policy(PolicyRefusal::Amr))
+            .with_challenge_param("acr_values", bad);
+        assert!(
+            !r.www_authenticate
+                .unwrap_or_default()
+                .contains("acr_values"),
+            "{bad:?}"
+        );
+    }
+    // No challenge, nothing to append to.
+    let r = Rejection::new(Reason::NoRoute).with_challenge_param("scope", "x");
+    assert_eq!(r.www_authenticate, None);
 }

@@ -4,12 +4,12 @@
 // protected page, logs out, and is refused afterwards, also when it replays the old cookies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { parseEnv } from 'node:util';
 import { chromium } from 'playwright-core';
 import { unstable_readConfig } from 'wrangler';
 
@@ -41,14 +41,17 @@ before(async () => {
   const inspector = await freePort();
   persist = mkdtempSync(join(tmpdir(), 'edge-session-browser-'));
   base = `http://localhost:${port}`;
-  const cookieKey = randomBytes(32).toString('base64url');
-  // The secrets of this stack, for the scan of its workers' output (tests/log-scan.mjs).
-  scan.secret(cookieKey, 'COOKIE_KEYS');
-  scan.secret('dev-only-client-secret-change-me', 'CLIENT_SECRET');
-  scan.secret('alice-dev-password', 'password alice');
-  for (const c of ['wrangler.toml', 'session-store/wrangler.toml', 'demo/wrangler.toml']) {
-    secretsOfBindings(unstable_readConfig({ config: join(ROOT, c) }).vars);
+  // The workers' dev secrets, as scripts/dev.sh gives them: each worker's .dev.vars from its
+  // .dev.vars.example (kept when present), which wrangler dev reads.
+  execFileSync(process.execPath, ['scripts/dev-vars.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  // The secrets of this stack, for the scan of its output (tests/log-scan.mjs): each worker's
+  // .dev.vars (its secrets) and [vars], and the demo users' passwords.
+  for (const dir of ['.', 'session-store', 'demo']) {
+    secretsOfBindings(unstable_readConfig({ config: join(ROOT, dir, 'wrangler.toml') }).vars);
+    const devVars = join(ROOT, dir, '.dev.vars');
+    if (existsSync(devVars)) secretsOfBindings(parseEnv(readFileSync(devVars, 'utf8')));
   }
+  scan.secret('alice-dev-password', 'password alice');
   stack = spawn(
     'npx',
     [
@@ -56,8 +59,6 @@ before(async () => {
       '-c', 'wrangler.toml', '-c', 'session-store/wrangler.toml', '-c', 'demo/wrangler.toml',
       '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
       '--persist-to', persist, '--show-interactive-dev-session=false',
-      '--var', 'CLIENT_SECRET:dev-only-client-secret-change-me',
-      '--var', `COOKIE_KEYS:${cookieKey}`,
     ],
     {
       cwd: ROOT,
@@ -75,20 +76,12 @@ before(async () => {
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`wrangler dev did not start:\n${log.slice(-3000)}`)), 240_000);
     const rest = new Map();
-    let inBindingTable = false;
     const onData = (stream) => (d) => {
       log += d.toString();
       const lines = ((rest.get(stream) ?? '') + d.toString()).split('\n');
       rest.set(stream, lines.pop());
-      // Every line of the stack's output is scanned, except wrangler's table of the bindings
-      // it gives each worker (from "… has access to the following bindings:" to the blank
-      // line after it): wrangler's own output, which shows the [vars] of the dev configs
-      // (their secrets move out of [vars] with issue 14), not a worker's log.
-      for (const line of lines) {
-        if (/has access to the following bindings:/.test(line)) inBindingTable = true;
-        else if (inBindingTable && line.trim() === '') inBindingTable = false;
-        else if (!inBindingTable) logLine('wrangler dev', 'raw', line);
-      }
+      // Every line of the stack's output is scanned, wrangler's own (its binding table) too.
+      for (const line of lines) logLine('wrangler dev', 'raw', line);
       if (/Ready on http/.test(log)) {
         clearTimeout(timer);
         resolve();

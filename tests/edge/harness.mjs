@@ -27,6 +27,16 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The repository's one compatibility date (wrangler.toml; session-store/ and demo/ use the same,
+ * scripts/deploy.sh --dry-run checks it): every worker the tests start runs at it, as deployed.
+ */
+export const COMPATIBILITY_DATE = (() => {
+  const toml = fs.readFileSync(path.join(REPO_ROOT, 'wrangler.toml'), 'utf8');
+  const m = /^compatibility_date\s*=\s*"(\d{4}-\d{2}-\d{2})"/m.exec(toml);
+  if (!m) throw new Error('wrangler.toml: no compatibility_date');
+  return m[1];
+})();
 export const WORKER_SCRIPT = process.env.EDGE_WORKER_SCRIPT
   ? path.resolve(process.env.EDGE_WORKER_SCRIPT)
   : path.join(REPO_ROOT, 'build/worker/shim.mjs');
@@ -335,7 +345,7 @@ export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers 
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'], fallthrough: true },
       { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
     ],
-    compatibilityDate: '2025-09-01',
+    compatibilityDate: COMPATIBILITY_DATE,
     bindings: dropUndefined(bindings),
     kvNamespaces: ['REVOCATIONS'],
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { WORKER_SCRIPT, startUpstream } from '../edge/harness.mjs';
+import { COMPATIBILITY_DATE, WORKER_SCRIPT, startUpstream } from '../edge/harness.mjs';
 import { captureOptions, secretsOfBindings } from '../log-scan.mjs';
 import { Client, startFakeStore, fakeStoreBindings, assertCleared } from './harness.mjs';
 
@@ -36,7 +36,7 @@ function edgeWorker(name, bindings, extra = {}) {
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'], fallthrough: true },
       { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
     ],
-    compatibilityDate: '2025-09-01',
+    compatibilityDate: COMPATIBILITY_DATE,
     bindings,
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     ...extra,
