@@ -17,6 +17,18 @@
 //! No clock, no storage: `now` and what was stored are arguments; the caller stores what
 //! comes back.
 
+/// The form of a username both sides count under: surrounding whitespace removed and ASCII
+/// letters lower-cased. Coarser than the reference store's matching (exact), so no spelling
+/// the store would accept escapes the counter, and an IdP that ignores case gets one counter
+/// per name whatever its ASCII case; names differing only in case share one, which an
+/// attacker could lock anyway. Non-ASCII letters are not folded: Unicode case tables cost the
+/// edge's wasm 7.9 KB gzipped, and the spellings an IdP would fold there are few and still
+/// bounded by the per-address limit.
+#[inline]
+pub fn username_key(username: &str) -> String {
+    username.trim().to_ascii_lowercase()
+}
+
 /// A counter as stored: attempts counted in the window that started at `started_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

@@ -144,3 +144,11 @@ fn counts_saturate_and_window_ends_do_not_overflow() {
     assert_eq!(near.ends_at(w), i64::MAX);
     assert_eq!(near.admit(Some(w), i64::MAX).1, Attempt::Admitted);
 }
+
+#[test]
+fn usernames_count_under_one_folded_spelling() {
+    assert_eq!(username_key("  Alice\t"), "alice");
+    assert_eq!(username_key("ALICE"), username_key("alice"));
+    assert_eq!(username_key("ÉLODIE"), "Élodie", "ASCII letters only");
+    assert_ne!(username_key("alice"), username_key("al ice"));
+}
