@@ -89,9 +89,14 @@ fn limits_and_codes() {
         [0, 1, 2, 3]
     );
     assert_eq!(Op::from_code(4), None);
+    let shown = format!("{c:?}");
     assert!(
-        !format!("{c:?}").contains("7, 7"),
-        "the key stays out of Debug"
+        shown.contains("per_user: 5") && shown.contains("window_secs: 900"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("7, 7") && !shown.contains("key"),
+        "the key stays out of Debug: {shown}"
     );
 }
 
