@@ -8,8 +8,8 @@
 //! [`crate::gate::Authentication::audit`]).
 //!
 //! Events the edge does not produce yet have their constructors here so that the code that
-//! will produce them only calls one: [`throttled`], [`webhook_revocation`],
-//! [`session_revoked`].
+//! will produce them only calls one: [`webhook_revocation`], [`session_revoked`] (a
+//! throttled login comes out of the login machine's refusal: [`refused`]).
 
 pub use edge_session_protocol::audit::{
     client_prefix, id_hash, line, local_request_id, Audit, Event, Field, Level, Outcome,
@@ -47,10 +47,14 @@ pub fn error_name(name: &str) -> Option<&str> {
 }
 
 /// The event of a refusal of `event`'s operation: a refresh whose store said the refresh
-/// token was already used is [`Event::RefreshReuseDetected`].
+/// token was already used is [`Event::RefreshReuseDetected`]; a login refused by the edge's
+/// throttle, or by the store's own limit, is [`Event::Throttled`].
 fn refused_event(event: Event, r: &Rejection) -> Event {
     match r.reason {
         Reason::Store(StoreFailure::RefreshReused) => Event::RefreshReuseDetected,
+        Reason::LoginThrottled { .. } | Reason::Store(StoreFailure::TooManyAttempts { .. }) => {
+            Event::Throttled
+        }
         _ => event,
     }
 }
@@ -117,9 +121,10 @@ pub fn session_revoked(
         .session(session_id)
 }
 
-/// A login attempt refused by throttling; `reason` names the limit (`username_limit`,
-/// `ip_limit`). The username is not written, not even hashed (a password typed into the
-/// username field would be).
+/// A login attempt refused by throttling; `reason` names the limit. The login machine writes
+/// it through [`refused`] (`login_throttled_user`, `login_throttled_ip`, the store's
+/// `store_login_throttled`). The username is not written, not even hashed (a password typed
+/// into the username field would be).
 pub fn throttled(reason: &'static str, session_id: Option<&str>) -> Audit {
     Audit::new(Event::Throttled, Outcome::Failure, reason).session(session_id)
 }

@@ -13,6 +13,7 @@ use crate::policy::RoutePolicies;
 use crate::revocation::OnKvError;
 use crate::route::PathRules;
 use crate::session_cookie::{BindingKeys, BindingPolicy};
+use crate::throttle::ThrottleConfig;
 use crate::token::Policy;
 
 mod sections;
@@ -85,6 +86,8 @@ pub struct SessionConfig {
     pub store_timeout_ms: u32,
     /// `Clear-Site-Data` value sent on logout (empty: not sent).
     pub clear_site_data: String,
+    /// Login throttling (per username, per client address).
+    pub throttle: ThrottleConfig,
 }
 
 impl fmt::Debug for SessionConfig {
@@ -95,6 +98,7 @@ impl fmt::Debug for SessionConfig {
             .field("client_secret", &"<redacted>")
             .field("binding", &self.binding)
             .field("cookies", &self.cookies)
+            .field("throttle", &self.throttle)
             .finish_non_exhaustive()
     }
 }
@@ -160,14 +164,26 @@ pub const DEFAULT_CLEAR_SITE_DATA: &str = "\"cache\", \"storage\"";
 
 impl EdgeConfig {
     /// The configuration checked against the runtime's bindings: sessions revoke through the
-    /// `REVOCATIONS` KV namespace, and without it a logout could not be enforced at the edge,
-    /// so sessions without the binding are a configuration error (a gate without sessions
-    /// runs without it: nothing can be revoked at the edge then, as documented).
-    pub fn with_bindings(self, revocations_bound: bool) -> Result<Self, ConfigError> {
+    /// `REVOCATIONS` KV namespace, and without it a logout could not be enforced at the edge;
+    /// logins are throttled through the `LOGIN_THROTTLE` Durable Object namespace, and without
+    /// it every login would fail closed. So sessions without either binding are a
+    /// configuration error (a gate without sessions runs without them: nothing can be revoked
+    /// at the edge then, as documented, and there is no login).
+    pub fn with_bindings(
+        self,
+        revocations_bound: bool,
+        throttle_bound: bool,
+    ) -> Result<Self, ConfigError> {
         if self.session.is_some() && !revocations_bound {
             return Err(ConfigError {
                 key: "REVOCATIONS",
                 problem: "the KV binding is required with SESSION_STORE_URL".into(),
+            });
+        }
+        if self.session.is_some() && !throttle_bound {
+            return Err(ConfigError {
+                key: crate::throttle::BINDING,
+                problem: "the Durable Object binding is required with SESSION_STORE_URL".into(),
             });
         }
         Ok(self)

@@ -16,6 +16,7 @@ use crate::policy::PolicyRefusal;
 use crate::session_cookie::BindingError;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
+use crate::throttle::Counter;
 use crate::token::TokenError;
 
 mod faults;
@@ -82,6 +83,16 @@ pub enum Reason {
     NoRandomness,
     /// The upstream forward failed.
     Upstream(UpstreamFault),
+    /// Too many failed logins for this username or from this client address
+    /// ([`crate::throttle`]): 429 with `Retry-After`, no store call.
+    LoginThrottled {
+        /// The counter that refused.
+        by: Counter,
+        /// Seconds until its window ends.
+        retry_after: u32,
+    },
+    /// The login counters could not be reached: logins fail closed (503).
+    ThrottleUnavailable,
 }
 
 impl Reason {
@@ -126,6 +137,11 @@ impl Reason {
                 UpstreamFault::Finalize => "finalize",
                 UpstreamFault::Reply => "reply",
             },
+            Self::LoginThrottled { by, .. } => match by {
+                Counter::User => "login_throttled_user",
+                Counter::Ip => "login_throttled_ip",
+            },
+            Self::ThrottleUnavailable => "throttle_unavailable",
         }
     }
 }

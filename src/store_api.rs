@@ -8,7 +8,8 @@
 //! | timeout | 504 |
 //! | connection refused / network error | 502 |
 //! | 5xx | 502 |
-//! | 429 | 503 with the store's `Retry-After` (default 5 s) |
+//! | 429 on a login | 429 with the store's `Retry-After` (default 5 s, at most a day): the store's own limit of password attempts, answered like the edge's throttling |
+//! | 429 on any other call | 503 with the store's `Retry-After` (default 5 s) |
 //! | 2xx with a body that is not the documented JSON | 502 |
 //! | a validation refusal: 413/415/422, a 400 with a validation `error_code` (`invalid_request`, …), a login 400 without a credential code | 502 `store_refused_request` (logged), never "credentials" nor "session gone" |
 //! | login 401/403, or 4xx with a credential code (`auth_*`, `user_not_found`) | 401, one generic answer |
@@ -168,8 +169,14 @@ pub enum StoreFailure {
     Unreachable,
     /// 5xx: 502.
     ServerError,
-    /// 429: 503 with this `Retry-After`.
+    /// 429 on a session operation: 503 with this `Retry-After` (the store is busy).
     RateLimited {
+        /// Seconds.
+        retry_after: u32,
+    },
+    /// 429 on a login: the store's own limit of password attempts (the reference store's per
+    /// user) or its rate limit: 429 with this `Retry-After`, the edge's own throttling answer.
+    TooManyAttempts {
         /// Seconds.
         retry_after: u32,
     },
@@ -202,6 +209,7 @@ impl StoreFailure {
             | Self::ClientAuth
             | Self::RequestRefused => 502,
             Self::RateLimited { .. } => 503,
+            Self::TooManyAttempts { .. } => 429,
             Self::Refused | Self::RefreshReused | Self::SessionGone => 401,
         }
     }
@@ -212,7 +220,7 @@ impl StoreFailure {
     pub fn is_fault(self) -> bool {
         !matches!(
             self,
-            Self::Refused | Self::RefreshReused | Self::SessionGone
+            Self::Refused | Self::RefreshReused | Self::SessionGone | Self::TooManyAttempts { .. }
         )
     }
 
@@ -223,6 +231,7 @@ impl StoreFailure {
             Self::Unreachable => "store_unreachable",
             Self::ServerError => "store_5xx",
             Self::RateLimited { .. } => "store_429",
+            Self::TooManyAttempts { .. } => "store_login_throttled",
             Self::Malformed => "store_malformed",
             Self::Refused => "credentials_refused",
             Self::RefreshReused => "refresh_token_reused",
@@ -280,13 +289,23 @@ pub fn failure_for_answer(
     failure_for_status(op, status, retry_after)
 }
 
+/// Longest `Retry-After` passed on from a store's login 429, seconds (a day: lockouts are
+/// minutes long; a longer value is a broken header).
+pub const MAX_LOGIN_RETRY_AFTER_SECS: u32 = 86_400;
+
 /// Maps a non-2xx status (when the body says nothing more; see [`failure_for_answer`]).
 pub fn failure_for_status(op: StoreOp, status: u16, retry_after: Option<&str>) -> StoreFailure {
+    let seconds = |max: u32| {
+        retry_after
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(5, |s| s.clamp(1, max))
+    };
     match (op, status) {
+        (StoreOp::Login, 429) => StoreFailure::TooManyAttempts {
+            retry_after: seconds(MAX_LOGIN_RETRY_AFTER_SECS),
+        },
         (_, 429) => StoreFailure::RateLimited {
-            retry_after: retry_after
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .map_or(5, |s| s.clamp(1, 300)),
+            retry_after: seconds(300),
         },
         (_, s) if s >= 500 => StoreFailure::ServerError,
         (StoreOp::ClientToken, _) => StoreFailure::ClientAuth,
@@ -422,8 +441,29 @@ mod tests {
             (Login, 403, None, Refused),
             (Login, 500, None, ServerError),
             (Login, 503, None, ServerError),
-            (Login, 429, Some("30"), RateLimited { retry_after: 30 }),
-            (Login, 429, Some("junk"), RateLimited { retry_after: 5 }),
+            // A login's 429 is the store's limit of password attempts: the edge's 429.
+            (Login, 429, Some("30"), TooManyAttempts { retry_after: 30 }),
+            (Login, 429, Some("junk"), TooManyAttempts { retry_after: 5 }),
+            (
+                Login,
+                429,
+                Some("900"),
+                TooManyAttempts { retry_after: 900 },
+            ),
+            (Login, 429, Some("0"), TooManyAttempts { retry_after: 1 }),
+            (
+                Login,
+                429,
+                Some("86401"),
+                TooManyAttempts {
+                    retry_after: 86_400,
+                },
+            ),
+            (Login, 429, None, TooManyAttempts { retry_after: 5 }),
+            // Elsewhere the store is busy: 503, at most 5 minutes.
+            (Session, 429, Some("30"), RateLimited { retry_after: 30 }),
+            (Refresh, 429, Some("900"), RateLimited { retry_after: 300 }),
+            (ClientToken, 429, Some("0"), RateLimited { retry_after: 1 }),
             (Session, 400, None, SessionGone),
             (Session, 404, None, SessionGone),
             (Session, 409, None, ServerError),
@@ -440,6 +480,11 @@ mod tests {
         assert_eq!(Timeout.status(), 504);
         assert_eq!(Unreachable.status(), 502);
         assert_eq!(RateLimited { retry_after: 1 }.status(), 503);
+        assert_eq!(TooManyAttempts { retry_after: 1 }.status(), 429);
+        assert_eq!(
+            TooManyAttempts { retry_after: 1 }.reason(),
+            "store_login_throttled"
+        );
     }
 
     #[test]
@@ -630,7 +675,7 @@ mod tests {
         assert_eq!(failure_for_answer(Session, 400, None, b""), SessionGone);
         assert_eq!(
             failure_for_answer(Login, 429, Some("9"), b"{}"),
-            RateLimited { retry_after: 9 }
+            TooManyAttempts { retry_after: 9 }
         );
         assert_eq!(RequestRefused.status(), 502);
         assert_eq!(RequestRefused.reason(), "store_refused_request");
@@ -706,7 +751,12 @@ mod tests {
     #[test]
     fn faults_are_the_stores_not_the_clients() {
         use StoreFailure::*;
-        for f in [Refused, RefreshReused, SessionGone] {
+        for f in [
+            Refused,
+            RefreshReused,
+            SessionGone,
+            TooManyAttempts { retry_after: 1 },
+        ] {
             assert!(!f.is_fault(), "{f:?}");
         }
         for f in [

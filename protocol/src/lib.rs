@@ -8,6 +8,7 @@
 //! - [`date_time`]: session times on the wire;
 //! - [`shape`]: where Transmit's answers differ from the reference store's, once;
 //! - [`revocation`]: the `REVOCATIONS` KV keys and the user entry's value;
+//! - [`attempts`]: the failed-login window the edge's throttle and the store's limit count with.
 //! - [`audit`]: the log line both workers write, and the security events (audit lines).
 //!
 //! No I/O, no clock, no randomness: types, constants and pure functions, tested natively.
@@ -18,6 +19,7 @@
 // No production function over 80 lines (clippy.toml); test tables may be longer.
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
+pub mod attempts;
 pub mod audit;
 pub mod date_time;
 pub mod error;

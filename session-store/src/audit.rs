@@ -42,6 +42,9 @@ pub fn audit(route: &Route, result: Result<(), &ApiError>, seen: &Seen) -> Optio
             Outcome::Failure,
             ApiError::RefreshTokenReused.code(),
         ),
+        Err(e @ ApiError::TooManyAttempts(_)) => {
+            Audit::new(Event::Throttled, Outcome::Failure, e.code())
+        }
         Err(e) => Audit::new(event, Outcome::Failure, e.code()),
     };
     Some(

@@ -31,6 +31,7 @@ mod refresh;
 mod revoke;
 mod session;
 mod store;
+mod throttle;
 mod upstream;
 mod verify;
 
@@ -74,7 +75,7 @@ pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T
             let revocations_bound = revoke::bound(env);
             let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
             let config = EdgeConfig::from_env(|k| env_value(env, k))
-                .and_then(|c| c.with_bindings(revocations_bound))
+                .and_then(|c| c.with_bindings(revocations_bound, throttle::bound(env)))
                 .map(Rc::new);
             let (jwks_secs, jwks_timeout_ms, entries, ttl, revocation_secs) = match &config {
                 Ok(c) => (

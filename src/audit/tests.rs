@@ -191,6 +191,32 @@ fn a_refusal_names_its_reason_code() {
         (a.event(), a.outcome(), a.reason()),
         (Event::LogoutAll, Outcome::Failure, "revoked")
     );
+    // A throttled login, by the edge or the store.
+    let by_edge = Rejection::new(Reason::LoginThrottled {
+        by: crate::throttle::Counter::Ip,
+        retry_after: 60,
+    });
+    let a = refused(Event::Login, &by_edge, None, None);
+    assert_eq!(
+        (a.event(), a.outcome(), a.reason(), a.level()),
+        (
+            Event::Throttled,
+            Outcome::Failure,
+            "login_throttled_ip",
+            Level::Warn
+        )
+    );
+    let by_store = Rejection::store(StoreFailure::TooManyAttempts { retry_after: 60 });
+    assert_eq!(
+        refused(Event::Login, &by_store, None, None).event(),
+        Event::Throttled
+    );
+    // A refusal for the counters being down is a login failure, not a throttle.
+    let down = Rejection::new(Reason::ThrottleUnavailable);
+    assert_eq!(
+        refused(Event::Login, &down, None, None).event(),
+        Event::Login
+    );
     // Only a refresh's store refusal of a reused token changes the event.
     let reused = Rejection::store(StoreFailure::RefreshReused);
     assert_eq!(

@@ -456,6 +456,19 @@ fn number_bounds_table() {
             session,
         ),
         ("STORE_TIMEOUT_MS", 5_000, 100, 60_000, store),
+        ("LOGIN_FAILURES_PER_USER", 5, 1, 1_000, |c| {
+            c.session
+                .as_ref()
+                .map_or(-1, |s| i64::from(s.throttle.per_user))
+        }),
+        ("LOGIN_FAILURES_PER_IP", 50, 1, 1_000_000, |c| {
+            c.session
+                .as_ref()
+                .map_or(-1, |s| i64::from(s.throttle.per_ip))
+        }),
+        ("LOGIN_FAILURE_WINDOW_SECONDS", 900, 10, 86_400, |c| {
+            c.session.as_ref().map_or(-1, |s| s.throttle.window_secs)
+        }),
     ];
     for (key, default, min, max, read) in rows {
         assert_eq!(
@@ -531,17 +544,44 @@ fn session_switches() {
 }
 
 #[test]
-fn sessions_need_the_revocation_binding() {
-    let with_sessions = |bound: bool| {
+fn sessions_need_the_revocation_and_throttle_bindings() {
+    let with_sessions = |kv: bool, throttle: bool| {
         crate::gate::tests_support::config_with(true, &[])
-            .with_bindings(bound)
+            .with_bindings(kv, throttle)
             .map(|c| c.session.is_some())
             .map_err(|e| e.key)
     };
-    assert_eq!(with_sessions(true), Ok(true));
-    assert_eq!(with_sessions(false), Err("REVOCATIONS"));
-    let gate_only = |bound: bool| load(&base()).and_then(|c| c.with_bindings(bound)).is_ok();
-    assert!(gate_only(false) && gate_only(true));
+    assert_eq!(with_sessions(true, true), Ok(true));
+    assert_eq!(with_sessions(false, true), Err("REVOCATIONS"));
+    assert_eq!(with_sessions(true, false), Err("LOGIN_THROTTLE"));
+    assert_eq!(with_sessions(false, false), Err("REVOCATIONS"));
+    let gate_only = |kv: bool, throttle: bool| {
+        load(&base())
+            .and_then(|c| c.with_bindings(kv, throttle))
+            .is_ok()
+    };
+    assert!(gate_only(false, false) && gate_only(true, true) && gate_only(true, false));
+}
+
+#[test]
+fn throttle_counter_names_are_keyed_by_the_current_cookie_key() {
+    let names = |keys: &str| {
+        let c = crate::gate::tests_support::config_with(true, &[("COOKIE_KEYS", keys)]);
+        let s = c.session.expect("sessions on");
+        crate::throttle::keys(&s.throttle, "alice", Some("192.0.2.1"))
+    };
+    let k1 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    let k2 = "HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo";
+    assert_eq!(
+        names(k1),
+        names(&format!("{k1},{k2}")),
+        "the current key names"
+    );
+    assert_ne!(
+        names(k1),
+        names(&format!("{k2},{k1}")),
+        "a rotation renames"
+    );
 }
 
 #[test]

@@ -23,6 +23,11 @@ pub enum Note {
     StoreTokenUnverifiable,
     /// The store's ID token does not verify (the login stands, without `amr`).
     IdTokenUnverifiable,
+    /// The login counters did not answer an admit: the login failed closed.
+    ThrottleUnavailable,
+    /// A login counter did not take its settlement (a reset or a refund is lost: the counter
+    /// keeps a slot until its window ends).
+    ThrottleNotSettled,
 }
 
 impl Note {
@@ -40,6 +45,10 @@ impl Note {
             }
             Self::StoreTokenUnverifiable => (Level::Error, "login", "store_token_unverifiable"),
             Self::IdTokenUnverifiable => (Level::Warn, "login", "id_token_unverifiable"),
+            Self::ThrottleUnavailable => {
+                (Level::Error, "login", "throttle_unreachable_fail_closed")
+            }
+            Self::ThrottleNotSettled => (Level::Warn, "login", "throttle_not_settled"),
         }
     }
 }

@@ -125,6 +125,21 @@ const fn unavailable(message: &'static str, retry_after: u32) -> Rule {
     }
 }
 
+/// 429 for too many sign-in attempts: one answer whichever counter refused, and whether the
+/// edge or the store did (the store's own limit, [`StoreFailure::TooManyAttempts`]).
+const fn throttled(retry_after: u32) -> Rule {
+    Rule {
+        retry_after: Some(retry_after),
+        ..rule(
+            429,
+            Challenge::None,
+            "too_many_requests",
+            "Too many sign-in attempts; retry later.",
+            Phase::Session,
+        )
+    }
+}
+
 const fn bad_body(phase: Phase) -> Rule {
     rule(
         400,
@@ -190,6 +205,11 @@ impl Reason {
             Self::Policy(why) => policy_rule(why),
             Self::Store(f) => store_rule(f),
             Self::StoreTokenUnverifiable => store_rule(StoreFailure::Malformed),
+            Self::LoginThrottled { retry_after, .. } => throttled(retry_after),
+            Self::ThrottleUnavailable => Rule {
+                phase: Phase::Session,
+                ..unavailable("Sign-in is temporarily unavailable.", 5)
+            },
             Self::StepUpOtherUser
             | Self::BodySize(_)
             | Self::Body(_)
@@ -310,6 +330,7 @@ fn store_rule(f: StoreFailure) -> Rule {
             "The credentials were not accepted.",
             Phase::Session,
         ),
+        StoreFailure::TooManyAttempts { retry_after } => throttled(retry_after),
         StoreFailure::RateLimited { retry_after } => Rule {
             phase: Phase::Session,
             ..unavailable("The session service is busy; retry later.", retry_after)

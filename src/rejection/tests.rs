@@ -1,5 +1,6 @@
 use super::*;
 use crate::policy::PolicyRefusal;
+use crate::throttle::Counter;
 
 /// Every reason the edge can give, one of each shape (the table below is checked against
 /// this list, and the list against the codes).
@@ -27,6 +28,15 @@ fn every_reason() -> Vec<Reason> {
         Reason::AccessCookie(A::Mismatch),
         Reason::BodySize(BodyRefusal::TooLarge),
         Reason::BodySize(BodyRefusal::BadLength),
+        Reason::LoginThrottled {
+            by: Counter::User,
+            retry_after: 9,
+        },
+        Reason::LoginThrottled {
+            by: Counter::Ip,
+            retry_after: 9,
+        },
+        Reason::ThrottleUnavailable,
     ];
     all.extend(
         [
@@ -82,6 +92,7 @@ fn every_reason() -> Vec<Reason> {
             StoreFailure::Unreachable,
             StoreFailure::ServerError,
             StoreFailure::RateLimited { retry_after: 7 },
+            StoreFailure::TooManyAttempts { retry_after: 7 },
             StoreFailure::Malformed,
             StoreFailure::Refused,
             StoreFailure::SessionGone,
@@ -387,6 +398,44 @@ fn the_table() {
             Session,
         ),
         (
+            Reason::Store(StoreFailure::TooManyAttempts { retry_after: 7 }),
+            429,
+            "-",
+            false,
+            "too_many_requests",
+            Session,
+        ),
+        (
+            Reason::LoginThrottled {
+                by: Counter::User,
+                retry_after: 7,
+            },
+            429,
+            "-",
+            false,
+            "too_many_requests",
+            Session,
+        ),
+        (
+            Reason::LoginThrottled {
+                by: Counter::Ip,
+                retry_after: 7,
+            },
+            429,
+            "-",
+            false,
+            "too_many_requests",
+            Session,
+        ),
+        (
+            Reason::ThrottleUnavailable,
+            503,
+            "-",
+            false,
+            "temporarily_unavailable",
+            Session,
+        ),
+        (
             Reason::Store(StoreFailure::Refused),
             401,
             "",
@@ -513,7 +562,12 @@ fn every_reason_has_a_row_with_a_sane_status() {
             !rule.error.is_empty() && !rule.message.is_empty(),
             "{reason:?}"
         );
-        assert_eq!(rule.retry_after.is_some(), rule.status == 503, "{reason:?}");
+        // Retry-After exactly where waiting helps: the 503s and the 429s.
+        assert_eq!(
+            rule.retry_after.is_some(),
+            matches!(rule.status, 429 | 503),
+            "{reason:?}"
+        );
         // A 401 always carries a challenge (RFC 6750 §3); nothing else does but the 400 of
         // malformed credentials and a route policy's 403 `insufficient_scope` (§3.1).
         let challenged = rule.challenge != Challenge::None;
@@ -593,6 +647,45 @@ fn store_rate_limit_passes_its_retry_after_on() {
     let r = Rejection::store(StoreFailure::RateLimited { retry_after: 7 });
     assert_eq!((r.status, r.retry_after), (503, Some(7)));
     assert_eq!(Rejection::new(Reason::KeysUnavailable).retry_after, Some(5));
+}
+
+#[test]
+fn throttled_logins_say_when_to_retry_and_nothing_else() {
+    let by_user = Rejection::new(Reason::LoginThrottled {
+        by: Counter::User,
+        retry_after: 840,
+    });
+    let by_ip = Rejection::new(Reason::LoginThrottled {
+        by: Counter::Ip,
+        retry_after: 840,
+    });
+    let by_store = Rejection::store(StoreFailure::TooManyAttempts { retry_after: 840 });
+    for r in [&by_user, &by_ip, &by_store] {
+        assert_eq!((r.status, r.retry_after), (429, Some(840)));
+        assert_eq!(r.www_authenticate, None);
+        assert!(
+            !r.clear_session,
+            "a throttled login leaves the session as it was"
+        );
+    }
+    // One body whichever counter or layer refused: nothing tells which.
+    assert_eq!(by_user.body(), by_ip.body());
+    assert_eq!(by_user.body(), by_store.body());
+    assert_eq!(
+        (
+            by_user.log_reason(),
+            by_ip.log_reason(),
+            by_store.log_reason()
+        ),
+        (
+            "login_throttled_user",
+            "login_throttled_ip",
+            "store_login_throttled"
+        )
+    );
+    let down = Rejection::new(Reason::ThrottleUnavailable);
+    assert_eq!((down.status, down.retry_after), (503, Some(5)));
+    assert_eq!(down.log_reason(), "throttle_unavailable");
 }
 
 #[test]

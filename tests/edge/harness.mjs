@@ -10,8 +10,8 @@
 //
 // Miniflare 4 option names are checked against node_modules/miniflare/dist/src/index.d.ts
 // (4.20260426.0): modules, scriptPath, modulesRules, compatibilityDate, bindings, kvNamespaces,
-// unsafeDirectSockets + unsafeGetDirectURL(name), cf. Persistence is off by default (kvPersist
-// unset = in-memory). Outbound fetch from workerd to http://127.0.0.1:<port> works without any
+// unsafeDirectSockets + unsafeGetDirectURL(name), cf, durableObjects (the login counters).
+// Persistence is off by default (kvPersist unset = in-memory; durableObjectsPersist: false). Outbound fetch from workerd to http://127.0.0.1:<port> works without any
 // option (no outboundService needed); tests/edge/harness.test.mjs proves it with a stub worker.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -327,9 +327,10 @@ export async function refusedUrl(p = '/jwks') {
  * Every log line of the workers is captured for the secret scan (tests/log-scan.mjs), and the
  * bindings holding secrets are registered there; `onLog(line, level)` also receives each line
  * with its console method (`log`, `info`, `warn`, `error`, `debug`).
+ * `loginThrottle` (default: any script but the stub) binds LOGIN_THROTTLE, the login counters.
  * Returns { mf, url(name), request(name, path, opts), dispose() }.
  */
-export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {}, onLog } = {}) {
+export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {}, onLog, loginThrottle = script !== STUB_SCRIPT } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   for (const bindings of Object.values(configs)) secretsOfBindings(bindings);
   const workers = Object.entries(configs).map(([name, bindings]) => ({
@@ -348,6 +349,9 @@ export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers 
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: dropUndefined(bindings),
     kvNamespaces: ['REVOCATIONS'],
+    // The login counters (the edge's shim exports the class; the stub worker has none), in
+    // memory like KV.
+    ...(loginThrottle && { durableObjects: { LOGIN_THROTTLE: { className: 'LoginThrottle', useSQLite: true } } }),
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     // { BINDING: 'worker name' } for this configuration (extraWorkers provide the targets).
     serviceBindings: serviceBindings[name],
@@ -355,6 +359,7 @@ export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers 
   const mf = new Miniflare({
     workers: [...workers, ...extraWorkers],
     cf: false,
+    durableObjectsPersist: false,
     log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN),
     ...captureOptions(`gate ${Object.keys(configs).join(',')}`, onLog),
   });
