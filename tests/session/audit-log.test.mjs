@@ -2,10 +2,10 @@
 // workers' own output: the edge and the reference store in workerd, every console call
 // captured with its method (tests/log-scan.mjs). For each event the edge produces today
 // (login success and failure, step-up, refresh, the refresh-token grant and its reuse,
-// logout, logout-all, a session replaced by a new login) the line and its fields; the
-// store's line of the same request under the same request id; every line's request id and
-// console method by level. Throttling and the webhook are not built yet: their lines are
-// tested natively (src/audit/tests.rs).
+// logout, logout-all, a session replaced by a new login, a throttled login) the line and its
+// fields; the store's line of the same request under the same request id; every line's
+// request id and console method by level. The webhook is not built yet: its line is tested
+// natively (src/audit/tests.rs).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -203,6 +203,24 @@ describe('audit lines of the security events (reference store)', { skip }, () =>
     assert.deepEqual([reuse.outcome, reuse.reason, reuse.level], ['failure', 'refresh_token_reused', 'error']);
     const st = await auditLine(storeLines, r.id, 'refresh_reuse_detected');
     assert.equal(st.level, 'error');
+  });
+
+  test('the sixth wrong password for one username: throttled, at the edge, before any store call', async () => {
+    const username = `nobody-${crypto.randomBytes(4).toString('hex')}`;
+    for (let i = 1; i <= 5; i++) {
+      const res = await client().login(username, `wrong-password-${i}`, { headers: cf('198.51.100.9').headers });
+      assert.equal(res.status, 401, `attempt ${i}`);
+    }
+    const r = cf('198.51.100.9');
+    const res = await client().login(username, 'wrong-password-6', { headers: r.headers });
+    assert.equal(res.status, 429);
+    const line = await auditLine(edgeLines, r.id, 'throttled');
+    assert.deepEqual(
+      [line.outcome, line.reason, line.level, line.subject_hash, line.client_prefix],
+      ['failure', 'login_throttled_user', 'warn', null, '198.51.100.0/24'],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(storeLines.filter((l) => l.json?.request_id === r.id).length, 0, 'the store never heard of it');
   });
 
   test('every line of both workers is JSON with a request id, written with the console method of its level', async () => {
