@@ -54,6 +54,15 @@ fn every_event_has_one_name_and_a_line_with_every_field() {
 }
 
 #[test]
+fn an_audit_says_what_it_was_made_of() {
+    let a = Audit::new(Event::Logout, Outcome::Failure, "kv_write_failed");
+    assert_eq!(
+        (a.event(), a.outcome(), a.reason()),
+        (Event::Logout, Outcome::Failure, "kv_write_failed")
+    );
+}
+
+#[test]
 fn levels_by_event_and_outcome() {
     let level = |e, o| Audit::new(e, o, "r").level();
     assert_eq!(level(Event::Login, Outcome::Success), Level::Info);
@@ -243,6 +252,11 @@ fn ordinary_lines_escape_what_they_are_given() {
     assert_eq!(m["phase"], "p\"");
     assert_eq!(m["reason"], "x\"}");
     assert_eq!(m.len(), 4);
+    // Printable characters are written as they are; only what JSON must escape is escaped.
+    assert_eq!(
+        line(Level::Info, "r", "a b~", "é", &[]),
+        r#"{"level":"info","request_id":"r","phase":"a b~","reason":"é"}"#
+    );
     // Control characters, backslashes and non-ASCII stay inside the one string, one line.
     let nasty = "a\\b\r\n{\"level\":\"error\"}\u{0}\u{1f}\u{7f}é\u{2028}";
     let l = line(Level::Warn, nasty, "p", "r", &[("k", Field::Str(nasty))]);
