@@ -143,7 +143,7 @@ impl RoutePolicies {
         self.rules
             .iter()
             .enumerate()
-            .find(|(_, r)| r.applies_to(bits, path))
+            .find(|(_, r)| r.applies(bits, path))
             .map(|(i, r)| (i + 1, r))
     }
 
@@ -197,14 +197,10 @@ impl Rule {
         Ok(rule)
     }
 
-    /// Whether the rule decides `method` on `path`. A rule for `GET` also decides `HEAD`
-    /// (the same answer without its body).
-    pub fn applies(&self, method: &str, path: &str) -> bool {
-        self.applies_to(method_mask(method), path)
-    }
-
-    /// [`Self::applies`] for a method already made a mask ([`method_mask`]).
-    fn applies_to(&self, method: u8, path: &str) -> bool {
+    /// Whether the rule decides a request on `path` whose method is the mask `method`
+    /// ([`method_mask`]: a rule for `GET` also decides `HEAD`, the same answer without its
+    /// body).
+    fn applies(&self, method: u8, path: &str) -> bool {
         self.methods.is_none_or(|bits| bits & method != 0) && self.paths.matches(path)
     }
 
