@@ -136,10 +136,14 @@ impl RoutePolicies {
     /// The rule that decides `method` on `path` (the first that matches), with its position
     /// counted from 1.
     pub fn find(&self, method: &str, path: &str) -> Option<(usize, &Rule)> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        let bits = method_mask(method);
         self.rules
             .iter()
             .enumerate()
-            .find(|(_, r)| r.applies(method, path))
+            .find(|(_, r)| r.applies(bits, path))
             .map(|(i, r)| (i + 1, r))
     }
 
@@ -193,19 +197,11 @@ impl Rule {
         Ok(rule)
     }
 
-    /// Whether the rule decides `method` on `path`. A rule for `GET` also decides `HEAD`
-    /// (the same answer without its body).
-    pub fn applies(&self, method: &str, path: &str) -> bool {
-        let method_ok = self.methods.is_none_or(|bits| {
-            let has = |m: &str| {
-                route::METHODS
-                    .iter()
-                    .position(|x| *x == m)
-                    .is_some_and(|i| bits & (1 << i) != 0)
-            };
-            has(method) || (method == "HEAD" && has("GET"))
-        });
-        method_ok && self.paths.matches(path)
+    /// Whether the rule decides a request on `path` whose method is the mask `method`
+    /// ([`method_mask`]: a rule for `GET` also decides `HEAD`, the same answer without its
+    /// body).
+    fn applies(&self, method: u8, path: &str) -> bool {
+        self.methods.is_none_or(|bits| bits & method != 0) && self.paths.matches(path)
     }
 
     /// Whether meeting the rule can take a new authentication (it names `amr` or `max_age`).
@@ -290,6 +286,21 @@ fn values(name: &'static str, value: &serde_json::Value) -> Result<Vec<String>, 
         out.push(v.to_owned());
     }
     Ok(out)
+}
+
+/// The bits of the rules' method masks a request with `method` is decided by: its own, and
+/// for `HEAD` also `GET`'s; none for a method the edge does not forward.
+fn method_mask(method: &str) -> u8 {
+    let bit = |m: &str| {
+        route::METHODS
+            .iter()
+            .position(|x| *x == m)
+            .map_or(0, |i| 1u8 << i)
+    };
+    match method {
+        "HEAD" => bit("HEAD") | bit("GET"),
+        m => bit(m),
+    }
 }
 
 /// The complaint about a method ([`route::METHODS`] spelt out; a test keeps them equal).

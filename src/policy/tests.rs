@@ -659,3 +659,12 @@ fn the_methods_message_lists_the_methods_the_edge_forwards() {
         format!("methods: each is one of {}", route::METHODS.join(" "))
     );
 }
+
+#[test]
+fn the_documented_bounds() {
+    // README: at most 16 KiB of rules, max_age up to 31,622,400 seconds (366 days).
+    let head = r#"[{"path": "/x", "max_age": 31622400}"#;
+    let sized = |len: usize| format!("{head}{}]", " ".repeat(len - head.len() - 1));
+    assert!(parse(&sized(16_384)).is_ok());
+    assert!(parse(&sized(16_385)).is_err_and(|e| e.starts_with("longer than 16384 bytes")));
+}
