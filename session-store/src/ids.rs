@@ -71,23 +71,12 @@ fn route<'a>(value: &'a str, prefix: &str, secret_len: usize) -> Option<&'a str>
 
 /// SHA-256 of a refresh token, lowercase hex: the only form the store keeps.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    base16ct::lower::encode_string(&Sha256::digest(token.as_bytes()))
 }
 
 /// A `jti` from random bytes (base64url).
 pub fn jti(random: &[u8; JTI_BYTES]) -> String {
     Base64UrlUnpadded::encode_string(random)
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    out
 }
 
 /// Fills an array from the platform CSPRNG (`crypto.getRandomValues` in workerd).
