@@ -70,34 +70,39 @@ fn env_value(env: &Env, key: &str) -> Option<String> {
 pub(super) fn with_isolate<T>(env: &Env, f: impl FnOnce(&mut Isolate) -> T) -> T {
     ISOLATE.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let isolate = slot.get_or_insert_with(|| {
-            let revocations_bound = revoke::bound(env);
-            let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
-            let config = EdgeConfig::from_env(|k| env_value(env, k))
-                .and_then(|c| c.with_bindings(revocations_bound))
-                .map(Rc::new);
-            let (jwks_secs, jwks_timeout_ms, entries, ttl, revocation_secs) = match &config {
-                Ok(c) => (
-                    c.jwks_cache_secs,
-                    c.jwks_timeout_ms,
-                    c.token_cache_entries,
-                    c.token_cache_secs,
-                    c.revocation.cache_secs,
-                ),
-                Err(_) => (0, 0, 0, 0, 0),
-            };
-            Isolate {
-                config,
-                jwks: JwksCache::new(jwks_secs, jwks_timeout_ms),
-                tokens: TokenCache::new(entries, TOKEN_CACHE_BYTES, ttl),
-                revocations: RevocationCache::new(revocation_secs),
-                client_token: None,
-                revocations_bound,
-                upstream_bound,
-            }
-        });
-        f(isolate)
+        f(slot.get_or_insert_with(|| new_isolate(env)))
     })
+}
+
+/// The isolate state from `env`: the configuration read and validated, empty caches. Not
+/// inlined: `with_isolate` is instantiated at every call site, and each would otherwise carry
+/// its own copy of the whole configuration reader (measured: 25 copies, 1.3 KB each).
+#[inline(never)]
+fn new_isolate(env: &Env) -> Isolate {
+    let revocations_bound = revoke::bound(env);
+    let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
+    let config = EdgeConfig::from_env(|k| env_value(env, k))
+        .and_then(|c| c.with_bindings(revocations_bound))
+        .map(Rc::new);
+    let (jwks_secs, jwks_timeout_ms, entries, ttl, revocation_secs) = match &config {
+        Ok(c) => (
+            c.jwks_cache_secs,
+            c.jwks_timeout_ms,
+            c.token_cache_entries,
+            c.token_cache_secs,
+            c.revocation.cache_secs,
+        ),
+        Err(_) => (0, 0, 0, 0, 0),
+    };
+    Isolate {
+        config,
+        jwks: JwksCache::new(jwks_secs, jwks_timeout_ms),
+        tokens: TokenCache::new(entries, TOKEN_CACHE_BYTES, ttl),
+        revocations: RevocationCache::new(revocation_secs),
+        client_token: None,
+        revocations_bound,
+        upstream_bound,
+    }
 }
 
 /// The clock, milliseconds since the epoch (`Date.now()`: one runtime call, no allocation).
