@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::assertion::AssertionConfig;
 use crate::cookies::CookiePolicy;
 use crate::keys::{Alg, KeySet};
 use crate::revocation::OnKvError;
@@ -14,6 +15,7 @@ use crate::route::PathRules;
 use crate::session_cookie::{BindingKeys, BindingPolicy};
 use crate::token::Policy;
 
+mod assertion;
 mod sections;
 mod session;
 mod values;
@@ -147,6 +149,8 @@ pub struct EdgeConfig {
     pub revocation: RevocationConfig,
     /// Session management, if configured.
     pub session: Option<SessionConfig>,
+    /// The identity assertion for the upstream, if a key is configured.
+    pub assertion: Option<AssertionConfig>,
 }
 
 /// Default `CLEAR_SITE_DATA`.
@@ -179,6 +183,7 @@ impl EdgeConfig {
         let caches = sections::caches(&env)?;
         let revocation = sections::revocation(&env)?;
         let session = session::session(&env)?;
+        let assertion = assertion::assertion(&env, &upstream.url)?;
         Ok(Self {
             policy: tokens.policy,
             allowed_algs: tokens.allowed_algs,
@@ -197,6 +202,7 @@ impl EdgeConfig {
             token_cache_secs: caches.token_cache_secs,
             revocation,
             session,
+            assertion,
         })
     }
 }

@@ -120,6 +120,7 @@ impl Reason {
                 UpstreamFault::Timeout => "upstream_timeout",
                 UpstreamFault::Finalize => "finalize",
                 UpstreamFault::Reply => "reply",
+                UpstreamFault::Assertion => "assertion_unsigned",
             },
         }
     }
