@@ -3,6 +3,7 @@
 use super::js::{self, Name};
 use crate::config::EdgeConfig;
 use crate::csrf;
+use crate::forward;
 use crate::gate::{self, Facts};
 
 /// The request's method, URL and the headers the gate reads, owned for the request's life.
@@ -19,6 +20,7 @@ pub(super) struct Read {
     origin: Option<String>,
     accept: Option<String>,
     content_type: Option<String>,
+    upgrade: Option<String>,
 }
 
 impl Read {
@@ -38,17 +40,21 @@ impl Read {
             origin: h.get(Name::Origin),
             accept: h.get(Name::Accept),
             content_type: h.get(Name::ContentType),
+            upgrade: h.get(Name::Upgrade),
         }
     }
 
     /// Only what the fast path's decisions read (each header is a runtime call): the
-    /// credentials, the client properties the session cookie binds to, and the CSRF headers
-    /// of an unsafe request. It never refuses, so the navigation headers are not read.
+    /// credentials, the client properties the session cookie binds to, a `GET`'s `Upgrade`
+    /// (a WebSocket handshake), and the CSRF headers of an unsafe request or a handshake. It
+    /// never refuses, so the navigation headers are not read.
     pub(super) fn fast(req: &web_sys::Request, config: &EdgeConfig, method: String) -> Self {
         let headers = req.headers();
         let h = js::raw(&headers);
         let (user_agent, ip) = gate::client_headers_needed(config);
-        let unsafe_method = !csrf::is_safe_method(&method);
+        let upgrade = (method == "GET").then(|| h.get(Name::Upgrade)).flatten();
+        let unsafe_method = !csrf::is_safe_method(&method)
+            || forward::is_websocket_upgrade(&method, upgrade.as_deref());
         Self {
             url: req.url(),
             authorization: h.get(Name::Authorization),
@@ -57,6 +63,7 @@ impl Read {
             connecting_ip: ip.then(|| h.get(Name::ConnectingIp)).flatten(),
             sec_fetch_site: unsafe_method.then(|| h.get(Name::SecFetchSite)).flatten(),
             origin: unsafe_method.then(|| h.get(Name::Origin)).flatten(),
+            upgrade,
             method,
             ..Self::default()
         }
@@ -76,6 +83,7 @@ impl Read {
             origin: self.origin.as_deref(),
             accept: self.accept.as_deref(),
             content_type: self.content_type.as_deref(),
+            upgrade: self.upgrade.as_deref(),
         }
     }
 }

@@ -70,15 +70,20 @@ pub(super) enum Name {
     Accept,
     ContentType,
     ServerTiming,
+    Upgrade,
 }
 
-/// The identity header names the core produces, made into JS strings once as well.
-const IDENTITY: [&str; 5] = [
+/// The header names the core's [`forward::upstream_headers`] produces, made into JS strings
+/// once as well.
+const EDGE_HEADERS: [&str; 8] = [
+    forward::FORWARDED_HOST,
+    forward::FORWARDED_PROTO,
     forward::SUBJECT,
     forward::SESSION,
     forward::ROLES,
     forward::CLIENT,
     forward::SCOPE,
+    crate::assertion::HEADER,
 ];
 
 impl Name {
@@ -100,12 +105,13 @@ impl Name {
             Self::Accept => "accept",
             Self::ContentType => "content-type",
             Self::ServerTiming => "server-timing",
+            Self::Upgrade => "upgrade",
         }
     }
 }
 
 /// Every name in declaration order, so `name as usize` indexes the JS strings.
-const ALL: [Name; 16] = [
+const ALL: [Name; 17] = [
     Name::Authorization,
     Name::Cookie,
     Name::UserAgent,
@@ -122,6 +128,7 @@ const ALL: [Name; 16] = [
     Name::Accept,
     Name::ContentType,
     Name::ServerTiming,
+    Name::Upgrade,
 ];
 
 /// The headers of [`cache_policy::CDN_CACHE_HEADERS`], as names.
@@ -133,7 +140,7 @@ pub(super) const CDN_CACHE: [Name; 3] = [
 
 thread_local! {
     static NAMES: Vec<JsString> = ALL.iter().map(|n| JsString::from(n.text())).collect();
-    static IDENTITY_NAMES: Vec<JsString> = IDENTITY.iter().map(|n| JsString::from(*n)).collect();
+    static EDGE_NAMES: Vec<JsString> = EDGE_HEADERS.iter().map(|n| JsString::from(*n)).collect();
 }
 
 fn with_name<T>(name: Name, f: impl FnOnce(&JsString) -> T) -> T {
@@ -143,11 +150,11 @@ fn with_name<T>(name: Name, f: impl FnOnce(&JsString) -> T) -> T {
     })
 }
 
-/// `f` with the JS string of `name`: the one made once when it is an identity header name,
+/// `f` with the JS string of `name`: the one made once when it is a header the edge sets,
 /// else a new one (a name added to the core later still gets exactly its own header).
-fn with_identity_name<T>(name: &str, f: impl FnOnce(&JsString) -> T) -> T {
-    IDENTITY_NAMES.with(|names| {
-        match IDENTITY
+fn with_edge_name<T>(name: &str, f: impl FnOnce(&JsString) -> T) -> T {
+    EDGE_NAMES.with(|names| {
+        match EDGE_HEADERS
             .iter()
             .position(|n| *n == name)
             .and_then(|i| names.get(i))
@@ -179,10 +186,10 @@ impl RawHeaders {
         with_name(name, |n| self.set_js(n, value));
     }
 
-    /// `headers.set(name, value)` for an identity header the core produced (`value` checked
-    /// safe by the core).
-    pub(super) fn set_identity(&self, name: &str, value: &str) {
-        with_identity_name(name, |n| self.set_js(n, value));
+    /// `headers.set(name, value)` for a header the core produced (`value` checked safe by the
+    /// core).
+    pub(super) fn set_edge(&self, name: &str, value: &str) {
+        with_edge_name(name, |n| self.set_js(n, value));
     }
 
     /// `headers.append(name, value)`; `value` must be a valid header value.

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use worker::{Env, Headers, Request, ResponseBuilder};
 
+use crate::assertion::AssertionCache;
 use crate::config::{ConfigError, EdgeConfig};
 use crate::gate::{self, Facts, Mode, Reply};
 use crate::jwks::JwksCache;
@@ -18,6 +19,7 @@ use crate::route::{AuthRoute, Route};
 use crate::target::Target;
 use crate::token_cache::TokenCache;
 
+mod assertion;
 mod auth;
 mod body;
 mod facts;
@@ -45,6 +47,8 @@ pub(super) struct Isolate {
     jwks: JwksCache,
     tokens: TokenCache,
     revocations: RevocationCache,
+    /// The identity assertions signed in this isolate, one per identity.
+    assertions: AssertionCache,
     /// The ClientAccessToken and the second until which it is used.
     client_token: Option<(String, i64)>,
     /// Whether the `REVOCATIONS` KV namespace is bound (bindings do not change while an
@@ -99,6 +103,7 @@ fn new_isolate(env: &Env) -> Isolate {
         jwks: JwksCache::new(jwks_secs, jwks_timeout_ms),
         tokens: TokenCache::new(entries, TOKEN_CACHE_BYTES, ttl),
         revocations: RevocationCache::new(revocation_secs),
+        assertions: AssertionCache::new(),
         client_token: None,
         revocations_bound,
         upstream_bound,
@@ -168,7 +173,7 @@ async fn handle(req: web_sys::Request, env: Env) -> worker::Result<web_sys::Resp
         Err(r) => Err((log::target(facts.url), r)),
         Ok(c) => {
             let outcome = match c.route {
-                Route::Public => forward(&req, facts.cookie, &c.target, &env, &config, None).await,
+                Route::Public => forward(&req, &facts, &c.target, &env, &config, None).await,
                 Route::Protected => protected(&req, &c.target, &env, &config, &facts).await,
                 Route::Auth(op) => auth_route(op, req, &env, &config, &facts).await,
             };
@@ -195,7 +200,7 @@ async fn protected(
     facts: &Facts<'_>,
 ) -> Result<web_sys::Response, Rejection> {
     let auth = auth::authenticate(env, config, facts, Mode::Forward).await?;
-    forward(req, facts.cookie, target, env, config, Some(&auth)).await
+    forward(req, facts, target, env, config, Some(&auth)).await
 }
 
 /// The edge's own routes.
