@@ -19,6 +19,13 @@ COOKIE_KEYS=$key
 VARS
   echo "[dev] wrote .dev.vars (local secrets)" >&2
 fi
+# The identity assertion's key (a fresh local one), and its public half for the demo app, which
+# verifies every assertion (demo/.dev.vars: wrangler reads one per config directory).
+if ! grep -q '^ASSERTION_KEY=' .dev.vars; then
+  echo "ASSERTION_KEY=$(node scripts/gen-assertion-key.mjs)" >> .dev.vars
+  echo "[dev] added ASSERTION_KEY to .dev.vars" >&2
+fi
+printf 'EDGE_JWKS=%s\n' "$(sed -n 's/^ASSERTION_KEY=//p' .dev.vars | node scripts/gen-assertion-key.mjs --public)" > demo/.dev.vars
 
 echo "[dev] open http://localhost:$PORT/ and sign in as alice / alice-dev-password" >&2
 exec npx wrangler dev \

@@ -5,12 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
+import { unstable_readConfig } from 'wrangler';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -39,15 +40,35 @@ before(async () => {
   persist = mkdtempSync(join(tmpdir(), 'edge-session-browser-'));
   base = `http://localhost:${port}`;
   const cookieKey = randomBytes(32).toString('base64url');
+  // The edge's identity-assertion key and, for the demo app that verifies it, its public half.
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y, d } = privateKey.export({ format: 'jwk' });
+  const assertionKey = JSON.stringify({ kty, crv, x, y, d, kid: 'browser-test' });
+  const edgeJwks = JSON.stringify({ keys: [{ kty, crv, x, y, kid: 'browser-test', alg: 'ES256', use: 'sig' }] });
+  // `--var` reaches only the first worker of the stack: the demo gets the key set through a
+  // copy of its own configuration with the var added (nothing of the developer's is touched).
+  const demo = unstable_readConfig({ config: join(ROOT, 'demo/wrangler.toml') });
+  const demoConfig = join(persist, 'demo.wrangler.json');
+  writeFileSync(
+    demoConfig,
+    JSON.stringify({
+      name: demo.name,
+      main: join(ROOT, 'demo', 'worker.js'),
+      compatibility_date: demo.compatibility_date,
+      compatibility_flags: demo.compatibility_flags,
+      vars: { ...demo.vars, EDGE_JWKS: edgeJwks },
+    }),
+  );
   stack = spawn(
     'npx',
     [
       'wrangler', 'dev',
-      '-c', 'wrangler.toml', '-c', 'session-store/wrangler.toml', '-c', 'demo/wrangler.toml',
+      '-c', 'wrangler.toml', '-c', 'session-store/wrangler.toml', '-c', demoConfig,
       '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
       '--persist-to', persist, '--show-interactive-dev-session=false',
       '--var', 'CLIENT_SECRET:dev-only-client-secret-change-me',
       '--var', `COOKIE_KEYS:${cookieKey}`,
+      '--var', `ASSERTION_KEY:${assertionKey}`,
     ],
     {
       cwd: ROOT,
@@ -133,6 +154,19 @@ test('log in through the demo page, browse, log out, and stay out', async () => 
   // A protected API call works with the cookies alone.
   const me = await page.evaluate(async () => (await fetch('/api/me')).json());
   assert.equal(me.subject, 'user-alice');
+
+  // The browser's own WebSocket, through the edge to the demo's echo (5 s bound).
+  const echoed = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`ws://${location.host}/api/echo`);
+        const timer = setTimeout(() => resolve('timeout'), 5000);
+        ws.onopen = () => ws.send('hi');
+        ws.onmessage = (e) => (clearTimeout(timer), ws.close(), resolve(e.data));
+        ws.onerror = () => (clearTimeout(timer), resolve('error'));
+      }),
+  );
+  assert.equal(echoed, 'user-alice: hi');
 
   const stolen = cookies.map((c) => ({ ...c }));
   await Promise.all([page.waitForURL(`${base}/`), page.click('#logout')]);
