@@ -3,7 +3,6 @@
 use super::js::{self, Name};
 use crate::config::EdgeConfig;
 use crate::csrf;
-use crate::forward;
 use crate::gate::{self, Facts};
 
 /// The request's method, URL and the headers the gate reads, owned for the request's life.
@@ -45,16 +44,16 @@ impl Read {
     }
 
     /// Only what the fast path's decisions read (each header is a runtime call): the
-    /// credentials, the client properties the session cookie binds to, a `GET`'s `Upgrade`
-    /// (a WebSocket handshake), and the CSRF headers of an unsafe request or a handshake. It
-    /// never refuses, so the navigation headers are not read.
+    /// credentials, the client properties the session cookie binds to, and the CSRF headers
+    /// of an unsafe request. It never refuses, so the navigation headers are not read; nor is
+    /// `Upgrade`: a request that carries one is left to the full path
+    /// ([`super::upstream::prepare`] gives up on it), so a WebSocket handshake never costs the
+    /// warm path a header read.
     pub(super) fn fast(req: &web_sys::Request, config: &EdgeConfig, method: String) -> Self {
         let headers = req.headers();
         let h = js::raw(&headers);
         let (user_agent, ip) = gate::client_headers_needed(config);
-        let upgrade = (method == "GET").then(|| h.get(Name::Upgrade)).flatten();
-        let unsafe_method = !csrf::is_safe_method(&method)
-            || forward::is_websocket_upgrade(&method, upgrade.as_deref());
+        let unsafe_method = !csrf::is_safe_method(&method);
         Self {
             url: req.url(),
             authorization: h.get(Name::Authorization),
@@ -63,7 +62,6 @@ impl Read {
             connecting_ip: ip.then(|| h.get(Name::ConnectingIp)).flatten(),
             sec_fetch_site: unsafe_method.then(|| h.get(Name::SecFetchSite)).flatten(),
             origin: unsafe_method.then(|| h.get(Name::Origin)).flatten(),
-            upgrade,
             method,
             ..Self::default()
         }

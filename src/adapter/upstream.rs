@@ -60,6 +60,9 @@ pub(super) struct Incoming<'a> {
     pub(super) url: &'a str,
     /// The request opens a WebSocket.
     pub(super) websocket: bool,
+    /// The fast path's request: one with an `Upgrade` header (read by neither) is left to the
+    /// full path, which reads it and decides whether it is a WebSocket handshake.
+    pub(super) fast: bool,
     /// The parsed target: the path and query the route was classified on.
     pub(super) target: &'a Target,
     pub(super) headers: &'a web_sys::Headers,
@@ -69,7 +72,9 @@ pub(super) struct Incoming<'a> {
 
 /// Builds the upstream request: same method, path, query and body; headers less hop-by-hop
 /// ones, those the edge sets itself and the edge's cookies, plus `X-Forwarded-*` and, when
-/// authenticated, the identity and its assertion. Sends nothing.
+/// authenticated, the identity and its assertion. Sends nothing. On the fast path
+/// (`incoming.fast`) a request with an `Upgrade` header is an `Err`: the fast path defers it to
+/// the full path (which never sets `fast`), and nothing is logged.
 pub(super) fn prepare(
     incoming: &Incoming<'_>,
     config: &EdgeConfig,
@@ -91,6 +96,9 @@ pub(super) fn prepare(
             continue;
         };
         if forward::drops_request_header(&text) {
+            if incoming.fast && text == "upgrade" {
+                return Err(Rejection::new(Reason::Upstream(UpstreamFault::Reply)));
+            }
             headers.delete(&name);
         }
     }
@@ -288,6 +296,7 @@ pub(super) async fn forward(
         method: facts.method,
         url: facts.url,
         websocket: facts.websocket(),
+        fast: false,
         target,
         headers: &headers,
         cookie: facts.cookie,
