@@ -12,17 +12,17 @@
 //!   adapter through WebCrypto with the key `ASSERTION_KEY` (a private JWK).
 //! - **Keys**: the public half, plus any `ASSERTION_PUBLISHED_KEYS` (the previous or the next
 //!   key during a rotation), at `GET {AUTH_PREFIX}/jwks` ([`AssertionConfig::jwks`]).
-//! - **Reuse**: one assertion per identity is cached in the isolate ([`AssertionCache`]) and
-//!   sent again while it has at least a third of its lifetime left ([`reusable`]), so the warm
-//!   path signs nothing.
+//! - **Reuse**: one assertion per verified token and session is cached in the isolate
+//!   ([`AssertionCache`]) and sent again while it has at least a third of its lifetime left
+//!   ([`reusable`]), so the warm path signs nothing.
 //!
 //! This module builds the signing input and the token, and decides reuse; the adapter signs
 //! and keeps the cache.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Serialize;
@@ -200,7 +200,7 @@ pub fn published_keys(text: &str, signing_kid: &str) -> Result<Vec<Value>, Strin
 }
 
 /// Who an assertion speaks for, borrowed from the verified claims and the session id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subject<'a> {
     /// `sub`.
     pub sub: &'a str,
@@ -228,14 +228,6 @@ impl<'a> Subject<'a> {
             client_id: claims.client_id.as_deref(),
             amr: &claims.amr,
         }
-    }
-
-    fn key(&self) -> u64 {
-        // SipHash with fixed keys: the identities come from verified tokens, nobody can flood
-        // it, and an entry is only used after comparing the whole identity.
-        let mut h = DefaultHasher::new();
-        self.hash(&mut h);
-        h.finish()
     }
 }
 
@@ -331,30 +323,25 @@ pub fn reusable(iat: i64, exp: i64, now: i64) -> bool {
 }
 
 struct Entry {
-    sub: String,
-    sid: Option<String>,
-    roles: Vec<String>,
-    scope: Option<String>,
-    client_id: Option<String>,
-    amr: Vec<String>,
+    /// The verified claims it was made from, held: while the entry lives the allocation is
+    /// not reused, so the same pointer is the same claims.
+    claims: Arc<VerifiedClaims>,
+    session_id: Option<String>,
     signed: Signed,
 }
 
-impl Entry {
-    fn is_for(&self, s: &Subject<'_>) -> bool {
-        self.sub == s.sub
-            && self.sid.as_deref() == s.sid
-            && self.roles == s.roles
-            && self.scope.as_deref() == s.scope
-            && self.client_id.as_deref() == s.client_id
-            && self.amr == s.amr
-    }
-}
-
-/// The isolate's assertions, one per identity, at most [`CACHE_ENTRIES`].
+/// The isolate's assertions, one per verified token (the verified-token cache's claims, by
+/// pointer) and session id, at most [`CACHE_ENTRIES`]. The warm path's lookup hashes a pointer
+/// and compares it and the session id: no identity is hashed or compared field by field. A
+/// token verified anew (its cache entry expired, a refresh) gets its own assertion.
 #[derive(Default)]
 pub struct AssertionCache {
-    entries: HashMap<u64, Entry>,
+    entries: HashMap<usize, Entry>,
+}
+
+/// The key of `claims`: the address of its allocation.
+fn key_of(claims: &Arc<VerifiedClaims>) -> usize {
+    Arc::as_ptr(claims) as usize
 }
 
 impl AssertionCache {
@@ -373,17 +360,33 @@ impl AssertionCache {
         self.entries.is_empty()
     }
 
-    /// The assertion to send again for `subject` at `now`, if one is held and [`reusable`].
-    pub fn get(&self, subject: &Subject<'_>, now: i64) -> Option<Rc<str>> {
+    /// The assertion to send again for these claims and session id at `now`, if one is held
+    /// and [`reusable`].
+    pub fn get(
+        &self,
+        claims: &Arc<VerifiedClaims>,
+        session_id: Option<&str>,
+        now: i64,
+    ) -> Option<Rc<str>> {
         self.entries
-            .get(&subject.key())
-            .filter(|e| e.is_for(subject) && reusable(e.signed.iat, e.signed.exp, now))
+            .get(&key_of(claims))
+            .filter(|e| {
+                Arc::ptr_eq(&e.claims, claims)
+                    && e.session_id.as_deref() == session_id
+                    && reusable(e.signed.iat, e.signed.exp, now)
+            })
             .map(|e| Rc::clone(&e.signed.token))
     }
 
-    /// Keeps `signed` for `subject`. A full cache first drops what is no longer reusable at
-    /// `now`; if it is still full, it starts over.
-    pub fn insert(&mut self, subject: &Subject<'_>, signed: Signed, now: i64) {
+    /// Keeps `signed` for these claims and session id. A full cache first drops what is no
+    /// longer reusable at `now`; if it is still full, it starts over.
+    pub fn insert(
+        &mut self,
+        claims: &Arc<VerifiedClaims>,
+        session_id: Option<&str>,
+        signed: Signed,
+        now: i64,
+    ) {
         if self.entries.len() >= CACHE_ENTRIES {
             self.entries
                 .retain(|_, e| reusable(e.signed.iat, e.signed.exp, now));
@@ -392,14 +395,10 @@ impl AssertionCache {
             }
         }
         self.entries.insert(
-            subject.key(),
+            key_of(claims),
             Entry {
-                sub: subject.sub.to_owned(),
-                sid: subject.sid.map(str::to_owned),
-                roles: subject.roles.to_vec(),
-                scope: subject.scope.map(str::to_owned),
-                client_id: subject.client_id.map(str::to_owned),
-                amr: subject.amr.to_vec(),
+                claims: Arc::clone(claims),
+                session_id: session_id.map(str::to_owned),
                 signed,
             },
         );

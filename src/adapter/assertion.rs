@@ -12,7 +12,7 @@ use crate::gate::Authenticated;
 use crate::rejection::{Reason, Rejection, UpstreamFault};
 use crate::webcrypto;
 
-/// The assertion held for `auth`'s identity, if the cache can give one: `Some(None)` when no
+/// The assertion held for `auth`'s token and session, if the cache can give one: `Some(None)` when no
 /// assertion is configured, `Some(Some(token))` when one is held and reusable, `None` when one
 /// must be signed (the fast path then gives up).
 pub(super) fn cached(
@@ -24,8 +24,8 @@ pub(super) fn cached(
     if config.assertion.is_none() {
         return Some(None);
     }
-    let subject = Subject::of(&auth.claims, auth.session_id.as_deref());
-    with_isolate(env, |i| i.assertions.get(&subject, now)).map(Some)
+    let session_id = auth.session_id.as_deref();
+    with_isolate(env, |i| i.assertions.get(&auth.claims, session_id, now)).map(Some)
 }
 
 /// The assertion for `auth`'s identity: the cached one while it is reusable, else a new one
@@ -55,6 +55,9 @@ pub(super) async fn obtain(
     let signed = assertion::complete(unsigned, &signature)
         .ok_or_else(|| unavailable("assertion_signature_length"))?;
     let token = Rc::clone(&signed.token);
-    with_isolate(env, |i| i.assertions.insert(&subject, signed, now));
+    let session_id = auth.session_id.as_deref();
+    with_isolate(env, |i| {
+        i.assertions.insert(&auth.claims, session_id, signed, now)
+    });
     Ok(Some(token))
 }

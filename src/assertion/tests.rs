@@ -173,51 +173,50 @@ fn reuse_keeps_a_third_of_the_lifetime() {
 }
 
 #[test]
-fn the_cache_gives_back_only_the_same_identitys_fresh_assertion() {
+fn the_cache_gives_back_only_the_same_tokens_and_sessions_fresh_assertion() {
     let (config, sk) = config(7);
-    let c = claims();
-    let alice = Subject::of(&c, Some("s1"));
+    let c = Arc::new(claims());
     let mut cache = AssertionCache::new();
-    assert_eq!(cache.get(&alice, NOW), None);
-    let signed = sign(&config, &sk, &alice, NOW);
-    cache.insert(&alice, signed.clone(), NOW);
-    assert_eq!(cache.get(&alice, NOW + 39).as_deref(), Some(&*signed.token));
-    assert_eq!(cache.get(&alice, NOW + 40), None, "past its reuse");
-
-    // Any difference in what the assertion says is another identity.
-    let other_session = Subject::of(&c, Some("s2"));
-    assert_eq!(cache.get(&other_session, NOW), None);
-    let mut fewer_roles = c.clone();
-    fewer_roles.roles.pop();
-    assert_eq!(cache.get(&Subject::of(&fewer_roles, Some("s1")), NOW), None);
-    let mut stepped_up = c.clone();
-    stepped_up.amr.push("hwk".into());
-    assert_eq!(cache.get(&Subject::of(&stepped_up, Some("s1")), NOW), None);
-    let mut scoped = c.clone();
-    scoped.scope = None;
-    assert_eq!(cache.get(&Subject::of(&scoped, Some("s1")), NOW), None);
-    let mut client = c.clone();
-    client.client_id = Some("cli".into());
-    assert_eq!(cache.get(&Subject::of(&client, Some("s1")), NOW), None);
-    let mut bob = c.clone();
+    assert_eq!(cache.get(&c, Some("s1"), NOW), None);
+    let signed = sign(&config, &sk, &Subject::of(&c, Some("s1")), NOW);
+    cache.insert(&c, Some("s1"), signed.clone(), NOW);
+    assert_eq!(cache.len(), 1);
+    assert_eq!(
+        cache.get(&Arc::clone(&c), Some("s1"), NOW + 39).as_deref(),
+        Some(&*signed.token)
+    );
+    assert_eq!(cache.get(&c, Some("s1"), NOW + 40), None, "past its reuse");
+    assert_eq!(cache.get(&c, Some("s2"), NOW), None, "another session");
+    assert_eq!(cache.get(&c, None, NOW), None, "no session");
+    // Equal claims verified anew (another allocation) are another token's: not served.
+    let again = Arc::new(claims());
+    assert_eq!(*again, *c);
+    assert_eq!(cache.get(&again, Some("s1"), NOW), None);
+    let mut bob = claims();
     bob.sub = "bob".into();
-    assert_eq!(cache.get(&Subject::of(&bob, Some("s1")), NOW), None);
+    assert_eq!(cache.get(&Arc::new(bob), Some("s1"), NOW), None);
 }
 
 #[test]
-fn an_entry_under_a_colliding_key_is_not_another_identitys() {
+fn an_entry_is_only_served_for_the_claims_it_holds() {
     let (config, sk) = config(7);
-    let c = claims();
-    let alice = Subject::of(&c, Some("s1"));
-    let mut b = c.clone();
-    b.sub = "bob".into();
-    let bob = Subject::of(&b, Some("s1"));
+    let alice = Arc::new(claims());
     let mut cache = AssertionCache::new();
-    cache.insert(&alice, sign(&config, &sk, &alice, NOW), NOW);
-    // Move alice's entry under bob's key: a hash collision, as it would look.
-    let entry = cache.entries.remove(&alice.key()).unwrap();
-    cache.entries.insert(bob.key(), entry);
-    assert_eq!(cache.get(&bob, NOW), None);
+    cache.insert(
+        &alice,
+        None,
+        sign(&config, &sk, &Subject::of(&alice, None), NOW),
+        NOW,
+    );
+    // Put alice's entry under another allocation's key: what a reused address would look like
+    // if the entry did not hold its claims alive.
+    let bob = Arc::new(VerifiedClaims {
+        sub: "bob".into(),
+        ..claims()
+    });
+    let entry = cache.entries.remove(&key_of(&alice)).unwrap();
+    cache.entries.insert(key_of(&bob), entry);
+    assert_eq!(cache.get(&bob, None, NOW), None);
 }
 
 #[test]
@@ -225,37 +224,39 @@ fn the_cache_is_bounded_and_drops_stale_entries_first() {
     let (config, sk) = config(7);
     let signed = sign(&config, &sk, &Subject::of(&claims(), None), NOW);
     let mut cache = AssertionCache::new();
-    let subs: Vec<VerifiedClaims> = (0..=CACHE_ENTRIES)
-        .map(|i| VerifiedClaims {
-            sub: format!("u{i}"),
-            ..claims()
+    let all: Vec<Arc<VerifiedClaims>> = (0..=CACHE_ENTRIES)
+        .map(|i| {
+            Arc::new(VerifiedClaims {
+                sub: format!("u{i}"),
+                ..claims()
+            })
         })
         .collect();
     // Half of them stale by the time the cache fills.
-    for (i, c) in subs.iter().take(CACHE_ENTRIES).enumerate() {
+    for (i, c) in all.iter().take(CACHE_ENTRIES).enumerate() {
         let at = if i % 2 == 0 { NOW - 100 } else { NOW };
         let s = Signed {
             iat: at,
             exp: at + 60,
             ..signed.clone()
         };
-        cache.insert(&Subject::of(c, None), s, at);
+        cache.insert(c, None, s, at);
     }
     assert_eq!(cache.len(), CACHE_ENTRIES);
-    let last = Subject::of(&subs[CACHE_ENTRIES], None);
-    cache.insert(&last, signed.clone(), NOW);
+    let last = &all[CACHE_ENTRIES];
+    cache.insert(last, None, signed.clone(), NOW);
     assert_eq!(cache.len(), CACHE_ENTRIES / 2 + 1, "the stale half went");
-    assert!(cache.get(&Subject::of(&subs[1], None), NOW).is_some());
-    assert!(cache.get(&last, NOW).is_some());
+    assert!(cache.get(&all[1], None, NOW).is_some());
+    assert!(cache.get(last, None, NOW).is_some());
 
     // All fresh and full: it starts over rather than grow.
     let mut full = AssertionCache::new();
-    for c in subs.iter().take(CACHE_ENTRIES) {
-        full.insert(&Subject::of(c, None), signed.clone(), NOW);
+    for c in all.iter().take(CACHE_ENTRIES) {
+        full.insert(c, None, signed.clone(), NOW);
     }
-    full.insert(&last, signed, NOW);
+    full.insert(last, None, signed, NOW);
     assert_eq!(full.len(), 1);
-    assert!(full.get(&last, NOW).is_some());
+    assert!(full.get(last, None, NOW).is_some());
 }
 
 #[test]
