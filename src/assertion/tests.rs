@@ -273,6 +273,10 @@ fn signing_keys() {
     assert_eq!(key.public_jwk()["alg"], "ES256");
     let shown = format!("{key:?}");
     assert!(!shown.contains(jwk["d"].as_str().unwrap()), "{shown}");
+    assert!(
+        shown.contains("SigningKey") && shown.contains(key.kid()),
+        "{shown}"
+    );
 
     let (mut mismatched, _) = key_jwk(9, Some("k"));
     let (other, _) = key_jwk(10, None);
