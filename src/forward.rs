@@ -14,6 +14,8 @@
 //! the runtime's `fetch` opens the WebSocket to the upstream; everything else about it is
 //! forwarded like any other request.
 
+use std::borrow::Cow;
+
 use cookie::Cookie;
 
 use crate::assertion;
@@ -153,45 +155,52 @@ pub struct UnsafeValue {
 /// `X-Forwarded-Proto` (from [`forwarded_from`] of the request URL, when it gives them), then
 /// for an authenticated request the identity headers ([`identity_headers`]) and its signed
 /// assertion ([`crate::assertion::HEADER`], when one is configured).
-pub fn upstream_headers(
-    url: &str,
-    identity: Option<(&VerifiedClaims, Option<&str>)>,
-    assertion: Option<&str>,
-) -> Result<Vec<(&'static str, String)>, UnsafeValue> {
-    let mut out = Vec::with_capacity(9);
-    if let Some((proto, host)) = forwarded_from(url) {
-        out.push((FORWARDED_HOST, host.to_owned()));
-        out.push((FORWARDED_PROTO, proto.to_owned()));
+pub fn upstream_headers<'a>(
+    url: &'a str,
+    identity: Option<(&'a VerifiedClaims, Option<&'a str>)>,
+    assertion: Option<&'a str>,
+) -> Result<Vec<(&'static str, Cow<'a, str>)>, UnsafeValue> {
+    let mut out = match identity {
+        Some((claims, session_id)) => identity_headers(claims, session_id)?,
+        None => Vec::with_capacity(2),
+    };
+    if let (Some(token), Some(_)) = (assertion, identity) {
+        out.push((assertion::HEADER, token.into()));
     }
-    if let Some((claims, session_id)) = identity {
-        out.extend(identity_headers(claims, session_id)?);
-        if let Some(token) = assertion {
-            out.push((assertion::HEADER, token.to_owned()));
-        }
+    if let Some((proto, host)) = forwarded_from(url) {
+        out.splice(
+            0..0,
+            [
+                (FORWARDED_HOST, host.into()),
+                (FORWARDED_PROTO, proto.into()),
+            ],
+        );
     }
     Ok(out)
 }
 
 /// The identity headers for verified claims, with an explicit session id when the session
-/// cookie supplied one (Transmit's tokens carry no `sid`).
-pub fn identity_headers(
-    claims: &VerifiedClaims,
-    session_id: Option<&str>,
-) -> Result<Vec<(&'static str, String)>, UnsafeValue> {
+/// cookie supplied one (Transmit's tokens carry no `sid`). Values borrow from the claims
+/// where they can (the roles are joined).
+pub fn identity_headers<'a>(
+    claims: &'a VerifiedClaims,
+    session_id: Option<&'a str>,
+) -> Result<Vec<(&'static str, Cow<'a, str>)>, UnsafeValue> {
+    // Room for the forwarding headers and the assertion (upstream_headers).
     let mut out = Vec::with_capacity(8);
-    out.push((SUBJECT, claims.sub.clone()));
+    out.push((SUBJECT, Cow::from(claims.sub.as_str())));
     if let Some(sid) = session_of(claims, session_id) {
-        out.push((SESSION, sid.to_owned()));
+        out.push((SESSION, sid.into()));
     }
     if claims.roles.iter().any(|r| r.contains(',')) {
         return Err(UnsafeValue { header: ROLES });
     }
-    out.push((ROLES, claims.roles.join(",")));
+    out.push((ROLES, claims.roles.join(",").into()));
     if let Some(client) = &claims.client_id {
-        out.push((CLIENT, client.clone()));
+        out.push((CLIENT, client.as_str().into()));
     }
     if let Some(scope) = &claims.scope {
-        out.push((SCOPE, scope.clone()));
+        out.push((SCOPE, scope.as_str().into()));
     }
     for (name, value) in &out {
         if !is_safe_header_value(value) {
@@ -271,21 +280,22 @@ mod tests {
 
     #[test]
     fn identity_headers_from_claims() {
-        let h = identity_headers(&claims(), Some("s-from-cookie")).unwrap_or_default();
+        let c = claims();
+        let h = identity_headers(&c, Some("s-from-cookie")).unwrap_or_default();
         assert_eq!(
             h,
             vec![
-                (SUBJECT, "user-1".to_owned()),
-                (SESSION, "s-from-cookie".to_owned()),
-                (ROLES, "a,b".to_owned()),
-                (CLIENT, "web".to_owned()),
+                (SUBJECT, Cow::from("user-1")),
+                (SESSION, Cow::from("s-from-cookie")),
+                (ROLES, Cow::from("a,b")),
+                (CLIENT, Cow::from("web")),
             ]
         );
         let mut c = claims();
         c.sid = Some("s-token".into());
         let h = identity_headers(&c, Some("s-cookie")).unwrap_or_default();
         assert!(
-            h.contains(&(SESSION, "s-token".to_owned())),
+            h.contains(&(SESSION, Cow::from("s-token"))),
             "token sid wins"
         );
         assert!(!identity_headers(&claims(), None)
@@ -341,7 +351,7 @@ mod tests {
         let mut c = claims();
         c.scope = Some("read write".into());
         let h = identity_headers(&c, None).unwrap_or_default();
-        assert_eq!(h.last(), Some(&(SCOPE, "read write".to_owned())));
+        assert_eq!(h.last(), Some(&(SCOPE, Cow::from("read write"))));
         for (edit, header) in [
             (
                 (|c: &mut VerifiedClaims| c.scope = Some("a\nb".into())) as fn(&mut VerifiedClaims),
@@ -448,13 +458,14 @@ mod tests {
         assert_eq!(
             public,
             vec![
-                (FORWARDED_HOST, "app.example".to_owned()),
-                (FORWARDED_PROTO, "https".to_owned()),
+                (FORWARDED_HOST, Cow::from("app.example")),
+                (FORWARDED_PROTO, Cow::from("https")),
             ],
             "a public request carries no identity and no assertion"
         );
-        let names =
-            |h: Vec<(&'static str, String)>| h.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        let names = |h: Vec<(&'static str, Cow<'_, str>)>| {
+            h.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+        };
         assert_eq!(
             names(
                 upstream_headers("https://a.test/", Some((&c, Some("s"))), Some("t.o.k")).unwrap()
