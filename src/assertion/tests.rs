@@ -177,10 +177,12 @@ fn the_cache_gives_back_only_the_same_tokens_and_sessions_fresh_assertion() {
     let (config, sk) = config(7);
     let c = Arc::new(claims());
     let mut cache = AssertionCache::new();
+    assert!(cache.is_empty());
     assert_eq!(cache.get(&c, Some("s1"), NOW), None);
     let signed = sign(&config, &sk, &Subject::of(&c, Some("s1")), NOW);
     cache.insert(&c, Some("s1"), signed.clone(), NOW);
     assert_eq!(cache.len(), 1);
+    assert!(!cache.is_empty());
     assert_eq!(
         cache.get(&Arc::clone(&c), Some("s1"), NOW + 39).as_deref(),
         Some(&*signed.token)
