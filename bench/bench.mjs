@@ -15,6 +15,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { bundleReport } from './bundle.mjs';
 
+import { COMPATIBILITY_DATE } from '../tests/edge/harness.mjs';
+
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 
@@ -139,7 +141,7 @@ function assertionKey() {
 
 async function startWorkers(upstream, jwksDoc, peerScript) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
-  const common = { modules: true, compatibilityDate: '2025-09-01', kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
+  const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
   const peerBindings = { JWKS: jwksDoc, ISSUER, AUDIENCE, UPSTREAM: upstream, LEEWAY_SECONDS: '30' };
   const edge = {
     ...common,

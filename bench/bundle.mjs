@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
+import { COMPATIBILITY_DATE } from '../tests/edge/harness.mjs';
+
 function findWasm(script) {
   for (const dir of [path.dirname(script), path.resolve(path.dirname(script), '..')]) {
     const hit = fs.readdirSync(dir).find((f) => f.endsWith('.wasm'));
@@ -49,7 +51,7 @@ export async function bundleReport(script, samples = 5) {
   const wasm = findWasm(script);
   const bytes = fs.readFileSync(wasm);
   const gzip = gzipSize(wasm, bytes);
-  const common = { modules: true, compatibilityDate: '2025-09-01', unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
+  const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
   const trivial = { ...common, name: 'trivial', script: 'export default { fetch() { return new Response("ok") } }' };
   const edge = {
     ...common,

@@ -13,6 +13,8 @@ import WebSocket from 'ws';
 
 import { CFG, OUT, makeKey, tokenPool, startUpstream, wrk } from './bench.mjs';
 
+import { COMPATIBILITY_DATE } from '../tests/edge/harness.mjs';
+
 const [which = 'edge', mode = 'warm', alg = 'ES256'] = process.argv.slice(2);
 const ISSUER = 'https://idp.bench.example';
 const AUDIENCE = 'bench-api';
@@ -38,7 +40,7 @@ const worker =
 const mf = new Miniflare({
   inspectorPort: 0,
   cf: false,
-  workers: [{ name: 'w', modules: true, compatibilityDate: '2025-09-01', kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }], unsafeInspectorProxy: true, ...worker }],
+  workers: [{ name: 'w', modules: true, compatibilityDate: COMPATIBILITY_DATE, kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }], unsafeInspectorProxy: true, ...worker }],
 });
 await mf.ready;
 const url = (await mf.unsafeGetDirectURL('w')).href;

@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine of this kind: installs only what is missing or at the
 # wrong version. Every tool here comes from crates.io, npm or Debian (nothing from GitHub).
+# `--no-browser` skips Chromium and chromedriver (only the wasm tests in a browser and the
+# browser test need them): scripts/dev.sh and scripts/test-quick.sh pass it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+browser=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-browser) browser=0 ;;
+    *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
 
 WORKER_BUILD_VERSION=0.8.7
 WASM_PACK_VERSION=0.15.1
@@ -37,17 +47,24 @@ if ! has_version wasm-pack "$WASM_PACK_VERSION"; then
   cargo install wasm-pack@"$WASM_PACK_VERSION" --locked --force
 fi
 
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+if [ "$browser" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
   log "installing chromium and chromium-driver"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# npm ci when node_modules is missing or was installed from another package-lock.json (a copy
+# of the lock it was installed from is kept in it). Compared by content, not by date: a fresh
+# checkout is newer than any install. A node_modules that is a link (a git worktree sharing
+# another checkout's packages) is never touched: npm ci would empty the directory it points to.
 if [ -f package-lock.json ]; then
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  if [ -L node_modules ]; then
+    log "node_modules is a link to $(readlink node_modules): left as it is"
+  elif [ ! -d node_modules ] || ! cmp -s package-lock.json node_modules/.installed-package-lock.json; then
     log "npm ci"
     npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.installed-package-lock.json
   fi
 fi
 log "done"

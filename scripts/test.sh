@@ -31,5 +31,8 @@ node --test examples/hono/test/
 step "build the workers"
 bash scripts/build.sh
 
+step "production settings: wrangler deploy --dry-run of every worker, bundle sizes, no dev secret (deploy.sh --dry-run)"
+bash scripts/deploy.sh --dry-run
+
 step "integration tests in workerd (node:test + Miniflare)"
 node --test tests/

@@ -10,9 +10,11 @@ use url::Url;
 use crate::assertion::AssertionConfig;
 use crate::cookies::CookiePolicy;
 use crate::keys::{Alg, KeySet};
+use crate::policy::RoutePolicies;
 use crate::revocation::OnKvError;
 use crate::route::PathRules;
 use crate::session_cookie::{BindingKeys, BindingPolicy};
+use crate::throttle::ThrottleConfig;
 use crate::token::Policy;
 
 mod assertion;
@@ -79,10 +81,15 @@ pub struct SessionConfig {
     pub session_max_secs: i64,
     /// Where navigations without a session are sent.
     pub login_path: String,
+    /// Where navigations a route policy sends to a new authentication go (`STEP_UP_PATH`,
+    /// default `LOGIN_PATH`), with the path to return to ([`crate::policy::step_up_location`]).
+    pub step_up_path: String,
     /// Timeout of each store call, milliseconds.
     pub store_timeout_ms: u32,
     /// `Clear-Site-Data` value sent on logout (empty: not sent).
     pub clear_site_data: String,
+    /// Login throttling (per username, per client address).
+    pub throttle: ThrottleConfig,
 }
 
 impl fmt::Debug for SessionConfig {
@@ -93,6 +100,7 @@ impl fmt::Debug for SessionConfig {
             .field("client_secret", &"<redacted>")
             .field("binding", &self.binding)
             .field("cookies", &self.cookies)
+            .field("throttle", &self.throttle)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +139,8 @@ pub struct EdgeConfig {
     pub server_timing: bool,
     /// Paths forwarded without a token.
     pub public_paths: PathRules,
+    /// What protected paths need beyond a valid token (`ROUTE_POLICIES`).
+    pub policies: RoutePolicies,
     /// Name of the access-token cookie.
     pub access_cookie: String,
     /// Name of the session cookie.
@@ -158,14 +168,26 @@ pub const DEFAULT_CLEAR_SITE_DATA: &str = "\"cache\", \"storage\"";
 
 impl EdgeConfig {
     /// The configuration checked against the runtime's bindings: sessions revoke through the
-    /// `REVOCATIONS` KV namespace, and without it a logout could not be enforced at the edge,
-    /// so sessions without the binding are a configuration error (a gate without sessions
-    /// runs without it: nothing can be revoked at the edge then, as documented).
-    pub fn with_bindings(self, revocations_bound: bool) -> Result<Self, ConfigError> {
+    /// `REVOCATIONS` KV namespace, and without it a logout could not be enforced at the edge;
+    /// logins are throttled through the `LOGIN_THROTTLE` Durable Object namespace, and without
+    /// it every login would fail closed. So sessions without either binding are a
+    /// configuration error (a gate without sessions runs without them: nothing can be revoked
+    /// at the edge then, as documented, and there is no login).
+    pub fn with_bindings(
+        self,
+        revocations_bound: bool,
+        throttle_bound: bool,
+    ) -> Result<Self, ConfigError> {
         if self.session.is_some() && !revocations_bound {
             return Err(ConfigError {
                 key: "REVOCATIONS",
                 problem: "the KV binding is required with SESSION_STORE_URL".into(),
+            });
+        }
+        if self.session.is_some() && !throttle_bound {
+            return Err(ConfigError {
+                key: crate::throttle::BINDING,
+                problem: "the Durable Object binding is required with SESSION_STORE_URL".into(),
             });
         }
         Ok(self)
@@ -184,7 +206,7 @@ impl EdgeConfig {
         let revocation = sections::revocation(&env)?;
         let session = session::session(&env)?;
         let assertion = assertion::assertion(&env, &upstream.url)?;
-        Ok(Self {
+        sections::step_up_page(Self {
             policy: tokens.policy,
             allowed_algs: tokens.allowed_algs,
             keys: tokens.keys,
@@ -193,6 +215,7 @@ impl EdgeConfig {
             fast_path: upstream.fast_path,
             server_timing: upstream.server_timing,
             public_paths: paths.public_paths,
+            policies: paths.policies,
             access_cookie: paths.access_cookie,
             session_cookie: paths.session_cookie,
             auth_prefix: paths.auth_prefix,

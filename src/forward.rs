@@ -33,6 +33,8 @@ pub const ROLES: &str = "X-Auth-Roles";
 pub const CLIENT: &str = "X-Auth-Client";
 /// The scope header (only when the token has one).
 pub const SCOPE: &str = "X-Auth-Scope";
+/// The authentication methods header (`amr`, comma-separated; only when the token has any).
+pub const AMR: &str = "X-Auth-Amr";
 
 /// The client's `Host`, as the upstream receives it.
 pub const FORWARDED_HOST: &str = "X-Forwarded-Host";
@@ -187,7 +189,7 @@ pub fn identity_headers<'a>(
     session_id: Option<&'a str>,
 ) -> Result<Vec<(&'static str, Cow<'a, str>)>, UnsafeValue> {
     // Room for the forwarding headers and the assertion (upstream_headers).
-    let mut out = Vec::with_capacity(8);
+    let mut out = Vec::with_capacity(9);
     out.push((SUBJECT, Cow::from(claims.sub.as_str())));
     if let Some(sid) = session_of(claims, session_id) {
         out.push((SESSION, sid.into()));
@@ -201,6 +203,13 @@ pub fn identity_headers<'a>(
     }
     if let Some(scope) = &claims.scope {
         out.push((SCOPE, scope.as_str().into()));
+    }
+    // Joined like the roles, so a method with a comma would read as two: refused.
+    if claims.amr.iter().any(|m| m.contains(',')) {
+        return Err(UnsafeValue { header: AMR });
+    }
+    if !claims.amr.is_empty() {
+        out.push((AMR, claims.amr.join(",").into()));
     }
     for (name, value) in &out {
         if !is_safe_header_value(value) {
@@ -245,6 +254,7 @@ mod tests {
             roles: vec!["a".into(), "b".into()],
             scope: None,
             amr: vec![],
+            auth_time: None,
         }
     }
 
@@ -325,6 +335,33 @@ mod tests {
             identity_headers(&claims(), Some("x\ry")),
             Err(UnsafeValue { header: SESSION })
         );
+    }
+
+    #[test]
+    fn amr_header_lists_the_methods_and_refuses_unsafe_values() {
+        let mut c = claims();
+        c.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+        let h = identity_headers(&c, None).unwrap_or_default();
+        assert!(
+            h.contains(&("X-Auth-Amr", Cow::from("pwd,otp,mfa"))),
+            "X-Auth-Amr missing: {h:?}"
+        );
+        // No amr (Transmit's access tokens): no header, as for the scope.
+        let plain = claims();
+        let h = identity_headers(&plain, None).unwrap_or_default();
+        assert!(h.iter().all(|(n, _)| *n != "X-Auth-Amr"), "{h:?}");
+        // A value with a comma would read as two methods; a control character or non-ASCII
+        // cannot be carried: the request is refused, as for the roles.
+        for bad in ["pwd,mfa", "otp\r\nX-Evil: 1", "caf\u{e9}", "a\u{7f}"] {
+            let mut c = claims();
+            c.amr = vec!["pwd".into(), bad.into()];
+            assert_eq!(
+                identity_headers(&c, None).map_err(|e| e.header),
+                Err("X-Auth-Amr"),
+                "{bad:?}"
+            );
+        }
+        assert!(is_identity_header("x_auth_amr") && is_identity_header("X-AUTH-AMR"));
     }
 
     #[test]

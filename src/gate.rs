@@ -11,8 +11,9 @@
 //!    verification, the revocation answers, a transparent refresh through the session. The
 //!    machine says what it needs next ([`Next`]); the adapter performs that I/O and resumes it
 //!    with the [`Answer`].
-//! 3. **authorize**: the CSRF rule for cookie-carried unsafe requests, inside the same machine
-//!    after authentication, so both paths run it in one place and order.
+//! 3. **authorize**: the CSRF rule for cookie-carried unsafe requests, then the route policy
+//!    of the path and method ([`crate::policy`]), inside the same machine after authentication,
+//!    so both paths run them in one place and order.
 //! 4. **forward**: the adapter builds the upstream request from the [`Authenticated`] identity
 //!    with [`crate::forward`]'s rules.
 //! 5. **finalize**: [`crate::cache_policy`] for answers that pass; [`refusal`] for the edge's
@@ -25,6 +26,7 @@ use crate::cache_policy::ResponseKind;
 use crate::config::EdgeConfig;
 use crate::cookies;
 use crate::csrf::{self, CsrfVerdict};
+use crate::policy;
 use crate::rejection::{is_navigation, Reason, Rejection};
 use crate::route::{self, AuthRoute, Route};
 use crate::session_cookie::ClientProps;
@@ -242,19 +244,31 @@ pub fn cleared_cookies(config: &EdgeConfig) -> Vec<String> {
 }
 
 /// The answer for a refusal: the generic JSON body with its challenge and `Retry-After`; the
-/// edge's cookies cleared when the session is gone; for a browser navigation without a usable
-/// session (a 401 with sessions on), a 303 to the login page instead. `config` is `None` when
-/// the configuration itself is invalid.
-pub fn refusal(config: Option<&EdgeConfig>, r: &Rejection, navigation: bool) -> Reply {
+/// edge's cookies cleared when the session is gone; for a browser navigation (a 401 with
+/// sessions on), a 303 instead: to the step-up page when a route policy asks for a new
+/// authentication (with `target`, the request's, to return to), else to the login page.
+/// `config` is `None` when the configuration itself is invalid.
+pub fn refusal(
+    config: Option<&EdgeConfig>,
+    r: &Rejection,
+    navigation: bool,
+    target: Option<&Target>,
+) -> Reply {
     let session = config.and_then(|c| c.session.as_ref().map(|s| (c, s)));
     let set_cookies = match session {
         Some((c, _)) if r.clear_session => cleared_cookies(c),
         _ => Vec::new(),
     };
     if let (true, 401, Some((_, s))) = (navigation, r.status, session) {
+        let location = match r.reason {
+            Reason::Policy(_) => {
+                policy::step_up_location(&s.step_up_path, target.map(Target::path_and_query))
+            }
+            _ => s.login_path.clone(),
+        };
         return Reply {
             status: 303,
-            headers: vec![("location", s.login_path.clone())],
+            headers: vec![("location", location)],
             body: String::new(),
             set_cookies,
             kind: ResponseKind::Edge,

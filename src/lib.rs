@@ -32,6 +32,7 @@ pub mod forward;
 pub mod gate;
 pub mod jwks;
 pub mod keys;
+pub mod policy;
 pub mod rejection;
 pub mod revocation;
 pub mod route;
@@ -39,6 +40,7 @@ pub mod session_cookie;
 pub mod session_rules;
 pub mod store_api;
 pub mod target;
+pub mod throttle;
 pub mod token;
 pub mod token_cache;
 #[cfg(target_arch = "wasm32")]

@@ -12,9 +12,11 @@ use crate::access_cookie::AccessCookieError;
 use crate::body::BodyRefusal;
 use crate::credentials::CredentialError;
 use crate::csrf::CsrfRefusal;
+use crate::policy::PolicyRefusal;
 use crate::session_cookie::BindingError;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
+use crate::throttle::Counter;
 use crate::token::TokenError;
 
 mod faults;
@@ -64,6 +66,9 @@ pub enum Reason {
     KeysUnavailable,
     /// The CSRF rule refused a cookie-carried unsafe request or an edge `POST`.
     Csrf(CsrfRefusal),
+    /// A route policy ([`crate::policy`]) refused a valid token: a role or scope (403), or a
+    /// new authentication is needed (401, RFC 9470).
+    Policy(PolicyRefusal),
     /// The store accepted a step-up onto another user's session.
     StepUpOtherUser,
     /// A request body refused by its size.
@@ -78,6 +83,16 @@ pub enum Reason {
     NoRandomness,
     /// The upstream forward failed.
     Upstream(UpstreamFault),
+    /// Too many failed logins for this username or from this client address
+    /// ([`crate::throttle`]): 429 with `Retry-After`, no store call.
+    LoginThrottled {
+        /// The counter that refused.
+        by: Counter,
+        /// Seconds until its window ends.
+        retry_after: u32,
+    },
+    /// The login counters could not be reached: logins fail closed (503).
+    ThrottleUnavailable,
 }
 
 impl Reason {
@@ -101,6 +116,7 @@ impl Reason {
             Self::RevocationUnavailable => "revocation_unavailable",
             Self::KeysUnavailable => "jwks_unavailable",
             Self::Csrf(r) => r.code(),
+            Self::Policy(r) => r.code(),
             Self::StepUpOtherUser => "step_up_other_user",
             Self::BodySize(r) => r.reason(),
             Self::Body(f) => match f {
@@ -122,6 +138,11 @@ impl Reason {
                 UpstreamFault::Reply => "reply",
                 UpstreamFault::Assertion => "assertion_unsigned",
             },
+            Self::LoginThrottled { by, .. } => match by {
+                Counter::User => "login_throttled_user",
+                Counter::Ip => "login_throttled_ip",
+            },
+            Self::ThrottleUnavailable => "throttle_unavailable",
         }
     }
 }
@@ -170,6 +191,9 @@ impl From<Reason> for Rejection {
             Challenge::InvalidToken(description) => Some(format!(
                 "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{description}\""
             )),
+            Challenge::Insufficient { error, description } => Some(format!(
+                "Bearer realm=\"{REALM}\", error=\"{error}\", error_description=\"{description}\""
+            )),
         };
         Self {
             reason,
@@ -202,6 +226,19 @@ impl Rejection {
     /// The answer for a failed store call.
     pub fn store(f: StoreFailure) -> Self {
         Self::new(Reason::Store(f))
+    }
+
+    /// The refusal with the auth-param `name="value"` appended to its challenge (RFC 6750's
+    /// `scope`, RFC 9470's `acr_values` and `max_age`); unchanged when it has no challenge or
+    /// `value` could not be a quoted-string as it is (`"`, `\\`, a control character).
+    pub fn with_challenge_param(mut self, name: &str, value: &str) -> Self {
+        let quotable = value
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+        if let (Some(challenge), true) = (&mut self.www_authenticate, quotable) {
+            challenge.push_str(&format!(", {name}=\"{value}\""));
+        }
+        self
     }
 
     /// The log code of the reason.

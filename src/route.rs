@@ -49,7 +49,8 @@ pub enum Route {
     Protected,
 }
 
-/// Public path rules: `/x` matches exactly, `/x/*` matches `/x` and everything below it.
+/// Path patterns (`PUBLIC_PATHS`, and the paths of `ROUTE_POLICIES`' rules): `/x` matches
+/// exactly, `/x/*` matches `/x` and everything below it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PathRules {
     exact: Vec<String>,
@@ -78,17 +79,47 @@ impl PathRules {
         Ok(rules)
     }
 
-    /// Whether `path` is public.
+    /// Whether `path` matches one of the patterns.
     pub fn matches(&self, path: &str) -> bool {
-        self.exact.iter().any(|e| e == path)
-            || self.prefixes.iter().any(|p| {
-                path == p
-                    || p.is_empty()
-                    || path
-                        .strip_prefix(p.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-            })
+        self.exact.iter().any(|e| e == path) || self.prefixes.iter().any(|p| under(p, path))
     }
+
+    /// Whether there is no pattern.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefixes.is_empty()
+    }
+
+    /// The first of these patterns every path of which `other` matches too (`/x` when `other`
+    /// matches `/x`; `/x/*` when `other` has `/x/*` or a prefix pattern above it), as written.
+    pub fn first_covered_by(&self, other: &Self) -> Option<String> {
+        if let Some(e) = self.exact.iter().find(|e| other.matches(e)) {
+            return Some(e.clone());
+        }
+        self.prefixes
+            .iter()
+            .find(|p| other.prefixes.iter().any(|q| under(q, p)))
+            .map(|p| format!("{p}/*"))
+    }
+}
+
+/// Whether `path` is matched by the prefix pattern `{prefix}/*`: `prefix` itself or a path
+/// below it (`/*`, the empty prefix, matches every path).
+fn under(prefix: &str, path: &str) -> bool {
+    path == prefix
+        || prefix.is_empty()
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether `v` is a plain absolute path on this origin, as every browser reads a `Location`:
+/// one leading `/` (so no scheme), no `//` and no `\\` anywhere (browsers read `\\` as `/`, so
+/// `/\\evil.test` is `//evil.test`), and only visible ASCII (browsers drop tabs and newlines:
+/// `/\t/evil.test` is `//evil.test` too).
+pub fn is_local_path(v: &str) -> bool {
+    v.starts_with('/')
+        && !v.contains("//")
+        && v.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
 }
 
 /// Classifies a request by method and path.
@@ -232,6 +263,60 @@ mod tests {
                 *want,
                 "{method} {path}"
             );
+        }
+    }
+
+    #[test]
+    fn covered_patterns() {
+        let public = PathRules::parse("/static/*, /health, /docs").unwrap_or_default();
+        let rows: &[(&str, Option<&str>)] = &[
+            ("/health", Some("/health")),
+            ("/static/*", Some("/static/*")),
+            ("/static/img/*", Some("/static/img/*")),
+            ("/static", Some("/static")),
+            ("/static/a.js", Some("/static/a.js")),
+            // `/docs` alone is public, not what is below it; `/health/*` reaches `/health/x`.
+            ("/docs/*", None),
+            ("/health/*", None),
+            ("/staticx/*", None),
+            ("/*", None),
+            ("/api/*, /static/*", Some("/static/*")),
+            ("/api, /healthz", None),
+        ];
+        for (rule, want) in rows {
+            let r = PathRules::parse(rule).unwrap_or_default();
+            assert_eq!(r.first_covered_by(&public).as_deref(), *want, "{rule}");
+        }
+        let everything = PathRules::parse("/*").unwrap_or_default();
+        assert_eq!(
+            PathRules::parse("/*")
+                .unwrap_or_default()
+                .first_covered_by(&everything)
+                .as_deref(),
+            Some("/*")
+        );
+        assert!(PathRules::parse(" , ").is_ok_and(|r| r.is_empty()));
+        assert!(!public.is_empty());
+        assert!(PathRules::parse("/*").is_ok_and(|r| !r.is_empty()));
+    }
+
+    #[test]
+    fn local_paths() {
+        for ok in ["/", "/a/b?x=1", "/login#f"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "//x",
+            "/a//b",
+            "/\\x",
+            "/a b",
+            "/\tx",
+            "/caf\u{e9}",
+            "https://x/",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
         }
     }
 

@@ -109,6 +109,16 @@ impl BindingKeys {
     pub fn sealing_keys(&self) -> &[[u8; 32]] {
         &self.sealing
     }
+
+    /// A 32-byte key for another purpose, named by `info` (HKDF-SHA256 of the current key):
+    /// what is derived changes when the current key does.
+    pub fn derive(&self, info: &[u8]) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, self.keys.first()?)
+            .expand(info, &mut out)
+            .ok()?;
+        Some(out)
+    }
 }
 
 /// What a verified session cookie says.

@@ -8,7 +8,8 @@
 //! | timeout | 504 |
 //! | connection refused / network error | 502 |
 //! | 5xx | 502 |
-//! | 429 | 503 with the store's `Retry-After` (default 5 s) |
+//! | 429 on a login | 429 with the store's `Retry-After` (default 5 s, at most a day): the store's own limit of password attempts, answered like the edge's throttling |
+//! | 429 on any other call | 503 with the store's `Retry-After` (default 5 s) |
 //! | 2xx with a body that is not the documented JSON | 502 |
 //! | a validation refusal: 413/415/422, a 400 with a validation `error_code` (`invalid_request`, …), a login 400 without a credential code | 502 `store_refused_request` (logged), never "credentials" nor "session gone" |
 //! | login 401/403, or 4xx with a credential code (`auth_*`, `user_not_found`) | 401, one generic answer |
@@ -159,8 +160,14 @@ pub enum StoreFailure {
     Unreachable,
     /// 5xx: 502.
     ServerError,
-    /// 429: 503 with this `Retry-After`.
+    /// 429 on a session operation: 503 with this `Retry-After` (the store is busy).
     RateLimited {
+        /// Seconds.
+        retry_after: u32,
+    },
+    /// 429 on a login: the store's own limit of password attempts (the reference store's per
+    /// user) or its rate limit: 429 with this `Retry-After`, the edge's own throttling answer.
+    TooManyAttempts {
         /// Seconds.
         retry_after: u32,
     },
@@ -189,6 +196,7 @@ impl StoreFailure {
             | Self::ClientAuth
             | Self::RequestRefused => 502,
             Self::RateLimited { .. } => 503,
+            Self::TooManyAttempts { .. } => 429,
             Self::Refused | Self::SessionGone => 401,
         }
     }
@@ -200,6 +208,7 @@ impl StoreFailure {
             Self::Unreachable => "store_unreachable",
             Self::ServerError => "store_5xx",
             Self::RateLimited { .. } => "store_429",
+            Self::TooManyAttempts { .. } => "store_login_throttled",
             Self::Malformed => "store_malformed",
             Self::Refused => "credentials_refused",
             Self::SessionGone => "session_gone",
@@ -250,13 +259,23 @@ pub fn failure_for_answer(
     failure_for_status(op, status, retry_after)
 }
 
+/// Longest `Retry-After` passed on from a store's login 429, seconds (a day: lockouts are
+/// minutes long; a longer value is a broken header).
+pub const MAX_LOGIN_RETRY_AFTER_SECS: u32 = 86_400;
+
 /// Maps a non-2xx status (when the body says nothing more; see [`failure_for_answer`]).
 pub fn failure_for_status(op: StoreOp, status: u16, retry_after: Option<&str>) -> StoreFailure {
+    let seconds = |max: u32| {
+        retry_after
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(5, |s| s.clamp(1, max))
+    };
     match (op, status) {
+        (StoreOp::Login, 429) => StoreFailure::TooManyAttempts {
+            retry_after: seconds(MAX_LOGIN_RETRY_AFTER_SECS),
+        },
         (_, 429) => StoreFailure::RateLimited {
-            retry_after: retry_after
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .map_or(5, |s| s.clamp(1, 300)),
+            retry_after: seconds(300),
         },
         (_, s) if s >= 500 => StoreFailure::ServerError,
         (StoreOp::ClientToken, _) => StoreFailure::ClientAuth,
@@ -392,8 +411,29 @@ mod tests {
             (Login, 403, None, Refused),
             (Login, 500, None, ServerError),
             (Login, 503, None, ServerError),
-            (Login, 429, Some("30"), RateLimited { retry_after: 30 }),
-            (Login, 429, Some("junk"), RateLimited { retry_after: 5 }),
+            // A login's 429 is the store's limit of password attempts: the edge's 429.
+            (Login, 429, Some("30"), TooManyAttempts { retry_after: 30 }),
+            (Login, 429, Some("junk"), TooManyAttempts { retry_after: 5 }),
+            (
+                Login,
+                429,
+                Some("900"),
+                TooManyAttempts { retry_after: 900 },
+            ),
+            (Login, 429, Some("0"), TooManyAttempts { retry_after: 1 }),
+            (
+                Login,
+                429,
+                Some("86401"),
+                TooManyAttempts {
+                    retry_after: 86_400,
+                },
+            ),
+            (Login, 429, None, TooManyAttempts { retry_after: 5 }),
+            // Elsewhere the store is busy: 503, at most 5 minutes.
+            (Session, 429, Some("30"), RateLimited { retry_after: 30 }),
+            (Refresh, 429, Some("900"), RateLimited { retry_after: 300 }),
+            (ClientToken, 429, Some("0"), RateLimited { retry_after: 1 }),
             (Session, 400, None, SessionGone),
             (Session, 404, None, SessionGone),
             (Session, 409, None, ServerError),
@@ -410,6 +450,11 @@ mod tests {
         assert_eq!(Timeout.status(), 504);
         assert_eq!(Unreachable.status(), 502);
         assert_eq!(RateLimited { retry_after: 1 }.status(), 503);
+        assert_eq!(TooManyAttempts { retry_after: 1 }.status(), 429);
+        assert_eq!(
+            TooManyAttempts { retry_after: 1 }.reason(),
+            "store_login_throttled"
+        );
     }
 
     #[test]
@@ -431,6 +476,40 @@ mod tests {
             assert_eq!(
                 parse_tokens(bad, false).map(|_| ()),
                 Err(StoreFailure::Malformed)
+            );
+        }
+    }
+
+    #[test]
+    fn token_parsing_bounds() {
+        // The store answer limit is 64 KiB (README "Limits"); a valid answer padded past it
+        // is refused whole, one at exactly the limit is read.
+        assert_eq!(MAX_STORE_BODY_BYTES, 65_536);
+        let body = |token: &str, sid: &str, pad: usize| {
+            let json =
+                format!(r#"{{"access_token":"{token}","expires_in":3600,"session_id":"{sid}"}}"#);
+            let fill = pad.saturating_sub(json.len());
+            format!("{json}{}", " ".repeat(fill)).into_bytes()
+        };
+        let parsed = |b: &[u8]| parse_tokens(b, true).map(|t| t.session_id);
+        let at_limit = body("a.b.c", "s", MAX_STORE_BODY_BYTES);
+        assert_eq!(at_limit.len(), MAX_STORE_BODY_BYTES);
+        assert_eq!(parsed(&at_limit), Ok(Some("s".into())));
+        let over = body("a.b.c", "s", MAX_STORE_BODY_BYTES + 1);
+        assert_eq!(parsed(&over), Err(StoreFailure::Malformed));
+        // Access token: up to 8 KiB of ASCII.
+        assert!(parsed(&body(&"t".repeat(8192), "s", 0)).is_ok());
+        assert_eq!(
+            parsed(&body(&"t".repeat(8193), "s", 0)),
+            Err(StoreFailure::Malformed)
+        );
+        // Session id: non-empty ASCII, up to 512 bytes; a short bad one is refused too.
+        assert!(parsed(&body("a.b.c", &"s".repeat(512), 0)).is_ok());
+        for sid in ["s".repeat(513), String::new(), "s\\u00e9".into()] {
+            assert_eq!(
+                parsed(&body("a.b.c", &sid, 0)),
+                Err(StoreFailure::Malformed),
+                "{sid:?}"
             );
         }
     }
@@ -564,7 +643,7 @@ mod tests {
         assert_eq!(failure_for_answer(Session, 400, None, b""), SessionGone);
         assert_eq!(
             failure_for_answer(Login, 429, Some("9"), b"{}"),
-            RateLimited { retry_after: 9 }
+            TooManyAttempts { retry_after: 9 }
         );
         assert_eq!(RequestRefused.status(), 502);
         assert_eq!(RequestRefused.reason(), "store_refused_request");

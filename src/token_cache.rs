@@ -194,6 +194,7 @@ mod tests {
             roles: vec![],
             scope: None,
             amr: vec![],
+            auth_time: None,
         })
     }
 

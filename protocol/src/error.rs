@@ -29,6 +29,8 @@ pub mod code {
     pub const AUTH_INVALID_CREDENTIALS: &str = "auth_invalid_credentials";
     /// Transmit, 403: the user is locked.
     pub const AUTH_LOCKED: &str = "auth_locked";
+    /// 429: too many failed password attempts for this username; retry after `Retry-After`.
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     /// 400: the session does not exist, has ended or has expired.
     pub const SESSION_NOT_FOUND: &str = "session_not_found";
     /// 400: the refresh token is unknown, or its session has ended.

@@ -7,7 +7,8 @@
 //!   or array messages);
 //! - [`date_time`]: session times on the wire;
 //! - [`shape`]: where Transmit's answers differ from the reference store's, once;
-//! - [`revocation`]: the `REVOCATIONS` KV keys and the user entry's value.
+//! - [`revocation`]: the `REVOCATIONS` KV keys and the user entry's value;
+//! - [`attempts`]: the failed-login window the edge's throttle and the store's limit count with.
 //!
 //! No I/O, no clock, no randomness: types, constants and pure functions, tested natively.
 //! What each side decides from an answer (the edge's failure mapping, the store's validation)
@@ -17,6 +18,7 @@
 // No production function over 80 lines (clippy.toml); test tables may be longer.
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
+pub mod attempts;
 pub mod date_time;
 pub mod error;
 pub mod paths;

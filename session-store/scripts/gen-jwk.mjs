@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Prints a new private signing JWK for SIGNING_KEY: `node session-store/scripts/gen-jwk.mjs [es256|rs256|ed25519]`.
-// Store it as a secret: `node session-store/scripts/gen-jwk.mjs | npx wrangler secret put SIGNING_KEY -c session-store/wrangler.toml`.
+// Store it as a secret: `node session-store/scripts/gen-jwk.mjs | npx wrangler secret put SIGNING_KEY --env production -c session-store/wrangler.toml`
+// (scripts/deploy.sh does this when the deployed store has no SIGNING_KEY yet).
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 
 const kind = (process.argv[2] ?? "es256").toLowerCase();

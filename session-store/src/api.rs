@@ -45,6 +45,9 @@ pub enum ApiError {
     NotFound,
     /// 405: the route exists with other methods (listed in `Allow`).
     MethodNotAllowed(&'static str),
+    /// 429: too many failed password attempts for this username; retry after this many
+    /// seconds (`Retry-After`).
+    TooManyAttempts(u32),
     /// 500: anything the caller cannot fix; the detail is only logged.
     Internal,
 }
@@ -63,6 +66,7 @@ impl ApiError {
             Self::InvalidClient | Self::Unauthorized | Self::InvalidCredentials => 401,
             Self::UserNotFound | Self::NotFound => 404,
             Self::MethodNotAllowed(_) => 405,
+            Self::TooManyAttempts(_) => 429,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::Internal => 500,
@@ -87,6 +91,7 @@ impl ApiError {
             Self::UserNotFound => code::USER_NOT_FOUND,
             Self::NotFound => code::NOT_FOUND,
             Self::MethodNotAllowed(_) => code::METHOD_NOT_ALLOWED,
+            Self::TooManyAttempts(_) => code::TOO_MANY_ATTEMPTS,
             Self::Internal => code::INTERNAL_ERROR,
         }
     }
@@ -111,7 +116,16 @@ impl ApiError {
             Self::UserNotFound => "User not found".into(),
             Self::NotFound => "Not found".into(),
             Self::MethodNotAllowed(_) => "Method not allowed".into(),
+            Self::TooManyAttempts(_) => "Too many failed login attempts; retry later".into(),
             Self::Internal => "Internal error".into(),
+        }
+    }
+
+    /// `Retry-After` seconds, where waiting helps.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            Self::TooManyAttempts(secs) => Some(*secs),
+            _ => None,
         }
     }
 

@@ -12,6 +12,8 @@
 //! | `REFRESH_REUSE_GRACE_SECONDS` | 10 | grace for the immediately previous refresh token |
 //! | `CLIENT_TOKEN_TTL_SECONDS` | 3600 | ClientAccessToken lifetime |
 //! | `MAX_SESSIONS_PER_USER` | 50 | live sessions per user, 1–200; a new one past it ends the oldest |
+//! | `LOGIN_FAILURES_PER_USER` | 10 | failed password attempts per username per window, 1–1000; then 429 without a check |
+//! | `LOGIN_FAILURE_WINDOW_SECONDS` | 900 | that window, 10–86400 |
 //! | `CLIENT_ID` | required | the calling client (the edge) |
 //! | `CLIENT_SECRET` | required, secret, ≥ 16 bytes | its secret |
 //! | `SIGNING_KEY` | required, secret | private JWK (EC P-256, RSA ≥ 2048, OKP Ed25519) |
@@ -89,6 +91,12 @@ impl Users {
                 return Err(err(
                     "DEMO_USERS",
                     format!("user #{i}: empty user_id or username"),
+                ));
+            }
+            if u.user_id.starts_with(crate::ids::LOGIN_ATTEMPTS_PREFIX) {
+                return Err(err(
+                    "DEMO_USERS",
+                    format!("user #{i}: user_id must not start with the reserved prefix"),
                 ));
             }
             let params = password::check(&u.password_hash)
@@ -188,6 +196,38 @@ fn seconds(
     }
 }
 
+/// The rules' lifetimes and limits: `SESSION_TTL_SECONDS`, `REFRESH_TOKEN_MAX_SECONDS`,
+/// `REFRESH_REUSE_GRACE_SECONDS`, `MAX_SESSIONS_PER_USER`, `LOGIN_FAILURES_PER_USER`,
+/// `LOGIN_FAILURE_WINDOW_SECONDS`.
+fn policy(get: &dyn Fn(&str) -> Option<String>) -> Result<Policy, ConfigError> {
+    const YEAR: i64 = 366 * 86_400;
+    let count = |var: &'static str, default: u32, max: u32| {
+        let n = seconds(get, var, i64::from(default), 1..=i64::from(max))?;
+        u32::try_from(n).map_err(|_| err(var, "out of range"))
+    };
+    Ok(Policy {
+        session_ttl_ms: seconds(get, "SESSION_TTL_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
+        refresh_max_ms: seconds(get, "REFRESH_TOKEN_MAX_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
+        reuse_grace_ms: seconds(get, "REFRESH_REUSE_GRACE_SECONDS", 10, 0..=300)? * 1000,
+        max_sessions: count(
+            "MAX_SESSIONS_PER_USER",
+            crate::rules::DEFAULT_MAX_SESSIONS,
+            MAX_SESSIONS_LIMIT,
+        )?,
+        login_failures: count(
+            "LOGIN_FAILURES_PER_USER",
+            crate::rules::DEFAULT_LOGIN_FAILURES,
+            1000,
+        )?,
+        login_window_ms: seconds(
+            get,
+            "LOGIN_FAILURE_WINDOW_SECONDS",
+            crate::rules::DEFAULT_LOGIN_WINDOW_MS / 1000,
+            10..=86_400,
+        )? * 1000,
+    })
+}
+
 impl Config {
     /// Reads the configuration through `get` (variables and secrets by name).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -227,20 +267,7 @@ impl Config {
         if previous.as_ref().is_some_and(|p| p.kid() == current.kid()) {
             return Err(err("SIGNING_KEY_PREVIOUS", "same kid as SIGNING_KEY"));
         }
-        const YEAR: i64 = 366 * 86_400;
-        let max_sessions = seconds(
-            get,
-            "MAX_SESSIONS_PER_USER",
-            i64::from(crate::rules::DEFAULT_MAX_SESSIONS),
-            1..=i64::from(MAX_SESSIONS_LIMIT),
-        )?;
-        let policy = Policy {
-            session_ttl_ms: seconds(get, "SESSION_TTL_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
-            refresh_max_ms: seconds(get, "REFRESH_TOKEN_MAX_SECONDS", 1_209_600, 1..=YEAR)? * 1000,
-            reuse_grace_ms: seconds(get, "REFRESH_REUSE_GRACE_SECONDS", 10, 0..=300)? * 1000,
-            max_sessions: u32::try_from(max_sessions)
-                .map_err(|_| err("MAX_SESSIONS_PER_USER", "out of range"))?,
-        };
+        let policy = policy(get)?;
         let expose_metrics = match get("EXPOSE_METRICS").as_deref().map(str::trim) {
             None | Some("") | Some("false") => false,
             Some("true") => true,

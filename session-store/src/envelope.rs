@@ -69,6 +69,10 @@ pub enum Command {
     List,
     /// [`rules::revoke_all`]
     RevokeAll,
+    /// [`rules::admit_login`] (in a username's object)
+    AdmitLogin,
+    /// [`rules::login_succeeded`] (in a username's object)
+    LoginSucceeded,
 }
 
 /// The Durable Object's answer.
@@ -134,6 +138,14 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
         Command::RevokeAll => Reply::Done {
             count: rules::revoke_all(store)?,
         },
+        Command::AdmitLogin => match rules::admit_login(store, p, now)? {
+            Ok(()) => Reply::Done { count: 1 },
+            Err(rejection) => Reply::Rejected { rejection },
+        },
+        Command::LoginSucceeded => {
+            rules::login_succeeded(store, p)?;
+            Reply::Done { count: 0 }
+        }
     })
 }
 

@@ -74,6 +74,22 @@ pub fn token_hash(token: &str) -> String {
     base16ct::lower::encode_string(&Sha256::digest(token.as_bytes()))
 }
 
+/// Prefix of the names of usernames' failed-login objects ([`login_attempts_object`]); no
+/// user id may start with it (`DEMO_USERS` is checked), so they never name a user's object.
+pub const LOGIN_ATTEMPTS_PREFIX: &str = "login-attempts:";
+
+/// The name of the Durable Object that counts a username's failed logins: the SHA-256 of the
+/// username as both the edge and the store fold it
+/// (`edge_session_protocol::attempts::username_key`), so unknown usernames are counted like
+/// known ones and no username is a name in clear.
+pub fn login_attempts_object(username: &str) -> String {
+    let folded = edge_session_protocol::attempts::username_key(username);
+    format!(
+        "{LOGIN_ATTEMPTS_PREFIX}{}",
+        base16ct::lower::encode_string(&Sha256::digest(folded.as_bytes()))
+    )
+}
+
 /// A `jti` from random bytes (base64url).
 pub fn jti(random: &[u8; JTI_BYTES]) -> String {
     Base64UrlUnpadded::encode_string(random)

@@ -23,15 +23,25 @@
 //!   session past it first ends the oldest (by creation) with their refresh tokens; the list
 //!   answers the newest sessions first, at most that many;
 //! - several authentications accumulate in one session: `amr` lists each method once in the
-//!   order first used, `auth_time` is the latest authentication.
+//!   order first used, `auth_time` is the latest authentication;
+//! - a password check takes a slot in its username's failed-login window first
+//!   ([`admit_login`]); past [`Policy::login_failures`] in [`Policy::login_window_ms`] it is
+//!   refused without checking, a success clears the window ([`login_succeeded`]). The window
+//!   arithmetic is the protocol's (`edge_session_protocol::attempts`), the one the edge's
+//!   throttle counts with.
 
 use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
+mod attempts;
 mod records;
 
-pub use records::{Policy, RefreshRecord, Session, Store, TokenState, DEFAULT_MAX_SESSIONS};
+pub use attempts::{admit_login, login_succeeded};
+pub use records::{
+    Policy, RefreshRecord, Session, Store, TokenState, DEFAULT_LOGIN_FAILURES,
+    DEFAULT_LOGIN_WINDOW_MS, DEFAULT_MAX_SESSIONS,
+};
 
 /// Why an operation was refused. Refusals commit whatever the rules wrote before refusing
 /// (deleting an expired session, revoking a reused token's family).
@@ -46,6 +56,11 @@ pub enum Rejection {
     RefreshTokenExpired,
     /// A rotated or superseded refresh token was presented; the family is revoked.
     RefreshTokenReused,
+    /// Too many failed password attempts for this username: retry after this many seconds.
+    TooManyAttempts {
+        /// Seconds until the window ends.
+        retry_after_secs: u32,
+    },
 }
 
 /// What a token-issuing operation returns: the session after the operation.

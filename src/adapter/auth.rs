@@ -18,7 +18,7 @@ pub(super) async fn authenticate(
     env: &Env,
     config: &Rc<EdgeConfig>,
     facts: &Facts<'_>,
-    mode: Mode,
+    mode: Mode<'_>,
 ) -> Result<Authenticated, Rejection> {
     drive(
         env,

@@ -88,7 +88,7 @@ fn finalizer(kind: ResponseKind, served: Served) -> Handler {
 /// this request.
 fn respond_rejection(rejection: &Rejection) -> Result<JsValue, JsValue> {
     log::event("error", "forward", rejection.reason.code());
-    let answer = gate::refusal(None, rejection, false);
+    let answer = gate::refusal(None, rejection, false, None);
     super::reply(answer, Served::Unmarked)
         .map(JsValue::from)
         .map_err(|_| JsValue::from_str("edge-session: could not build the error response"))
@@ -116,7 +116,12 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
     let auth = match classified.route {
         Route::Auth(_) => return None,
         Route::Public => None,
-        Route::Protected => Some(authenticated(env, &config, &facts)?),
+        Route::Protected => Some(authenticated(
+            env,
+            &config,
+            &facts,
+            classified.target.path(),
+        )?),
     };
     let assertion = match &auth {
         Some(a) => super::assertion::cached(env, &config, a, now_secs())?,
@@ -151,11 +156,17 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
     }))
 }
 
-/// The gate's authentication on the isolate's caches alone: the identity when they decide the
-/// request passes; `None` at the first need they cannot answer, or a refusal.
-fn authenticated(env: &Env, config: &EdgeConfig, facts: &Facts<'_>) -> Option<Authenticated> {
+/// The gate's authentication and authorization (CSRF, the route policy of `path`) on the
+/// isolate's caches alone: the identity when they decide the request passes; `None` at the
+/// first need they cannot answer, or a refusal.
+fn authenticated(
+    env: &Env,
+    config: &EdgeConfig,
+    facts: &Facts<'_>,
+    path: &str,
+) -> Option<Authenticated> {
     let now = now_secs();
-    let mut machine = Authentication::start(config, facts, Mode::Forward, now);
+    let mut machine = Authentication::start(config, facts, Mode::Forward(path), now);
     // Two needs at most are met here (the token, the revocation answers).
     for _ in 0..3 {
         let answer = match machine.next() {

@@ -75,7 +75,7 @@ pub(super) enum Name {
 
 /// The header names the core's [`forward::upstream_headers`] produces, made into JS strings
 /// once as well.
-const EDGE_HEADERS: [&str; 8] = [
+const EDGE_HEADERS: [&str; 9] = [
     forward::FORWARDED_HOST,
     forward::FORWARDED_PROTO,
     forward::SUBJECT,
@@ -83,6 +83,7 @@ const EDGE_HEADERS: [&str; 8] = [
     forward::ROLES,
     forward::CLIENT,
     forward::SCOPE,
+    forward::AMR,
     crate::assertion::HEADER,
 ];
 

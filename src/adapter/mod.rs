@@ -33,6 +33,7 @@ mod refresh;
 mod revoke;
 mod session;
 mod store;
+mod throttle;
 mod upstream;
 mod verify;
 
@@ -86,7 +87,7 @@ fn new_isolate(env: &Env) -> Isolate {
     let revocations_bound = revoke::bound(env);
     let upstream_bound = env.service(upstream::UPSTREAM_BINDING).is_ok();
     let config = EdgeConfig::from_env(|k| env_value(env, k))
-        .and_then(|c| c.with_bindings(revocations_bound))
+        .and_then(|c| c.with_bindings(revocations_bound, throttle::bound(env)))
         .map(Rc::new);
     let (jwks_secs, jwks_timeout_ms, entries, ttl, revocation_secs) = match &config {
         Ok(c) => (
@@ -165,26 +166,31 @@ async fn handle(req: web_sys::Request, env: Env) -> worker::Result<web_sys::Resp
         Ok(c) => c,
         Err(e) => {
             log::config_error(&e);
-            let refusal = gate::refusal(None, &Rejection::new(Reason::Misconfigured), false);
+            let refusal = gate::refusal(None, &Rejection::new(Reason::Misconfigured), false, None);
             return reply(refusal, Served::Unmarked);
         }
     };
     let outcome = match gate::classify(&config, &facts) {
-        Err(r) => Err((log::target(facts.url), r)),
+        Err(r) => Err((log::target(facts.url), None, r)),
         Ok(c) => {
             let outcome = match c.route {
                 Route::Public => forward(&req, &facts, &c.target, &env, &config, None).await,
                 Route::Protected => protected(&req, &c.target, &env, &config, &facts).await,
                 Route::Auth(op) => auth_route(op, req, &env, &config, &facts).await,
             };
-            outcome.map_err(|r| (c.target.path().to_owned(), r))
+            outcome.map_err(|r| (c.target.path().to_owned(), Some(c.target), r))
         }
     };
     match outcome {
         Ok(resp) => Ok(resp),
-        Err((path, rejection)) => {
+        Err((path, target, rejection)) => {
             log::rejected(facts.method, &path, &rejection);
-            let refusal = gate::refusal(Some(&config), &rejection, facts.navigation());
+            let refusal = gate::refusal(
+                Some(&config),
+                &rejection,
+                facts.navigation(),
+                target.as_ref(),
+            );
             reply(refusal, Served::full(&config))
         }
     }
@@ -199,7 +205,7 @@ async fn protected(
     config: &Rc<EdgeConfig>,
     facts: &Facts<'_>,
 ) -> Result<web_sys::Response, Rejection> {
-    let auth = auth::authenticate(env, config, facts, Mode::Forward).await?;
+    let auth = auth::authenticate(env, config, facts, Mode::Forward(target.path())).await?;
     forward(req, facts, target, env, config, Some(&auth)).await
 }
 

@@ -12,7 +12,7 @@ use worker::{Env, Method, Request};
 
 use super::auth::{self, random_nonce};
 use super::verify::verify_token;
-use super::{log, logout, now_ms, now_secs, refresh, revoke, store};
+use super::{log, logout, now_ms, now_secs, refresh, revoke, store, throttle};
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::edge_routes;
 use crate::gate::{EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, Reply};
@@ -75,8 +75,8 @@ async fn login(
     facts: &Facts<'_>,
 ) -> Result<Reply, Rejection> {
     let mut login = Login::start(config, facts, now_secs());
-    // Seven needs at most (a step-up retried as a fresh login included).
-    for _ in 0..10 {
+    // Ten needs at most (a step-up retried as a fresh login and two counter calls included).
+    for _ in 0..12 {
         let answer = match login.next() {
             LoginNext::Done => break,
             LoginNext::ReadRevocation {
@@ -86,6 +86,7 @@ async fn login(
             LoginNext::ReadBody(limit) => {
                 LoginAnswer::Body(super::body::read_request(&req, limit).await)
             }
+            LoginNext::Count(calls) => LoginAnswer::Counted(throttle::run(env, calls).await),
             LoginNext::Password(body) => {
                 let path = paths::PASSWORD_AUTHENTICATE;
                 let body = body.to_owned();

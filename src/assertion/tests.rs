@@ -53,6 +53,7 @@ fn claims() -> VerifiedClaims {
         roles: vec!["admin".into(), "reader".into()],
         scope: Some("openid profile".into()),
         amr: vec!["pwd".into(), "otp".into()],
+        auth_time: None,
     }
 }
 

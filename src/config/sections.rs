@@ -7,10 +7,13 @@ use std::sync::Arc;
 use url::Url;
 
 use super::values::{cookie_name, http_url, Env};
-use super::{err, ConfigError, KeySource, RevocationConfig, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS};
+use super::{
+    err, ConfigError, EdgeConfig, KeySource, RevocationConfig, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS,
+};
 use crate::keys::{Alg, KeySet};
+use crate::policy::RoutePolicies;
 use crate::revocation::OnKvError;
-use crate::route::PathRules;
+use crate::route::{self, PathRules, Route};
 use crate::token::{Policy, TypRule};
 
 /// What a token must satisfy, and the keys that verify it.
@@ -110,15 +113,18 @@ pub(super) fn upstream(env: &Env<'_>) -> Result<Upstream, ConfigError> {
     })
 }
 
-/// Which paths are public, the edge's cookie names and its own routes' prefix.
+/// Which paths are public, what the protected ones need, the edge's cookie names and its own
+/// routes' prefix.
 pub(super) struct Paths {
     pub(super) public_paths: PathRules,
+    pub(super) policies: RoutePolicies,
     pub(super) access_cookie: String,
     pub(super) session_cookie: String,
     pub(super) auth_prefix: String,
 }
 
-/// `PUBLIC_PATHS`, `ACCESS_COOKIE`, `SESSION_COOKIE` (not the same name), `AUTH_PREFIX`.
+/// `PUBLIC_PATHS`, `ACCESS_COOKIE`, `SESSION_COOKIE` (not the same name), `AUTH_PREFIX`,
+/// `ROUTE_POLICIES`.
 pub(super) fn paths(env: &Env<'_>) -> Result<Paths, ConfigError> {
     let public_paths = PathRules::parse(&env.get("PUBLIC_PATHS").unwrap_or_default())
         .map_err(|e| err("PUBLIC_PATHS", e))?;
@@ -146,8 +152,10 @@ pub(super) fn paths(env: &Env<'_>) -> Result<Paths, ConfigError> {
             "must look like /auth (no trailing slash)",
         ));
     }
+    let policies = policies(env, &public_paths, &auth_prefix)?;
     Ok(Paths {
         public_paths,
+        policies,
         access_cookie,
         session_cookie,
         auth_prefix,
@@ -186,4 +194,39 @@ pub(super) fn revocation(env: &Env<'_>) -> Result<RevocationConfig, ConfigError>
         on_kv_error,
         max_access_token_secs: env.number("ACCESS_TOKEN_MAX_SECONDS", 3600, 60, 86_400)?,
     })
+}
+
+/// `ROUTE_POLICIES`, read with the paths its rules must not lie under.
+fn policies(
+    env: &Env<'_>,
+    public_paths: &PathRules,
+    auth_prefix: &str,
+) -> Result<RoutePolicies, ConfigError> {
+    match env.get("ROUTE_POLICIES") {
+        None => Ok(RoutePolicies::default()),
+        Some(json) => RoutePolicies::parse(&json, public_paths, auth_prefix)
+            .map_err(|e| err("ROUTE_POLICIES", e)),
+    }
+}
+
+/// The step-up page must not itself need a step-up, or a navigation sent there would be sent
+/// there again: `STEP_UP_PATH` (without its query) may not be a protected path whose rule
+/// names `amr` or `max_age`. Takes and gives back the whole configuration (its one drop on
+/// the error path is here, not inlined into `from_env`).
+pub(super) fn step_up_page(config: EdgeConfig) -> Result<EdgeConfig, ConfigError> {
+    let Some(s) = &config.session else {
+        return Ok(config);
+    };
+    let page = s.step_up_path.split(['?', '#']).next().unwrap_or_default();
+    let route = route::classify("GET", page, &config.auth_prefix, &config.public_paths);
+    match config.policies.find("GET", page) {
+        Some((n, rule)) if route == Route::Protected && rule.needs_step_up() => Err(err(
+            "STEP_UP_PATH",
+            format!(
+                "the step-up page (default LOGIN_PATH) is under ROUTE_POLICIES rule {n}, \
+                 which needs amr or max_age: navigations would loop; exclude it"
+            ),
+        )),
+        _ => Ok(config),
+    }
 }

@@ -1,10 +1,14 @@
 //! The session section: present when `SESSION_STORE_URL` is set, then the store client's
-//! credentials, the cookie keys, binding and cookie policy, lifetimes and the logout answer.
+//! credentials, the cookie keys, binding and cookie policy, lifetimes, the logout answer and
+//! login throttling.
 
 use super::values::{header_safe, http_url, is_local_path, Env};
 use super::{err, ConfigError, SessionConfig, DEFAULT_CLEAR_SITE_DATA};
 use crate::cookies::CookiePolicy;
 use crate::session_cookie::{BindingKeys, BindingPolicy, IpBinding};
+use crate::throttle::{
+    ThrottleConfig, DEFAULT_PER_IP, DEFAULT_PER_USER, DEFAULT_WINDOW_SECS, KEY_INFO,
+};
 
 /// `SESSION_STORE_URL` and the keys that go with it; `None` when sessions are off.
 pub(super) fn session(env: &Env<'_>) -> Result<Option<SessionConfig>, ConfigError> {
@@ -35,12 +39,20 @@ pub(super) fn session(env: &Env<'_>) -> Result<Option<SessionConfig>, ConfigErro
             "must be a plain absolute path: a single leading /, no // or \\, visible ASCII only",
         ));
     }
+    let step_up_path = env.text_or("STEP_UP_PATH", &login_path);
+    if !is_local_path(&step_up_path) {
+        return Err(err(
+            "STEP_UP_PATH",
+            "must be a plain absolute path: a single leading /, no // or \\, visible ASCII only",
+        ));
+    }
     // Not "cookies": that clears every cookie of the registrable domain (sibling apps on other
     // subdomains too); the edge's own cookies are expired explicitly with Max-Age=0.
     let clear_site_data = env.text_or("CLEAR_SITE_DATA", DEFAULT_CLEAR_SITE_DATA);
     if !header_safe(&clear_site_data) {
         return Err(err("CLEAR_SITE_DATA", "must be a plain header value"));
     }
+    let throttle = throttle(env, &binding_keys)?;
     Ok(Some(SessionConfig {
         store_url,
         client_id,
@@ -57,7 +69,26 @@ pub(super) fn session(env: &Env<'_>) -> Result<Option<SessionConfig>, ConfigErro
         },
         session_max_secs: env.number("SESSION_MAX_SECONDS", 14 * 86_400, 60, 366 * 86_400)?,
         login_path,
+        step_up_path,
         store_timeout_ms: env.number("STORE_TIMEOUT_MS", 5_000, 100, 60_000)?,
         clear_site_data,
+        throttle,
     }))
+}
+
+/// `LOGIN_FAILURES_PER_USER`, `LOGIN_FAILURES_PER_IP`, `LOGIN_FAILURE_WINDOW_SECONDS`; the
+/// counters' names are keyed from the current cookie key.
+fn throttle(env: &Env<'_>, keys: &BindingKeys) -> Result<ThrottleConfig, ConfigError> {
+    let per_user = env.number("LOGIN_FAILURES_PER_USER", DEFAULT_PER_USER, 1, 1_000)?;
+    let per_ip = env.number("LOGIN_FAILURES_PER_IP", DEFAULT_PER_IP, 1, 1_000_000)?;
+    let window_secs = env.number(
+        "LOGIN_FAILURE_WINDOW_SECONDS",
+        DEFAULT_WINDOW_SECS,
+        10,
+        86_400,
+    )?;
+    let key = keys
+        .derive(KEY_INFO)
+        .ok_or_else(|| err("COOKIE_KEYS", "key derivation failed"))?;
+    Ok(ThrottleConfig::new(per_user, per_ip, window_secs, key))
 }

@@ -152,6 +152,8 @@ fn sessions_are_optional_and_defaulted() {
     assert_eq!(s.binding.ip, IpBinding::Off);
     assert_eq!(s.session_max_secs, 14 * 86_400);
     assert_eq!(s.login_path, "/");
+    assert_eq!(s.step_up_path, "/", "STEP_UP_PATH defaults to LOGIN_PATH");
+    assert!(c.policies.is_empty());
     assert_eq!(s.clear_site_data, "\"cache\", \"storage\"");
     assert_eq!(c.revocation.on_kv_error, OnKvError::Closed);
     assert_eq!(c.revocation.cache_secs, 10);
@@ -176,6 +178,13 @@ fn session_errors_name_their_key() {
         ("LOGIN_PATH", "javascript:alert(1)"),
         ("LOGIN_PATH", "login"),
         ("LOGIN_PATH", "/\u{7f}x"),
+        ("STEP_UP_PATH", "//evil.test"),
+        ("STEP_UP_PATH", "https://evil.test/"),
+        ("STEP_UP_PATH", "/\\evil.test"),
+        ("STEP_UP_PATH", "/\t/evil.test"),
+        ("STEP_UP_PATH", "/a b"),
+        ("STEP_UP_PATH", "step-up"),
+        ("ROUTE_POLICIES", "{}"),
         ("PERSISTENT_SESSIONS", "maybe"),
         ("STORE_TIMEOUT_MS", "0"),
         ("SESSION_STORE_URL", "http://store.example"),
@@ -447,6 +456,19 @@ fn number_bounds_table() {
             session,
         ),
         ("STORE_TIMEOUT_MS", 5_000, 100, 60_000, store),
+        ("LOGIN_FAILURES_PER_USER", 5, 1, 1_000, |c| {
+            c.session
+                .as_ref()
+                .map_or(-1, |s| i64::from(s.throttle.per_user))
+        }),
+        ("LOGIN_FAILURES_PER_IP", 50, 1, 1_000_000, |c| {
+            c.session
+                .as_ref()
+                .map_or(-1, |s| i64::from(s.throttle.per_ip))
+        }),
+        ("LOGIN_FAILURE_WINDOW_SECONDS", 900, 10, 86_400, |c| {
+            c.session.as_ref().map_or(-1, |s| s.throttle.window_secs)
+        }),
     ];
     for (key, default, min, max, read) in rows {
         assert_eq!(
@@ -522,17 +544,127 @@ fn session_switches() {
 }
 
 #[test]
-fn sessions_need_the_revocation_binding() {
-    let with_sessions = |bound: bool| {
+fn sessions_need_the_revocation_and_throttle_bindings() {
+    let with_sessions = |kv: bool, throttle: bool| {
         crate::gate::tests_support::config_with(true, &[])
-            .with_bindings(bound)
+            .with_bindings(kv, throttle)
             .map(|c| c.session.is_some())
             .map_err(|e| e.key)
     };
-    assert_eq!(with_sessions(true), Ok(true));
-    assert_eq!(with_sessions(false), Err("REVOCATIONS"));
-    let gate_only = |bound: bool| load(&base()).and_then(|c| c.with_bindings(bound)).is_ok();
-    assert!(gate_only(false) && gate_only(true));
+    assert_eq!(with_sessions(true, true), Ok(true));
+    assert_eq!(with_sessions(false, true), Err("REVOCATIONS"));
+    assert_eq!(with_sessions(true, false), Err("LOGIN_THROTTLE"));
+    assert_eq!(with_sessions(false, false), Err("REVOCATIONS"));
+    let gate_only = |kv: bool, throttle: bool| {
+        load(&base())
+            .and_then(|c| c.with_bindings(kv, throttle))
+            .is_ok()
+    };
+    assert!(gate_only(false, false) && gate_only(true, true) && gate_only(true, false));
+}
+
+#[test]
+fn throttle_counter_names_are_keyed_by_the_current_cookie_key() {
+    let names = |keys: &str| {
+        let c = crate::gate::tests_support::config_with(true, &[("COOKIE_KEYS", keys)]);
+        let s = c.session.expect("sessions on");
+        crate::throttle::keys(&s.throttle, "alice", Some("192.0.2.1"))
+    };
+    let k1 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    let k2 = "HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo";
+    assert_eq!(
+        names(k1),
+        names(&format!("{k1},{k2}")),
+        "the current key names"
+    );
+    assert_ne!(
+        names(k1),
+        names(&format!("{k2},{k1}")),
+        "a rotation renames"
+    );
+}
+
+#[test]
+fn route_policies_are_validated_at_start() {
+    let rules = r#"[
+        {"path": "/admin/*", "roles_any": ["admin"], "amr": ["mfa"], "max_age": 900},
+        {"path": "/api/reports/*", "methods": ["GET"], "scopes": ["reports:read"]}
+    ]"#;
+    let c = with("ROUTE_POLICIES", rules).expect("valid");
+    assert_eq!(c.policies.find("GET", "/admin/x").map(|(n, _)| n), Some(1));
+    assert_eq!(
+        c.policies.find("HEAD", "/api/reports/q").map(|(n, _)| n),
+        Some(2)
+    );
+    // A bad rule names the key and the rule; never a value.
+    let e = with(
+        "ROUTE_POLICIES",
+        r#"[{"path": "/a"}, {"path": "/b", "roles_any": ["secret role"]}]"#,
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert_eq!(e.key, "ROUTE_POLICIES");
+    assert!(e.problem.starts_with("rule 2: roles_any"), "{e}");
+    assert!(!e.to_string().contains("secret"), "{e}");
+    // A rule on a configured public path never applies: refused.
+    let mut v = base();
+    v.insert("PUBLIC_PATHS", "/docs/*".into());
+    v.insert(
+        "ROUTE_POLICIES",
+        r#"[{"path": "/docs/admin", "roles_any": ["a"]}]"#.into(),
+    );
+    let e = load(&v).map(|_| ()).unwrap_err();
+    assert_eq!(e.key, "ROUTE_POLICIES");
+    assert!(e.problem.contains("PUBLIC_PATHS"), "{e}");
+    let mut v = base();
+    v.insert("AUTH_PREFIX", "/edge".into());
+    v.insert("ROUTE_POLICIES", r#"[{"path": "/edge/session"}]"#.into());
+    assert!(load(&v).is_err_and(|e| e.problem.contains("AUTH_PREFIX")));
+}
+
+#[test]
+fn the_step_up_page_must_not_need_a_step_up() {
+    let mfa_everywhere = r#"[{"path": "/*", "amr": ["mfa"]}]"#;
+    // STEP_UP_PATH (here its default, LOGIN_PATH "/") behind an amr rule: navigations would
+    // be sent there again and again.
+    let e = with_session(&[("ROUTE_POLICIES", mfa_everywhere)])
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.key, "STEP_UP_PATH");
+    assert!(e.problem.contains("rule 1"), "{e}");
+    let e = with_session(&[
+        (
+            "ROUTE_POLICIES",
+            r#"[{"path": "/a"}, {"path": "/*", "max_age": 60}]"#,
+        ),
+        ("STEP_UP_PATH", "/step-up?x=1"),
+    ])
+    .map(|_| ())
+    .unwrap_err();
+    assert!(
+        e.key == "STEP_UP_PATH" && e.problem.contains("rule 2"),
+        "{e}"
+    );
+    // A public step-up page, one an earlier rule exempts, or a rule asking only for a role
+    // (a 403, not a redirect): fine. Without sessions there is no step-up redirect at all.
+    for (extra, ok) in [
+        (
+            &[("PUBLIC_PATHS", "/step-up"), ("STEP_UP_PATH", "/step-up")][..],
+            true,
+        ),
+        (&[("STEP_UP_PATH", "/step-up")][..], false),
+        (&[("STEP_UP_PATH", "/step-up#top")][..], false),
+        (&[("STEP_UP_PATH", "/auth/step-up")][..], true),
+    ] {
+        let mut all = vec![("ROUTE_POLICIES", mfa_everywhere)];
+        all.extend_from_slice(extra);
+        assert_eq!(with_session(&all).is_ok(), ok, "{extra:?}");
+    }
+    let exempt = r#"[{"path": "/step-up"}, {"path": "/*", "amr": ["mfa"]}]"#;
+    assert!(with_session(&[("ROUTE_POLICIES", exempt), ("STEP_UP_PATH", "/step-up")]).is_ok());
+    let roles = r#"[{"path": "/*", "roles_any": ["staff"]}]"#;
+    assert!(with_session(&[("ROUTE_POLICIES", roles)]).is_ok());
+    assert!(with("ROUTE_POLICIES", mfa_everywhere).is_ok());
 }
 
 #[test]

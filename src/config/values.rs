@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::{err, ConfigError};
+pub(super) use crate::route::is_local_path;
 
 /// The environment as the parsers read it: a var or secret by name, empty strings unset.
 pub(super) struct Env<'a>(pub(super) &'a dyn Fn(&str) -> Option<String>);
@@ -108,16 +109,6 @@ pub(super) fn cookie_name(key: &'static str, value: &str) -> Result<String, Conf
         ));
     }
     Ok(value.to_owned())
-}
-
-/// Whether `v` is a plain absolute path on this origin, as every browser reads a `Location`:
-/// one leading `/` (so no scheme), no `//` and no `\\` anywhere (browsers read `\\` as `/`, so
-/// `/\\evil.test` is `//evil.test`), and only visible ASCII (browsers drop tabs and newlines:
-/// `/\t/evil.test` is `//evil.test` too).
-pub(super) fn is_local_path(v: &str) -> bool {
-    v.starts_with('/')
-        && !v.contains("//")
-        && v.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
 }
 
 /// Whether `v` may be sent as a header value as it is.

@@ -69,9 +69,10 @@ pub struct Authenticated {
 
 /// What the machine is run for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// A protected request to forward: authorize (CSRF) after authenticating.
-    Forward,
+pub enum Mode<'p> {
+    /// A protected request to forward to this path (the classified target's): authorize (CSRF,
+    /// then the route policy of the path and method) after authenticating.
+    Forward(&'p str),
     /// One of the edge's own routes that needs the caller's identity: the route ran the CSRF
     /// rule already ([`super::edge_op`]).
     EdgeRoute,
@@ -152,7 +153,7 @@ enum State<'a> {
 pub struct Authentication<'a> {
     config: &'a EdgeConfig,
     facts: &'a Facts<'a>,
-    mode: Mode,
+    mode: Mode<'a>,
     /// The request's time, seconds (cookie lifetimes).
     now: i64,
     /// For a refresh: the session cookie (kept while the revocation answer is awaited).
@@ -163,7 +164,7 @@ pub struct Authentication<'a> {
 
 impl<'a> Authentication<'a> {
     /// Starts the machine on what the request presents, at `now` (seconds).
-    pub fn start(config: &'a EdgeConfig, facts: &'a Facts<'a>, mode: Mode, now: i64) -> Self {
+    pub fn start(config: &'a EdgeConfig, facts: &'a Facts<'a>, mode: Mode<'a>, now: i64) -> Self {
         let mut machine = Self {
             config,
             facts,
@@ -377,10 +378,16 @@ impl<'a> Authentication<'a> {
         State::Done(auth.and_then(|a| self.authorize(a)))
     }
 
-    /// Phase 3, authorize: a cookie-carried unsafe request passes the CSRF rule.
+    /// Phase 3, authorize: a cookie-carried unsafe request passes the CSRF rule, then the
+    /// route policy of its path and method ([`crate::policy`]) judges the claims.
     fn authorize(&self, auth: Authenticated) -> Result<Authenticated, Rejection> {
-        if self.mode == Mode::Forward && !auth.bearer {
-            self.facts.csrf()?;
+        if let Mode::Forward(path) = self.mode {
+            if !auth.bearer {
+                self.facts.csrf()?;
+            }
+            self.config
+                .policies
+                .check(self.facts.method, path, &auth.claims, self.now)?;
         }
         Ok(auth)
     }

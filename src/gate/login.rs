@@ -7,9 +7,14 @@
 //! browser), the login is tried once as a fresh one; a fresh login replaces the old session,
 //! which is ended at the store and at the edge. Rules: [`crate::session_rules`].
 //!
+//! Before the store sees the password, the login takes a slot in its username's and its
+//! client address's failure counters; a refusal ends it with 429 and no store call, and the
+//! store's answer settles the counters ([`crate::throttle`]).
+//!
 //! ```text
-//! [ReadRevocation of the cookie's session] → ReadBody → Password (→ Password as a fresh login)
-//!   → VerifyAccessToken → [EndSession of the replaced one] → [VerifyIdToken] → Nonces → Done
+//! [ReadRevocation of the cookie's session] → ReadBody → Count (admit) → Password
+//!   (→ Password as a fresh login) → [Count (settle)] → VerifyAccessToken
+//!   → [EndSession of the replaced one] → [VerifyIdToken] → Nonces → Done
 //! ```
 
 use std::sync::Arc;
@@ -25,7 +30,9 @@ use crate::revocation::{Issued, Lookup};
 use crate::session_cookie::{self, SessionCookie};
 use crate::session_rules::{self, LoginOutcome, LoginPlan};
 use crate::store_api::{self, ApiTokenResponse, StoreFailure};
+use crate::throttle::{self, Admission, Call, Keys};
 use crate::token::{Policy, TypRule, VerifiedClaims};
+use edge_session_protocol::attempts::Attempt;
 
 /// What the login needs next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +46,8 @@ pub enum LoginNext<'g> {
     },
     /// The request body, at most this many bytes.
     ReadBody(usize),
+    /// These calls to the login counters (in parallel), their answers in the same order.
+    Count(&'g [Call]),
     /// The store's password authentication with this JSON body.
     Password(&'g str),
     /// Verify the store's access token (access-token policy, verified-token cache).
@@ -60,6 +69,9 @@ pub enum LoginAnswer {
     Revocation(Option<Lookup>),
     /// The body, or why it could not be read.
     Body(Result<Vec<u8>, Rejection>),
+    /// The counters' answers, in the order of the calls (`None`: that counter did not answer;
+    /// an admit answers its [`Attempt`], the other operations anything).
+    Counted(Vec<Option<Attempt>>),
     /// The store's answer and when it arrived (ms).
     Password(Result<ApiTokenResponse, StoreFailure>, i64),
     /// A token's verification.
@@ -95,7 +107,10 @@ struct Minted {
 enum State {
     Revocation,
     Body,
+    Admit(Vec<Call>),
     Password(String),
+    /// Settle the counters, then go on as the boxed state.
+    Settle(Vec<Call>, Box<State>),
     VerifyAccess(ApiTokenResponse, i64),
     EndSession(Minted, String),
     IdToken(Minted, String),
@@ -112,6 +127,7 @@ pub struct Login<'a> {
     present: Option<SessionCookie>,
     plan: LoginPlan,
     creds: Option<LoginBody>,
+    keys: Option<Keys>,
     id_policy: Policy,
     state: State,
     notes: Vec<Note>,
@@ -151,6 +167,7 @@ impl<'a> Login<'a> {
             plan: session_rules::plan_login(present.as_ref(), false),
             present,
             creds: None,
+            keys: None,
             id_policy,
             state,
             notes,
@@ -168,6 +185,7 @@ impl<'a> Login<'a> {
                 None => LoginNext::ReadBody(edge_routes::MAX_BODY_BYTES),
             },
             State::Body => LoginNext::ReadBody(edge_routes::MAX_BODY_BYTES),
+            State::Admit(calls) | State::Settle(calls, _) => LoginNext::Count(calls),
             State::Password(body) => LoginNext::Password(body),
             State::VerifyAccess(tokens, _) => LoginNext::VerifyAccessToken(&tokens.access_token),
             State::EndSession(_, old) => LoginNext::EndSession(old),
@@ -183,6 +201,13 @@ impl<'a> Login<'a> {
         self.state = match (state, answer) {
             (State::Revocation, LoginAnswer::Revocation(lookup)) => self.on_revocation(lookup),
             (State::Body, LoginAnswer::Body(body)) => self.on_body(body),
+            (State::Admit(calls), LoginAnswer::Counted(answers)) => self.on_admit(&calls, &answers),
+            (State::Settle(_, then), LoginAnswer::Counted(answers)) => {
+                if answers.iter().any(Option::is_none) {
+                    self.notes.push(Note::ThrottleNotSettled);
+                }
+                *then
+            }
             (State::Password(_), LoginAnswer::Password(result, at_ms)) => {
                 self.on_password(result, at_ms)
             }
@@ -233,12 +258,53 @@ impl<'a> Login<'a> {
     }
 
     fn on_body(&mut self, body: Result<Vec<u8>, Rejection>) -> State {
-        match body.and_then(|b| edge_routes::parse_login(self.facts.content_type, &b)) {
-            Ok(creds) => {
+        let parsed = body.and_then(|b| edge_routes::parse_login(self.facts.content_type, &b));
+        match (parsed, &self.config.session) {
+            (Ok(creds), Some(s)) => {
+                let keys = throttle::keys(&s.throttle, &creds.username, self.facts.connecting_ip);
+                let calls = throttle::admit_calls(&s.throttle, &keys);
                 self.creds = Some(creds);
-                State::Password(self.password_body())
+                self.keys = Some(keys);
+                State::Admit(calls)
             }
-            Err(r) => State::Done(Err(r)),
+            (Ok(_), None) => State::Done(Err(Rejection::new(Reason::NoRoute))),
+            (Err(r), _) => State::Done(Err(r)),
+        }
+    }
+
+    /// The counters' answers to the admit calls: the store is called, or the login ends
+    /// without a store call (the slots it took given back first).
+    fn on_admit(&mut self, calls: &[Call], answers: &[Option<Attempt>]) -> State {
+        let (refusal, undo) = match throttle::admission(calls, answers) {
+            Admission::Go => return State::Password(self.password_body()),
+            Admission::Throttled {
+                by,
+                retry_after_secs,
+                undo,
+            } => {
+                // audit: throttled (the hook for the login-throttled audit event)
+                let reason = Reason::LoginThrottled {
+                    by,
+                    retry_after: retry_after_secs,
+                };
+                (Rejection::new(reason), undo)
+            }
+            Admission::Unavailable { undo } => {
+                self.notes.push(Note::ThrottleUnavailable);
+                (Rejection::new(Reason::ThrottleUnavailable), undo)
+            }
+        };
+        self.creds = None;
+        settle_then(undo, State::Done(Err(refusal)))
+    }
+
+    /// The counters' settlement of the store's answer, then `next`.
+    fn settled(&self, outcome: Result<(), StoreFailure>, next: State) -> State {
+        match (&self.config.session, &self.keys) {
+            (Some(s), Some(keys)) => {
+                settle_then(throttle::settle_calls(&s.throttle, keys, outcome), next)
+            }
+            _ => next,
         }
     }
 
@@ -272,11 +338,14 @@ impl<'a> Login<'a> {
                 self.plan = LoginPlan::Fresh;
                 State::Password(self.password_body())
             }
-            Err(f) => State::Done(Err(Rejection::store(f))),
+            Err(f) => {
+                self.creds = None;
+                self.settled(Err(f), State::Done(Err(Rejection::store(f))))
+            }
             Ok(tokens) => {
                 // The credentials are not kept a moment longer than needed.
                 self.creds = None;
-                State::VerifyAccess(tokens, at_ms)
+                self.settled(Ok(()), State::VerifyAccess(tokens, at_ms))
             }
         }
     }
@@ -386,6 +455,15 @@ impl<'a> Login<'a> {
                 session_id: cookie.session_id,
             }
         }))
+    }
+}
+
+/// `calls`, then `next` (at once without calls).
+fn settle_then(calls: Vec<Call>, next: State) -> State {
+    if calls.is_empty() {
+        next
+    } else {
+        State::Settle(calls, Box::new(next))
     }
 }
 

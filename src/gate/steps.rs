@@ -24,6 +24,11 @@ pub enum Note {
     IdTokenUnverifiable,
     /// A login succeeded, as this code says (`login`, `step_up`, `login_replaced_session`).
     LoggedIn(&'static str),
+    /// The login counters did not answer an admit: the login failed closed.
+    ThrottleUnavailable,
+    /// A login counter did not take its settlement (a reset or a refund is lost: the counter
+    /// keeps a slot until its window ends).
+    ThrottleNotSettled,
 }
 
 impl Note {
@@ -37,6 +42,8 @@ impl Note {
             Self::StoreTokenUnverifiable => ("error", "login", "store_token_unverifiable"),
             Self::IdTokenUnverifiable => ("warn", "login", "id_token_unverifiable"),
             Self::LoggedIn(code) => ("info", "login", code),
+            Self::ThrottleUnavailable => ("error", "login", "throttle_unreachable_fail_closed"),
+            Self::ThrottleNotSettled => ("warn", "login", "throttle_not_settled"),
         }
     }
 }

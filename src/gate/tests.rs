@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::access_cookie::{self, NONCE_BYTES};
 use crate::csrf::CsrfRefusal;
+use crate::policy::PolicyRefusal;
 use crate::rejection::{BodyFault, TokenFault};
 use crate::revocation::Lookup;
 use crate::session_cookie;
@@ -16,6 +17,9 @@ use crate::token::TokenError;
 use super::tests_support::{
     alice_cookie_header as alice_cookies, claims, config, config_with, ASSERTION_KEY, NOW, UA, URL,
 };
+
+/// The path of [`URL`], as classified.
+const PATH: &str = "/orders";
 
 fn facts<'a>(
     method: &'a str,
@@ -96,7 +100,9 @@ fn reason(result: &Result<Authenticated, Rejection>) -> Option<Reason> {
 #[test]
 fn nothing_presented_needs_nothing_and_is_refused() {
     let c = config();
-    let (asked, out, _) = run(&c, &facts("GET", None, None), Mode::Forward, |_| clean());
+    let (asked, out, _) = run(&c, &facts("GET", None, None), Mode::Forward(PATH), |_| {
+        clean()
+    });
     assert!(asked.is_empty());
     assert_eq!(reason(&out), Some(Reason::MissingToken));
 }
@@ -105,7 +111,7 @@ fn nothing_presented_needs_nothing_and_is_refused() {
 fn a_bearer_token_is_verified_then_checked_for_revocation() {
     let c = config();
     let f = facts("POST", Some("Bearer tok.en.x"), None);
-    let (asked, out, _) = run(&c, &f, Mode::Forward, |a| match a {
+    let (asked, out, _) = run(&c, &f, Mode::Forward(PATH), |a| match a {
         Asked::Verify(_) => Answer::Verified(Ok(claims("alice", Some("s-9")))),
         _ => clean(),
     });
@@ -127,7 +133,7 @@ fn an_expired_bearer_token_is_never_refreshed() {
     let c = config();
     let (_, cookie) = alice_cookies(&c, "tok");
     let f = facts("GET", Some("Bearer tok.en.x"), Some(&cookie));
-    let (asked, out, _) = run(&c, &f, Mode::Forward, |_| {
+    let (asked, out, _) = run(&c, &f, Mode::Forward(PATH), |_| {
         Answer::Verified(Err(VerifyFailure::Token(TokenError::Expired {
             exp: 1,
             now: 2,
@@ -151,7 +157,7 @@ fn a_cookie_token_takes_the_session_cookies_session_and_csrf() {
     let (asked, out, _) = run(
         &c,
         &facts("GET", None, Some(&cookie)),
-        Mode::Forward,
+        Mode::Forward(PATH),
         verified,
     );
     assert_eq!(
@@ -169,29 +175,29 @@ fn a_cookie_token_takes_the_session_cookies_session_and_csrf() {
         (
             Some("cross-site"),
             None,
-            Mode::Forward,
+            Mode::Forward(PATH),
             Some(Reason::Csrf(CsrfRefusal::CrossSite)),
         ),
         (
             Some("same-site"),
             None,
-            Mode::Forward,
+            Mode::Forward(PATH),
             Some(Reason::Csrf(CsrfRefusal::CrossSite)),
         ),
         (
             None,
             None,
-            Mode::Forward,
+            Mode::Forward(PATH),
             Some(Reason::Csrf(CsrfRefusal::NoOriginInformation)),
         ),
         (
             None,
             Some("https://evil.test"),
-            Mode::Forward,
+            Mode::Forward(PATH),
             Some(Reason::Csrf(CsrfRefusal::OriginMismatch)),
         ),
-        (Some("same-origin"), None, Mode::Forward, None),
-        (None, Some("https://app.test"), Mode::Forward, None),
+        (Some("same-origin"), None, Mode::Forward(PATH), None),
+        (None, Some("https://app.test"), Mode::Forward(PATH), None),
         // The edge's routes ran the rule before the machine.
         (Some("cross-site"), None, Mode::EdgeRoute, None),
     ];
@@ -240,7 +246,7 @@ fn a_cookie_carried_websocket_handshake_is_held_to_the_csrf_rule() {
     ];
     for (site, origin, upgrade, want) in rows {
         let f = handshake(*site, *origin, *upgrade);
-        let (_, out, _) = run(&c, &f, Mode::Forward, verified);
+        let (_, out, _) = run(&c, &f, Mode::Forward(PATH), verified);
         assert_eq!(reason(&out), *want, "{site:?} {origin:?} {upgrade:?}");
     }
     // A Bearer token is not an ambient credential: no CSRF rule for its handshake.
@@ -249,7 +255,7 @@ fn a_cookie_carried_websocket_handshake_is_held_to_the_csrf_rule() {
         upgrade: Some("websocket"),
         ..facts("GET", Some("Bearer tok.en.x"), None)
     };
-    let (_, out, _) = run(&c, &f, Mode::Forward, verified);
+    let (_, out, _) = run(&c, &f, Mode::Forward(PATH), verified);
     assert_eq!(reason(&out), None);
 }
 
@@ -258,7 +264,7 @@ fn an_expired_cookie_token_is_refreshed_through_its_unrevoked_session() {
     let c = config();
     let (raw, cookie) = alice_cookies(&c, "tok-old");
     let f = facts("GET", None, Some(&cookie));
-    let (asked, out, _) = run(&c, &f, Mode::Forward, |a| match a {
+    let (asked, out, _) = run(&c, &f, Mode::Forward(PATH), |a| match a {
         Asked::Verify(_) => Answer::Verified(Err(VerifyFailure::Token(TokenError::Expired {
             exp: 1,
             now: 2,
@@ -358,7 +364,7 @@ fn a_session_cookie_alone_is_refreshed_and_refusals_on_the_way() {
         ),
     ];
     for (name, revocation, refresh, want, needs) in rows {
-        let (asked, out, _) = run(&c, &f, Mode::Forward, |a| match a {
+        let (asked, out, _) = run(&c, &f, Mode::Forward(PATH), |a| match a {
             Asked::Revocation(..) => revocation.clone(),
             _ => refresh.clone(),
         });
@@ -392,10 +398,10 @@ fn revocation_verdicts() {
         session_revoked: None,
         user_revoked_at: None,
     });
-    let (_, out, notes) = run(&c_closed, &f, Mode::Forward, answer(unreadable));
+    let (_, out, notes) = run(&c_closed, &f, Mode::Forward(PATH), answer(unreadable));
     assert_eq!(reason(&out), Some(Reason::RevocationUnavailable));
     assert_eq!(notes, vec![Note::RevocationFailedClosed]);
-    let (_, out, notes) = run(&c_open, &f, Mode::Forward, answer(unreadable));
+    let (_, out, notes) = run(&c_open, &f, Mode::Forward(PATH), answer(unreadable));
     assert!(out.is_ok());
     assert_eq!(notes, vec![Note::RevocationFailedOpen]);
     // The user was revoked after the token was issued (ms): refused.
@@ -403,14 +409,14 @@ fn revocation_verdicts() {
         session_revoked: Some(false),
         user_revoked_at: Some(Some((NOW - 5) * 1000)),
     });
-    let (_, out, _) = run(&c_closed, &f, Mode::Forward, answer(after));
+    let (_, out, _) = run(&c_closed, &f, Mode::Forward(PATH), answer(after));
     assert_eq!(reason(&out), Some(Reason::Revoked));
     // Revoked before the token was issued: it passes.
     let before = Some(Lookup {
         session_revoked: Some(false),
         user_revoked_at: Some(Some((NOW - 60) * 1000)),
     });
-    let (_, out, notes) = run(&c_closed, &f, Mode::Forward, answer(before));
+    let (_, out, notes) = run(&c_closed, &f, Mode::Forward(PATH), answer(before));
     assert!(out.is_ok() && notes.is_empty());
 }
 
@@ -454,7 +460,7 @@ fn token_refusals() {
     ];
     for (authorization, answer, want) in rows {
         let f = facts("GET", authorization, Some(&cookie));
-        let (asked, out, _) = run(&c, &f, Mode::Forward, |_| answer.clone());
+        let (asked, out, _) = run(&c, &f, Mode::Forward(PATH), |_| answer.clone());
         assert_eq!(reason(&out), Some(want), "{authorization:?} {answer:?}");
         assert_eq!(
             asked.len(),
@@ -488,7 +494,7 @@ fn presented_refusals_need_no_io() {
         ),
     ];
     for (f, want) in rows {
-        let (asked, out, _) = run(&c, &f, Mode::Forward, |_| clean());
+        let (asked, out, _) = run(&c, &f, Mode::Forward(PATH), |_| clean());
         assert!(asked.is_empty(), "{want:?}");
         assert_eq!(reason(&out), Some(want));
         assert!(out.err().is_some_and(|r| r.clear_session
@@ -730,13 +736,13 @@ fn refusal_replies() {
     let c = config();
     let ended = Rejection::new(Reason::Revoked);
     // A navigation with sessions: 303 to the login page, cookies cleared.
-    let r = refusal(Some(&c), &ended, true);
+    let r = refusal(Some(&c), &ended, true, None);
     assert_eq!(r.status, 303);
     assert_eq!(r.headers, vec![("location", "/".to_owned())]);
     assert_eq!(r.set_cookies.len(), 2);
     assert!(r.set_cookies.iter().all(|s| s.contains("Max-Age=0")));
     // Not a navigation: the 401 with its challenge.
-    let r = refusal(Some(&c), &ended, false);
+    let r = refusal(Some(&c), &ended, false, None);
     assert_eq!(r.status, 401);
     assert!(r
         .headers
@@ -747,19 +753,21 @@ fn refusal_replies() {
         Some(&c),
         &Rejection::new(Reason::Csrf(CsrfRefusal::CrossSite)),
         true,
+        None,
     );
     assert_eq!((r.status, r.set_cookies.len()), (403, 0));
     // Without sessions (or configuration): no redirect, no cookies.
-    let r = refusal(None, &ended, true);
+    let r = refusal(None, &ended, true, None);
     assert_eq!((r.status, r.set_cookies.len()), (401, 0));
-    let r = refusal(Some(&config_with(false, &[])), &ended, true);
+    let r = refusal(Some(&config_with(false, &[])), &ended, true, None);
     assert_eq!((r.status, r.set_cookies.len()), (401, 0));
-    let busy = refusal(None, &Rejection::new(Reason::KeysUnavailable), false);
+    let busy = refusal(None, &Rejection::new(Reason::KeysUnavailable), false, None);
     assert!(busy.headers.contains(&("retry-after", "5".to_owned())));
     let bad = refusal(
         None,
         &Rejection::new(Reason::Body(BodyFault::LoginJson)),
         false,
+        None,
     );
     assert!(bad.headers.iter().all(|(n, _)| *n != "www-authenticate"));
 }
@@ -793,4 +801,174 @@ fn notes_and_navigation() {
     };
     assert!(nav.navigation());
     assert!(!facts("GET", None, None).navigation());
+}
+
+const POLICIES: &str = r#"[
+    {"path": "/admin/*", "roles_any": ["admin"], "amr": ["mfa"], "max_age": 900},
+    {"path": "/orders", "methods": ["POST"], "scopes": ["orders:write"]}
+]"#;
+
+fn with_claims(
+    edit: impl FnOnce(&mut crate::token::VerifiedClaims),
+) -> Arc<crate::token::VerifiedClaims> {
+    let mut c = (*claims("alice", Some("s-9"))).clone();
+    edit(&mut c);
+    Arc::new(c)
+}
+
+/// The route policy is phase 3 of the same machine: after the token and its revocation, for
+/// Bearer and cookie alike, on the path the machine was started for.
+#[test]
+fn the_route_policy_judges_the_verified_claims() {
+    let c = config_with(true, &[("ROUTE_POLICIES", POLICIES)]);
+    let admin = |c: &mut crate::token::VerifiedClaims| c.roles = vec!["admin".into()];
+    let stepped_up = |c: &mut crate::token::VerifiedClaims| {
+        c.roles = vec!["admin".into()];
+        c.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+        c.auth_time = Some(NOW - 900);
+    };
+    let rows: Vec<(
+        &str,
+        &str,
+        Arc<crate::token::VerifiedClaims>,
+        Option<Reason>,
+    )> = vec![
+        (
+            "GET",
+            "/admin/users",
+            claims("alice", Some("s-9")),
+            Some(Reason::Policy(PolicyRefusal::Role)),
+        ),
+        (
+            "GET",
+            "/admin/users",
+            with_claims(admin),
+            Some(Reason::Policy(PolicyRefusal::Amr)),
+        ),
+        ("GET", "/admin/users", with_claims(stepped_up), None),
+        (
+            "GET",
+            "/admin/users",
+            with_claims(|c| {
+                stepped_up(c);
+                c.auth_time = Some(NOW - 901);
+            }),
+            Some(Reason::Policy(PolicyRefusal::TooOld)),
+        ),
+        (
+            "POST",
+            "/orders",
+            claims("alice", Some("s-9")),
+            Some(Reason::Policy(PolicyRefusal::Scope)),
+        ),
+        (
+            "POST",
+            "/orders",
+            with_claims(|c| c.scope = Some("orders:write".into())),
+            None,
+        ),
+        // The rule is for POST only; another path has no rule.
+        ("GET", "/orders", claims("alice", Some("s-9")), None),
+        ("GET", "/elsewhere", claims("alice", Some("s-9")), None),
+    ];
+    for (method, path, verified, want) in rows {
+        let f = facts(method, Some("Bearer tok.en.x"), None);
+        let (asked, out, _) = run(&c, &f, Mode::Forward(path), |a| match a {
+            Asked::Verify(_) => Answer::Verified(Ok(Arc::clone(&verified))),
+            _ => clean(),
+        });
+        assert_eq!(
+            asked.len(),
+            2,
+            "{method} {path}: verified and revocation read first"
+        );
+        assert_eq!(reason(&out), want, "{method} {path}");
+    }
+    // The edge's own routes are not subject to route policies.
+    let f = facts("GET", Some("Bearer tok.en.x"), None);
+    let (_, out, _) = run(&c, &f, Mode::EdgeRoute, |a| match a {
+        Asked::Verify(_) => Answer::Verified(Ok(claims("alice", Some("s-9")))),
+        _ => clean(),
+    });
+    assert!(out.is_ok());
+}
+
+#[test]
+fn the_csrf_rule_comes_before_the_route_policy_and_a_refresh_is_judged_too() {
+    let c = config_with(true, &[("ROUTE_POLICIES", POLICIES)]);
+    let (_, cookie) = alice_cookies(&c, "tok-a");
+    // A cross-site cookie POST to a path whose rule the token fails: the CSRF refusal.
+    let f = Facts {
+        sec_fetch_site: Some("cross-site"),
+        ..facts("POST", None, Some(&cookie))
+    };
+    let (_, out, _) = run(&c, &f, Mode::Forward("/orders"), |a| match a {
+        Asked::Verify(_) => Answer::Verified(Ok(claims("alice", None))),
+        _ => clean(),
+    });
+    assert_eq!(reason(&out), Some(Reason::Csrf(CsrfRefusal::CrossSite)));
+    // An expired access cookie refreshed through the session: the new token's claims are
+    // the ones judged (here no admin role).
+    let f = facts("GET", None, Some(&cookie));
+    let (asked, out, _) = run(&c, &f, Mode::Forward("/admin/x"), |a| match a {
+        Asked::Verify(_) => Answer::Verified(Err(VerifyFailure::Token(TokenError::Expired {
+            exp: 1,
+            now: 2,
+        }))),
+        Asked::Revocation(..) => clean(),
+        Asked::Refresh(..) => refreshed("alice", "tok-new"),
+    });
+    assert!(matches!(asked.last(), Some(Asked::Refresh(..))));
+    assert_eq!(reason(&out), Some(Reason::Policy(PolicyRefusal::Role)));
+}
+
+#[test]
+fn a_step_up_refusal_sends_a_navigation_to_the_step_up_page() {
+    let target = crate::target::parse("https://app.test/admin/users?page=2").ok();
+    let step_up = Rejection::new(Reason::Policy(PolicyRefusal::Amr))
+        .with_challenge_param("acr_values", "mfa");
+    // STEP_UP_PATH defaults to LOGIN_PATH.
+    let c = config_with(true, &[("LOGIN_PATH", "/login")]);
+    let r = refusal(Some(&c), &step_up, true, target.as_ref());
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.headers,
+        vec![(
+            "location",
+            "/login?return_to=%2Fadmin%2Fusers%3Fpage%3D2".to_owned()
+        )]
+    );
+    assert!(r.set_cookies.is_empty(), "the session stays");
+    let c = config_with(true, &[("STEP_UP_PATH", "/step-up")]);
+    let r = refusal(Some(&c), &step_up, true, target.as_ref());
+    assert_eq!(
+        r.headers,
+        vec![(
+            "location",
+            "/step-up?return_to=%2Fadmin%2Fusers%3Fpage%3D2".to_owned()
+        )]
+    );
+    // Not a navigation: the 401 and its RFC 9470 challenge.
+    let r = refusal(Some(&c), &step_up, false, target.as_ref());
+    assert_eq!(r.status, 401);
+    assert!(r.headers.iter().any(|(n, v)| *n == "www-authenticate"
+        && v.contains("error=\"insufficient_user_authentication\"")
+        && v.ends_with("acr_values=\"mfa\"")));
+    // Other 401s of a navigation still go to the login page, without a return path.
+    let r = refusal(Some(&c), &Rejection::missing_token(), true, target.as_ref());
+    assert_eq!(r.headers, vec![("location", "/".to_owned())]);
+    // A role refusal is a 403 even for a navigation; without sessions, a step-up is the 401.
+    let role = Rejection::new(Reason::Policy(PolicyRefusal::Role));
+    assert_eq!(refusal(Some(&c), &role, true, target.as_ref()).status, 403);
+    let r = refusal(
+        Some(&config_with(false, &[])),
+        &step_up,
+        true,
+        target.as_ref(),
+    );
+    assert_eq!(r.status, 401);
+    // A target that is no plain local path is not carried back.
+    let odd = crate::target::parse("https://app.test//evil.test/x").ok();
+    let r = refusal(Some(&c), &step_up, true, odd.as_ref());
+    assert_eq!(r.headers, vec![("location", "/step-up".to_owned())]);
 }

@@ -60,6 +60,7 @@ pub(crate) fn claims(sub: &str, sid: Option<&str>) -> Arc<VerifiedClaims> {
         roles: vec![],
         scope: None,
         amr: vec![],
+        auth_time: None,
     })
 }
 

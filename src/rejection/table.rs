@@ -3,6 +3,7 @@
 
 use super::{Reason, TokenFault, UpstreamFault};
 use crate::body::BodyRefusal;
+use crate::policy::PolicyRefusal;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
 
@@ -17,6 +18,15 @@ pub enum Challenge {
     InvalidRequest,
     /// `error="invalid_token"` with a generic description.
     InvalidToken(&'static str),
+    /// A valid token that is not enough for the request: `insufficient_scope` (RFC 6750 §3.1)
+    /// or `insufficient_user_authentication` (RFC 9470 §3), with a generic description; the
+    /// rule's parameters are added where the refusal is made ([`crate::policy`]).
+    Insufficient {
+        /// The error code.
+        error: &'static str,
+        /// The generic description.
+        description: &'static str,
+    },
 }
 
 /// One row of the refusal table.
@@ -115,6 +125,21 @@ const fn unavailable(message: &'static str, retry_after: u32) -> Rule {
     }
 }
 
+/// 429 for too many sign-in attempts: one answer whichever counter refused, and whether the
+/// edge or the store did (the store's own limit, [`StoreFailure::TooManyAttempts`]).
+const fn throttled(retry_after: u32) -> Rule {
+    Rule {
+        retry_after: Some(retry_after),
+        ..rule(
+            429,
+            Challenge::None,
+            "too_many_requests",
+            "Too many sign-in attempts; retry later.",
+            Phase::Session,
+        )
+    }
+}
+
 const fn bad_body(phase: Phase) -> Rule {
     rule(
         400,
@@ -177,8 +202,14 @@ impl Reason {
                 "The request was refused.",
                 Phase::Authorize,
             ),
+            Self::Policy(why) => policy_rule(why),
             Self::Store(f) => store_rule(f),
             Self::StoreTokenUnverifiable => store_rule(StoreFailure::Malformed),
+            Self::LoginThrottled { retry_after, .. } => throttled(retry_after),
+            Self::ThrottleUnavailable => Rule {
+                phase: Phase::Session,
+                ..unavailable("Sign-in is temporarily unavailable.", 5)
+            },
             Self::StepUpOtherUser
             | Self::BodySize(_)
             | Self::Body(_)
@@ -260,6 +291,34 @@ impl Reason {
     }
 }
 
+/// The rows of a route policy's refusals: 403 `insufficient_scope` for a role or scope, 401
+/// `insufficient_user_authentication` when a new authentication can meet the rule. The session
+/// stays: only the step-up is asked for.
+fn policy_rule(why: PolicyRefusal) -> Rule {
+    let (status, error, description, message) = if why.step_up() {
+        (
+            401,
+            "insufficient_user_authentication",
+            "A stronger or more recent authentication is required",
+            "Sign in again with a stronger or more recent authentication.",
+        )
+    } else {
+        (
+            403,
+            "insufficient_scope",
+            "The access token lacks a required role or scope",
+            "The access token does not permit this request.",
+        )
+    };
+    rule(
+        status,
+        Challenge::Insufficient { error, description },
+        error,
+        message,
+        Phase::Authorize,
+    )
+}
+
 /// The rows of a failed store call.
 fn store_rule(f: StoreFailure) -> Rule {
     match f {
@@ -271,6 +330,7 @@ fn store_rule(f: StoreFailure) -> Rule {
             "The credentials were not accepted.",
             Phase::Session,
         ),
+        StoreFailure::TooManyAttempts { retry_after } => throttled(retry_after),
         StoreFailure::RateLimited { retry_after } => Rule {
             phase: Phase::Session,
             ..unavailable("The session service is busy; retry later.", retry_after)

@@ -1,4 +1,6 @@
 use super::*;
+use crate::policy::PolicyRefusal;
+use crate::throttle::Counter;
 
 /// Every reason the edge can give, one of each shape (the table below is checked against
 /// this list, and the list against the codes).
@@ -26,6 +28,15 @@ fn every_reason() -> Vec<Reason> {
         Reason::AccessCookie(A::Mismatch),
         Reason::BodySize(BodyRefusal::TooLarge),
         Reason::BodySize(BodyRefusal::BadLength),
+        Reason::LoginThrottled {
+            by: Counter::User,
+            retry_after: 9,
+        },
+        Reason::LoginThrottled {
+            by: Counter::Ip,
+            retry_after: 9,
+        },
+        Reason::ThrottleUnavailable,
     ];
     all.extend(
         [
@@ -43,6 +54,16 @@ fn every_reason() -> Vec<Reason> {
             CsrfRefusal::NoOwnOrigin,
         ]
         .map(Reason::Csrf),
+    );
+    all.extend(
+        [
+            PolicyRefusal::Role,
+            PolicyRefusal::Scope,
+            PolicyRefusal::Amr,
+            PolicyRefusal::TooOld,
+            PolicyRefusal::NoAuthTime,
+        ]
+        .map(Reason::Policy),
     );
     all.extend(
         [
@@ -72,6 +93,7 @@ fn every_reason() -> Vec<Reason> {
             StoreFailure::Unreachable,
             StoreFailure::ServerError,
             StoreFailure::RateLimited { retry_after: 7 },
+            StoreFailure::TooManyAttempts { retry_after: 7 },
             StoreFailure::Malformed,
             StoreFailure::Refused,
             StoreFailure::SessionGone,
@@ -377,6 +399,44 @@ fn the_table() {
             Session,
         ),
         (
+            Reason::Store(StoreFailure::TooManyAttempts { retry_after: 7 }),
+            429,
+            "-",
+            false,
+            "too_many_requests",
+            Session,
+        ),
+        (
+            Reason::LoginThrottled {
+                by: Counter::User,
+                retry_after: 7,
+            },
+            429,
+            "-",
+            false,
+            "too_many_requests",
+            Session,
+        ),
+        (
+            Reason::LoginThrottled {
+                by: Counter::Ip,
+                retry_after: 7,
+            },
+            429,
+            "-",
+            false,
+            "too_many_requests",
+            Session,
+        ),
+        (
+            Reason::ThrottleUnavailable,
+            503,
+            "-",
+            false,
+            "temporarily_unavailable",
+            Session,
+        ),
+        (
             Reason::Store(StoreFailure::Refused),
             401,
             "",
@@ -407,6 +467,46 @@ fn the_table() {
             false,
             "bad_gateway",
             Session,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::Role),
+            403,
+            "insufficient_scope",
+            false,
+            "insufficient_scope",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::Scope),
+            403,
+            "insufficient_scope",
+            false,
+            "insufficient_scope",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::Amr),
+            401,
+            "insufficient_user_authentication",
+            false,
+            "insufficient_user_authentication",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::TooOld),
+            401,
+            "insufficient_user_authentication",
+            false,
+            "insufficient_user_authentication",
+            Authorize,
+        ),
+        (
+            Reason::Policy(PolicyRefusal::NoAuthTime),
+            401,
+            "insufficient_user_authentication",
+            false,
+            "insufficient_user_authentication",
+            Authorize,
         ),
         (
             Reason::Upstream(UpstreamFault::Timeout),
@@ -471,11 +571,19 @@ fn every_reason_has_a_row_with_a_sane_status() {
             !rule.error.is_empty() && !rule.message.is_empty(),
             "{reason:?}"
         );
-        assert_eq!(rule.retry_after.is_some(), rule.status == 503, "{reason:?}");
+        // Retry-After exactly where waiting helps: the 503s and the 429s.
+        assert_eq!(
+            rule.retry_after.is_some(),
+            matches!(rule.status, 429 | 503),
+            "{reason:?}"
+        );
         // A 401 always carries a challenge (RFC 6750 §3); nothing else does but the 400 of
-        // malformed credentials.
+        // malformed credentials and a route policy's 403 `insufficient_scope` (§3.1).
         let challenged = rule.challenge != Challenge::None;
-        let want = rule.status == 401 || matches!(reason, Reason::Credentials(_));
+        let want = rule.status == 401
+            || matches!(reason, Reason::Credentials(_))
+            || reason == Reason::Policy(PolicyRefusal::Role)
+            || reason == Reason::Policy(PolicyRefusal::Scope);
         assert_eq!(challenged, want, "{reason:?}");
         assert!(!rule.clear_session || rule.status == 401, "{reason:?}");
         assert!(!rule.phase.name().is_empty());
@@ -551,6 +659,45 @@ fn store_rate_limit_passes_its_retry_after_on() {
 }
 
 #[test]
+fn throttled_logins_say_when_to_retry_and_nothing_else() {
+    let by_user = Rejection::new(Reason::LoginThrottled {
+        by: Counter::User,
+        retry_after: 840,
+    });
+    let by_ip = Rejection::new(Reason::LoginThrottled {
+        by: Counter::Ip,
+        retry_after: 840,
+    });
+    let by_store = Rejection::store(StoreFailure::TooManyAttempts { retry_after: 840 });
+    for r in [&by_user, &by_ip, &by_store] {
+        assert_eq!((r.status, r.retry_after), (429, Some(840)));
+        assert_eq!(r.www_authenticate, None);
+        assert!(
+            !r.clear_session,
+            "a throttled login leaves the session as it was"
+        );
+    }
+    // One body whichever counter or layer refused: nothing tells which.
+    assert_eq!(by_user.body(), by_ip.body());
+    assert_eq!(by_user.body(), by_store.body());
+    assert_eq!(
+        (
+            by_user.log_reason(),
+            by_ip.log_reason(),
+            by_store.log_reason()
+        ),
+        (
+            "login_throttled_user",
+            "login_throttled_ip",
+            "store_login_throttled"
+        )
+    );
+    let down = Rejection::new(Reason::ThrottleUnavailable);
+    assert_eq!((down.status, down.retry_after), (503, Some(5)));
+    assert_eq!(down.log_reason(), "throttle_unavailable");
+}
+
+#[test]
 fn navigation_detection() {
     let rows: &[(&str, Option<&str>, Option<&str>, bool)] = &[
         ("GET", Some("navigate"), None, true),
@@ -593,4 +740,31 @@ fn phase_names() {
     for (phase, name) in rows {
         assert_eq!(phase.name(), name);
     }
+}
+
+#[test]
+fn challenge_params_are_appended_only_when_quotable() {
+    let r = Rejection::new(Reason::Policy(PolicyRefusal::Scope))
+        .with_challenge_param("scope", "reports:read admin");
+    assert_eq!(
+        r.www_authenticate.as_deref(),
+        Some(
+            "Bearer realm=\"edge-session\", error=\"insufficient_scope\", \
+             error_description=\"The access token lacks a required role or scope\", \
+             scope=\"reports:read admin\""
+        )
+    );
+    for bad in ["a\"b", "a\\b", "a\r\nb", "caf\u{e9}"] {
+        let r = Rejection::new(Reason::Policy(PolicyRefusal::Amr))
+            .with_challenge_param("acr_values", bad);
+        assert!(
+            !r.www_authenticate
+                .unwrap_or_default()
+                .contains("acr_values"),
+            "{bad:?}"
+        );
+    }
+    // No challenge, nothing to append to.
+    let r = Rejection::new(Reason::NoRoute).with_challenge_param("scope", "x");
+    assert_eq!(r.www_authenticate, None);
 }

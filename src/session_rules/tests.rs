@@ -56,6 +56,7 @@ fn claims(sub: &str, sid: Option<&str>) -> VerifiedClaims {
         roles: vec![],
         scope: None,
         amr: vec![],
+        auth_time: None,
     }
 }
 

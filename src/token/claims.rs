@@ -41,6 +41,7 @@ pub(super) struct RawClaims {
     roles: Option<OneOrMany>,
     scope: Option<String>,
     amr: Option<Vec<String>>,
+    auth_time: Option<i64>,
 }
 
 /// Claims of a token whose signature and claims were checked.
@@ -66,6 +67,8 @@ pub struct VerifiedClaims {
     pub scope: Option<String>,
     /// `amr` (authentication methods, ID tokens and some access tokens), possibly empty.
     pub amr: Vec<String>,
+    /// `auth_time` (the last active authentication, seconds; RFC 9068 §2.2.1), if present.
+    pub auth_time: Option<i64>,
 }
 
 impl VerifiedClaims {
@@ -102,6 +105,7 @@ pub(super) fn check_claims(
     let exp = numeric_date(raw.exp_secs, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
     let iat = numeric_date(raw.iat_secs, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
     let nbf = numeric_date(raw.nbf_secs, "nbf")?;
+    let auth_time = numeric_date(raw.auth_time, "auth_time")?;
     if now >= exp.saturating_add(leeway) {
         return Err(TokenError::Expired { exp, now });
     }
@@ -137,5 +141,6 @@ pub(super) fn check_claims(
         roles: raw.roles.map(OneOrMany::into_vec).unwrap_or_default(),
         scope: raw.scope,
         amr: raw.amr.unwrap_or_default(),
+        auth_time,
     })
 }

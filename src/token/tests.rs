@@ -111,6 +111,31 @@ fn identity_rules_table() {
     }
 }
 
+#[test]
+fn auth_time_is_read_as_a_numeric_date() {
+    let k = key("es256");
+    let rows: &[(Value, Result<Option<i64>, &str>)] = &[
+        (json!({}), Ok(None)),
+        (json!({"auth_time": null}), Ok(None)),
+        (json!({"auth_time": NOW - 60}), Ok(Some(NOW - 60))),
+        (json!({"auth_time": 0}), Ok(Some(0))),
+        // Like exp, iat and nbf: an integer in range, nothing else.
+        (json!({"auth_time": 1.5}), Err("malformed_claims")),
+        (json!({"auth_time": "1700000000"}), Err("malformed_claims")),
+        (json!({"auth_time": -1}), Err("malformed_claims")),
+        (
+            json!({"auth_time": MAX_NUMERIC_DATE + 1}),
+            Err("malformed_claims"),
+        ),
+    ];
+    for (extra, want) in rows {
+        let got = check(&k.token(NOW, extra.clone()))
+            .map(|c| c.auth_time)
+            .map_err(|e| e.reason());
+        assert_eq!(got, *want, "claims {extra}");
+    }
+}
+
 /// Signs `common::claims(NOW)` under each header with `k` and checks the outcome.
 fn header_rows(k: &common::TestKey, rows: &[(Value, &str)]) {
     let claims = common::claims(NOW);
@@ -505,6 +530,7 @@ fn approx_size_counts_every_string_field() {
         roles: vec![],
         scope: None,
         amr: vec![],
+        auth_time: None,
     };
     let size = base.approx_size();
     assert_eq!(size, std::mem::size_of::<VerifiedClaims>() + 2);

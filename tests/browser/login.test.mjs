@@ -4,14 +4,12 @@
 // protected page, logs out, and is refused afterwards, also when it replays the old cookies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { unstable_readConfig } from 'wrangler';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -39,36 +37,16 @@ before(async () => {
   const inspector = await freePort();
   persist = mkdtempSync(join(tmpdir(), 'edge-session-browser-'));
   base = `http://localhost:${port}`;
-  const cookieKey = randomBytes(32).toString('base64url');
-  // The edge's identity-assertion key and, for the demo app that verifies it, its public half.
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const { kty, crv, x, y, d } = privateKey.export({ format: 'jwk' });
-  const assertionKey = JSON.stringify({ kty, crv, x, y, d, kid: 'browser-test' });
-  const edgeJwks = JSON.stringify({ keys: [{ kty, crv, x, y, kid: 'browser-test', alg: 'ES256', use: 'sig' }] });
-  // `--var` reaches only the first worker of the stack: the demo gets the key set through a
-  // copy of its own configuration with the var added (nothing of the developer's is touched).
-  const demo = unstable_readConfig({ config: join(ROOT, 'demo/wrangler.toml') });
-  const demoConfig = join(persist, 'demo.wrangler.json');
-  writeFileSync(
-    demoConfig,
-    JSON.stringify({
-      name: demo.name,
-      main: join(ROOT, 'demo', 'worker.js'),
-      compatibility_date: demo.compatibility_date,
-      compatibility_flags: demo.compatibility_flags,
-      vars: { ...demo.vars, EDGE_JWKS: edgeJwks },
-    }),
-  );
+  // The workers' dev secrets, as scripts/dev.sh gives them: each worker's .dev.vars from its
+  // .dev.vars.example (kept when present), which wrangler dev reads.
+  execFileSync(process.execPath, ['scripts/dev-vars.mjs'], { cwd: ROOT, stdio: 'inherit' });
   stack = spawn(
     'npx',
     [
       'wrangler', 'dev',
-      '-c', 'wrangler.toml', '-c', 'session-store/wrangler.toml', '-c', demoConfig,
+      '-c', 'wrangler.toml', '-c', 'session-store/wrangler.toml', '-c', 'demo/wrangler.toml',
       '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
       '--persist-to', persist, '--show-interactive-dev-session=false',
-      '--var', 'CLIENT_SECRET:dev-only-client-secret-change-me',
-      '--var', `COOKIE_KEYS:${cookieKey}`,
-      '--var', `ASSERTION_KEY:${assertionKey}`,
     ],
     {
       cwd: ROOT,

@@ -43,7 +43,7 @@ before(async () => {
   jw.set('/k', { keys: H.jwks(key), cacheControl: 'max-age=300' });
   const bindings = { ISSUER: H.ISSUER, AUDIENCE: H.AUDIENCE, JWKS_URL: jw.url('/k'), UPSTREAM: app.url, PUBLIC_PATHS: '/pub/*' };
   gate = await H.startGate({ fast: bindings, full: { ...bindings, FAST_PATH: 'false' } });
-  token = H.mint({ key, claims: { sub: 'user-bob', roles: ['user'], sid: 'sess-bob', client_id: 'web', exp: H.now() + 3600 } });
+  token = H.mint({ key, claims: { sub: 'user-bob', roles: ['user'], sid: 'sess-bob', client_id: 'web', amr: ['pwd'], exp: H.now() + 3600 } });
 });
 after(async () => {
   await gate?.dispose();
@@ -57,6 +57,7 @@ const SPOOFED = [
   ['x_auth-session', 'sess-alice'],
   ['X-AUTH_CLIENT', 'evil'],
   ['x_AUTH_scope', 'admin:all'],
+  ['X_Auth_Amr', 'mfa'],
   ['X_Auth_Anything', 'x'],
 ];
 
@@ -86,6 +87,7 @@ describe('identity headers spelled with underscores never reach a CGI-style app'
             HTTP_X_AUTH_ROLES: 'user',
             HTTP_X_AUTH_CLIENT: 'web',
             HTTP_X_AUTH_SCOPE: 'openid profile',
+            HTTP_X_AUTH_AMR: 'pwd',
           },
           `#${round}`,
         );

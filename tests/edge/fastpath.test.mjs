@@ -32,7 +32,7 @@ before(async () => {
   const slowApp = {
     name: 'slow-app',
     modules: true,
-    compatibilityDate: '2025-09-01',
+    compatibilityDate: H.COMPATIBILITY_DATE,
     script: 'export default { async fetch() { await new Promise((r) => setTimeout(r, 10000)); return new Response("late"); } };',
   };
   gate = await H.startGate(

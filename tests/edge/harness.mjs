@@ -10,8 +10,8 @@
 //
 // Miniflare 4 option names are checked against node_modules/miniflare/dist/src/index.d.ts
 // (4.20260426.0): modules, scriptPath, modulesRules, compatibilityDate, bindings, kvNamespaces,
-// unsafeDirectSockets + unsafeGetDirectURL(name), cf. Persistence is off by default (kvPersist
-// unset = in-memory). Outbound fetch from workerd to http://127.0.0.1:<port> works without any
+// unsafeDirectSockets + unsafeGetDirectURL(name), cf, durableObjects (the login counters).
+// Persistence is off by default (kvPersist unset = in-memory; durableObjectsPersist: false). Outbound fetch from workerd to http://127.0.0.1:<port> works without any
 // option (no outboundService needed); tests/edge/harness.test.mjs proves it with a stub worker.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -25,6 +25,16 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The repository's one compatibility date (wrangler.toml; session-store/ and demo/ use the same,
+ * scripts/deploy.sh --dry-run checks it): every worker the tests start runs at it, as deployed.
+ */
+export const COMPATIBILITY_DATE = (() => {
+  const toml = fs.readFileSync(path.join(REPO_ROOT, 'wrangler.toml'), 'utf8');
+  const m = /^compatibility_date\s*=\s*"(\d{4}-\d{2}-\d{2})"/m.exec(toml);
+  if (!m) throw new Error('wrangler.toml: no compatibility_date');
+  return m[1];
+})();
 export const WORKER_SCRIPT = process.env.EDGE_WORKER_SCRIPT
   ? path.resolve(process.env.EDGE_WORKER_SCRIPT)
   : path.join(REPO_ROOT, 'build/worker/shim.mjs');
@@ -306,9 +316,10 @@ export async function refusedUrl(p = '/jwks') {
  * (Miniflare worker options) run beside them, reachable through `serviceBindings`
  * ({ configName: { BINDING: 'workerName' } }).
  * `onLog(line)` receives every line the workers write to stdout (their structured log lines).
+ * `loginThrottle` (default: any script but the stub) binds LOGIN_THROTTLE, the login counters.
  * Returns { mf, url(name), request(name, path, opts), dispose() }.
  */
-export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {}, onLog } = {}) {
+export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers = [], serviceBindings = {}, onLog, loginThrottle = script !== STUB_SCRIPT } = {}) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const workers = Object.entries(configs).map(([name, bindings]) => ({
     name,
@@ -323,9 +334,12 @@ export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers 
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'], fallthrough: true },
       { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
     ],
-    compatibilityDate: '2025-09-01',
+    compatibilityDate: COMPATIBILITY_DATE,
     bindings: dropUndefined(bindings),
     kvNamespaces: ['REVOCATIONS'],
+    // The login counters (the edge's shim exports the class; the stub worker has none), in
+    // memory like KV.
+    ...(loginThrottle && { durableObjects: { LOGIN_THROTTLE: { className: 'LoginThrottle', useSQLite: true } } }),
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     // { BINDING: 'worker name' } for this configuration (extraWorkers provide the targets).
     serviceBindings: serviceBindings[name],
@@ -333,6 +347,7 @@ export async function startGate(configs, { script = WORKER_SCRIPT, extraWorkers 
   const mf = new Miniflare({
     workers: [...workers, ...extraWorkers],
     cf: false,
+    durableObjectsPersist: false,
     log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN),
     ...(onLog && {
       handleRuntimeStdio(stdout, stderr) {

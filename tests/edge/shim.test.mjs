@@ -52,7 +52,7 @@ before(async () => {
           { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
           { type: 'CompiledWasm', include: ['**/*.wasm'] },
         ],
-        compatibilityDate: '2025-09-01',
+        compatibilityDate: H.COMPATIBILITY_DATE,
         unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
       },
     ],

@@ -3,14 +3,11 @@
 // normalised copy (the session cookie still binds to the full value the browser sent), and a
 // store validation refusal is never reported as wrong credentials or as a session that ended.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { unstable_readConfig } from 'wrangler';
 
 import { startGate, startUpstream } from '../edge/harness.mjs';
-import { startStore, ALICE } from '../store/harness.mjs';
+import { startStore, ALICE, DEV_ENV } from '../store/harness.mjs';
 import {
-  REPO_ROOT,
   COOKIE_KEY,
   UA,
   Client,
@@ -20,7 +17,8 @@ import {
   assertNoCookies,
 } from './harness.mjs';
 
-const vars = unstable_readConfig({ config: path.join(REPO_ROOT, 'session-store/wrangler.toml') }).vars;
+// The reference store's dev configuration (its vars and its .dev.vars.example secrets).
+const vars = DEV_ENV;
 
 const LONG_UA = `Mozilla/5.0 (X11; Linux x86_64) ${'Plugin/1.0 '.repeat(180)}edge-test`; // ~2,000 bytes
 const TAB_UA = 'Mozilla/5.0 (X11;\tLinux x86_64) tabbed/1.0';

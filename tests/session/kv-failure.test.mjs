@@ -4,19 +4,30 @@
 // through. Logout still clears the cookies (and says the edge revocation failed). Without the
 // REVOCATIONS binding at all, a session configuration is a configuration error (500).
 //
+// The same for the login counters (LOGIN_THROTTLE, README "Login throttling"): a namespace whose
+// objects never answer makes every login fail closed (503, no store call); without the binding,
+// a session configuration is a configuration error (500).
+//
 // startGate (tests/edge/harness.mjs) always binds a real KV namespace, so this file starts its
 // own Miniflare with the same module settings.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { WORKER_SCRIPT, startUpstream } from '../edge/harness.mjs';
+import { COMPATIBILITY_DATE, WORKER_SCRIPT, startUpstream } from '../edge/harness.mjs';
 import { Client, startFakeStore, fakeStoreBindings, assertCleared } from './harness.mjs';
 
 const FAILING_KV = `
 export default function () {
   const fail = async () => { throw new Error('KV unavailable (injected by tests/session)'); };
   return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
+}`;
+
+// A Durable Object namespace whose objects never answer (the edge calls stub.count over RPC).
+const FAILING_THROTTLE = `
+export default function () {
+  const stub = { count: async () => { throw new Error('login counters unavailable (injected by tests/session)'); } };
+  return { idFromName: (name) => name, get: () => stub };
 }`;
 
 let fs;
@@ -34,8 +45,9 @@ function edgeWorker(name, bindings, extra = {}) {
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'], fallthrough: true },
       { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
     ],
-    compatibilityDate: '2025-09-01',
+    compatibilityDate: COMPATIBILITY_DATE,
     bindings,
+    durableObjects: { LOGIN_THROTTLE: { className: 'LoginThrottle', useSQLite: true } },
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     ...extra,
   };
@@ -50,12 +62,19 @@ before(async () => {
     edgeWorker('closed', fakeStoreBindings(fs, up), failing),
     edgeWorker('open', fakeStoreBindings(fs, up, { REVOCATION_ON_KV_ERROR: 'open' }), failing),
     edgeWorker('nokv', fakeStoreBindings(fs, up)),
+    edgeWorker('throttleDown', fakeStoreBindings(fs, up), {
+      kvNamespaces: ['REVOCATIONS'],
+      durableObjects: undefined,
+      wrappedBindings: { LOGIN_THROTTLE: 'failing-throttle' },
+    }),
+    edgeWorker('noThrottle', fakeStoreBindings(fs, up), { kvNamespaces: ['REVOCATIONS'], durableObjects: undefined }),
     { name: 'failing-kv', modules: [{ type: 'ESModule', path: 'failing-kv.mjs', contents: FAILING_KV }] },
+    { name: 'failing-throttle', modules: [{ type: 'ESModule', path: 'failing-throttle.mjs', contents: FAILING_THROTTLE }] },
   ];
   mf = new Miniflare({ workers, cf: false, log: new Log(process.env.EDGE_TEST_LOG ? LogLevel.DEBUG : LogLevel.WARN) });
   try {
     await mf.ready;
-    for (const name of ['closed', 'open', 'nokv']) urls[name] = await mf.unsafeGetDirectURL(name);
+    for (const name of ['closed', 'open', 'nokv', 'throttleDown', 'noThrottle']) urls[name] = await mf.unsafeGetDirectURL(name);
   } catch (e) {
     await mf.dispose().catch(() => {});
     mf = undefined;
@@ -132,5 +151,38 @@ describe('KV failure', () => {
       assert.deepEqual(r.setCookies, []);
     }
     assert.equal(up.count, before);
+  });
+});
+
+describe('login counters failing', () => {
+  test('counters that do not answer: every login fails closed with 503 and Retry-After, no store call, nothing minted', async () => {
+    for (const [username, password] of [['alice', 'alice-pw'], ['alice', 'wrong'], ['nobody', 'x']]) {
+      const before = fs.count('password');
+      const r = await new Client(urls.throttleDown).login(username, password);
+      assert.equal(r.status, 503, `${username}: ${r.text}`);
+      assert.equal(r.headers['retry-after'], '5');
+      assert.deepEqual(r.json(), { error: 'temporarily_unavailable', message: 'Sign-in is temporarily unavailable.' });
+      assert.deepEqual(r.setCookies, []);
+      assert.equal(fs.count('password'), before, 'the store is not called');
+    }
+  });
+
+  test('counters that do not answer leave everything but the login alone', async () => {
+    const before = up.count;
+    const r = await new Client(urls.throttleDown).send('/public/x');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(up.count, before + 1);
+  });
+
+  test('no LOGIN_THROTTLE binding with sessions configured: 500 on every request, nothing forwarded', async () => {
+    const before = up.count;
+    const calls = fs.count('password');
+    for (const [p, method] of [['/api/data', 'GET'], ['/auth/login', 'POST'], ['/public/x', 'GET']]) {
+      const r = await new Client(urls.noThrottle).send(p, { method, json: method === 'POST' ? { username: 'alice', password: 'alice-pw' } : undefined });
+      assert.equal(r.status, 500, `${method} ${p}: ${r.text}`);
+      assert.deepEqual(r.setCookies, []);
+    }
+    assert.equal(up.count, before);
+    assert.equal(fs.count('password'), calls);
   });
 });

@@ -30,14 +30,13 @@
 //   store.fake (the fakes only): the fake's state, counters and knobs (transmit-store.mjs)
 //   store.close()
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { unstable_readConfig } from 'wrangler';
 
-import { startStore, ALICE, BOB } from '../store/harness.mjs';
-import { REPO_ROOT, COOKIE_KEY, fakeStoreBindings, startFakeStore } from './harness.mjs';
+import { startStore, ALICE, BOB, DEV_ENV } from '../store/harness.mjs';
+import { COOKIE_KEY, fakeStoreBindings, startFakeStore } from './harness.mjs';
 import { FAKE_SHAPES, WIRE, startTransmitStore, transmitClient } from './transmit-store.mjs';
 
-const refVars = () => unstable_readConfig({ config: path.join(REPO_ROOT, 'session-store/wrangler.toml') }).vars;
+// The reference store's dev configuration: its vars and its .dev.vars.example secrets.
+const refVars = () => DEV_ENV;
 
 function withTokenHelpers(store) {
   store.rawAccessToken = async (user) => {

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startStore, ALICE, BOB, CLIENT, BASE, decode, verifyWithJwks, sleep } from "./harness.mjs";
+import { startStore, ALICE, BOB, CLIENT, BASE, DEV_SECRETS, decode, verifyWithJwks, sleep } from "./harness.mjs";
 
 let store;
 let jwks;
@@ -241,7 +241,7 @@ test("JWKS, discovery, and key rotation with RS256 / EdDSA keys", async () => {
   assert.equal(d.body.issuer, BASE);
   assert.equal(d.body.jwks_uri, `${BASE}/oidc/jwks`);
 
-  const devKey = (await import("wrangler")).unstable_readConfig({ config: "session-store/wrangler.toml" }).vars.SIGNING_KEY;
+  const devKey = DEV_SECRETS.SIGNING_KEY;
   for (const [file, alg] of [["test-rs256", "RS256"], ["test-ed25519", "EdDSA"]]) {
     const key = readFileSync(new URL(`../keys/${file}.private.jwk.json`, import.meta.url), "utf8");
     const rotated = await startStore({ SIGNING_KEY: key, SIGNING_KEY_PREVIOUS: devKey });

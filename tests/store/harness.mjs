@@ -1,9 +1,11 @@
 // Shared helpers for the session-store integration tests: the built Rust worker in workerd via
-// Miniflare (persistence off, loopback only), configured from session-store/wrangler.toml.
+// Miniflare (persistence off, loopback only), configured as `wrangler dev` runs it: the vars of
+// session-store/wrangler.toml and the dev secrets of session-store/.dev.vars.example.
 import { Miniflare } from "miniflare";
 import { unstable_readConfig } from "wrangler";
 import { createPublicKey, verify as cryptoVerify } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -13,18 +15,32 @@ process.env.WRANGLER_HIDE_BANNER ??= "true";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const configPath = path.join(root, "session-store/wrangler.toml");
-const config = unstable_readConfig({ config: configPath });
+// wrangler's config warnings ("secrets" is experimental) are not the tests' to print.
+const config = (() => {
+  const level = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = "error";
+  try {
+    return unstable_readConfig({ config: configPath });
+  } finally {
+    if (level === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = level;
+  }
+})();
 const scriptPath = path.join(root, "session-store/build/worker/shim.mjs");
+/** The store's dev secrets (CLIENT_SECRET, SIGNING_KEY, DEMO_USERS): never [vars]. */
+export const DEV_SECRETS = parseEnv(readFileSync(path.join(root, "session-store/.dev.vars.example"), "utf8"));
+/** What the store runs with in `wrangler dev`: its [vars] and its dev secrets. */
+export const DEV_ENV = { ...config.vars, ...DEV_SECRETS };
 
 /** Base URL of requests (dispatched in-process, never on the network). */
 export const BASE = config.vars.ISSUER;
-/** Dev credentials and demo users from wrangler.toml. */
-export const CLIENT = { id: config.vars.CLIENT_ID, secret: config.vars.CLIENT_SECRET };
+/** Dev credentials (wrangler.toml, .dev.vars.example) and demo users (.dev.vars.example). */
+export const CLIENT = { id: config.vars.CLIENT_ID, secret: DEV_SECRETS.CLIENT_SECRET };
 export const ALICE = { username: "alice", password: "alice-dev-password", userId: "user-alice" };
 export const BOB = { username: "bob", password: "bob-dev-password", userId: "user-bob" };
 
 /**
- * Starts the store with wrangler.toml's vars plus `overrides`. With `direct`, the worker also
+ * Starts the store with its dev environment (DEV_ENV) plus `overrides`. With `direct`, the worker also
  * gets a direct loopback socket (`store.directUrl`) for raw-byte tests.
  */
 export async function startStore(overrides = {}, { direct = false } = {}) {
@@ -41,7 +57,7 @@ export async function startStore(overrides = {}, { direct = false } = {}) {
     ],
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    bindings: { ...config.vars, ...overrides },
+    bindings: { ...DEV_ENV, ...overrides },
     durableObjects: { USER_SESSIONS: { className: "UserSessions", useSQLite: true } },
     durableObjectsPersist: false,
     ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),

@@ -3,13 +3,9 @@
 // newest sessions first, never more than the cap.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStore, ALICE, BOB } from "./harness.mjs";
-import { unstable_readConfig } from "wrangler";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { startStore, ALICE, BOB, DEV_ENV } from "./harness.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CAP = Number(unstable_readConfig({ config: path.join(root, "session-store/wrangler.toml") }).vars.MAX_SESSIONS_PER_USER);
+const CAP = Number(DEV_ENV.MAX_SESSIONS_PER_USER);
 
 let store;
 let small;

@@ -59,5 +59,8 @@ fn rejected(r: Rejection) -> ApiError {
         Rejection::InvalidRefreshToken => ApiError::InvalidRefreshToken,
         Rejection::RefreshTokenExpired => ApiError::RefreshTokenExpired,
         Rejection::RefreshTokenReused => ApiError::RefreshTokenReused,
+        Rejection::TooManyAttempts { retry_after_secs } => {
+            ApiError::TooManyAttempts(retry_after_secs)
+        }
     }
 }

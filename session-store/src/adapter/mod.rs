@@ -108,6 +108,9 @@ fn error_response(e: &ApiError) -> worker::Result<Response> {
         ApiError::MethodNotAllowed(allow) => h.set("allow", allow)?,
         _ => {}
     }
+    if let Some(secs) = e.retry_after() {
+        h.set("retry-after", &secs.to_string())?;
+    }
     Ok(r)
 }
 

@@ -15,6 +15,8 @@ use worker::{
     Storage,
 };
 
+use edge_session_protocol::attempts::Window;
+
 use crate::envelope::{execute, Envelope, Reply, MAX_ENVELOPE_BYTES};
 use crate::rules::{RefreshRecord, Session, Store, TokenState};
 use crate::time::Millis;
@@ -43,6 +45,11 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens (session_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_chain ON refresh_tokens (chain, generation);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens (chain_expires_at);
+CREATE TABLE IF NOT EXISTS login_attempts (
+  k INTEGER PRIMARY KEY CHECK (k = 0),
+  count INTEGER NOT NULL,
+  started_at INTEGER NOT NULL
+);
 ";
 
 /// One user's sessions and refresh-token chains (binding `USER_SESSIONS`, named by user id).
@@ -173,6 +180,12 @@ struct TokenRow {
 #[derive(Deserialize)]
 struct HeadRow {
     head: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AttemptsRow {
+    count: u32,
+    started_at: i64,
 }
 
 fn int(v: Millis) -> SqlStorageValue {
@@ -369,6 +382,28 @@ impl Store for SqlStore {
             "DELETE FROM refresh_tokens WHERE session_id = ?",
             vec![text(session_id)],
         )?;
+        Ok(())
+    }
+
+    fn attempts(&mut self) -> worker::Result<Option<Window>> {
+        let rows = self.query::<AttemptsRow>(
+            "SELECT count, started_at FROM login_attempts WHERE k = 0",
+            vec![],
+        )?;
+        Ok(rows.into_iter().next().map(|r| Window {
+            count: r.count,
+            started_ms: r.started_at,
+        }))
+    }
+
+    fn save_attempts(&mut self, window: Option<Window>) -> worker::Result<()> {
+        match window {
+            Some(w) => self.run(
+                "INSERT OR REPLACE INTO login_attempts (k, count, started_at) VALUES (0, ?, ?)",
+                vec![int(i64::from(w.count)), int(w.started_ms)],
+            )?,
+            None => self.run("DELETE FROM login_attempts", vec![])?,
+        };
         Ok(())
     }
 }

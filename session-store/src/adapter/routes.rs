@@ -60,6 +60,16 @@ pub(super) async fn password_authenticate(
         .cfg
         .audience(body.resource.as_deref())
         .ok_or(ApiError::InvalidResource)?;
+    // The username's failed-login window first: past its limit, no password work at all.
+    // Unknown usernames have a window like known ones, so both answer alike.
+    let attempts = cx
+        .ns
+        .id_from_name(&ids::login_attempts_object(&body.username))
+        .map_err(|e| internal("id_from_name", e))?;
+    match durable::call(&attempts, cx, Command::AdmitLogin).await? {
+        Reply::Done { .. } => {}
+        other => return Err(unexpected(other)),
+    }
     // Same work for unknown users (dummy hash of equal cost) and wrong passwords.
     let (user, hash) = cx.cfg.users.for_login(&body.username);
     let matches = password::verify(hash, &body.password);
@@ -67,6 +77,10 @@ pub(super) async fn password_authenticate(
         (Some(u), true) => u,
         _ => return Err(ApiError::InvalidCredentials),
     };
+    match durable::call(&attempts, cx, Command::LoginSucceeded).await? {
+        Reply::Done { .. } => {}
+        other => return Err(unexpected(other)),
+    }
     let id = cx
         .ns
         .id_from_name(&user.user_id)

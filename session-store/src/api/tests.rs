@@ -84,4 +84,19 @@ fn error_bodies() {
     assert_eq!(e.status(), 400);
     assert_eq!(ApiError::InvalidCredentials.status(), 401);
     assert_eq!(ApiError::PayloadTooLarge.status(), 413);
+    assert_eq!(ApiError::SessionNotFound.retry_after(), None);
+}
+
+#[test]
+fn too_many_attempts_is_a_429_with_retry_after_in_transmits_error_shape() {
+    let e = ApiError::TooManyAttempts(840);
+    assert_eq!((e.status(), e.retry_after()), (429, Some(840)));
+    let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "message": "Too many failed login attempts; retry later",
+            "error_code": "too_many_attempts",
+        })
+    );
 }

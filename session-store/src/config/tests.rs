@@ -30,6 +30,10 @@ fn defaults() {
     assert_eq!(c.policy.refresh_max_ms, 1_209_600_000);
     assert_eq!(c.policy.reuse_grace_ms, 10_000);
     assert_eq!(c.policy.max_sessions, 50);
+    assert_eq!(
+        (c.policy.login_failures, c.policy.login_window_ms),
+        (10, 900_000)
+    );
     assert_eq!(c.default_audience, "userid-api");
     assert_eq!(c.audience(None), Some("userid-api"));
     assert_eq!(c.audience(Some("other")), None);
@@ -79,6 +83,22 @@ fn errors_name_the_variable() {
             &[("MAX_SESSIONS_PER_USER", "many")],
             "MAX_SESSIONS_PER_USER",
         ),
+        (
+            &[("LOGIN_FAILURES_PER_USER", "0")],
+            "LOGIN_FAILURES_PER_USER",
+        ),
+        (
+            &[("LOGIN_FAILURES_PER_USER", "1001")],
+            "LOGIN_FAILURES_PER_USER",
+        ),
+        (
+            &[("LOGIN_FAILURE_WINDOW_SECONDS", "9")],
+            "LOGIN_FAILURE_WINDOW_SECONDS",
+        ),
+        (
+            &[("LOGIN_FAILURE_WINDOW_SECONDS", "86401")],
+            "LOGIN_FAILURE_WINDOW_SECONDS",
+        ),
         (&[("DEMO_USERS", "{")], "DEMO_USERS"),
         (
             &[(
@@ -104,6 +124,37 @@ fn session_cap() {
         let c = Config::from_lookup(&env(&[("MAX_SESSIONS_PER_USER", value)])).unwrap();
         assert_eq!(c.policy.max_sessions, want, "{value:?}");
     }
+}
+
+#[test]
+fn login_failure_limit_bounds() {
+    for (failures, window, want) in [
+        ("1", "10", (1, 10_000)),
+        ("1000", "86400", (1000, 86_400_000)),
+        (" 5 ", "900", (5, 900_000)),
+    ] {
+        let c = Config::from_lookup(&env(&[
+            ("LOGIN_FAILURES_PER_USER", failures),
+            ("LOGIN_FAILURE_WINDOW_SECONDS", window),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.policy.login_failures, c.policy.login_window_ms),
+            want,
+            "{failures} {window}"
+        );
+    }
+}
+
+#[test]
+fn user_ids_cannot_name_a_login_attempts_object() {
+    let h = password::dummy((64, 1, 1));
+    let json =
+        format!(r#"[{{"user_id":"login-attempts:00","username":"a","password_hash":"{h}"}}]"#);
+    let e = Users::parse(&json).unwrap_err();
+    assert!(e.reason.contains("reserved prefix"), "{e}");
+    let fine = format!(r#"[{{"user_id":"login-attempt","username":"a","password_hash":"{h}"}}]"#);
+    assert!(Users::parse(&fine).is_ok());
 }
 
 #[test]

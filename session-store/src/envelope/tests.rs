@@ -8,6 +8,8 @@ fn env(now: Millis, command: Command) -> Envelope {
             refresh_max_ms: 2_000_000,
             reuse_grace_ms: 10_000,
             max_sessions: 50,
+            login_failures: 2,
+            login_window_ms: 60_000,
         },
         now,
         command,
@@ -115,4 +117,34 @@ fn the_largest_valid_envelope_and_reply_fit_their_limits() {
         "{} > {MAX_REPLY_BYTES}",
         wire.len()
     );
+}
+
+#[test]
+fn a_usernames_object_admits_refuses_and_clears_login_checks() {
+    let mut store = MemStore::default();
+    let run = |store: &mut MemStore, now, command| execute(store, &env(now, command)).unwrap();
+    assert_eq!(
+        run(&mut store, 1_000, Command::AdmitLogin),
+        Reply::Done { count: 1 }
+    );
+    assert_eq!(
+        run(&mut store, 2_000, Command::AdmitLogin),
+        Reply::Done { count: 1 }
+    );
+    let refused = run(&mut store, 3_000, Command::AdmitLogin);
+    assert_eq!(
+        serde_json::to_string(&refused).unwrap(),
+        r#"{"result":"rejected","rejection":{"too_many_attempts":{"retry_after_secs":58}}}"#
+    );
+    assert_eq!(
+        run(&mut store, 3_000, Command::LoginSucceeded),
+        Reply::Done { count: 0 }
+    );
+    assert_eq!(
+        run(&mut store, 3_000, Command::AdmitLogin),
+        Reply::Done { count: 1 }
+    );
+    let wire = serde_json::to_string(&env(0, Command::AdmitLogin)).unwrap();
+    assert!(wire.contains(r#""command":{"op":"admit_login"}"#), "{wire}");
+    assert!(wire.contains(r#""login_failures":2"#), "{wire}");
 }

@@ -75,6 +75,24 @@ fn secrets_of_the_wrong_length_do_not_route() {
 }
 
 #[test]
+fn login_attempts_objects_are_hashed_folded_usernames() {
+    let alice = login_attempts_object("alice");
+    assert_eq!(alice.len(), LOGIN_ATTEMPTS_PREFIX.len() + 64);
+    assert!(alice.starts_with(LOGIN_ATTEMPTS_PREFIX) && !alice.contains("alice"));
+    assert_eq!(
+        login_attempts_object(" ALICE "),
+        alice,
+        "one counter per name"
+    );
+    assert_ne!(login_attempts_object("alice2"), alice);
+    // SHA-256("alice"), so the name is the digest and nothing else.
+    assert_eq!(
+        alice,
+        "login-attempts:2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90"
+    );
+}
+
+#[test]
 fn jti_is_the_canonical_encoding_of_its_random_bytes() {
     // Distinct random input gives a distinct jti, and the jti carries all 128 bits.
     let mut seen = std::collections::HashSet::new();

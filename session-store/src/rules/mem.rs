@@ -1,11 +1,12 @@
 use super::*;
 use std::collections::BTreeMap;
 
-/// Sessions and tokens in maps.
+/// Sessions and tokens in maps, and a failed-login window.
 #[derive(Debug, Default)]
 pub(crate) struct MemStore {
     pub(crate) sessions: BTreeMap<String, Session>,
     pub(crate) tokens: BTreeMap<String, RefreshRecord>,
+    pub(crate) attempts: Option<edge_session_protocol::attempts::Window>,
 }
 
 impl Store for MemStore {
@@ -77,6 +78,16 @@ impl Store for MemStore {
     }
     fn revoke_refresh_tokens(&mut self, session_id: &str) -> Result<(), Self::Error> {
         self.tokens.retain(|_, t| t.session_id != session_id);
+        Ok(())
+    }
+    fn attempts(&mut self) -> Result<Option<edge_session_protocol::attempts::Window>, Self::Error> {
+        Ok(self.attempts)
+    }
+    fn save_attempts(
+        &mut self,
+        window: Option<edge_session_protocol::attempts::Window>,
+    ) -> Result<(), Self::Error> {
+        self.attempts = window;
         Ok(())
     }
 }

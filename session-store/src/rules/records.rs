@@ -1,6 +1,7 @@
 //! What the rules work on: their [`Policy`], the stored [`Session`]s and [`RefreshRecord`]s,
 //! and the synchronous [`Store`] they read and write through.
 
+use edge_session_protocol::attempts::{Limit, Window};
 use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
@@ -17,13 +18,43 @@ pub struct Policy {
     /// Most live sessions one user may have: a new session past it ends the oldest ones.
     #[serde(default = "default_max_sessions")]
     pub max_sessions: u32,
+    /// Failed password attempts allowed per username in one window.
+    #[serde(default = "default_login_failures")]
+    pub login_failures: u32,
+    /// The window of [`Policy::login_failures`].
+    #[serde(default = "default_login_window_ms")]
+    pub login_window_ms: Millis,
 }
 
 /// [`Policy::max_sessions`] when the configuration does not set it.
 pub const DEFAULT_MAX_SESSIONS: u32 = 50;
+/// [`Policy::login_failures`] when the configuration does not set it: above the edge's 5, so
+/// behind the edge its exact answer comes first, and a backend calling the store directly
+/// still gets no more than 10 guesses per window.
+pub const DEFAULT_LOGIN_FAILURES: u32 = 10;
+/// [`Policy::login_window_ms`] when the configuration does not set it (15 minutes).
+pub const DEFAULT_LOGIN_WINDOW_MS: Millis = 15 * 60 * 1000;
 
 fn default_max_sessions() -> u32 {
     DEFAULT_MAX_SESSIONS
+}
+
+fn default_login_failures() -> u32 {
+    DEFAULT_LOGIN_FAILURES
+}
+
+fn default_login_window_ms() -> Millis {
+    DEFAULT_LOGIN_WINDOW_MS
+}
+
+impl Policy {
+    /// The limit of password attempts per username.
+    pub fn login_limit(&self) -> Limit {
+        Limit {
+            max: self.login_failures,
+            window_ms: self.login_window_ms,
+        }
+    }
 }
 
 /// A session as stored.
@@ -138,6 +169,11 @@ pub trait Store {
     fn chain_head(&mut self, chain: &str) -> Result<i64, Self::Error>;
     /// Deletes every refresh token of a session.
     fn revoke_refresh_tokens(&mut self, session_id: &str) -> Result<(), Self::Error>;
+    /// The failed-login window this object holds (the objects of usernames hold one; a
+    /// user's object none).
+    fn attempts(&mut self) -> Result<Option<Window>, Self::Error>;
+    /// Stores the failed-login window (`None`: deletes it).
+    fn save_attempts(&mut self, window: Option<Window>) -> Result<(), Self::Error>;
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ fn policy() -> Policy {
         refresh_max_ms: 30 * DAY,
         reuse_grace_ms: 10 * SEC,
         max_sessions: 50,
+        login_failures: 10,
+        login_window_ms: 15 * 60 * SEC,
     }
 }
 
@@ -488,4 +490,51 @@ fn the_list_is_bounded_by_the_cap_newest_first() {
     let i = w.login("alice", None, "pwd").unwrap();
     assert_eq!(i.ended_sessions, 3);
     assert_eq!(w.store.sessions.len(), 4);
+}
+
+#[test]
+fn the_eleventh_password_check_is_refused_and_a_success_clears_the_window() {
+    let p = policy();
+    let mut store = MemStore::default();
+    for i in 1..=10 {
+        assert_eq!(
+            admit_login(&mut store, &p, T0 + i * SEC).unwrap(),
+            Ok(()),
+            "check {i}"
+        );
+    }
+    let refused = admit_login(&mut store, &p, T0 + 60 * SEC).unwrap();
+    assert_eq!(
+        refused,
+        Err(Rejection::TooManyAttempts {
+            // The window started at the first check, T0 + 1 s.
+            retry_after_secs: 15 * 60 - 59
+        })
+    );
+    assert_eq!(
+        store.attempts.map(|w| w.count),
+        Some(10),
+        "a refusal counts nothing"
+    );
+    // The window's end admits again.
+    assert_eq!(
+        admit_login(&mut store, &p, T0 + SEC + 15 * 60 * SEC).unwrap(),
+        Ok(())
+    );
+    assert_eq!(store.attempts.map(|w| w.count), Some(1));
+    login_succeeded(&mut store, &p).unwrap();
+    assert_eq!(store.attempts, None);
+}
+
+#[test]
+fn a_refused_check_writes_nothing() {
+    let p = Policy {
+        login_failures: 1,
+        ..policy()
+    };
+    let mut store = MemStore::default();
+    assert_eq!(admit_login(&mut store, &p, T0).unwrap(), Ok(()));
+    let before = store.attempts;
+    assert!(admit_login(&mut store, &p, T0 + 1).unwrap().is_err());
+    assert_eq!(store.attempts, before);
 }

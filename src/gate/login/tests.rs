@@ -1,17 +1,22 @@
 //! The login machine, natively: scripted store and verification answers, a fake clock.
 #![allow(clippy::type_complexity)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::*;
 use crate::access_cookie;
 use crate::gate::tests_support::{alice_cookie_header, claims, config, config_with, NOW, UA};
+use crate::throttle::{Counter, Op};
+use edge_session_protocol::attempts::Window;
 
 /// What the machine asked, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Asked {
     Revocation(String, String),
     Body,
+    /// Calls to the login counters: which counter, what operation.
+    Count(Vec<(Counter, Op)>),
     /// Whether the password call asked to join a session, and which.
     Password(Option<String>),
     VerifyAccess(String),
@@ -57,11 +62,62 @@ impl Default for Script {
     }
 }
 
+/// The counter objects, as the Durable Objects hold them: each call runs the core's
+/// [`throttle::step`] on the window stored under its name, at the objects' clock.
+#[derive(Debug, Default)]
+struct Counters {
+    held: HashMap<String, Window>,
+    now_ms: i64,
+    /// The objects do not answer.
+    down: bool,
+    /// Only admits are answered (settlements are lost).
+    settlements_lost: bool,
+}
+
+impl Counters {
+    fn at(now_ms: i64) -> Self {
+        Self {
+            now_ms,
+            ..Self::default()
+        }
+    }
+
+    fn call(&mut self, call: &Call) -> Option<Attempt> {
+        if self.down || (self.settlements_lost && call.op != Op::Admit) {
+            return None;
+        }
+        let held = self.held.get(&call.object).copied();
+        let stepped = throttle::step(call.op, call.limit, held, self.now_ms);
+        match stepped.window {
+            Some(w) => self.held.insert(call.object.clone(), w),
+            None => self.held.remove(&call.object),
+        };
+        Some(stepped.answer.unwrap_or(Attempt::Admitted))
+    }
+
+    /// The count held for a username's counter.
+    fn of_user(&self, c: &EdgeConfig, username: &str) -> u32 {
+        let Some(s) = &c.session else { panic!() };
+        let k = throttle::keys(&s.throttle, username, None);
+        self.held.get(&k.user).map_or(0, |w| w.count)
+    }
+}
+
 fn run(
     c: &EdgeConfig,
     f: &Facts<'_>,
-    mut script: Script,
+    script: Script,
 ) -> (Vec<Asked>, Result<LoggedIn, Rejection>, Vec<Note>) {
+    run_with(c, f, script, &mut Counters::at(NOW * 1000))
+}
+
+fn run_with(
+    c: &EdgeConfig,
+    f: &Facts<'_>,
+    mut script: Script,
+    counters: &mut Counters,
+) -> (Vec<Asked>, Result<LoggedIn, Rejection>, Vec<Note>) {
+    let sent: serde_json::Value = serde_json::from_slice(script.body).unwrap_or_default();
     let mut login = Login::start(c, f, NOW);
     let mut asked = Vec::new();
     script.password.reverse();
@@ -79,9 +135,13 @@ fn run(
                 assert_eq!(limit, edge_routes::MAX_BODY_BYTES);
                 (Asked::Body, LoginAnswer::Body(Ok(script.body.to_vec())))
             }
+            LoginNext::Count(calls) => (
+                Asked::Count(calls.iter().map(|c| (c.counter, c.op)).collect()),
+                LoginAnswer::Counted(calls.iter().map(|call| counters.call(call)).collect()),
+            ),
             LoginNext::Password(body) => {
                 let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-                assert_eq!(v["username"], "alice");
+                assert_eq!(v["username"], sent["username"]);
                 assert_eq!(v["client_attributes"]["user_agent"], UA);
                 let joins = v["session_id"].as_str().map(str::to_owned);
                 let answer = script
@@ -140,7 +200,9 @@ fn a_fresh_login_mints_both_cookies() {
         asked,
         vec![
             Asked::Body,
+            Asked::Count(vec![(Counter::User, Op::Admit), (Counter::Ip, Op::Admit)]),
             Asked::Password(None),
+            Asked::Count(vec![(Counter::User, Op::Reset), (Counter::Ip, Op::Refund)]),
             Asked::VerifyAccess("at-new".into()),
             Asked::Nonces
         ]
@@ -192,7 +254,7 @@ fn a_session_cookie_makes_it_a_step_up_onto_that_session() {
         asked[0],
         Asked::Revocation("alice".into(), "s-alice".into())
     );
-    assert_eq!(asked[2], Asked::Password(Some("s-alice".into())));
+    assert_eq!(asked[3], Asked::Password(Some("s-alice".into())));
     assert!(!asked.iter().any(|a| matches!(a, Asked::End(_))));
     assert_eq!(body(&out)["step_up"], true);
     assert_eq!(notes, vec![Note::LoggedIn("step_up")]);
@@ -213,11 +275,19 @@ fn a_refused_step_up_is_tried_fresh_and_replaces_the_old_session() {
         };
         let (asked, out, notes) = run(&c, &facts_with(Some(&cookie)), script);
         assert_eq!(
-            asked[2],
+            asked[3],
             Asked::Password(Some("s-alice".into())),
             "{refusal:?}"
         );
-        assert_eq!(asked[3], Asked::Password(None), "{refusal:?}: then fresh");
+        assert_eq!(asked[4], Asked::Password(None), "{refusal:?}: then fresh");
+        assert_eq!(
+            asked
+                .iter()
+                .filter(|a| matches!(a, Asked::Count(_)))
+                .count(),
+            2,
+            "{refusal:?}: one attempt, one slot, one settlement"
+        );
         assert!(asked.contains(&Asked::End("s-alice".into())), "{refusal:?}");
         assert_eq!(body(&out)["replaced_session"], true);
         assert_eq!(
@@ -265,7 +335,7 @@ fn a_session_known_to_have_ended_is_not_stepped_up() {
             ..Script::default()
         };
         let (asked, out, _) = run(&c, &facts_with(Some(&cookie)), script);
-        assert_eq!(asked[2], Asked::Password(None), "{lookup:?}");
+        assert_eq!(asked[3], Asked::Password(None), "{lookup:?}");
         assert!(asked.contains(&Asked::End("s-alice".into())));
         assert!(out.is_ok());
     }
@@ -283,7 +353,7 @@ fn refusals() {
                 ..Script::default()
             },
             Reason::Store(StoreFailure::Refused),
-            2,
+            3,
         ),
         (
             None,
@@ -301,7 +371,7 @@ fn refusals() {
                 ..Script::default()
             },
             Reason::StoreTokenUnverifiable,
-            3,
+            5,
         ),
         (
             None,
@@ -310,7 +380,7 @@ fn refusals() {
                 ..Script::default()
             },
             Reason::KeysUnavailable,
-            3,
+            5,
         ),
         (
             None,
@@ -319,7 +389,7 @@ fn refusals() {
                 ..Script::default()
             },
             Reason::NoRandomness,
-            4,
+            6,
         ),
         (
             // The store joined the step-up but its token is another user's.
@@ -330,7 +400,7 @@ fn refusals() {
                 ..Script::default()
             },
             Reason::StepUpOtherUser,
-            4,
+            6,
         ),
         (
             // The token names another session than the answer.
@@ -340,7 +410,7 @@ fn refusals() {
                 ..Script::default()
             },
             Reason::Store(StoreFailure::Malformed),
-            3,
+            5,
         ),
     ];
     for (cookie, script, want, needs) in rows {
@@ -406,4 +476,222 @@ fn a_session_cookie_of_another_browser_is_noted_and_ignored() {
     login.resume(LoginAnswer::Ended);
     assert_eq!(login.next(), LoginNext::Done);
     assert!(login.outcome().is_err());
+}
+
+/// A wrong password for `username` (the store refuses it), on `counters`.
+fn wrong(
+    c: &EdgeConfig,
+    f: &Facts<'_>,
+    body: &'static [u8],
+    counters: &mut Counters,
+) -> (Vec<Asked>, Result<LoggedIn, Rejection>, Vec<Note>) {
+    let script = Script {
+        body,
+        password: vec![Err(StoreFailure::Refused)],
+        ..Script::default()
+    };
+    run_with(c, f, script, counters)
+}
+
+const ALICE_WRONG: &[u8] = br#"{"username":"alice","password":"nope"}"#;
+const NOBODY_WRONG: &[u8] = br#"{"username":"nobody","password":"nope"}"#;
+const ADMIT: (Counter, Op) = (Counter::User, Op::Admit);
+const ADMIT_IP: (Counter, Op) = (Counter::Ip, Op::Admit);
+
+fn store_calls(asked: &[Asked]) -> usize {
+    asked
+        .iter()
+        .filter(|a| matches!(a, Asked::Password(_)))
+        .count()
+}
+
+#[test]
+fn the_sixth_wrong_password_is_refused_without_a_store_call_known_or_unknown() {
+    let c = config();
+    let f = facts_with(None);
+    for body in [ALICE_WRONG, NOBODY_WRONG] {
+        let mut counters = Counters::at(NOW * 1000);
+        for i in 1..=5 {
+            let (asked, out, _) = wrong(&c, &f, body, &mut counters);
+            assert_eq!(store_calls(&asked), 1, "attempt {i}");
+            assert_eq!(
+                out.err().map(|r| r.reason),
+                Some(Reason::Store(StoreFailure::Refused)),
+                "attempt {i}"
+            );
+            // A wrong password settles nothing: the slot stays taken.
+            assert_eq!(asked.last(), Some(&Asked::Password(None)));
+        }
+        counters.now_ms += 60_000;
+        let (asked, out, notes) = wrong(&c, &f, body, &mut counters);
+        assert_eq!(
+            asked,
+            vec![
+                Asked::Body,
+                Asked::Count(vec![ADMIT, ADMIT_IP]),
+                // The address's slot is given back: a refused login counts nowhere.
+                Asked::Count(vec![(Counter::Ip, Op::Refund)]),
+            ],
+            "no store call"
+        );
+        let refusal = out.err().unwrap_or_else(|| panic!("admitted"));
+        assert_eq!(
+            refusal.reason,
+            Reason::LoginThrottled {
+                by: Counter::User,
+                retry_after: 14 * 60
+            }
+        );
+        assert_eq!((refusal.status, refusal.retry_after), (429, Some(840)));
+        assert!(notes.is_empty(), "{notes:?}");
+        // Still refused one second before the window ends, admitted when it does.
+        counters.now_ms = NOW * 1000 + 900_000 - 1;
+        let (asked, out, _) = wrong(&c, &f, body, &mut counters);
+        assert_eq!(store_calls(&asked), 0);
+        assert_eq!(out.err().map(|r| r.retry_after), Some(Some(1)));
+        counters.now_ms += 1;
+        let (asked, _, _) = wrong(&c, &f, body, &mut counters);
+        assert_eq!(store_calls(&asked), 1, "a new window");
+    }
+}
+
+#[test]
+fn a_known_and_an_unknown_username_get_the_same_answers() {
+    let c = config();
+    let f = facts_with(None);
+    let trace = |body| {
+        let mut counters = Counters::at(NOW * 1000);
+        (0..7)
+            .map(|_| {
+                let (asked, out, _) = wrong(&c, &f, body, &mut counters);
+                (asked, out.err())
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(trace(ALICE_WRONG), trace(NOBODY_WRONG));
+}
+
+#[test]
+fn a_success_resets_the_usernames_count() {
+    let c = config();
+    let f = facts_with(None);
+    let mut counters = Counters::at(NOW * 1000);
+    for _ in 0..4 {
+        let _ = wrong(&c, &f, ALICE_WRONG, &mut counters);
+    }
+    assert_eq!(counters.of_user(&c, "alice"), 4);
+    let (_, out, _) = run_with(&c, &f, Script::default(), &mut counters);
+    assert!(out.is_ok());
+    assert_eq!(counters.of_user(&c, "alice"), 0, "reset");
+    for i in 1..=5 {
+        let (asked, _, _) = wrong(&c, &f, ALICE_WRONG, &mut counters);
+        assert_eq!(store_calls(&asked), 1, "attempt {i} after the success");
+    }
+    let (asked, out, _) = wrong(&c, &f, ALICE_WRONG, &mut counters);
+    assert_eq!(store_calls(&asked), 0);
+    assert!(matches!(
+        out.err().map(|r| r.reason),
+        Some(Reason::LoginThrottled { .. })
+    ));
+}
+
+#[test]
+fn the_address_limit_counts_failures_across_usernames() {
+    let c = config_with(true, &[("LOGIN_FAILURES_PER_IP", "3")]);
+    let from = |ip| Facts {
+        connecting_ip: Some(ip),
+        ..facts_with(None)
+    };
+    let mut counters = Counters::at(NOW * 1000);
+    // A success from the address does not count against it.
+    let (_, out, _) = run_with(&c, &from("192.0.2.1"), Script::default(), &mut counters);
+    assert!(out.is_ok());
+    for body in [ALICE_WRONG, NOBODY_WRONG, ALICE_WRONG] {
+        let (asked, _, _) = wrong(&c, &from("192.0.2.1"), body, &mut counters);
+        assert_eq!(store_calls(&asked), 1);
+    }
+    let fresh: &[u8] = br#"{"username":"carol","password":"nope"}"#;
+    let (asked, out, _) = wrong(&c, &from("192.0.2.1"), fresh, &mut counters);
+    assert_eq!(
+        asked[2..],
+        [Asked::Count(vec![(Counter::User, Op::Refund)])],
+        "no store call; carol's slot is given back"
+    );
+    assert_eq!(
+        out.err().map(|r| r.reason),
+        Some(Reason::LoginThrottled {
+            by: Counter::Ip,
+            retry_after: 900
+        })
+    );
+    assert_eq!(counters.of_user(&c, "carol"), 0);
+    // Another address is not affected.
+    let (asked, _, _) = wrong(&c, &from("198.51.100.7"), fresh, &mut counters);
+    assert_eq!(store_calls(&asked), 1);
+}
+
+#[test]
+fn unreachable_counters_fail_closed_without_a_store_call() {
+    let c = config();
+    let f = facts_with(None);
+    let mut counters = Counters {
+        down: true,
+        ..Counters::at(NOW * 1000)
+    };
+    let (asked, out, notes) = run_with(&c, &f, Script::default(), &mut counters);
+    assert_eq!(
+        asked,
+        vec![Asked::Body, Asked::Count(vec![ADMIT, ADMIT_IP])]
+    );
+    let refusal = out.err().unwrap_or_else(|| panic!("admitted"));
+    assert_eq!(refusal.reason, Reason::ThrottleUnavailable);
+    assert_eq!((refusal.status, refusal.retry_after), (503, Some(5)));
+    assert_eq!(notes, vec![Note::ThrottleUnavailable]);
+}
+
+#[test]
+fn a_lost_settlement_is_noted_and_the_login_stands() {
+    let c = config();
+    let mut counters = Counters {
+        settlements_lost: true,
+        ..Counters::at(NOW * 1000)
+    };
+    let (_, out, notes) = run_with(&c, &facts_with(None), Script::default(), &mut counters);
+    assert!(out.is_ok());
+    assert_eq!(
+        notes,
+        vec![Note::ThrottleNotSettled, Note::LoggedIn("login")]
+    );
+}
+
+#[test]
+fn store_answers_settle_the_counters() {
+    let c = config();
+    let f = facts_with(None);
+    for (failure, kept) in [
+        (StoreFailure::Refused, 1),
+        (StoreFailure::TooManyAttempts { retry_after: 60 }, 1),
+        (StoreFailure::Timeout, 0),
+        (StoreFailure::ServerError, 0),
+        (StoreFailure::RequestRefused, 0),
+    ] {
+        let mut counters = Counters::at(NOW * 1000);
+        let script = Script {
+            password: vec![Err(failure)],
+            ..Script::default()
+        };
+        let (_, out, _) = run_with(&c, &f, script, &mut counters);
+        assert_eq!(out.err().map(|r| r.reason), Some(Reason::Store(failure)));
+        assert_eq!(counters.of_user(&c, "alice"), kept, "{failure:?}");
+    }
+    // The store's own limit answers like the edge's.
+    let r = Rejection::store(StoreFailure::TooManyAttempts { retry_after: 60 });
+    let edge = Rejection::new(Reason::LoginThrottled {
+        by: Counter::User,
+        retry_after: 60,
+    });
+    assert_eq!(
+        (r.status, r.retry_after, r.body()),
+        (edge.status, edge.retry_after, edge.body())
+    );
 }

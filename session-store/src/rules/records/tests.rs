@@ -29,6 +29,14 @@ fn a_policy_without_a_cap_gets_the_default() {
             .unwrap();
     assert_eq!(p.max_sessions, DEFAULT_MAX_SESSIONS);
     assert_eq!(DEFAULT_MAX_SESSIONS, 50);
+    assert_eq!(
+        (p.login_failures, p.login_window_ms),
+        (DEFAULT_LOGIN_FAILURES, DEFAULT_LOGIN_WINDOW_MS)
+    );
+    assert_eq!(
+        (DEFAULT_LOGIN_FAILURES, DEFAULT_LOGIN_WINDOW_MS),
+        (10, 900_000)
+    );
     let p: Policy = serde_json::from_str(
         r#"{"session_ttl_ms":1,"refresh_max_ms":2,"reuse_grace_ms":3,"max_sessions":7}"#,
     )
