@@ -6,8 +6,8 @@
 //!
 //! - **Claims**: `iss` (the edge, `ASSERTION_ISSUER`), `aud` (the upstream's origin, or
 //!   `ASSERTION_AUDIENCE`), `sub`, `sid` (when known: the token's, else the session cookie's,
-//!   as in `X-Auth-Session`), `roles`, `scope` and `client_id` (when the token has them),
-//!   `amr`, `iat`, `exp` (`iat` + `ASSERTION_SECONDS`, at most 60).
+//!   as in `X-Auth-Session`), `roles`, `scope`, `client_id` and `auth_time` (when the token
+//!   has them), `amr`, `iat`, `exp` (`iat` + `ASSERTION_SECONDS`, at most 60).
 //! - **Header**: `{"alg":"ES256","typ":"JWT","kid":…}`; ES256 over P-256, signed by the
 //!   adapter through WebCrypto with the key `ASSERTION_KEY` (a private JWK).
 //! - **Keys**: the public half, plus any `ASSERTION_PUBLISHED_KEYS` (the previous or the next
@@ -214,6 +214,8 @@ pub struct Subject<'a> {
     pub client_id: Option<&'a str>,
     /// `amr`.
     pub amr: &'a [String],
+    /// `auth_time`, when the token has it.
+    pub auth_time: Option<i64>,
 }
 
 impl<'a> Subject<'a> {
@@ -227,6 +229,7 @@ impl<'a> Subject<'a> {
             scope: claims.scope.as_deref(),
             client_id: claims.client_id.as_deref(),
             amr: &claims.amr,
+            auth_time: claims.auth_time,
         }
     }
 }
@@ -244,6 +247,8 @@ struct Payload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<&'a str>,
     amr: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
     iat: i64,
     exp: i64,
 }
@@ -272,6 +277,7 @@ pub fn unsigned(config: &AssertionConfig, subject: &Subject<'_>, now: i64) -> Un
         scope: subject.scope,
         client_id: subject.client_id,
         amr: subject.amr,
+        auth_time: subject.auth_time,
         iat: now,
         exp,
     };

@@ -20,7 +20,7 @@ export const ASSERTION_HEADER = 'edge-assertion';
 
 /**
  * A verifier of assertions: `await verify(token)` resolves to the identity
- * `{ subject, session, roles, scope, client, amr, claims }` or rejects.
+ * `{ subject, session, roles, scope, client, amr, authTime, claims }` or rejects.
  *
  * options:
  *   - `jwks` (a JWKS object), `jwksUrl` (the edge's `/auth/jwks`, fetched and cached by jose,
@@ -58,6 +58,7 @@ export function createAssertionVerifier({ jwks, jwksUrl, keys, jwksOptions, issu
       scope: typeof payload.scope === 'string' ? payload.scope : null,
       client: typeof payload.client_id === 'string' ? payload.client_id : null,
       amr: list(payload.amr),
+      authTime: typeof payload.auth_time === 'number' ? payload.auth_time : null,
       claims: payload,
     };
   };

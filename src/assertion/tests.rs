@@ -53,7 +53,7 @@ fn claims() -> VerifiedClaims {
         roles: vec!["admin".into(), "reader".into()],
         scope: Some("openid profile".into()),
         amr: vec!["pwd".into(), "otp".into()],
-        auth_time: None,
+        auth_time: Some(NOW - 120),
     }
 }
 
@@ -114,6 +114,7 @@ fn a_signed_assertion_verifies_with_the_published_key_and_carries_the_identity()
             "scope": "openid profile",
             "client_id": "web",
             "amr": ["pwd", "otp"],
+            "auth_time": NOW - 120,
             "iat": NOW,
             "exp": NOW + 60,
         })
@@ -133,6 +134,7 @@ fn optional_claims_are_left_out_and_the_token_sid_wins() {
     c.scope = None;
     c.amr = vec![];
     c.roles = vec![];
+    c.auth_time = None;
     let p = payload(&sign(&config, &sk, &Subject::of(&c, None), NOW).token);
     let names: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
     // serde_json's map is sorted by name.
