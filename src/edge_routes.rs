@@ -93,11 +93,7 @@ pub fn parse_refresh_grant(bytes: &[u8]) -> Result<String, Rejection> {
 
 /// A short, non-secret handle for a session id (the id itself is never sent to the browser).
 pub fn short_id(session_id: &str) -> String {
-    Sha256::digest(session_id.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    base16ct::lower::encode_string(&Sha256::digest(session_id.as_bytes())[..8])
 }
 
 /// The answer of a successful login, and the log code of what it did.
