@@ -37,6 +37,7 @@ const CFG = {
   peerNoKv: env('BENCH_PEER_NOKV', '1') !== '0',
   shape: env('BENCH_SHAPE', '1') !== '0',
   fullPath: env('BENCH_FULL_PATH', '1') !== '0',
+  assertion: env('BENCH_ASSERTION', '1') !== '0',
 };
 // The edge's verified-token cache holds 1024 entries by default; a larger pool rotated in order
 // makes every request of the cold mode a miss.
@@ -131,6 +132,13 @@ async function bundlePeer() {
   return outfile;
 }
 
+/** A private P-256 JWK for ASSERTION_KEY. */
+function assertionKey() {
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y, d } = privateKey.export({ format: 'jwk' });
+  return JSON.stringify({ kty, crv, x, y, d, kid: 'bench-assertion' });
+}
+
 async function startWorkers(upstream, jwksDoc, peerScript) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
@@ -150,6 +158,8 @@ async function startWorkers(upstream, jwksDoc, peerScript) {
   ];
   // The same build with the fast path off: what the fast path is worth, in the same run.
   if (CFG.fullPath) workers.splice(2, 0, { ...edge, name: 'edge-full', bindings: { ...edge.bindings, FAST_PATH: 'false' } });
+  // The same build signing the identity assertion (ASSERTION_KEY): what the assertion costs.
+  if (CFG.assertion) workers.splice(2, 0, { ...edge, name: 'edge-assert', bindings: { ...edge.bindings, ASSERTION_KEY: assertionKey() } });
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
   if (CFG.shape) workers.push({ ...common, name: 'shape', scriptPath: path.join(HERE, 'workers/shape.mjs'), bindings: { UPSTREAM: upstream } });
   const started = Date.now();
@@ -231,7 +241,8 @@ function printRun(results, names) {
   const hasNoKv = names.includes('peer-nokv');
   const hasShape = names.includes('shape');
   const hasFull = names.includes('edge-full');
-  console.log(`${pad('alg', 8)}${pad('mode', 6)}${lpad('edge/pass', 10)}${lpad('edge/peer', 10)}${hasNoKv ? lpad('edge/peer-nokv', 15) : ''}${hasShape ? lpad('edge/shape', 11) + lpad('shape/pass', 11) : ''}${hasFull ? lpad('edge/full', 10) : ''}   target`);
+  const hasAssert = names.includes('edge-assert');
+  console.log(`${pad('alg', 8)}${pad('mode', 6)}${lpad('edge/pass', 10)}${lpad('edge/peer', 10)}${hasNoKv ? lpad('edge/peer-nokv', 15) : ''}${hasShape ? lpad('edge/shape', 11) + lpad('shape/pass', 11) : ''}${hasFull ? lpad('edge/full', 10) : ''}${hasAssert ? lpad('assert/edge', 12) : ''}   target`);
   for (const r of results) {
     const e = r.m.edge.rps;
     const vsPass = e / r.m.passthrough.rps;
@@ -242,7 +253,8 @@ function printRun(results, names) {
         : `edge/peer >= 1.00: ${vsPeer >= 1.0 ? 'met' : 'NOT met'}`;
     const shapeCols = hasShape ? lpad(fmt(e / r.m.shape.rps, 2), 11) + lpad(fmt(r.m.shape.rps / r.m.passthrough.rps, 2), 11) : '';
     const fullCol = hasFull ? lpad(fmt(e / r.m['edge-full'].rps, 2), 10) : '';
-    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${lpad(fmt(vsPass, 2), 10)}${lpad(fmt(vsPeer, 2), 10)}${hasNoKv ? lpad(fmt(e / r.m['peer-nokv'].rps, 2), 15) : ''}${shapeCols}${fullCol}   ${target}`);
+    const assertCol = hasAssert ? lpad(fmt(r.m['edge-assert'].rps / e, 2), 12) : '';
+    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${lpad(fmt(vsPass, 2), 10)}${lpad(fmt(vsPeer, 2), 10)}${hasNoKv ? lpad(fmt(e / r.m['peer-nokv'].rps, 2), 15) : ''}${shapeCols}${fullCol}${assertCol}   ${target}`);
   }
 }
 
@@ -259,7 +271,8 @@ function printSpread(runs, names) {
       ? ` | edge/shape ${range(c.all.map((r) => r.m.edge.rps / r.m.shape.rps), 2)} | shape/pass ${range(c.all.map((r) => r.m.shape.rps / r.m.passthrough.rps), 2)}`
       : '';
     const full = names.includes('edge-full') ? ` | edge/full ${range(c.all.map((r) => r.m.edge.rps / r.m['edge-full'].rps), 2)}` : '';
-    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${parts.join(' | ')} | edge/pass ${ep} | edge/peer ${epeer}${shape}${full}`);
+    const assert = names.includes('edge-assert') ? ` | assert/edge ${range(c.all.map((r) => r.m['edge-assert'].rps / r.m.edge.rps), 2)}` : '';
+    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${parts.join(' | ')} | edge/pass ${ep} | edge/peer ${epeer}${shape}${full}${assert}`);
   }
 }
 

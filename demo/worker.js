@@ -1,5 +1,14 @@
 // Demo application behind edge-session. It never sees a token or the edge's cookies: the edge
-// verifies the access token and forwards the identity in X-Auth-* headers.
+// verifies the access token and forwards the identity, signed, in its Edge-Assertion header.
+// The demo believes only that assertion (verified with the Hono example's verifier,
+// examples/hono/edge-identity.js): X-Auth-* headers are what anyone who reaches the demo
+// directly can send, so they are never read here.
+//
+// Vars: EDGE_JWKS (the edge's public JWKS, inline) or EDGE_JWKS_URL (the edge's /auth/jwks);
+// EDGE_ISSUER (the edge's ASSERTION_ISSUER, default edge-session); EDGE_AUDIENCE (default: the
+// origin the demo is reached at, which is the edge's UPSTREAM when the edge is its only caller).
+import { assertionOf, createAssertionVerifier } from '../examples/hono/edge-identity.js';
+
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
@@ -9,14 +18,45 @@ const PAGE_HEADERS = {
 
 const escape = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function identity(request) {
-  const h = request.headers;
-  return {
-    subject: h.get('x-auth-subject'),
-    session: h.get('x-auth-session'),
-    roles: (h.get('x-auth-roles') || '').split(',').filter(Boolean),
-    client: h.get('x-auth-client'),
-  };
+// One verifier per audience, for the isolate's life (a remote key set is cached inside it).
+const verifiers = new Map();
+
+function verifierFor(env, audience) {
+  let verify = verifiers.get(audience);
+  if (!verify) {
+    const keys = env.EDGE_JWKS ? { jwks: JSON.parse(env.EDGE_JWKS) } : { jwksUrl: env.EDGE_JWKS_URL };
+    verify = createAssertionVerifier({ ...keys, issuer: env.EDGE_ISSUER || undefined, audience });
+    verifiers.set(audience, verify);
+  }
+  return verify;
+}
+
+/** The identity of the request's valid assertion, or null (no assertion, or a bad one). */
+async function identity(request, env) {
+  const token = assertionOf(request.headers);
+  if (!token) return null;
+  if (!env.EDGE_JWKS && !env.EDGE_JWKS_URL) {
+    console.error(JSON.stringify({ level: 'error', reason: 'demo_no_edge_jwks' }));
+    return null;
+  }
+  try {
+    const audience = env.EDGE_AUDIENCE || new URL(request.url).origin;
+    const id = await verifierFor(env, audience)(token);
+    return { subject: id.subject, session: id.session, roles: id.roles, client: id.client };
+  } catch (err) {
+    console.log(JSON.stringify({ level: 'info', reason: 'demo_assertion_refused', code: err.code ?? 'error' }));
+    return null;
+  }
+}
+
+/** A WebSocket that echoes every message back, prefixed with who sent it. */
+function echoSocket(id) {
+  const [client, server] = Object.values(new WebSocketPair());
+  server.accept();
+  server.addEventListener('message', (event) => server.send(`${id.subject}: ${event.data}`));
+  // Answer the client's close, so the request ends (workerd reports a hung request otherwise).
+  server.addEventListener('close', (event) => server.close(event.code === 1005 ? 1000 : event.code, 'bye'));
+  return new Response(null, { status: 101, webSocket: client });
 }
 
 function layout(title, body) {
@@ -78,7 +118,7 @@ if (table) {
 `;
 
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     const url = new URL(request.url);
     switch (url.pathname) {
       case '/':
@@ -88,12 +128,22 @@ export default {
           headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300', 'x-content-type-options': 'nosniff' },
         });
       case '/app': {
-        const id = identity(request);
-        if (!id.subject) return new Response('not authenticated', { status: 401 });
+        const id = await identity(request, env);
+        if (!id) return new Response('not authenticated', { status: 401 });
         return new Response(appPage(id), { headers: PAGE_HEADERS });
       }
-      case '/api/me':
-        return Response.json(identity(request));
+      case '/api/me': {
+        const id = await identity(request, env);
+        return id ? Response.json(id) : Response.json({ error: 'unauthorized' }, { status: 401 });
+      }
+      case '/api/echo': {
+        const id = await identity(request, env);
+        if (!id) return Response.json({ error: 'unauthorized' }, { status: 401 });
+        if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+          return new Response('a WebSocket endpoint', { status: 426, headers: { upgrade: 'websocket' } });
+        }
+        return echoSocket(id);
+      }
       case '/favicon.ico':
         return new Response(null, { status: 204 });
       default:

@@ -20,9 +20,10 @@
 //   APP_HOST       the app's hostname, served by the edge (replaces app.example.com)
 //   STORE_HOST     the reference store's hostname (replaces auth.example.com)
 //   UPSTREAM_HOST  the application's origin hostname (replaces origin.example.com)
-//   CLIENT_SECRET, COOKIE_KEYS, SIGNING_KEY, DEMO_USERS: a secret's value, used only when that
-//                  secret is not set on the worker yet; else generated (client secret, cookie
-//                  key, signing key) or asked for (DEMO_USERS: a first user and password)
+//   CLIENT_SECRET, COOKIE_KEYS, ASSERTION_KEY, SIGNING_KEY, DEMO_USERS: a secret's value, used
+//                  only when that secret is not set on the worker yet; else generated (client
+//                  secret, cookie key, assertion key, signing key) or asked for (DEMO_USERS: a
+//                  first user and password)
 //   WRANGLER       the wrangler binary (default node_modules/.bin/wrangler; tests use a stub)
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -41,7 +42,7 @@ const ENV = 'production';
 /** Deploy order: the store before the edge that calls it, the demo (the edge's upstream) last. */
 const WORKERS = [
   { id: 'session-store', config: 'session-store/wrangler.toml', dir: 'session-store', secrets: ['CLIENT_SECRET', 'SIGNING_KEY', 'DEMO_USERS'] },
-  { id: 'edge', config: 'wrangler.toml', dir: '.', secrets: ['CLIENT_SECRET', 'COOKIE_KEYS'] },
+  { id: 'edge', config: 'wrangler.toml', dir: '.', secrets: ['CLIENT_SECRET', 'COOKIE_KEYS', 'ASSERTION_KEY'] },
   { id: 'demo', config: 'demo/wrangler.toml', dir: 'demo', secrets: [] },
 ];
 const PLACEHOLDERS = [
@@ -351,6 +352,13 @@ function secretsSet(w) {
 
 const randomKey = () => crypto.randomBytes(32).toString('base64url');
 
+/** A new private P-256 JWK for the edge's identity assertion (scripts/gen-assertion-key.mjs). */
+function assertionKey() {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts/gen-assertion-key.mjs')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Fail(`scripts/gen-assertion-key.mjs failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 function signingKey() {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'session-store/scripts/gen-jwk.mjs'), 'es256'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Fail(`session-store/scripts/gen-jwk.mjs failed: ${r.stderr}`);
@@ -384,6 +392,7 @@ async function missingSecrets(workers, o) {
     for (const id of needClient) out[id].CLIENT_SECRET = v;
   }
   if (lacks('edge', 'COOKIE_KEYS')) out.edge.COOKIE_KEYS = process.env.COOKIE_KEYS || randomKey();
+  if (lacks('edge', 'ASSERTION_KEY')) out.edge.ASSERTION_KEY = process.env.ASSERTION_KEY || assertionKey();
   if (lacks('session-store', 'SIGNING_KEY')) out['session-store'].SIGNING_KEY = process.env.SIGNING_KEY || signingKey();
   if (lacks('session-store', 'DEMO_USERS')) out['session-store'].DEMO_USERS = await firstUser();
   return out;

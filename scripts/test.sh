@@ -25,6 +25,9 @@ cargo test -q -p edge-session --test wycheproof -- --nocapture
 step "wasm tests in headless Chromium (wasm-pack test)"
 WASM_BINDGEN_TEST_TIMEOUT=120 wasm-pack test --headless --chrome . --no-default-features
 
+step "the Hono example's middleware (node:test)"
+node --test examples/hono/test/
+
 step "build the workers"
 bash scripts/build.sh
 

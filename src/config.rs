@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::assertion::AssertionConfig;
 use crate::cookies::CookiePolicy;
 use crate::keys::{Alg, KeySet};
 use crate::policy::RoutePolicies;
@@ -16,6 +17,7 @@ use crate::session_cookie::{BindingKeys, BindingPolicy};
 use crate::throttle::ThrottleConfig;
 use crate::token::Policy;
 
+mod assertion;
 mod sections;
 mod session;
 mod values;
@@ -157,6 +159,8 @@ pub struct EdgeConfig {
     pub revocation: RevocationConfig,
     /// Session management, if configured.
     pub session: Option<SessionConfig>,
+    /// The identity assertion for the upstream, if a key is configured.
+    pub assertion: Option<AssertionConfig>,
 }
 
 /// Default `CLEAR_SITE_DATA`.
@@ -201,6 +205,7 @@ impl EdgeConfig {
         let caches = sections::caches(&env)?;
         let revocation = sections::revocation(&env)?;
         let session = session::session(&env)?;
+        let assertion = assertion::assertion(&env, &upstream.url)?;
         sections::step_up_page(Self {
             policy: tokens.policy,
             allowed_algs: tokens.allowed_algs,
@@ -220,6 +225,7 @@ impl EdgeConfig {
             token_cache_secs: caches.token_cache_secs,
             revocation,
             session,
+            assertion,
         })
     }
 }

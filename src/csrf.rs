@@ -47,18 +47,22 @@ pub enum CsrfVerdict {
 }
 
 /// The whole rule for one request whose URL is `url`: safe methods pass; others need Fetch
-/// Metadata or an `Origin` of the request's own origin ([`own_origin`]).
+/// Metadata or an `Origin` of the request's own origin ([`own_origin`]). A WebSocket opening
+/// handshake (`websocket`) is a `GET` but is held to the rule of unsafe methods: the socket it
+/// opens acts with the user's cookies for as long as it stays open, and browsers let any page
+/// open one to any origin (cross-site WebSocket hijacking).
 pub fn check_request(
     method: &str,
+    websocket: bool,
     url: &str,
     sec_fetch_site: Option<&str>,
     origin: Option<&str>,
 ) -> CsrfVerdict {
-    if is_safe_method(method) {
+    if is_safe_method(method) && !websocket {
         return CsrfVerdict::Allow;
     }
     match own_origin(url) {
-        Some(own) => check(method, sec_fetch_site, origin, &own),
+        Some(own) => check_origin(sec_fetch_site, origin, &own),
         None => CsrfVerdict::Refuse(CsrfRefusal::NoOwnOrigin),
     }
 }
@@ -86,6 +90,16 @@ pub fn check(
     if is_safe_method(method) {
         return CsrfVerdict::Allow;
     }
+    check_origin(sec_fetch_site, origin, own_origin)
+}
+
+/// The origin half of the rule, for a request that is subject to it: `Sec-Fetch-Site:
+/// same-origin`, else (no Fetch Metadata) an `Origin` equal to `own_origin`.
+pub fn check_origin(
+    sec_fetch_site: Option<&str>,
+    origin: Option<&str>,
+    own_origin: &str,
+) -> CsrfVerdict {
     if let Some(site) = sec_fetch_site {
         return if site.trim().eq_ignore_ascii_case("same-origin") {
             CsrfVerdict::Allow
@@ -164,18 +178,71 @@ mod tests {
         );
         assert_eq!(own_origin("data:text/plain,x"), None);
         assert_eq!(
-            check_request("POST", "data:text/plain,x", None, None),
+            check_request("POST", false, "data:text/plain,x", None, None),
             Refuse(NoOwnOrigin)
         );
-        assert_eq!(check_request("GET", "data:text/plain,x", None, None), Allow);
         assert_eq!(
-            check_request("POST", "https://app.test/x", None, Some("https://app.test")),
+            check_request("GET", false, "data:text/plain,x", None, None),
             Allow
         );
         assert_eq!(
-            check_request("POST", "https://app.test/x", Some("cross-site"), None),
+            check_request(
+                "POST",
+                false,
+                "https://app.test/x",
+                None,
+                Some("https://app.test")
+            ),
+            Allow
+        );
+        assert_eq!(
+            check_request(
+                "POST",
+                false,
+                "https://app.test/x",
+                Some("cross-site"),
+                None
+            ),
             Refuse(CrossSite)
         );
+        let codes = [CrossSite, OriginMismatch, NoOriginInformation, NoOwnOrigin].map(|r| r.code());
+        for (i, c) in codes.iter().enumerate() {
+            assert!(!c.is_empty() && !codes[..i].contains(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_websocket_handshake_is_held_to_the_rule_of_unsafe_methods() {
+        let url = "https://app.test/ws";
+        let rows: &[(Option<&str>, Option<&str>, CsrfVerdict)] = &[
+            (Some("same-origin"), Some("https://app.test"), Allow),
+            (
+                Some("cross-site"),
+                Some("https://evil.test"),
+                Refuse(CrossSite),
+            ),
+            (
+                Some("same-site"),
+                Some("https://sub.app.test"),
+                Refuse(CrossSite),
+            ),
+            (None, Some("https://app.test"), Allow),
+            (None, Some("https://evil.test"), Refuse(OriginMismatch)),
+            (None, None, Refuse(NoOriginInformation)),
+        ];
+        for (site, origin, want) in rows {
+            assert_eq!(
+                check_request("GET", true, url, *site, *origin),
+                *want,
+                "{site:?} {origin:?}"
+            );
+            // The same GET without the upgrade is a safe request.
+            assert_eq!(check_request("GET", false, url, *site, *origin), Allow);
+        }
+    }
+
+    #[test]
+    fn codes_are_distinct() {
         let codes = [CrossSite, OriginMismatch, NoOriginInformation, NoOwnOrigin].map(|r| r.code());
         for (i, c) in codes.iter().enumerate() {
             assert!(!c.is_empty() && !codes[..i].contains(c), "{c}");

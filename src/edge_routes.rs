@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use crate::config::EdgeConfig;
 use crate::gate::{Authenticated, Reply};
 use crate::rejection::{BodyFault, Reason, Rejection};
 use crate::session_rules::LoginOutcome;
@@ -182,6 +183,14 @@ pub fn logout_reply(out: LoggedOut, cleared: Vec<String>, clear_site_data: &str)
             .push(("clear-site-data", clear_site_data.to_owned()));
     }
     reply
+}
+
+/// `GET /auth/jwks`: the public keys of the identity assertion (`None` without a key).
+pub fn jwks_reply(config: &EdgeConfig) -> Option<Reply> {
+    config
+        .assertion
+        .as_ref()
+        .map(|a| Reply::json(&a.jwks(), Vec::new()))
 }
 
 /// `GET /auth/session`: who the caller is, from the verified token.

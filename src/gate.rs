@@ -68,6 +68,8 @@ pub struct Facts<'a> {
     pub accept: Option<&'a str>,
     /// `Content-Type`.
     pub content_type: Option<&'a str>,
+    /// `Upgrade` (read for `GET`s: a WebSocket handshake).
+    pub upgrade: Option<&'a str>,
 }
 
 impl<'a> Facts<'a> {
@@ -85,9 +87,20 @@ impl<'a> Facts<'a> {
         is_navigation(self.method, self.sec_fetch_mode, self.accept)
     }
 
-    /// The CSRF rule for this request (safe methods pass).
+    /// Whether the request opens a WebSocket ([`crate::forward::is_websocket_upgrade`]).
+    pub fn websocket(&self) -> bool {
+        crate::forward::is_websocket_upgrade(self.method, self.upgrade)
+    }
+
+    /// The CSRF rule for this request (safe methods pass, a WebSocket handshake does not).
     pub fn csrf(&self) -> Result<(), Rejection> {
-        match csrf::check_request(self.method, self.url, self.sec_fetch_site, self.origin) {
+        match csrf::check_request(
+            self.method,
+            self.websocket(),
+            self.url,
+            self.sec_fetch_site,
+            self.origin,
+        ) {
             CsrfVerdict::Allow => Ok(()),
             CsrfVerdict::Refuse(why) => Err(Rejection::new(Reason::Csrf(why))),
         }
@@ -149,11 +162,13 @@ pub enum EdgeOp {
     WhoAmI,
     /// `GET /auth/sessions`.
     Sessions,
+    /// `GET /auth/jwks` (with an assertion key configured).
+    Jwks,
 }
 
 /// The edge route `op` as an operation: unknown routes and wrong methods refused, session
-/// routes only with sessions configured, the CSRF rule on every `POST` but the refresh-token
-/// grant (which carries no ambient credential).
+/// routes only with sessions configured, the key set only with an assertion key, the CSRF
+/// rule on every `POST` but the refresh-token grant (which carries no ambient credential).
 pub fn edge_op(config: &EdgeConfig, op: AuthRoute, facts: &Facts<'_>) -> Result<EdgeOp, Rejection> {
     let op = match op {
         AuthRoute::Unknown { wrong_method: true } => {
@@ -177,6 +192,8 @@ pub fn edge_op(config: &EdgeConfig, op: AuthRoute, facts: &Facts<'_>) -> Result<
         AuthRoute::LogoutAll => EdgeOp::LogoutAll,
         AuthRoute::Session => EdgeOp::WhoAmI,
         AuthRoute::Sessions => EdgeOp::Sessions,
+        AuthRoute::Jwks if config.assertion.is_some() => return Ok(EdgeOp::Jwks),
+        AuthRoute::Jwks => return Err(Rejection::new(Reason::NoRoute)),
     };
     if config.session.is_none() && op != EdgeOp::WhoAmI {
         return Err(Rejection::new(Reason::NoRoute));

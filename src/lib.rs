@@ -20,6 +20,7 @@
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod access_cookie;
+pub mod assertion;
 pub mod audit;
 pub mod body;
 pub mod cache_policy;

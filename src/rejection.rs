@@ -136,6 +136,7 @@ impl Reason {
                 UpstreamFault::Timeout => "upstream_timeout",
                 UpstreamFault::Finalize => "finalize",
                 UpstreamFault::Reply => "reply",
+                UpstreamFault::Assertion => "assertion_unsigned",
             },
             Self::LoginThrottled { by, .. } => match by {
                 Counter::User => "login_throttled_user",

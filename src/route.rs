@@ -29,6 +29,8 @@ pub enum AuthRoute {
     Session,
     /// `GET {prefix}/sessions`.
     Sessions,
+    /// `GET {prefix}/jwks`: the identity assertion's public keys.
+    Jwks,
     /// Anything else under the prefix (404), or a known path with the wrong method (405).
     Unknown {
         /// The path exists but not for this method.
@@ -142,6 +144,7 @@ fn auth_route(method: &str, rest: &str) -> AuthRoute {
         "/logout-all" => ("POST", AuthRoute::LogoutAll),
         "/session" => ("GET", AuthRoute::Session),
         "/sessions" => ("GET", AuthRoute::Sessions),
+        "/jwks" => ("GET", AuthRoute::Jwks),
         _ => {
             return AuthRoute::Unknown {
                 wrong_method: false,
@@ -178,6 +181,8 @@ mod tests {
             ("GET", "/auth/session", Route::Auth(AuthRoute::Session)),
             ("HEAD", "/auth/session", Route::Auth(AuthRoute::Session)),
             ("GET", "/auth/sessions", Route::Auth(AuthRoute::Sessions)),
+            ("GET", "/auth/jwks", Route::Auth(AuthRoute::Jwks)),
+            ("HEAD", "/auth/jwks", Route::Auth(AuthRoute::Jwks)),
             (
                 "GET",
                 "/auth/login",
@@ -244,6 +249,7 @@ mod tests {
             ("HEAD", "/auth/sessions", Route::Auth(AuthRoute::Sessions)),
             ("POST", "/auth/session", wrong),
             ("POST", "/auth/sessions", wrong),
+            ("POST", "/auth/jwks", wrong),
             ("DELETE", "/auth/session", wrong),
             ("HEAD", "/auth/login", wrong),
             ("HEAD", "/auth/logout", wrong),

@@ -133,6 +133,8 @@ fn is_control(b: u8) -> bool {
 }
 
 /// Percent-decodes `s`, refusing what decoders disagree on (see the module docs).
+/// Hand-written: `percent-encoding` passes malformed escapes through and decodes every byte
+/// alike, while this decoder must refuse per shape (`%2e`, `%zz`, `%00`) as it goes.
 fn decode(s: &str) -> Result<Vec<u8>, TargetError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

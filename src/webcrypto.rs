@@ -23,6 +23,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope};
 
+use crate::assertion::SigningKey;
 use crate::keys::{Alg, VerifyKey};
 
 /// Most imported keys kept per isolate; the oldest import goes first. A JWKS holds at most
@@ -38,6 +39,8 @@ pub enum Unavailable {
     ImportFailed,
     /// `verify` threw instead of answering.
     VerifyFailed,
+    /// `sign` threw, or answered something else than a signature.
+    SignFailed,
 }
 
 impl Unavailable {
@@ -47,6 +50,7 @@ impl Unavailable {
             Self::NoSubtle => "webcrypto_unavailable",
             Self::ImportFailed => "webcrypto_import_failed",
             Self::VerifyFailed => "webcrypto_verify_failed",
+            Self::SignFailed => "webcrypto_sign_failed",
         }
     }
 }
@@ -88,6 +92,9 @@ thread_local! {
     static IMPORTED: RefCell<Vec<Imported>> = const { RefCell::new(Vec::new()) };
     static SUBTLE: RefCell<Option<Option<SubtleCrypto>>> = const { RefCell::new(None) };
     static LOGGED: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    /// The assertion key, imported once per isolate (by `kid`: the configuration is read once
+    /// per isolate, so the key does not change under it).
+    static SIGNER: RefCell<Option<(String, CryptoKey)>> = const { RefCell::new(None) };
 }
 
 /// `crypto.subtle` of the global scope, looked up once per isolate. The global is cast
@@ -229,6 +236,54 @@ pub async fn verify(
         .await
         .map_err(|_| Unavailable::VerifyFailed)?;
     answer.as_bool().ok_or(Unavailable::VerifyFailed)
+}
+
+/// Signs `input` with the assertion key through WebCrypto (ECDSA P-256 with SHA-256), and
+/// answers the raw `r ‖ s` signature JWS wants (WebCrypto's own format). The private key is
+/// imported once per isolate as non-extractable. There is no pure-Rust fallback: the caller
+/// refuses the request (502) rather than forward it without its assertion.
+pub async fn sign_es256(key: &SigningKey, input: &[u8]) -> Result<Vec<u8>, Unavailable> {
+    let subtle = subtle().ok_or(Unavailable::NoSubtle)?;
+    let held = SIGNER.with(|cell| {
+        cell.borrow()
+            .as_ref()
+            .filter(|(kid, _)| kid == key.kid())
+            .map(|(_, k)| k.clone())
+    });
+    let crypto_key = match held {
+        Some(k) => k,
+        None => {
+            let k = import_signer(&subtle, key)
+                .await
+                .map_err(|_| Unavailable::ImportFailed)?;
+            SIGNER.with(|cell| *cell.borrow_mut() = Some((key.kid().to_owned(), k.clone())));
+            k
+        }
+    };
+    let params = json_object(params(Alg::Es256).1).map_err(|_| Unavailable::SignFailed)?;
+    let promise = subtle
+        .sign_with_object_and_u8_array(&params, &crypto_key, input)
+        .map_err(|_| Unavailable::SignFailed)?;
+    let signature = JsFuture::from(promise)
+        .await
+        .map_err(|_| Unavailable::SignFailed)?;
+    if !signature.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Err(Unavailable::SignFailed);
+    }
+    Ok(js_sys::Uint8Array::new(&signature).to_vec())
+}
+
+async fn import_signer(subtle: &SubtleCrypto, key: &SigningKey) -> Result<CryptoKey, JsValue> {
+    let jwk = json_object(&key.private_jwk().to_string())?;
+    let usages = js_sys::Array::of1(&JsValue::from_str("sign"));
+    let promise = subtle.import_key_with_object(
+        "jwk",
+        &jwk,
+        &json_object(params(Alg::Es256).0)?,
+        false,
+        &usages,
+    )?;
+    Ok(JsFuture::from(promise).await?.unchecked_into())
 }
 
 /// Whether a signature checked in pure Rust instead for `why` is to be logged: the first

@@ -234,7 +234,7 @@ proptest! {
                 }
                 // Nothing was mangled: the values are the claims as issued.
                 prop_assert!(headers.iter().any(|(n, v)| *n == "X-Auth-Subject" && *v == sub));
-                let roles_out = headers.iter().find(|(n, _)| *n == "X-Auth-Roles").map(|(_, v)| v.clone());
+                let roles_out = headers.iter().find(|(n, _)| *n == "X-Auth-Roles").map(|(_, v)| v.to_string());
                 prop_assert_eq!(roles_out, Some(roles.join(",")));
             }
             Err(_) => {

@@ -21,14 +21,7 @@ const SECONDS_BELOW: i64 = 100_000_000_000;
 
 #[inline]
 fn hex_sha256(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(s.as_bytes());
-    let mut out = String::with_capacity(2 + 64);
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    out
+    base16ct::lower::encode_string(&Sha256::digest(s.as_bytes()))
 }
 
 /// The KV key of a revoked session.

@@ -8,7 +8,7 @@
 use edge_session_protocol::error::{code, ErrorBody};
 use edge_session_protocol::paths;
 
-use crate::request::{percent_decode, valid_field, MAX_BODY_BYTES, MAX_FIELD_BYTES};
+use crate::request::{decode_path_segment, valid_field, MAX_BODY_BYTES, MAX_FIELD_BYTES};
 
 /// An error answer: status, stable `error_code` and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +186,7 @@ pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
         paths::DISCOVERY => fixed(Route::Discovery, get, "GET, HEAD"),
         _ => {
             let user = paths::user_sessions_segment(path).ok_or(ApiError::NotFound)?;
-            let user = percent_decode(user)
+            let user = decode_path_segment(user)
                 .filter(|u| valid_field(u, MAX_FIELD_BYTES))
                 .ok_or(ApiError::NotFound)?;
             match method {

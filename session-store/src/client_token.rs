@@ -1,21 +1,27 @@
 //! The ClientAccessToken: what `/oidc/token` issues to the calling backend (the edge) and every
 //! session API call must present as `Authorization: Bearer …`.
 //!
-//! It is a JWS (`HS256`, `typ: at+jwt`) keyed by HMAC-SHA256(CLIENT_SECRET, a fixed label), so
+//! It is a JWS (`HS256`, `typ: at+jwt`, made and checked by jwt-compact) keyed by
+//! HMAC-SHA256(CLIENT_SECRET, a fixed label), so
 //! it is cheap to verify on every call, and rotating the client secret invalidates every
 //! ClientAccessToken. It is never accepted as a user token: user tokens are signed with the
 //! asymmetric key, and verifiers take the algorithm from their key, not from the header.
 
-use base64ct::{Base64UrlUnpadded, Encoding};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::time::{to_seconds, Millis};
 
 type HmacSha256 = Hmac<Sha256>;
 
 const KEY_LABEL: &[u8] = b"session-store/client-access-token/v1";
+/// `typ` of a ClientAccessToken.
+const TYP: &str = "at+jwt";
 /// `scope` of a ClientAccessToken.
 pub const SCOPE: &str = "backend-sessions";
 /// Clock skew tolerated on `iat`, in seconds.
@@ -40,9 +46,19 @@ pub struct ClientClaims {
     pub exp: i64,
 }
 
+/// The claims besides `iat` and `exp` (jwt-compact's [`Claims`] carries those).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Body {
+    iss: String,
+    sub: String,
+    aud: String,
+    client_id: String,
+    scope: String,
+}
+
 /// Issues and verifies ClientAccessTokens for one client.
 pub struct ClientTokens {
-    key: [u8; 32],
+    key: Hs256Key,
     issuer: String,
     client_id: String,
 }
@@ -63,79 +79,81 @@ fn mac(key: &[u8]) -> HmacSha256 {
     }
 }
 
+fn at(seconds: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(seconds, 0)
+}
+
 impl ClientTokens {
     /// Derives the token key from the client secret.
     pub fn new(issuer: &str, client_id: &str, client_secret: &str) -> Self {
         let mut m = mac(client_secret.as_bytes());
         m.update(KEY_LABEL);
         Self {
-            key: m.finalize().into_bytes().into(),
+            key: Hs256Key::new(m.finalize().into_bytes()),
             issuer: issuer.to_string(),
             client_id: client_id.to_string(),
         }
     }
 
-    /// Issues a token valid for `ttl_seconds` from `now`.
+    /// Issues a token valid for `ttl_seconds` from `now` (empty if it cannot be serialised,
+    /// which cannot happen for these claims).
     pub fn issue(&self, now: Millis, ttl_seconds: i64) -> String {
         let iat = to_seconds(now);
-        let claims = ClientClaims {
+        let mut claims = Claims::new(Body {
             iss: self.issuer.clone(),
             sub: self.client_id.clone(),
             aud: self.issuer.clone(),
             client_id: self.client_id.clone(),
             scope: SCOPE.into(),
-            iat,
-            exp: iat + ttl_seconds,
-        };
-        let header = r#"{"alg":"HS256","typ":"at+jwt"}"#;
-        let payload = serde_json::to_vec(&claims).unwrap_or_default();
-        let mut out = Base64UrlUnpadded::encode_string(header.as_bytes());
-        out.push('.');
-        out.push_str(&Base64UrlUnpadded::encode_string(&payload));
-        let mut m = mac(&self.key);
-        m.update(out.as_bytes());
-        let sig = m.finalize().into_bytes();
-        out.push('.');
-        out.push_str(&Base64UrlUnpadded::encode_string(&sig));
-        out
+        });
+        claims.issued_at = at(iat);
+        claims.expiration = at(iat + ttl_seconds);
+        let header = Header::empty().with_token_type(TYP);
+        Hs256.token(&header, &claims, &self.key).unwrap_or_default()
     }
 
-    /// Verifies a token at `now`: signature (constant time), header, issuer, audience, client,
-    /// scope, `exp` and `iat`.
+    /// Verifies a token at `now`: signature (constant time, by jwt-compact) and `alg`, `typ`,
+    /// issuer, audience, client, scope, `exp` and `iat`.
     pub fn verify(&self, token: &str, now: Millis) -> Option<ClientClaims> {
-        let (signed, sig) = token.rsplit_once('.')?;
-        let (header, payload) = signed.split_once('.')?;
-        let sig = Base64UrlUnpadded::decode_vec(sig).ok()?;
-        let mut m = mac(&self.key);
-        m.update(signed.as_bytes());
-        m.verify_slice(&sig).ok()?;
-        let header: serde_json::Value =
-            serde_json::from_slice(&Base64UrlUnpadded::decode_vec(header).ok()?).ok()?;
-        if header.get("alg")?.as_str()? != "HS256" || header.get("typ")?.as_str()? != "at+jwt" {
+        let untrusted = UntrustedToken::new(token).ok()?;
+        if untrusted.header().token_type.as_deref() != Some(TYP) {
             return None;
         }
-        let claims: ClientClaims =
-            serde_json::from_slice(&Base64UrlUnpadded::decode_vec(payload).ok()?).ok()?;
+        let token = Hs256
+            .validator::<Body>(&self.key)
+            .validate(&untrusted)
+            .ok()?;
+        let claims = token.claims();
+        let (iat, exp) = (
+            claims.issued_at?.timestamp(),
+            claims.expiration?.timestamp(),
+        );
+        let body = &claims.custom;
         let now = to_seconds(now);
-        let ok = claims.iss == self.issuer
-            && claims.aud == self.issuer
-            && claims.client_id == self.client_id
-            && claims.sub == self.client_id
-            && claims.scope == SCOPE
-            && now < claims.exp
-            && claims.iat <= now + LEEWAY_SECONDS;
-        ok.then_some(claims)
+        let ok = body.iss == self.issuer
+            && body.aud == self.issuer
+            && body.client_id == self.client_id
+            && body.sub == self.client_id
+            && body.scope == SCOPE
+            && now < exp
+            && iat <= now + LEEWAY_SECONDS;
+        ok.then(|| ClientClaims {
+            iss: body.iss.clone(),
+            sub: body.sub.clone(),
+            aud: body.aud.clone(),
+            client_id: body.client_id.clone(),
+            scope: body.scope.clone(),
+            iat,
+            exp,
+        })
     }
 }
 
-/// Compares two secrets in time that depends only on their lengths.
+/// Compares two secrets in time that does not depend on where they differ nor on their
+/// lengths: SHA-256 of each (equal-length digests), compared with `subtle`.
 pub fn secrets_equal(a: &str, b: &str) -> bool {
-    // Compare MACs of both under a fixed key: equal-length outputs, constant-time verify.
-    let mut m = mac(KEY_LABEL);
-    m.update(a.as_bytes());
-    let mut n = mac(KEY_LABEL);
-    n.update(b.as_bytes());
-    n.verify_slice(&m.finalize().into_bytes()).is_ok()
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.ct_eq(&b).into()
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ fn route<'a>(value: &'a str, prefix: &str, secret_len: usize) -> Option<&'a str>
 
 /// SHA-256 of a refresh token, lowercase hex: the only form the store keeps.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    base16ct::lower::encode_string(&Sha256::digest(token.as_bytes()))
 }
 
 /// Prefix of the names of usernames' failed-login objects ([`login_attempts_object`]); no
@@ -86,24 +86,13 @@ pub fn login_attempts_object(username: &str) -> String {
     let folded = edge_session_protocol::attempts::username_key(username);
     format!(
         "{LOGIN_ATTEMPTS_PREFIX}{}",
-        hex(&Sha256::digest(folded.as_bytes()))
+        base16ct::lower::encode_string(&Sha256::digest(folded.as_bytes()))
     )
 }
 
 /// A `jti` from random bytes (base64url).
 pub fn jti(random: &[u8; JTI_BYTES]) -> String {
     Base64UrlUnpadded::encode_string(random)
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    out
 }
 
 /// Fills an array from the platform CSPRNG (`crypto.getRandomValues` in workerd).

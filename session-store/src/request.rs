@@ -193,17 +193,14 @@ pub fn parse_token_form(
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::InvalidRequest("form body is not UTF-8".into()))?;
     let (mut grant, mut id, mut secret) = (None, None, None);
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k).ok_or_else(|| ApiError::InvalidRequest("bad form".into()))?;
-        let v = percent_decode(v).ok_or_else(|| ApiError::InvalidRequest("bad form".into()))?;
-        let slot = match k.as_str() {
+    for (k, v) in form_urlencoded::parse(text.as_bytes()) {
+        let slot = match k.as_ref() {
             form::GRANT_TYPE => &mut grant,
             form::CLIENT_ID => &mut id,
             form::CLIENT_SECRET => &mut secret,
             _ => continue,
         };
-        if slot.replace(v).is_some() {
+        if slot.replace(v.into_owned()).is_some() {
             return Err(ApiError::InvalidRequest(format!("repeated field `{k}`")));
         }
     }
@@ -226,30 +223,23 @@ pub fn parse_token_form(
     })
 }
 
-/// Decodes `%XX` escapes and `+` (form encoding); `None` for bad escapes or non-UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+/// The token of an `Authorization: Bearer <token>` header. The scheme is matched without
+/// regard to case (RFC 7235 §2.1), then one or more spaces. Hand-written: a crate for one
+/// `split_once` (e.g. `headers`, with `http` and its parsers) would cost more wasm than it saves.
+pub fn bearer_token(header: Option<&str>) -> Option<&str> {
+    let (scheme, token) = header?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A percent-encoded path segment, decoded (`+` stays a plus: only forms read it as a
+/// space); `None` when the bytes are not UTF-8. Escapes that are not `%` and two hex digits
+/// stay as they are.
+pub fn decode_path_segment(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
 }
 
 #[cfg(test)]

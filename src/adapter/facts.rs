@@ -19,6 +19,7 @@ pub(super) struct Read {
     origin: Option<String>,
     accept: Option<String>,
     content_type: Option<String>,
+    upgrade: Option<String>,
 }
 
 impl Read {
@@ -38,12 +39,16 @@ impl Read {
             origin: h.get(Name::Origin),
             accept: h.get(Name::Accept),
             content_type: h.get(Name::ContentType),
+            upgrade: h.get(Name::Upgrade),
         }
     }
 
     /// Only what the fast path's decisions read (each header is a runtime call): the
     /// credentials, the client properties the session cookie binds to, and the CSRF headers
-    /// of an unsafe request. It never refuses, so the navigation headers are not read.
+    /// of an unsafe request. It never refuses, so the navigation headers are not read; nor is
+    /// `Upgrade`: a request that carries one is left to the full path
+    /// ([`super::upstream::prepare`] gives up on it), so a WebSocket handshake never costs the
+    /// warm path a header read.
     pub(super) fn fast(req: &web_sys::Request, config: &EdgeConfig, method: String) -> Self {
         let headers = req.headers();
         let h = js::raw(&headers);
@@ -76,6 +81,7 @@ impl Read {
             origin: self.origin.as_deref(),
             accept: self.accept.as_deref(),
             content_type: self.content_type.as_deref(),
+            upgrade: self.upgrade.as_deref(),
         }
     }
 }

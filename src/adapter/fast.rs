@@ -154,16 +154,23 @@ pub(super) fn serve(req: &web_sys::Request, env: &Env) -> Option<js_sys::Promise
             classified.target.path(),
         )?),
     };
+    let assertion = match &auth {
+        Some(a) => super::assertion::cached(env, &config, a, now_secs())?,
+        None => None,
+    };
     let all = req.headers();
     let incoming = Incoming {
         req,
         method: facts.method,
+        url: facts.url,
+        websocket: false,
+        fast: true,
         target: &classified.target,
         headers: &all,
         cookie: facts.cookie,
     };
     let identity = auth.as_ref().map(|a| (&*a.claims, a.session_id.as_deref()));
-    let prepared = upstream::prepare(&incoming, &config, identity).ok()?;
+    let prepared = upstream::prepare(&incoming, &config, identity, assertion.as_deref()).ok()?;
     let sent = upstream::send(env, &prepared);
     let marked = config.server_timing;
     Some(with_finalizers(&config, |f| {

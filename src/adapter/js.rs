@@ -71,16 +71,21 @@ pub(super) enum Name {
     ContentType,
     ServerTiming,
     CfRay,
+    Upgrade,
 }
 
-/// The identity header names the core produces, made into JS strings once as well.
-const IDENTITY: [&str; 6] = [
+/// The header names the core's [`forward::upstream_headers`] produces, made into JS strings
+/// once as well.
+const EDGE_HEADERS: [&str; 9] = [
+    forward::FORWARDED_HOST,
+    forward::FORWARDED_PROTO,
     forward::SUBJECT,
     forward::SESSION,
     forward::ROLES,
     forward::CLIENT,
     forward::SCOPE,
     forward::AMR,
+    crate::assertion::HEADER,
 ];
 
 impl Name {
@@ -103,12 +108,13 @@ impl Name {
             Self::ContentType => "content-type",
             Self::ServerTiming => "server-timing",
             Self::CfRay => "cf-ray",
+            Self::Upgrade => "upgrade",
         }
     }
 }
 
 /// Every name in declaration order, so `name as usize` indexes the JS strings.
-const ALL: [Name; 17] = [
+const ALL: [Name; 18] = [
     Name::Authorization,
     Name::Cookie,
     Name::UserAgent,
@@ -126,6 +132,7 @@ const ALL: [Name; 17] = [
     Name::ContentType,
     Name::ServerTiming,
     Name::CfRay,
+    Name::Upgrade,
 ];
 
 /// The headers of [`cache_policy::CDN_CACHE_HEADERS`], as names.
@@ -137,7 +144,7 @@ pub(super) const CDN_CACHE: [Name; 3] = [
 
 thread_local! {
     static NAMES: Vec<JsString> = ALL.iter().map(|n| JsString::from(n.text())).collect();
-    static IDENTITY_NAMES: Vec<JsString> = IDENTITY.iter().map(|n| JsString::from(*n)).collect();
+    static EDGE_NAMES: Vec<JsString> = EDGE_HEADERS.iter().map(|n| JsString::from(*n)).collect();
 }
 
 fn with_name<T>(name: Name, f: impl FnOnce(&JsString) -> T) -> T {
@@ -147,11 +154,11 @@ fn with_name<T>(name: Name, f: impl FnOnce(&JsString) -> T) -> T {
     })
 }
 
-/// `f` with the JS string of `name`: the one made once when it is an identity header name,
+/// `f` with the JS string of `name`: the one made once when it is a header the edge sets,
 /// else a new one (a name added to the core later still gets exactly its own header).
-fn with_identity_name<T>(name: &str, f: impl FnOnce(&JsString) -> T) -> T {
-    IDENTITY_NAMES.with(|names| {
-        match IDENTITY
+fn with_edge_name<T>(name: &str, f: impl FnOnce(&JsString) -> T) -> T {
+    EDGE_NAMES.with(|names| {
+        match EDGE_HEADERS
             .iter()
             .position(|n| *n == name)
             .and_then(|i| names.get(i))
@@ -183,10 +190,10 @@ impl RawHeaders {
         with_name(name, |n| self.set_js(n, value));
     }
 
-    /// `headers.set(name, value)` for an identity header the core produced (`value` checked
-    /// safe by the core).
-    pub(super) fn set_identity(&self, name: &str, value: &str) {
-        with_identity_name(name, |n| self.set_js(n, value));
+    /// `headers.set(name, value)` for a header the core produced (`value` checked safe by the
+    /// core).
+    pub(super) fn set_edge(&self, name: &str, value: &str) {
+        with_edge_name(name, |n| self.set_js(n, value));
     }
 
     /// `headers.append(name, value)`; `value` must be a valid header value.

@@ -3,7 +3,8 @@
 //!
 //! - `POST /auth/login` (MFA step-up with a valid session cookie), `POST /auth/refresh` (the
 //!   session cookie, or the refresh-token grant for API clients), `POST /auth/logout`,
-//!   `POST /auth/logout-all` ([`super::logout`]), `GET /auth/session`, `GET /auth/sessions`.
+//!   `POST /auth/logout-all` ([`super::logout`]), `GET /auth/session`, `GET /auth/sessions`,
+//!   `GET /auth/jwks` (the identity assertion's keys).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ pub(super) async fn run(
             .await
             .map(edge_routes::whoami_reply),
         EdgeOp::Sessions => sessions(env, config, facts).await,
+        EdgeOp::Jwks => {
+            edge_routes::jwks_reply(config).ok_or_else(|| Rejection::new(Reason::NoRoute))
+        }
     }
 }
 

@@ -1,5 +1,7 @@
-//! Forward: the request to the upstream with the edge's cookies and client identity headers
-//! removed and the verified identity added; then finalize the upstream's answer.
+//! Forward: the request to the upstream with the edge's cookies and the headers the edge sets
+//! itself removed, and the verified identity, its signed assertion and `X-Forwarded-*` added;
+//! then finalize the upstream's answer. A WebSocket handshake goes the same way with its
+//! `Upgrade: websocket`, and the upstream's `101` (with its socket) is the answer.
 //!
 //! Works on the runtime's own `Request`/`Response` objects (`web_sys`), not workers-rs'
 //! wrappers: this is the hot path, and every wrapper conversion is a round of JS calls. The
@@ -14,12 +16,12 @@ use web_sys::{RequestInit, RequestRedirect, ResponseInit};
 use worker::Env;
 
 use super::js::{self, Name};
-use super::with_isolate;
+use super::{assertion, with_isolate};
 use crate::audit;
 use crate::cache_policy::{self, ResponseKind};
 use crate::config::EdgeConfig;
 use crate::forward;
-use crate::gate::Authenticated;
+use crate::gate::{Authenticated, Facts};
 use crate::rejection::{Reason, Rejection, TokenFault, UpstreamFault};
 use crate::target::Target;
 use crate::token::VerifiedClaims;
@@ -55,6 +57,13 @@ pub(super) struct Upstream {
 pub(super) struct Incoming<'a> {
     pub(super) req: &'a web_sys::Request,
     pub(super) method: &'a str,
+    /// The request URL as the runtime handed it over (where `X-Forwarded-*` come from).
+    pub(super) url: &'a str,
+    /// The request opens a WebSocket.
+    pub(super) websocket: bool,
+    /// The fast path's request: one with an `Upgrade` header (read by neither) is left to the
+    /// full path, which reads it and decides whether it is a WebSocket handshake.
+    pub(super) fast: bool,
     /// The parsed target: the path and query the route was classified on.
     pub(super) target: &'a Target,
     pub(super) headers: &'a web_sys::Headers,
@@ -63,12 +72,15 @@ pub(super) struct Incoming<'a> {
 }
 
 /// Builds the upstream request: same method, path, query and body; headers less hop-by-hop
-/// ones, client-sent `X-Auth-*` and the edge's cookies, plus the identity when authenticated.
-/// Sends nothing.
+/// ones, those the edge sets itself and the edge's cookies, plus `X-Forwarded-*` and, when
+/// authenticated, the identity and its assertion. Sends nothing. On the fast path
+/// (`incoming.fast`) a request with an `Upgrade` header is an `Err`: the fast path defers it to
+/// the full path (which never sets `fast`), and nothing is logged.
 pub(super) fn prepare(
     incoming: &Incoming<'_>,
     config: &EdgeConfig,
     identity: Option<(&VerifiedClaims, Option<&str>)>,
+    assertion: Option<&str>,
 ) -> Result<Upstream, Rejection> {
     let method = incoming.method;
     // The configured origin plus the path and query the route was classified on (already
@@ -85,6 +97,9 @@ pub(super) fn prepare(
             continue;
         };
         if forward::drops_request_header(&text) {
+            if incoming.fast && text == "upgrade" {
+                return Err(Rejection::new(Reason::Upstream(UpstreamFault::Reply)));
+            }
             headers.delete(&name);
         }
     }
@@ -98,17 +113,20 @@ pub(super) fn prepare(
             headers.set(Name::Cookie, &kept);
         }
     }
-    let kind = match identity {
-        Some((claims, session_id)) => {
-            // Values are checked by the core (visible ASCII only) before they get here.
-            let identity = forward::identity_headers(claims, session_id)
-                .map_err(|_| Rejection::new(Reason::Token(TokenFault::MalformedClaims)))?;
-            for (name, value) in identity {
-                headers.set_identity(name, &value);
-            }
-            ResponseKind::Authenticated
-        }
-        None => ResponseKind::Public,
+    if incoming.websocket {
+        // The one hop-by-hop header that passes: it makes `fetch` open the WebSocket.
+        headers.set(Name::Upgrade, "websocket");
+    }
+    // Values are checked by the core (visible ASCII only) before they get here.
+    let added = forward::upstream_headers(incoming.url, identity, assertion)
+        .map_err(|_| Rejection::new(Reason::Token(TokenFault::MalformedClaims)))?;
+    for (name, value) in added {
+        headers.set_edge(name, &value);
+    }
+    let kind = if identity.is_some() {
+        ResponseKind::Authenticated
+    } else {
+        ResponseKind::Public
     };
 
     let init = RequestInit::new();
@@ -275,25 +293,33 @@ pub(super) fn finalize_response(
     Ok(copy)
 }
 
-/// The full path's forward: prepare, send, await, finalize.
+/// The full path's forward: the assertion (signed if the cache holds none), prepare, send,
+/// await, finalize.
 pub(super) async fn forward(
     req: &web_sys::Request,
-    cookie: Option<&str>,
+    facts: &Facts<'_>,
     target: &Target,
     env: &Env,
     config: &EdgeConfig,
     auth: Option<&Authenticated>,
 ) -> Result<web_sys::Response, Rejection> {
+    let assertion = match auth {
+        Some(a) => assertion::obtain(env, config, a).await?,
+        None => None,
+    };
     let headers = req.headers();
     let incoming = Incoming {
         req,
-        method: &req.method(),
+        method: facts.method,
+        url: facts.url,
+        websocket: facts.websocket(),
+        fast: false,
         target,
         headers: &headers,
-        cookie,
+        cookie: facts.cookie,
     };
     let identity = auth.map(|a| (&*a.claims, a.session_id.as_deref()));
-    let upstream = prepare(&incoming, config, identity)?;
+    let upstream = prepare(&incoming, config, identity, assertion.as_deref())?;
     let resp = JsFuture::from(send(env, &upstream)).await.map_err(|e| {
         let request_id = super::flight::request_id().unwrap_or_default();
         failure(

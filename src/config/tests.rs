@@ -666,3 +666,73 @@ fn the_step_up_page_must_not_need_a_step_up() {
     assert!(with_session(&[("ROUTE_POLICIES", roles)]).is_ok());
     assert!(with("ROUTE_POLICIES", mfa_everywhere).is_ok());
 }
+
+#[test]
+fn the_assertion_is_off_without_a_key_and_defaults_with_one() {
+    assert!(load(&base()).expect("valid").assertion.is_none());
+    let key = crate::gate::tests_support::ASSERTION_KEY;
+    let a = with("ASSERTION_KEY", key)
+        .expect("valid")
+        .assertion
+        .expect("on with a key");
+    assert_eq!(a.issuer, "edge-session");
+    assert_eq!(
+        a.audience, "https://app.internal.test",
+        "the upstream's origin"
+    );
+    assert_eq!(a.lifetime_secs, 60);
+    assert_eq!(a.key.kid(), "test-edge-1");
+    assert!(a.published.is_empty());
+
+    let mut v = base();
+    v.insert("UPSTREAM", "http://127.0.0.1:9000".into());
+    v.insert("ASSERTION_KEY", key.into());
+    v.insert("ASSERTION_ISSUER", "https://edge.example".into());
+    v.insert("ASSERTION_SECONDS", "30".into());
+    let a = load(&v).expect("valid").assertion.expect("on");
+    assert_eq!(
+        (a.issuer.as_str(), a.audience.as_str(), a.lifetime_secs),
+        ("https://edge.example", "http://127.0.0.1:9000", 30)
+    );
+    v.insert("ASSERTION_AUDIENCE", "urn:app".into());
+    assert_eq!(
+        load(&v).expect("valid").assertion.expect("on").audience,
+        "urn:app"
+    );
+}
+
+#[test]
+fn bad_assertion_settings_name_their_key_and_never_the_secret() {
+    let key = crate::gate::tests_support::ASSERTION_KEY;
+    let d = "30UaWTQoplXPaijuFL_eSo7NzPjk0fT3ggmYCj9PkeY";
+    let rows: &[(&'static str, String, &str)] = &[
+        ("ASSERTION_KEY", "{}".into(), "ASSERTION_KEY"),
+        (
+            "ASSERTION_KEY",
+            key.replace("30Ua", "30Ub"),
+            "ASSERTION_KEY",
+        ),
+        ("ASSERTION_SECONDS", "61".into(), "ASSERTION_SECONDS"),
+        ("ASSERTION_SECONDS", "9".into(), "ASSERTION_SECONDS"),
+        ("ASSERTION_ISSUER", "caf\u{e9}".into(), "ASSERTION_ISSUER"),
+        ("ASSERTION_AUDIENCE", "a\nb".into(), "ASSERTION_AUDIENCE"),
+        (
+            "ASSERTION_PUBLISHED_KEYS",
+            "[1]".into(),
+            "ASSERTION_PUBLISHED_KEYS",
+        ),
+        (
+            "ASSERTION_PUBLISHED_KEYS",
+            format!("[{key}]"),
+            "ASSERTION_PUBLISHED_KEYS",
+        ),
+    ];
+    for (k, value, named) in rows {
+        let mut v = base();
+        v.insert("ASSERTION_KEY", key.into());
+        v.insert(k, value.clone());
+        let e = load(&v).expect_err(k);
+        assert_eq!(e.key, *named, "{k}={value}");
+        assert!(!e.to_string().contains(d), "{e}");
+    }
+}

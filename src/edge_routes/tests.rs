@@ -129,6 +129,8 @@ fn body(r: &Reply) -> serde_json::Value {
 #[test]
 fn replies_carry_handles_not_session_ids() {
     assert_eq!(short_id("s-1").len(), 16);
+    // The first 8 bytes of SHA-256("abc") (FIPS 180-2 B.1), lowercase hex: what clients see.
+    assert_eq!(short_id("abc"), "ba7816bf8f01cfea");
     assert_ne!(short_id("s-1"), short_id("s-2"));
     let who = whoami_reply(auth(Some("s-1")));
     assert_eq!(body(&who)["session"], short_id("s-1"));

@@ -16,7 +16,7 @@ use crate::target::TargetError;
 use crate::token::TokenError;
 
 use super::tests_support::{
-    alice_cookie_header as alice_cookies, claims, config, config_with, NOW, UA, URL,
+    alice_cookie_header as alice_cookies, claims, config, config_with, ASSERTION_KEY, NOW, UA, URL,
 };
 
 /// The path of [`URL`], as classified.
@@ -211,6 +211,53 @@ fn a_cookie_token_takes_the_session_cookies_session_and_csrf() {
         let (_, out, _) = run(&c, &f, *mode, verified);
         assert_eq!(reason(&out), *want, "{site:?} {origin:?} {mode:?}");
     }
+}
+
+#[test]
+fn a_cookie_carried_websocket_handshake_is_held_to_the_csrf_rule() {
+    let c = config();
+    let (_, cookie) = alice_cookies(&c, "tok-a");
+    let verified = |a: &Asked| match a {
+        Asked::Verify(_) => Answer::Verified(Ok(claims("alice", None))),
+        _ => clean(),
+    };
+    let handshake = |site, origin, upgrade| Facts {
+        sec_fetch_site: site,
+        origin,
+        upgrade,
+        ..facts("GET", None, Some(&cookie))
+    };
+    let rows: &[(Option<&str>, Option<&str>, Option<&str>, Option<Reason>)] = &[
+        (
+            None,
+            Some("https://evil.test"),
+            Some("websocket"),
+            Some(Reason::Csrf(CsrfRefusal::OriginMismatch)),
+        ),
+        (
+            Some("cross-site"),
+            Some("https://evil.test"),
+            Some("WebSocket"),
+            Some(Reason::Csrf(CsrfRefusal::CrossSite)),
+        ),
+        (None, Some("https://app.test"), Some("websocket"), None),
+        (Some("same-origin"), None, Some("websocket"), None),
+        // The same cross-site GET without the upgrade is a safe request.
+        (None, Some("https://evil.test"), None, None),
+    ];
+    for (site, origin, upgrade, want) in rows {
+        let f = handshake(*site, *origin, *upgrade);
+        let (_, out, _) = run(&c, &f, Mode::Forward(PATH), verified);
+        assert_eq!(reason(&out), *want, "{site:?} {origin:?} {upgrade:?}");
+    }
+    // A Bearer token is not an ambient credential: no CSRF rule for its handshake.
+    let f = Facts {
+        origin: Some("https://evil.test"),
+        upgrade: Some("websocket"),
+        ..facts("GET", Some("Bearer tok.en.x"), None)
+    };
+    let (_, out, _) = run(&c, &f, Mode::Forward(PATH), verified);
+    assert_eq!(reason(&out), None);
 }
 
 #[test]
@@ -499,6 +546,7 @@ fn classify_table() {
 fn edge_op_table() {
     let with = config();
     let without = config_with(false, &[]);
+    let signing = config_with(false, &[("ASSERTION_KEY", ASSERTION_KEY)]);
     let json = Some("Application/JSON; charset=utf-8");
     let same = Some("same-origin");
     let rows: &[(
@@ -646,6 +694,25 @@ fn edge_op_table() {
             None,
             None,
             Ok(EdgeOp::WhoAmI),
+        ),
+        // The assertion's keys: public, whether sessions are on or not, with a key only.
+        (
+            &signing,
+            AuthRoute::Jwks,
+            "GET",
+            None,
+            None,
+            Some("cross-site"),
+            Ok(EdgeOp::Jwks),
+        ),
+        (
+            &with,
+            AuthRoute::Jwks,
+            "GET",
+            None,
+            None,
+            None,
+            Err(Reason::NoRoute),
         ),
     ];
     for (c, op, method, cookie, content_type, site, want) in rows {

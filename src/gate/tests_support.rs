@@ -10,6 +10,8 @@ use crate::token::VerifiedClaims;
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 pub(crate) const URL: &str = "https://app.test/orders";
 pub(crate) const UA: &str = "UA-A";
+/// An assertion key for tests (`ASSERTION_KEY`): test-only material.
+pub(crate) const ASSERTION_KEY: &str = r#"{"kty":"EC","crv":"P-256","x":"-ApzhqRNFDOAF6oDUCHIlB1C5iPy0iHQGBFvWDFQTKw","y":"9G2F2ZQmanJ5TzRRXk50pKQBiiP1tCRpNb4JEqOBzn4","d":"30UaWTQoplXPaijuFL_eSo7NzPjk0fT3ggmYCj9PkeY","kid":"test-edge-1"}"#;
 /// The fake clock: the request's time, seconds.
 pub(crate) const NOW: i64 = 1_700_000_000;
 

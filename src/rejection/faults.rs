@@ -103,4 +103,6 @@ pub enum UpstreamFault {
     Finalize,
     /// The edge's own answer could not be built.
     Reply,
+    /// The identity assertion could not be signed (WebCrypto refused the key or the signing).
+    Assertion,
 }

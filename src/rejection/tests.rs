@@ -83,6 +83,7 @@ fn every_reason() -> Vec<Reason> {
             UpstreamFault::Timeout,
             UpstreamFault::Finalize,
             UpstreamFault::Reply,
+            UpstreamFault::Assertion,
         ]
         .map(Reason::Upstream),
     );
@@ -525,6 +526,14 @@ fn the_table() {
         ),
         (
             Reason::Upstream(UpstreamFault::Finalize),
+            502,
+            "-",
+            false,
+            "bad_gateway",
+            Forward,
+        ),
+        (
+            Reason::Upstream(UpstreamFault::Assertion),
             502,
             "-",
             false,

@@ -151,6 +151,19 @@ test('log in through the demo page, browse, log out, and stay out', async () => 
   const me = await page.evaluate(async () => (await fetch('/api/me')).json());
   assert.equal(me.subject, 'user-alice');
 
+  // The browser's own WebSocket, through the edge to the demo's echo (5 s bound).
+  const echoed = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`ws://${location.host}/api/echo`);
+        const timer = setTimeout(() => resolve('timeout'), 5000);
+        ws.onopen = () => ws.send('hi');
+        ws.onmessage = (e) => (clearTimeout(timer), ws.close(), resolve(e.data));
+        ws.onerror = () => (clearTimeout(timer), resolve('error'));
+      }),
+  );
+  assert.equal(echoed, 'user-alice: hi');
+
   const stolen = cookies.map((c) => ({ ...c }));
   await Promise.all([page.waitForURL(`${base}/`), page.click('#logout')]);
   assert.equal(edgeCookies(await context.cookies(base)).length, 0, 'logout cleared the cookies');

@@ -26,10 +26,11 @@ const COPIED = [
   'wrangler.toml', '.dev.vars.example',
   'session-store/wrangler.toml', 'session-store/.dev.vars.example', 'session-store/scripts/gen-jwk.mjs',
   'demo/wrangler.toml', 'demo/.dev.vars.example', 'demo/worker.js',
-  'scripts/deploy.sh', 'scripts/deploy.mjs',
+  'scripts/deploy.sh', 'scripts/deploy.mjs', 'scripts/gen-assertion-key.mjs', 'examples/hono/edge-identity.js',
 ];
 const LINKED = ['node_modules', 'build', 'session-store/build', 'tests/keys'];
 const STORE_DEV = parseEnv(fs.readFileSync(path.join(REPO_ROOT, 'session-store/.dev.vars.example'), 'utf8'));
+const EDGE_DEV_ASSERTION = parseEnv(fs.readFileSync(path.join(REPO_ROOT, '.dev.vars.example'), 'utf8')).ASSERTION_KEY;
 
 const built = ['build/worker/shim.mjs', 'session-store/build/worker/shim.mjs'].every((p) => fs.existsSync(path.join(REPO_ROOT, p)));
 
@@ -183,14 +184,19 @@ describe('deploy.sh against a stub wrangler', { skip: !built && 'build the worke
     assert.match(c.read('session-store/wrangler.toml'), /ISSUER = "https:\/\/auth\.acme\.test"/);
   });
 
-  test('secrets: one client secret for both, a fresh cookie key and signing key, files gone, never in argv', () => {
+  test('secrets: one client secret for both, a fresh cookie key, assertion key and signing key, files gone, never in argv', () => {
     const [store, edge] = first.calls.filter((e) => e.argv[0] === 'deploy');
     assert.deepEqual(Object.keys(store.secrets).sort(), ['CLIENT_SECRET', 'DEMO_USERS', 'SIGNING_KEY']);
-    assert.deepEqual(Object.keys(edge.secrets).sort(), ['CLIENT_SECRET', 'COOKIE_KEYS']);
+    assert.deepEqual(Object.keys(edge.secrets).sort(), ['ASSERTION_KEY', 'CLIENT_SECRET', 'COOKIE_KEYS']);
     assert.equal(edge.secrets.CLIENT_SECRET, store.secrets.CLIENT_SECRET);
     assert.match(edge.secrets.CLIENT_SECRET, /^[A-Za-z0-9_-]{43}$/);
     assert.notEqual(edge.secrets.CLIENT_SECRET, STORE_DEV.CLIENT_SECRET);
     assert.match(edge.secrets.COOKIE_KEYS, /^[A-Za-z0-9_-]{43}$/);
+    const assertion = JSON.parse(edge.secrets.ASSERTION_KEY);
+    assert.equal(assertion.kty, 'EC');
+    assert.equal(assertion.crv, 'P-256');
+    assert.ok(assertion.kid, 'the assertion key has a kid');
+    assert.ok(assertion.d && assertion.d !== JSON.parse(EDGE_DEV_ASSERTION).d, 'a new assertion key, not the dev one');
     const jwk = JSON.parse(store.secrets.SIGNING_KEY);
     assert.equal(jwk.kty, 'EC');
     assert.equal(jwk.alg, 'ES256');
@@ -206,7 +212,7 @@ describe('deploy.sh against a stub wrangler', { skip: !built && 'build the worke
   });
 
   test('redeploy: secrets already set are kept, the KV namespace is not created again', () => {
-    const all = { 'session-store/wrangler.toml': ['CLIENT_SECRET', 'SIGNING_KEY', 'DEMO_USERS'], 'wrangler.toml': ['CLIENT_SECRET', 'COOKIE_KEYS'] };
+    const all = { 'session-store/wrangler.toml': ['CLIENT_SECRET', 'SIGNING_KEY', 'DEMO_USERS'], 'wrangler.toml': ['CLIENT_SECRET', 'COOKIE_KEYS', 'ASSERTION_KEY'] };
     const r = run(c, [], { STUB_SECRETS: JSON.stringify(all) });
     assert.equal(r.status, 0, r.out);
     assert.ok(!r.calls.some((e) => e.argv[0] === 'kv'), 'no KV call once the id is written');
@@ -216,7 +222,7 @@ describe('deploy.sh against a stub wrangler', { skip: !built && 'build the worke
   });
 
   test('a client secret set on one side only is not regenerated: it must be given', () => {
-    const half = { 'session-store/wrangler.toml': ['CLIENT_SECRET', 'SIGNING_KEY', 'DEMO_USERS'], 'wrangler.toml': ['COOKIE_KEYS'] };
+    const half = { 'session-store/wrangler.toml': ['CLIENT_SECRET', 'SIGNING_KEY', 'DEMO_USERS'], 'wrangler.toml': ['COOKIE_KEYS', 'ASSERTION_KEY'] };
     const r = run(c, [], { STUB_SECRETS: JSON.stringify(half) });
     assert.equal(r.status, 1, r.out);
     assert.match(r.out, /CLIENT_SECRET is needed/);

@@ -83,8 +83,10 @@ function received(req) {
   const headers = { ...req.headers };
   for (const name of Object.keys(headers)) if (name.startsWith('cf-') || name === 'content-length') delete headers[name];
   delete headers.host;
-  // Each worker has its own address, so an Origin equal to "our own" differs between them.
+  // Each worker has its own address, so an Origin equal to "our own" and the client's Host
+  // (X-Forwarded-Host, checked in assertion.test.mjs) differ between them.
   delete headers.origin;
+  delete headers['x-forwarded-host'];
   return { method: req.method, url: req.url, headers, body: req.body };
 }
 

@@ -158,15 +158,9 @@ fn now() -> Millis {
 /// Checks `Authorization: Bearer <ClientAccessToken>`.
 fn authorize(req: &Request, cfg: &Config, now: Millis) -> Result<(), ApiError> {
     let header = req.headers().get("authorization").ok().flatten();
-    let token = header
-        .as_deref()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .ok_or(ApiError::Unauthorized)?;
+    let token = crate::request::bearer_token(header.as_deref()).ok_or(ApiError::Unauthorized)?;
     cfg.client_tokens
-        .verify(token.trim(), now)
+        .verify(token, now)
         .ok_or(ApiError::Unauthorized)?;
     Ok(())
 }

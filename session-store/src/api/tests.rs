@@ -43,6 +43,18 @@ fn routes() {
             "/v1/auth/users/u1/sessions",
             Err(ApiError::MethodNotAllowed("GET, HEAD, DELETE")),
         ),
+        // A path is not a form: `+` is a plus sign there (a user id like `a+b@x.test`), and
+        // only `%20` is a space.
+        (
+            "GET",
+            "/v1/auth/users/a+b/sessions",
+            Ok(Route::ListSessions("a+b".into())),
+        ),
+        (
+            "GET",
+            "/v1/auth/users/a%2Bb%20c/sessions",
+            Ok(Route::ListSessions("a+b c".into())),
+        ),
         ("GET", "/v1/auth/users//sessions", Err(ApiError::NotFound)),
         (
             "GET",

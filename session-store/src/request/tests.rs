@@ -275,3 +275,29 @@ fn bodies_of_exactly_the_limit_are_read() {
         }
     }
 }
+
+#[test]
+fn bearer_scheme_is_case_insensitive() {
+    // RFC 7235 §2.1: the auth-scheme is a case-insensitive token, followed by one or more
+    // spaces.
+    for header in [
+        "Bearer tok",
+        "bearer tok",
+        "BEARER tok",
+        "bEaReR tok",
+        "Bearer   tok",
+    ] {
+        assert_eq!(bearer_token(Some(header)), Some("tok"), "{header}");
+    }
+    for header in [
+        "Basic tok",
+        "Bearertok",
+        "Bearer",
+        "Bearer ",
+        "",
+        "Token tok",
+    ] {
+        assert_eq!(bearer_token(Some(header)), None, "{header}");
+    }
+    assert_eq!(bearer_token(None), None);
+}
