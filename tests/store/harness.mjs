@@ -24,14 +24,16 @@ export const ALICE = { username: "alice", password: "alice-dev-password", userId
 export const BOB = { username: "bob", password: "bob-dev-password", userId: "user-bob" };
 
 /**
- * Starts the store with wrangler.toml's vars plus `overrides`. With `direct`, the worker also
- * gets a direct loopback socket (`store.directUrl`) for raw-byte tests.
+ * The store as a Miniflare worker named `name` (wrangler.toml's vars plus `overrides`, its user
+ * objects in memory, the edge's `REVOCATIONS` KV namespace bound, a direct loopback socket), for
+ * a Miniflare of several workers (tests/session/stores.mjs runs it beside the edge).
  */
-export async function startStore(overrides = {}, { direct = false } = {}) {
+export function storeWorker(name, overrides = {}) {
   if (!existsSync(scriptPath)) {
     throw new Error(`${scriptPath} missing: build with (cd session-store && worker-build --release)`);
   }
-  const mf = new Miniflare({
+  return {
+    name,
     modules: true,
     scriptPath,
     modulesRoot: path.join(root, "session-store/build"),
@@ -43,18 +45,37 @@ export async function startStore(overrides = {}, { direct = false } = {}) {
     compatibilityFlags: config.compatibility_flags,
     bindings: { ...config.vars, ...overrides },
     durableObjects: { USER_SESSIONS: { className: "UserSessions", useSQLite: true } },
+    // The namespace the edge reads (wrangler.toml binds the same id in both workers).
+    kvNamespaces: ["REVOCATIONS"],
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  };
+}
+
+/**
+ * Starts the store with wrangler.toml's vars plus `overrides`. With `direct`, the worker also
+ * gets a direct loopback socket (`store.directUrl`) for raw-byte tests. `store.kv` is its
+ * `REVOCATIONS` namespace (in memory).
+ */
+export async function startStore(overrides = {}, { direct = false } = {}) {
+  const { unsafeDirectSockets, ...worker } = storeWorker("session-store", overrides);
+  const mf = new Miniflare({
+    ...worker,
     durableObjectsPersist: false,
-    ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
+    ...(direct ? { unsafeDirectSockets } : {}),
     cf: false,
     log: undefined,
   });
   await mf.ready;
   const store = new Store(mf);
+  store.kv = await mf.getKVNamespace("REVOCATIONS");
   if (direct) store.directUrl = (await mf.unsafeGetDirectURL()).toString();
   return store;
 }
 
-/** A thin client over the store's HTTP API. */
+/**
+ * A thin client over the store's HTTP API. `mf` is the store's Miniflare, or anything with its
+ * `dispatchFetch(url, init)`.
+ */
 export class Store {
   constructor(mf) {
     this.mf = mf;

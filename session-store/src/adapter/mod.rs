@@ -8,6 +8,7 @@
 mod body;
 mod durable;
 mod object;
+mod revocations;
 mod routes;
 
 use std::cell::RefCell;
@@ -141,9 +142,10 @@ fn authorize(req: &Request, cfg: &Config, now: Millis) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// What a route's steps work with: the configuration, the clock read once, the user objects'
-/// namespace and the request's counters.
+/// What a route's steps work with: the environment, the configuration, the clock read once,
+/// the user objects' namespace and the request's counters.
 struct Cx<'a> {
+    env: &'a Env,
     cfg: &'a Config,
     now: Millis,
     ns: &'a worker::ObjectNamespace,
@@ -163,6 +165,7 @@ async fn handle(req: Request, env: &Env, metrics: &mut Metrics) -> Result<Respon
         .durable_object(BINDING)
         .map_err(|e| internal("durable object binding", e))?;
     let mut cx = Cx {
+        env,
         cfg: &cfg,
         now,
         ns: &ns,

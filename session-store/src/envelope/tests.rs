@@ -116,3 +116,54 @@ fn the_largest_valid_envelope_and_reply_fit_their_limits() {
         wire.len()
     );
 }
+
+#[test]
+fn the_answer_carries_what_the_operation_ended() {
+    let mut store = MemStore::default();
+    let login = |now, sid: &str| {
+        env(
+            now,
+            Command::Authenticate {
+                user_id: "u1".into(),
+                method: "pwd".into(),
+                existing: None,
+                new_session_id: sid.into(),
+                chain: NewChain {
+                    refresh_hash: format!("h-{sid}"),
+                    audience: "aud".into(),
+                },
+            },
+        )
+    };
+    let a = execute_recorded(&mut store, &login(5, "s")).unwrap();
+    assert!(a.ended.is_empty());
+    assert_eq!(
+        serde_json::from_str::<Answer>(&serde_json::to_string(&a).unwrap()).unwrap(),
+        a
+    );
+    let a = execute_recorded(
+        &mut store,
+        &env(
+            6,
+            Command::Logout {
+                session_id: "s".into(),
+            },
+        ),
+    )
+    .unwrap();
+    assert_eq!(a.reply, Reply::Done { count: 1 });
+    assert_eq!(a.ended.sessions, vec!["s".to_owned()]);
+    let wire = serde_json::to_string(&a).unwrap();
+    assert_eq!(
+        wire,
+        r#"{"reply":{"result":"done","count":1},"ended":{"sessions":["s"]}}"#
+    );
+    // Expired sessions found by the next login are ended too.
+    execute_recorded(&mut store, &login(7, "t")).unwrap();
+    let a = execute_recorded(&mut store, &login(2_000_000, "u")).unwrap();
+    assert_eq!(a.ended.sessions, vec!["t".to_owned()]);
+    let a = execute_recorded(&mut store, &env(2_000_001, Command::RevokeAll)).unwrap();
+    assert_eq!(a.reply, Reply::Done { count: 1 });
+    assert!(a.ended.all);
+    assert_eq!(serde_json::to_string(&a.ended).unwrap(), r#"{"all":true}"#);
+}
