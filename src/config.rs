@@ -107,6 +107,25 @@ pub struct RevocationConfig {
     pub max_access_token_secs: u64,
 }
 
+/// The revocation webhook's secrets (`REVOCATION_WEBHOOK_SECRET`, comma-separated: any one
+/// verifies, so a sender can roll its secret); empty: `POST /auth/revocations` is off (404).
+/// Never shown by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct WebhookSecrets(pub Vec<String>);
+
+impl fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebhookSecrets({} redacted)", self.0.len())
+    }
+}
+
+impl WebhookSecrets {
+    /// Whether the webhook is on.
+    pub fn enabled(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
@@ -145,6 +164,8 @@ pub struct EdgeConfig {
     pub token_cache_secs: i64,
     /// Revocation checks.
     pub revocation: RevocationConfig,
+    /// The revocation webhook's secrets (empty: off).
+    pub webhook: WebhookSecrets,
     /// Session management, if configured.
     pub session: Option<SessionConfig>,
 }
@@ -158,13 +179,20 @@ impl EdgeConfig {
     /// so sessions without the binding are a configuration error (a gate without sessions
     /// runs without it: nothing can be revoked at the edge then, as documented).
     pub fn with_bindings(self, revocations_bound: bool) -> Result<Self, ConfigError> {
-        if self.session.is_some() && !revocations_bound {
-            return Err(ConfigError {
+        let needs = if self.session.is_some() {
+            Some("SESSION_STORE_URL")
+        } else if self.webhook.enabled() {
+            Some("REVOCATION_WEBHOOK_SECRET")
+        } else {
+            None
+        };
+        match needs {
+            Some(key) if !revocations_bound => Err(ConfigError {
                 key: "REVOCATIONS",
-                problem: "the KV binding is required with SESSION_STORE_URL".into(),
-            });
+                problem: format!("the KV binding is required with {key}"),
+            }),
+            _ => Ok(self),
         }
-        Ok(self)
     }
 
     /// Reads and validates the configuration. `get` returns a var or secret by name; empty
@@ -178,6 +206,7 @@ impl EdgeConfig {
         let paths = sections::paths(&env)?;
         let caches = sections::caches(&env)?;
         let revocation = sections::revocation(&env)?;
+        let webhook = sections::webhook(&env)?;
         let session = session::session(&env)?;
         Ok(Self {
             policy: tokens.policy,
@@ -196,6 +225,7 @@ impl EdgeConfig {
             token_cache_entries: caches.token_cache_entries,
             token_cache_secs: caches.token_cache_secs,
             revocation,
+            webhook,
             session,
         })
     }

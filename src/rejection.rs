@@ -16,6 +16,7 @@ use crate::session_cookie::BindingError;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
 use crate::token::TokenError;
+use crate::webhook::WebhookFault;
 
 mod faults;
 mod table;
@@ -78,6 +79,10 @@ pub enum Reason {
     NoRandomness,
     /// The upstream forward failed.
     Upstream(UpstreamFault),
+    /// `DELETE /auth/sessions/{handle}` named no session of the caller's.
+    UnknownSession,
+    /// A revocation webhook call was refused.
+    Webhook(WebhookFault),
 }
 
 impl Reason {
@@ -121,6 +126,8 @@ impl Reason {
                 UpstreamFault::Finalize => "finalize",
                 UpstreamFault::Reply => "reply",
             },
+            Self::UnknownSession => "unknown_session",
+            Self::Webhook(f) => f.code(),
         }
     }
 }
@@ -169,6 +176,7 @@ impl From<Reason> for Rejection {
             Challenge::InvalidToken(description) => Some(format!(
                 "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{description}\""
             )),
+            Challenge::Signature => Some(format!("Edge-Signature realm=\"{REALM}\"")),
         };
         Self {
             reason,

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use url::Url;
 
 use super::values::{cookie_name, http_url, Env};
-use super::{err, ConfigError, KeySource, RevocationConfig, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS};
+use super::{
+    err, ConfigError, KeySource, RevocationConfig, WebhookSecrets, DEFAULT_LEEWAY_SECS,
+    MAX_LEEWAY_SECS,
+};
 use crate::keys::{Alg, KeySet};
 use crate::revocation::OnKvError;
 use crate::route::PathRules;
@@ -186,4 +189,24 @@ pub(super) fn revocation(env: &Env<'_>) -> Result<RevocationConfig, ConfigError>
         on_kv_error,
         max_access_token_secs: env.number("ACCESS_TOKEN_MAX_SECONDS", 3600, 60, 86_400)?,
     })
+}
+
+/// `REVOCATION_WEBHOOK_SECRET` (a secret): comma-separated, each at least
+/// [`crate::webhook::MIN_SECRET_BYTES`] bytes; unset: the webhook is off.
+pub(super) fn webhook(env: &Env<'_>) -> Result<WebhookSecrets, ConfigError> {
+    let Some(v) = env.get("REVOCATION_WEBHOOK_SECRET") else {
+        return Ok(WebhookSecrets::default());
+    };
+    let secrets = list(&v);
+    const _: () = assert!(crate::webhook::MIN_SECRET_BYTES == 32);
+    if secrets
+        .iter()
+        .any(|s| s.len() < crate::webhook::MIN_SECRET_BYTES)
+    {
+        return Err(err(
+            "REVOCATION_WEBHOOK_SECRET",
+            "each secret must be at least 32 bytes",
+        ));
+    }
+    Ok(WebhookSecrets(secrets))
 }
