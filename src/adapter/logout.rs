@@ -50,6 +50,20 @@ pub(super) async fn end_session(
     (revoked_at_edge, store_logged_out)
 }
 
+/// Refuses a session the store ended by itself (a refresh token reused): at the edge, in this
+/// isolate at once and in KV for the others. Nothing to tell the store.
+pub(super) async fn revoke_ended(
+    env: &Env,
+    config: &EdgeConfig,
+    session_id: &str,
+    phase: &'static str,
+) {
+    refresh::forget(session_id);
+    if !revoke::revoke_session(env, config, session_id).await {
+        log::event("error", phase, "kv_write_failed");
+    }
+}
+
 /// The session id (`sid`) of the request's Bearer token, if the token is valid and carries
 /// one.
 async fn session_of_bearer_token(

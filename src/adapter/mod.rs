@@ -33,6 +33,7 @@ mod session;
 mod store;
 mod upstream;
 mod verify;
+mod webhook;
 
 use upstream::{forward, Served};
 
