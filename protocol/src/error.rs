@@ -263,25 +263,14 @@ pub fn error_code(body: &[u8]) -> Option<ErrorCode> {
 /// (anything else names no session). The message is not read.
 #[inline]
 pub fn reused_session(body: &[u8], max_len: usize) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Reused {
-        #[serde(default)]
-        error_code: Option<serde_json::Value>,
-        #[serde(default)]
-        session_id: Option<serde_json::Value>,
+    // Read through `serde_json::Value`, whose reader the edge links anyway.
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if v.get("error_code")?.as_str()? != code::REFRESH_TOKEN_REUSED {
+        return None;
     }
-    let r = serde_json::from_slice::<Reused>(body).ok()?;
-    match (r.error_code?, r.session_id?) {
-        (serde_json::Value::String(c), serde_json::Value::String(sid))
-            if c == code::REFRESH_TOKEN_REUSED
-                && !sid.is_empty()
-                && sid.len() <= max_len
-                && sid.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            Some(sid)
-        }
-        _ => None,
-    }
+    let sid = v.get("session_id")?.as_str()?;
+    let sane = !sid.is_empty() && sid.len() <= max_len && sid.bytes().all(|b| b.is_ascii_graphic());
+    sane.then(|| sid.to_owned())
 }
 
 #[cfg(test)]
