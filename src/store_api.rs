@@ -691,4 +691,26 @@ mod tests {
         )
         .is_none());
     }
+
+    #[test]
+    fn a_token_answers_session_id_is_bounded() {
+        let answer = |sid: &str| {
+            format!(r#"{{"access_token":"a.b.c","token_type":"Bearer","session_id":"{sid}"}}"#)
+        };
+        let sid = |n: usize| "s".repeat(n);
+        assert!(parse_tokens(answer(&sid(MAX_SESSION_ID_BYTES)).as_bytes(), true).is_ok());
+        assert_eq!(
+            parse_tokens(answer(&sid(MAX_SESSION_ID_BYTES + 1)).as_bytes(), true).map(drop),
+            Err(StoreFailure::Malformed)
+        );
+        assert_eq!(
+            parse_tokens(answer("").as_bytes(), true).map(drop),
+            Err(StoreFailure::Malformed)
+        );
+        assert_eq!(
+            parse_tokens(answer("sé").as_bytes(), false).map(drop),
+            Err(StoreFailure::Malformed),
+            "not ASCII"
+        );
+    }
 }

@@ -329,3 +329,39 @@ fn a_call_writes_the_edges_own_entries() {
     );
     assert!(entries(&Revocations::default(), 1).is_empty());
 }
+
+#[test]
+fn uppercase_hex_verifies_too_and_the_limits_are_the_documented_ones() {
+    let header = sign(SECRET.as_bytes(), NOW, BODY);
+    let (t, mac) = header.split_once(",v1=").unwrap_or_default();
+    let upper = format!("{t},v1={}", mac.to_uppercase());
+    assert_ne!(upper, header);
+    assert_eq!(
+        verify_at(&upper, NOW).map(|v| v.replay_key),
+        verify_at(&header, NOW).map(|v| v.replay_key),
+        "the same MAC, the same call"
+    );
+    assert_eq!(
+        parse_signature(&upper).map(|s| s.macs),
+        parse_signature(&header).map(|s| s.macs)
+    );
+    // README, "The revocation webhook": 16 KiB, 50 ids of 512 bytes, 300 s, 660 s.
+    assert_eq!(MAX_BODY_BYTES, 16_384);
+    assert_eq!((MAX_IDS, MAX_ID_BYTES, TOLERANCE_SECS), (50, 512, 300));
+}
+
+#[test]
+fn the_header_is_at_most_512_bytes() {
+    let mac = "ab".repeat(32);
+    // Spaces after a comma are allowed: pad a valid header to an exact length.
+    let padded = |len: usize| {
+        let bare = format!("t=1,v1={mac}");
+        format!("t=1,{}v1={mac}", " ".repeat(len - bare.len()))
+    };
+    assert_eq!(padded(512).len(), 512);
+    assert!(parse_signature(&padded(512)).is_ok());
+    assert_eq!(
+        parse_signature(&padded(513)).map(drop),
+        Err(WebhookFault::MalformedSignature)
+    );
+}
