@@ -106,9 +106,23 @@ if (table) {
     const tbody = table.querySelector('tbody');
     for (const s of d.sessions) {
       const tr = document.createElement('tr');
-      for (const v of [s.id, s.start_time, s.expiration_time, s.current ? 'this browser' : '']) {
+      for (const v of [s.id, s.start_time, s.expiration_time]) {
         const td = document.createElement('td'); td.textContent = v || ''; tr.appendChild(td);
       }
+      const last = document.createElement('td');
+      if (s.current) {
+        last.textContent = 'this browser';
+      } else {
+        // "Log out other devices": ends that session at the store and at the edge.
+        const b = document.createElement('button');
+        b.className = 'end-session'; b.dataset.id = s.id; b.textContent = 'Log out';
+        b.addEventListener('click', async () => {
+          const r = await fetch('/auth/sessions/' + encodeURIComponent(s.id), { method: 'DELETE', credentials: 'same-origin' });
+          if (r.ok) { tr.remove(); } else { $('error').textContent = 'Could not end that session (' + r.status + ')'; }
+        });
+        last.appendChild(b);
+      }
+      tr.appendChild(last);
       tbody.appendChild(tr);
     }
   });

@@ -324,10 +324,13 @@ async function fillPlaceholders(workers, o) {
   }
 }
 
-/** The REVOCATIONS namespace: found by title or created; its id written into wrangler.toml. */
+/**
+ * The REVOCATIONS namespace: found by title or created; its id written into every config that
+ * binds it (the edge reads it, the reference store writes the sessions that end there).
+ */
 function ensureKv() {
-  const edge = WORKERS.find((w) => w.id === 'edge');
-  if (!configText(edge).includes(KV_PLACEHOLDER)) return;
+  const holders = WORKERS.filter((w) => configText(w).includes(KV_PLACEHOLDER));
+  if (holders.length === 0) return;
   const list = wrangler(['kv', 'namespace', 'list']);
   if (list.status !== 0) throw new Fail(`wrangler kv namespace list failed:\n${list.stdout}${list.stderr}`);
   let id = JSON.parse(list.stdout).find((n) => n.title === KV_TITLE)?.id;
@@ -338,8 +341,10 @@ function ensureKv() {
     if (r.status !== 0 || !id) throw new Fail(`wrangler kv namespace create ${KV_TITLE} failed:\n${r.stdout}${r.stderr}`);
     log(`created KV namespace ${KV_TITLE} (${id})`);
   }
-  fs.writeFileSync(path.join(ROOT, edge.config), configText(edge).replace(KV_PLACEHOLDER, id));
-  log(`${edge.config}: [[env.${ENV}.kv_namespaces]] REVOCATIONS id = ${id}`);
+  for (const w of holders) {
+    fs.writeFileSync(path.join(ROOT, w.config), configText(w).replace(KV_PLACEHOLDER, id));
+    log(`${w.config}: [[env.${ENV}.kv_namespaces]] REVOCATIONS id = ${id}`);
+  }
 }
 
 /** The secret names already set on the deployed worker (none when it does not exist yet). */

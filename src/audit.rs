@@ -19,6 +19,7 @@ use crate::edge_routes::LoggedOut;
 use crate::rejection::{Reason, Rejection};
 use crate::store_api::StoreFailure;
 use crate::token::VerifiedClaims;
+use crate::webhook::Revocations;
 
 /// The request id of the request whose `cf-ray` header is `cf_ray`, or, without a usable one,
 /// the id made from `random` (bytes the adapter drew; called only then).
@@ -143,6 +144,25 @@ pub fn webhook_revocation(
     Audit::new(Event::WebhookRevocation, outcome, reason)
         .subject(subject)
         .session(session_id)
+}
+
+/// The lines of one webhook call: one per session and per user it revoked (`session`,
+/// `user`), or one saying why it was refused (the refusal's code: `invalid_signature` lines
+/// name no id, since nothing from an unverified body is believed).
+pub fn webhook(result: Result<&Revocations, &Rejection>) -> Vec<Audit> {
+    match result {
+        Ok(r) => r
+            .session_ids
+            .iter()
+            .map(|sid| webhook_revocation(Ok("session"), None, Some(sid)))
+            .chain(
+                r.user_ids
+                    .iter()
+                    .map(|user| webhook_revocation(Ok("user"), Some(user), None)),
+            )
+            .collect(),
+        Err(r) => vec![webhook_revocation(Err(r.reason.code()), None, None)],
+    }
 }
 
 #[cfg(test)]

@@ -117,6 +117,25 @@ pub struct RevocationConfig {
     pub max_access_token_secs: u64,
 }
 
+/// The revocation webhook's secrets (`REVOCATION_WEBHOOK_SECRET`, comma-separated: any one
+/// verifies, so a sender can roll its secret); empty: `POST /auth/revocations` is off (404).
+/// Never shown by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct WebhookSecrets(pub Vec<String>);
+
+impl fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebhookSecrets({} redacted)", self.0.len())
+    }
+}
+
+impl WebhookSecrets {
+    /// Whether the webhook is on.
+    pub fn enabled(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
@@ -157,6 +176,8 @@ pub struct EdgeConfig {
     pub token_cache_secs: i64,
     /// Revocation checks.
     pub revocation: RevocationConfig,
+    /// The revocation webhook's secrets (empty: off).
+    pub webhook: WebhookSecrets,
     /// Session management, if configured.
     pub session: Option<SessionConfig>,
     /// The identity assertion for the upstream, if a key is configured.
@@ -168,9 +189,10 @@ pub const DEFAULT_CLEAR_SITE_DATA: &str = "\"cache\", \"storage\"";
 
 impl EdgeConfig {
     /// The configuration checked against the runtime's bindings: sessions revoke through the
-    /// `REVOCATIONS` KV namespace, and without it a logout could not be enforced at the edge;
-    /// logins are throttled through the `LOGIN_THROTTLE` Durable Object namespace, and without
-    /// it every login would fail closed. So sessions without either binding are a
+    /// `REVOCATIONS` KV namespace, and without it a logout could not be enforced at the edge
+    /// (nor could the revocation webhook store what it is told); logins are throttled through
+    /// the `LOGIN_THROTTLE` Durable Object namespace, and without it every login would fail
+    /// closed. So sessions without either binding, or the webhook without the KV binding, are a
     /// configuration error (a gate without sessions runs without them: nothing can be revoked
     /// at the edge then, as documented, and there is no login).
     pub fn with_bindings(
@@ -178,10 +200,17 @@ impl EdgeConfig {
         revocations_bound: bool,
         throttle_bound: bool,
     ) -> Result<Self, ConfigError> {
-        if self.session.is_some() && !revocations_bound {
+        let needs = if self.session.is_some() {
+            Some("SESSION_STORE_URL")
+        } else if self.webhook.enabled() {
+            Some("REVOCATION_WEBHOOK_SECRET")
+        } else {
+            None
+        };
+        if let Some(key) = needs.filter(|_| !revocations_bound) {
             return Err(ConfigError {
                 key: "REVOCATIONS",
-                problem: "the KV binding is required with SESSION_STORE_URL".into(),
+                problem: format!("the KV binding is required with {key}"),
             });
         }
         if self.session.is_some() && !throttle_bound {
@@ -204,6 +233,7 @@ impl EdgeConfig {
         let paths = sections::paths(&env)?;
         let caches = sections::caches(&env)?;
         let revocation = sections::revocation(&env)?;
+        let webhook = sections::webhook(&env)?;
         let session = session::session(&env)?;
         let assertion = assertion::assertion(&env, &upstream.url)?;
         sections::step_up_page(Self {
@@ -224,6 +254,7 @@ impl EdgeConfig {
             token_cache_entries: caches.token_cache_entries,
             token_cache_secs: caches.token_cache_secs,
             revocation,
+            webhook,
             session,
             assertion,
         })

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::config::EdgeConfig;
 use crate::gate::{Authenticated, Reply};
 use crate::rejection::{BodyFault, Reason, Rejection};
+use crate::route::Handle;
 use crate::session_rules::LoginOutcome;
 use crate::store_api::{ApiTokenResponse, SessionInfo};
 use crate::token::VerifiedClaims;
@@ -207,6 +208,38 @@ pub fn whoami_reply(auth: Authenticated) -> Reply {
         "issued_at": c.iat,
     });
     Reply::json(&body, auth.set_cookies)
+}
+
+/// The session of the caller's `list` whose handle is `handle` ("log out other devices"):
+/// another user's session is never in the caller's list, so its handle finds nothing.
+pub fn session_by_handle<'a>(list: &'a [SessionInfo], handle: &Handle) -> Option<&'a SessionInfo> {
+    list.iter()
+        .find(|s| short_id(&s.session_id) == handle.as_str())
+}
+
+/// The answer of `DELETE /auth/sessions/{handle}`: what was done; when the session ended is
+/// the caller's own (`cleared` then holds the `Set-Cookie` values clearing both cookies), the
+/// logout's `Clear-Site-Data` goes with it.
+pub fn ended_reply(
+    current: bool,
+    revoked_at_edge: bool,
+    store_logged_out: bool,
+    cleared: Vec<String>,
+    clear_site_data: &str,
+) -> Reply {
+    let body = serde_json::json!({
+        "ended": true,
+        "current": current,
+        "revoked_at_edge": revoked_at_edge,
+        "store_logged_out": store_logged_out,
+    });
+    let mut reply = Reply::json(&body, if current { cleared } else { Vec::new() });
+    if current && !clear_site_data.is_empty() {
+        reply
+            .headers
+            .push(("clear-site-data", clear_site_data.to_owned()));
+    }
+    reply
 }
 
 /// `GET /auth/sessions`: the user's sessions, by handle, the caller's own marked.

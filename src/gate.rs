@@ -28,7 +28,7 @@ use crate::cookies;
 use crate::csrf::{self, CsrfVerdict};
 use crate::policy;
 use crate::rejection::{is_navigation, Reason, Rejection};
-use crate::route::{self, AuthRoute, Route};
+use crate::route::{self, AuthRoute, Handle, Route};
 use crate::session_cookie::ClientProps;
 use crate::target::{self, Target};
 
@@ -164,11 +164,17 @@ pub enum EdgeOp {
     Sessions,
     /// `GET /auth/jwks` (with an assertion key configured).
     Jwks,
+    /// `DELETE /auth/sessions/{handle}`: "log out other devices".
+    EndSession(Handle),
+    /// `POST /auth/revocations`: the revocation webhook.
+    Revocations,
 }
 
 /// The edge route `op` as an operation: unknown routes and wrong methods refused, session
-/// routes only with sessions configured, the key set only with an assertion key, the CSRF
-/// rule on every `POST` but the refresh-token grant (which carries no ambient credential).
+/// routes only with sessions configured, the key set only with an assertion key, the webhook
+/// only with its secret, the CSRF rule on every `POST` and `DELETE` but the refresh-token
+/// grant and the webhook (which carry no ambient credential: a refresh token in the body, a
+/// signature over the body).
 pub fn edge_op(config: &EdgeConfig, op: AuthRoute, facts: &Facts<'_>) -> Result<EdgeOp, Rejection> {
     let op = match op {
         AuthRoute::Unknown { wrong_method: true } => {
@@ -194,6 +200,9 @@ pub fn edge_op(config: &EdgeConfig, op: AuthRoute, facts: &Facts<'_>) -> Result<
         AuthRoute::Sessions => EdgeOp::Sessions,
         AuthRoute::Jwks if config.assertion.is_some() => return Ok(EdgeOp::Jwks),
         AuthRoute::Jwks => return Err(Rejection::new(Reason::NoRoute)),
+        AuthRoute::EndSession(h) => EdgeOp::EndSession(h),
+        AuthRoute::Revocations if config.webhook.enabled() => return Ok(EdgeOp::Revocations),
+        AuthRoute::Revocations => return Err(Rejection::new(Reason::NoRoute)),
     };
     if config.session.is_none() && op != EdgeOp::WhoAmI {
         return Err(Rejection::new(Reason::NoRoute));

@@ -46,6 +46,7 @@ pub mod token;
 pub mod token_cache;
 #[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
+pub mod webhook;
 
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 mod adapter;

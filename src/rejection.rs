@@ -18,6 +18,7 @@ use crate::store_api::StoreFailure;
 use crate::target::TargetError;
 use crate::throttle::Counter;
 use crate::token::TokenError;
+use crate::webhook::WebhookFault;
 
 mod faults;
 mod table;
@@ -93,6 +94,10 @@ pub enum Reason {
     },
     /// The login counters could not be reached: logins fail closed (503).
     ThrottleUnavailable,
+    /// `DELETE /auth/sessions/{handle}` named no session of the caller's.
+    UnknownSession,
+    /// A revocation webhook call was refused.
+    Webhook(WebhookFault),
 }
 
 impl Reason {
@@ -143,6 +148,8 @@ impl Reason {
                 Counter::Ip => "login_throttled_ip",
             },
             Self::ThrottleUnavailable => "throttle_unavailable",
+            Self::UnknownSession => "unknown_session",
+            Self::Webhook(f) => f.code(),
         }
     }
 }
@@ -194,6 +201,7 @@ impl From<Reason> for Rejection {
             Challenge::Insufficient { error, description } => Some(format!(
                 "Bearer realm=\"{REALM}\", error=\"{error}\", error_description=\"{description}\""
             )),
+            Challenge::Signature => Some(format!("Edge-Signature realm=\"{REALM}\"")),
         };
         Self {
             reason,

@@ -22,26 +22,12 @@
 use std::collections::HashMap;
 
 pub use edge_session_protocol::revocation::{
-    parse_user_entry, session_key, user_entry_value, user_key,
+    entry_ttl, parse_user_entry, session_key, user_entry_value, user_key, webhook_replay_key,
+    KV_MIN_TTL_SECS, SESSION_ENTRY_VALUE,
 };
 
-/// KV's smallest accepted `expirationTtl`.
-pub const KV_MIN_TTL_SECS: u64 = 60;
 /// Most entries in the isolate's read cache.
 pub const CACHE_MAX_ENTRIES: usize = 10_000;
-
-/// The TTL of a revocation entry, seconds: the longest an access token, or with sessions
-/// (`session_max_secs`) a session cookie, could still be presented.
-pub fn entry_ttl(
-    max_access_token_secs: u64,
-    session_max_secs: Option<u64>,
-    leeway_secs: u64,
-) -> u64 {
-    max_access_token_secs
-        .max(session_max_secs.unwrap_or(0))
-        .saturating_add(leeway_secs)
-        .max(KV_MIN_TTL_SECS)
-}
 
 /// What to do when KV cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +156,22 @@ impl RevocationCache {
         } else {
             self.ttl_secs
         };
+        self.insert(key, value, now, ttl);
+    }
+
+    /// Records this isolate's own write of `key` at `now` for at least `secs` (a webhook
+    /// call's replay marker, kept for the whole signature window).
+    pub fn remember(&mut self, key: String, value: String, now: i64, secs: i64) {
+        let ttl = secs.max(self.ttl_secs).max(KV_MIN_TTL_SECS as i64);
+        self.insert(key, Some(value), now, ttl);
+    }
+
+    /// Whether `key` is cached as present at `now` (a cached absence or a miss is `false`).
+    pub fn holds(&self, key: &str, now: i64) -> bool {
+        matches!(self.get(key, now), Some(Some(_)))
+    }
+
+    fn insert(&mut self, key: String, value: Option<String>, now: i64, ttl: i64) {
         if ttl <= 0 {
             return;
         }
@@ -186,14 +188,6 @@ impl RevocationCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ttl_covers_the_longest_token_or_session_and_kv_minimum() {
-        assert_eq!(entry_ttl(3600, None, 30), 3630);
-        assert_eq!(entry_ttl(10, None, 0), KV_MIN_TTL_SECS);
-        assert_eq!(entry_ttl(3600, Some(1_209_600), 30), 1_209_630);
-        assert_eq!(entry_ttl(3600, Some(60), 30), 3630);
-    }
 
     #[test]
     fn issued_not_after_table() {
@@ -266,6 +260,27 @@ mod tests {
         assert_eq!(off.get("r", 100), None);
         off.put("w".into(), Some("1".into()), 100, true);
         assert_eq!(off.get("w", 159), Some(Some("1".into())));
+    }
+
+    #[test]
+    fn remembered_writes_last_their_window_and_holds_reads_presence() {
+        let mut c = RevocationCache::new(10);
+        c.remember("w".into(), "1".into(), 100, 660);
+        assert!(c.holds("w", 759));
+        assert!(!c.holds("w", 760));
+        // Never shorter than the cache's TTL or KV's minimum.
+        c.remember("short".into(), "1".into(), 100, 5);
+        assert!(c.holds("short", 159));
+        assert!(!c.holds("short", 160));
+        let mut long = RevocationCache::new(120);
+        long.remember("x".into(), "1".into(), 0, 5);
+        assert!(long.holds("x", 119));
+        assert!(!long.holds("x", 120));
+        // A cached absence is not presence.
+        c.put("absent".into(), None, 100, false);
+        assert_eq!(c.get("absent", 100), Some(None));
+        assert!(!c.holds("absent", 100));
+        assert!(!c.holds("never", 100));
     }
 
     #[test]

@@ -31,11 +31,39 @@ pub enum AuthRoute {
     Sessions,
     /// `GET {prefix}/jwks`: the identity assertion's public keys.
     Jwks,
+    /// `DELETE {prefix}/sessions/{handle}`: end one of the caller's sessions.
+    EndSession(Handle),
+    /// `POST {prefix}/revocations`: the revocation webhook.
+    Revocations,
     /// Anything else under the prefix (404), or a known path with the wrong method (405).
     Unknown {
         /// The path exists but not for this method.
         wrong_method: bool,
     },
+}
+
+/// Length of a session handle.
+pub const HANDLE_LEN: usize = 16;
+
+/// A session's handle as `GET /auth/sessions` shows it (`edge_routes::short_id`): 16
+/// lowercase hex digits, never the session id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handle([u8; HANDLE_LEN]);
+
+impl Handle {
+    /// `s` if it is a handle's shape (exactly 16 of `0-9a-f`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let bytes: [u8; HANDLE_LEN] = s.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            .then_some(Self(bytes))
+    }
+
+    /// The handle as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// What a request is.
@@ -137,19 +165,25 @@ pub fn classify(method: &str, path: &str, auth_prefix: &str, public: &PathRules)
 }
 
 fn auth_route(method: &str, rest: &str) -> AuthRoute {
-    let (want, route) = match rest {
-        "/login" => ("POST", AuthRoute::Login),
-        "/refresh" => ("POST", AuthRoute::Refresh),
-        "/logout" => ("POST", AuthRoute::Logout),
-        "/logout-all" => ("POST", AuthRoute::LogoutAll),
-        "/session" => ("GET", AuthRoute::Session),
-        "/sessions" => ("GET", AuthRoute::Sessions),
-        "/jwks" => ("GET", AuthRoute::Jwks),
-        _ => {
-            return AuthRoute::Unknown {
-                wrong_method: false,
-            }
-        }
+    const UNKNOWN: AuthRoute = AuthRoute::Unknown {
+        wrong_method: false,
+    };
+    let (want, route) = match rest.strip_prefix("/sessions/") {
+        Some(handle) => match Handle::parse(handle) {
+            Some(h) => ("DELETE", AuthRoute::EndSession(h)),
+            None => return UNKNOWN,
+        },
+        None => match rest {
+            "/login" => ("POST", AuthRoute::Login),
+            "/refresh" => ("POST", AuthRoute::Refresh),
+            "/logout" => ("POST", AuthRoute::Logout),
+            "/logout-all" => ("POST", AuthRoute::LogoutAll),
+            "/session" => ("GET", AuthRoute::Session),
+            "/sessions" => ("GET", AuthRoute::Sessions),
+            "/revocations" => ("POST", AuthRoute::Revocations),
+            "/jwks" => ("GET", AuthRoute::Jwks),
+            _ => return UNKNOWN,
+        },
     };
     if method == want || (want == "GET" && method == "HEAD") {
         route
@@ -317,6 +351,60 @@ mod tests {
             "https://x/",
         ] {
             assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn session_handles_and_the_webhook_route() {
+        let r = rules();
+        let h = Handle::parse("0123456789abcdef");
+        assert_eq!(
+            h.map(|h| h.as_str().to_owned()).as_deref(),
+            Some("0123456789abcdef")
+        );
+        let end = |h: Option<Handle>| h.map(|h| Route::Auth(AuthRoute::EndSession(h)));
+        let wrong = Route::Auth(AuthRoute::Unknown { wrong_method: true });
+        let unknown = Route::Auth(AuthRoute::Unknown {
+            wrong_method: false,
+        });
+        let rows: &[(&str, &str, Option<Route>)] = &[
+            ("DELETE", "/auth/sessions/0123456789abcdef", end(h)),
+            ("GET", "/auth/sessions/0123456789abcdef", Some(wrong)),
+            ("POST", "/auth/sessions/0123456789abcdef", Some(wrong)),
+            ("HEAD", "/auth/sessions/0123456789abcdef", Some(wrong)),
+            // Not a handle's shape: no such route, whatever the method.
+            ("DELETE", "/auth/sessions/0123456789ABCDEF", Some(unknown)),
+            ("DELETE", "/auth/sessions/0123456789abcde", Some(unknown)),
+            ("DELETE", "/auth/sessions/0123456789abcdef0", Some(unknown)),
+            ("DELETE", "/auth/sessions/0123456789abcdeg", Some(unknown)),
+            ("DELETE", "/auth/sessions/", Some(unknown)),
+            ("GET", "/auth/sessions/x", Some(unknown)),
+            ("DELETE", "/auth/sessions/0123456789abcdef/x", Some(unknown)),
+            ("DELETE", "/auth/sessions", Some(wrong)),
+            (
+                "POST",
+                "/auth/revocations",
+                Some(Route::Auth(AuthRoute::Revocations)),
+            ),
+            ("GET", "/auth/revocations", Some(wrong)),
+            ("PUT", "/auth/revocations", Some(wrong)),
+            ("POST", "/auth/revocations/", Some(unknown)),
+        ];
+        for (method, path, want) in rows {
+            assert_eq!(
+                Some(classify(method, path, "/auth", &r)),
+                *want,
+                "{method} {path}"
+            );
+        }
+        for bad in [
+            "",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            "0123456789abcdeF",
+            "é123456789abcdef",
+        ] {
+            assert_eq!(Handle::parse(bad), None, "{bad:?}");
         }
     }
 

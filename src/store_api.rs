@@ -41,6 +41,8 @@ pub use edge_session_protocol::TokenResponse as ApiTokenResponse;
 
 /// Largest store response body read, bytes.
 pub const MAX_STORE_BODY_BYTES: usize = 64 * 1024;
+/// Longest session id accepted from the store, bytes.
+pub const MAX_SESSION_ID_BYTES: usize = 512;
 
 /// Longest `client_attributes.user_agent` sent, bytes: the reference store's field limit;
 /// Transmit documents none.
@@ -331,11 +333,26 @@ pub fn parse_tokens(body: &[u8], need_session: bool) -> Result<ApiTokenResponse,
         return Err(StoreFailure::Malformed);
     }
     match &t.session_id {
-        Some(sid) if !sane(sid) || sid.len() > 512 => return Err(StoreFailure::Malformed),
+        Some(sid) if !sane(sid) || sid.len() > MAX_SESSION_ID_BYTES => {
+            return Err(StoreFailure::Malformed)
+        }
         None if need_session => return Err(StoreFailure::Malformed),
         _ => {}
     }
     Ok(t)
+}
+
+/// The session a refused refresh-token grant says the store ended for reuse: a 4xx of the
+/// refresh grant whose body is `refresh_token_reused` with a `session_id` (the reference
+/// store's answer, [`edge_session_protocol::error::reused_session`]). The edge then refuses
+/// that session at once, in this isolate too. Transmit documents no reuse detection: its
+/// answer for a used refresh token ("invalid or expired", 401) names no session, and nothing
+/// more is revoked.
+pub fn reused_session(op: StoreOp, status: u16, body: &[u8]) -> Option<String> {
+    if op != StoreOp::Refresh || !(400..500).contains(&status) {
+        return None;
+    }
+    error::reused_session(body, MAX_SESSION_ID_BYTES)
 }
 
 /// Whether a session logout at the store counts as done: it answered, or it no longer knows
@@ -772,5 +789,78 @@ mod tests {
         }
         assert_eq!(RefreshReused.status(), 401);
         assert_eq!(RefreshReused.reason(), "refresh_token_reused");
+    }
+
+    #[test]
+    fn a_refresh_refused_as_reuse_names_its_session() {
+        let reused = br#"{"message":"m","error_code":"refresh_token_reused","session_id":"s1"}"#;
+        let rows: &[(StoreOp, u16, &[u8], Option<&str>)] = &[
+            (StoreOp::Refresh, 400, reused, Some("s1")),
+            (StoreOp::Refresh, 499, reused, Some("s1")),
+            (StoreOp::Refresh, 401, reused, Some("s1")),
+            // Only the refresh grant, only a refusal.
+            (StoreOp::Session, 400, reused, None),
+            (StoreOp::Login, 400, reused, None),
+            (StoreOp::Refresh, 200, reused, None),
+            (StoreOp::Refresh, 399, reused, None),
+            (StoreOp::Refresh, 500, reused, None),
+            // Transmit's answer for a used refresh token names nothing.
+            (
+                StoreOp::Refresh,
+                401,
+                br#"{"message":["Refresh token is invalid or expired"],"error_code":401}"#,
+                None,
+            ),
+            (
+                StoreOp::Refresh,
+                400,
+                br#"{"message":"m","error_code":"invalid_refresh_token","session_id":"s1"}"#,
+                None,
+            ),
+        ];
+        for (op, status, body, want) in rows {
+            assert_eq!(
+                reused_session(*op, *status, body).as_deref(),
+                *want,
+                "{op:?} {status}"
+            );
+        }
+        let long = |n: usize| {
+            format!(
+                r#"{{"error_code":"refresh_token_reused","message":"m","session_id":"{}"}}"#,
+                "s".repeat(n)
+            )
+        };
+        assert!(
+            reused_session(StoreOp::Refresh, 400, long(MAX_SESSION_ID_BYTES).as_bytes()).is_some()
+        );
+        assert!(reused_session(
+            StoreOp::Refresh,
+            400,
+            long(MAX_SESSION_ID_BYTES + 1).as_bytes()
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn a_token_answers_session_id_is_bounded() {
+        let answer = |sid: &str| {
+            format!(r#"{{"access_token":"a.b.c","token_type":"Bearer","session_id":"{sid}"}}"#)
+        };
+        let sid = |n: usize| "s".repeat(n);
+        assert!(parse_tokens(answer(&sid(MAX_SESSION_ID_BYTES)).as_bytes(), true).is_ok());
+        assert_eq!(
+            parse_tokens(answer(&sid(MAX_SESSION_ID_BYTES + 1)).as_bytes(), true).map(drop),
+            Err(StoreFailure::Malformed)
+        );
+        assert_eq!(
+            parse_tokens(answer("").as_bytes(), true).map(drop),
+            Err(StoreFailure::Malformed)
+        );
+        assert_eq!(
+            parse_tokens(answer("sé").as_bytes(), false).map(drop),
+            Err(StoreFailure::Malformed),
+            "not ASCII"
+        );
     }
 }

@@ -208,6 +208,11 @@ pub struct ErrorBody {
     pub message: ErrorMessage,
     /// What went wrong, for programs.
     pub error_code: ErrorCode,
+    /// The reference store's `refresh_token_reused` names the session the reuse ended, so the
+    /// edge that called can refuse that session at once ([`reused_session`]); absent
+    /// elsewhere (Transmit documents no reuse detection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
 }
 
 impl ErrorBody {
@@ -216,7 +221,14 @@ impl ErrorBody {
         Self {
             message: ErrorMessage::Text(message.into()),
             error_code: ErrorCode::text(code),
+            session_id: None,
         }
+    }
+
+    /// The body naming the session it concerns (`refresh_token_reused`).
+    pub fn with_session(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
     }
 
     /// The body as JSON.
@@ -246,6 +258,21 @@ pub fn error_code(body: &[u8]) -> Option<ErrorCode> {
         }),
         _ => None,
     }
+}
+
+/// The session a `refresh_token_reused` answer says the store ended: its `session_id`, when
+/// the body has that code and a session id of at most `max_len` bytes of visible ASCII
+/// (anything else names no session). The message is not read.
+#[inline]
+pub fn reused_session(body: &[u8], max_len: usize) -> Option<String> {
+    // Read through `serde_json::Value`, whose reader the edge links anyway.
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if v.get("error_code")?.as_str()? != code::REFRESH_TOKEN_REUSED {
+        return None;
+    }
+    let sid = v.get("session_id")?.as_str()?;
+    let sane = !sid.is_empty() && sid.len() <= max_len && sid.bytes().all(|b| b.is_ascii_graphic());
+    sane.then(|| sid.to_owned())
 }
 
 #[cfg(test)]

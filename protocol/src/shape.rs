@@ -59,8 +59,8 @@ pub struct Shape {
     /// (a lost answer retried) instead of a refusal.
     pub refresh_replay_grace: bool,
     /// Whether a rotated refresh token presented after its successor was used is reported as
-    /// reuse and revokes the session's refresh tokens; `None`: it is just dead (Transmit
-    /// documents no reuse detection).
+    /// reuse, ends the session (its refresh tokens with it) and names it in the answer's
+    /// `session_id`; `None`: it is just dead (Transmit documents no reuse detection).
     pub refresh_reused: Option<Refusal>,
     /// Whether an error `message` may be an array of strings (else always a string).
     pub message_may_be_list: bool,

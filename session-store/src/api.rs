@@ -34,9 +34,10 @@ pub enum ApiError {
     InvalidRefreshToken,
     /// 400: the refresh token's chain reached the configured "session expiration".
     RefreshTokenExpired,
-    /// 400: a rotated refresh token was presented again; the session's refresh tokens are
-    /// revoked.
-    RefreshTokenReused,
+    /// 400: a rotated refresh token was presented again; its session is ended (with its
+    /// refresh tokens). The body names the session, so the edge that called refuses it at
+    /// once.
+    RefreshTokenReused(Option<String>),
     /// 400: a `resource` the store does not issue tokens for.
     InvalidResource,
     /// 404: a user id the directory does not know.
@@ -61,7 +62,7 @@ impl ApiError {
             | Self::SessionNotFound
             | Self::InvalidRefreshToken
             | Self::RefreshTokenExpired
-            | Self::RefreshTokenReused
+            | Self::RefreshTokenReused(_)
             | Self::InvalidResource => 400,
             Self::InvalidClient | Self::Unauthorized | Self::InvalidCredentials => 401,
             Self::UserNotFound | Self::NotFound => 404,
@@ -86,7 +87,7 @@ impl ApiError {
             Self::SessionNotFound => code::SESSION_NOT_FOUND,
             Self::InvalidRefreshToken => code::INVALID_REFRESH_TOKEN,
             Self::RefreshTokenExpired => code::REFRESH_TOKEN_EXPIRED,
-            Self::RefreshTokenReused => code::REFRESH_TOKEN_REUSED,
+            Self::RefreshTokenReused(_) => code::REFRESH_TOKEN_REUSED,
             Self::InvalidResource => code::INVALID_RESOURCE,
             Self::UserNotFound => code::USER_NOT_FOUND,
             Self::NotFound => code::NOT_FOUND,
@@ -109,8 +110,8 @@ impl ApiError {
             Self::SessionNotFound => "Session not found".into(),
             Self::InvalidRefreshToken => "Invalid refresh token".into(),
             Self::RefreshTokenExpired => "Refresh token expired".into(),
-            Self::RefreshTokenReused => {
-                "Refresh token reuse detected; the session's refresh tokens are revoked".into()
+            Self::RefreshTokenReused(_) => {
+                "Refresh token reuse detected; the session is ended".into()
             }
             Self::InvalidResource => "Unknown resource".into(),
             Self::UserNotFound => "User not found".into(),
@@ -131,7 +132,12 @@ impl ApiError {
 
     /// The JSON error body `{message, error_code}`.
     pub fn body(&self) -> String {
-        ErrorBody::new(self.message(), self.code()).to_json()
+        let body = ErrorBody::new(self.message(), self.code());
+        match self {
+            Self::RefreshTokenReused(Some(session_id)) => body.with_session(session_id.as_str()),
+            _ => body,
+        }
+        .to_json()
     }
 }
 

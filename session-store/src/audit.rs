@@ -37,11 +37,14 @@ pub fn audit(route: &Route, result: Result<(), &ApiError>, seen: &Seen) -> Optio
     };
     let audit = match result {
         Ok(()) => Audit::new(event, Outcome::Success, done),
-        Err(ApiError::RefreshTokenReused) => Audit::new(
-            Event::RefreshReuseDetected,
-            Outcome::Failure,
-            ApiError::RefreshTokenReused.code(),
-        ),
+        // The session the reuse ended, when the refresh did not get as far as naming it.
+        Err(e @ ApiError::RefreshTokenReused(ended)) => {
+            return Some(
+                Audit::new(Event::RefreshReuseDetected, Outcome::Failure, e.code())
+                    .subject(seen.subject.as_deref())
+                    .session(seen.session.as_deref().or(ended.as_deref())),
+            )
+        }
         Err(e @ ApiError::TooManyAttempts(_)) => {
             Audit::new(Event::Throttled, Outcome::Failure, e.code())
         }

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{self, Issued, NewChain, Policy, Rejection, Session, Store};
+use crate::rules::{self, Ended, Issued, NewChain, Policy, Recording, Rejection, Session, Store};
 use crate::time::Millis;
 
 /// Largest envelope the Durable Object reads (every field of a command is bounded by the
@@ -96,6 +96,27 @@ pub enum Reply {
         /// Why.
         rejection: Rejection,
     },
+}
+
+/// The Durable Object's whole answer: the [`Reply`] and what the operation ended (for the
+/// edge's revocation list, written by the worker once the transaction committed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The operation's result.
+    pub reply: Reply,
+    /// The sessions it ended.
+    #[serde(default)]
+    pub ended: Ended,
+}
+
+/// Runs one envelope against a store, recording what it ends ([`Recording`]).
+pub fn execute_recorded<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Answer, S::Error> {
+    let mut recording = Recording::new(store);
+    let reply = execute(&mut recording, envelope)?;
+    Ok(Answer {
+        reply,
+        ended: recording.ended,
+    })
 }
 
 /// Runs one envelope against a store.

@@ -8,14 +8,19 @@
 //! - the **core** (every module but `adapter`): pure Rust, no I/O, no clock reads. Session rules
 //!   ([`rules`]), token claims and signing ([`tokens`]), the ClientAccessToken
 //!   ([`client_token`]), password verification ([`password`]), routes and error answers
-//!   ([`api`]), the audit line of each route ([`audit`]), request validation ([`request`]), the worker ⇄ Durable Object [`envelope`],
-//!   identifiers ([`ids`]) and configuration ([`config`]). The wire types, paths and codes it
-//!   shares with the edge come from `edge-session-protocol`. `now` is always an argument. Tested natively with `cargo test -p session-store`.
+//!   ([`api`]), the audit line of each route ([`audit`]), the edge's revocation entries for the
+//!   sessions that end here ([`revocations`]), request validation ([`request`]), the worker ⇄
+//!   Durable Object [`envelope`], identifiers ([`ids`]) and configuration ([`config`]). The wire
+//!   types, paths, codes and KV revocation format it shares with the edge come from
+//!   `edge-session-protocol`. `now` is always an argument. Tested natively with
+//!   `cargo test -p session-store`.
 //! - the **adapter** (wasm32 only): the only code that touches `worker::*`. It reads the
 //!   environment once per isolate, authenticates the caller, verifies passwords, routes each
-//!   operation to the user's Durable Object and signs the tokens it answers with. The Durable
-//!   Object runs one rules operation per request inside `transactionSync`, with no `await`
-//!   between its reads and writes, so concurrent requests cannot interleave.
+//!   operation to the user's Durable Object, writes the edge's revocation entries for what the
+//!   operation ended (`REVOCATIONS` KV, after the object committed) and signs the tokens it
+//!   answers with. The Durable Object runs one rules operation per request inside
+//!   `transactionSync`, with no `await` between its reads and writes, so concurrent requests
+//!   cannot interleave.
 //!
 //! Nothing in this crate logs a password, a token, a session id or a key.
 #![forbid(unsafe_code)]
@@ -31,6 +36,7 @@ pub mod envelope;
 pub mod ids;
 pub mod password;
 pub mod request;
+pub mod revocations;
 pub mod rules;
 pub mod time;
 pub mod tokens;

@@ -12,13 +12,18 @@
 //! - every token-issuing authentication starts a refresh-token chain whose tokens can be rotated
 //!   until `chain start + `[`Policy::refresh_max_ms`] (the resource's "session expiration");
 //!   rotating never moves that bound, and a refresh also needs the session to be live;
-//! - refresh tokens rotate on every use; presenting a rotated token again revokes **every**
-//!   refresh token of the session (the family), except within [`Policy::reuse_grace_ms`] of its
-//!   rotation for the immediately previous token of the chain, which gets a sibling of the
-//!   current token (a lost response can be retried, concurrent refreshes all succeed); once
-//!   one sibling rotates, the others are superseded and presenting them is reuse;
+//! - refresh tokens rotate on every use; presenting a rotated token again **ends the session**
+//!   with every refresh token of it (the family): a stolen token was used, and the session's
+//!   access tokens and cookies must go too (the edge refuses them through its revocation list),
+//!   except within [`Policy::reuse_grace_ms`] of its rotation for the immediately previous
+//!   token of the chain, which gets a sibling of the current token (a lost response can be
+//!   retried, concurrent refreshes all succeed); once one sibling rotates, the others are
+//!   superseded and presenting them is reuse;
 //! - logout deletes the session and its refresh tokens; revoke-all deletes every session of the
 //!   user and their refresh tokens;
+//! - every session an operation ends (logout, reuse, expiry found, the session cap) and a
+//!   revoke-all are recorded as they happen ([`Recording`], [`Ended`]), for the edge's
+//!   revocation list ([`crate::revocations`]);
 //! - a user has at most [`Policy::max_sessions`] live sessions: an authentication that creates a
 //!   session past it first ends the oldest (by creation) with their refresh tokens; the list
 //!   answers the newest sessions first, at most that many;
@@ -35,9 +40,11 @@ use serde::{Deserialize, Serialize};
 use crate::time::Millis;
 
 mod attempts;
+mod ended;
 mod records;
 
 pub use attempts::{admit_login, login_succeeded};
+pub use ended::{Ended, Recording};
 pub use records::{
     Policy, RefreshRecord, Session, Store, TokenState, DEFAULT_LOGIN_FAILURES,
     DEFAULT_LOGIN_WINDOW_MS, DEFAULT_MAX_SESSIONS,
@@ -54,7 +61,8 @@ pub enum Rejection {
     InvalidRefreshToken,
     /// The refresh token's chain reached its "session expiration".
     RefreshTokenExpired,
-    /// A rotated or superseded refresh token was presented; the family is revoked.
+    /// A rotated or superseded refresh token was presented; the session is ended with its
+    /// refresh tokens.
     RefreshTokenReused,
     /// Too many failed password attempts for this username: retry after this many seconds.
     TooManyAttempts {
@@ -212,13 +220,13 @@ pub fn refresh<S: Store>(
                     .rotated_at
                     .is_some_and(|at| now.saturating_sub(at) <= policy.reuse_grace_ms);
             if !(in_grace && token.generation + 1 == head) {
-                store.revoke_refresh_tokens(&session.id)?;
+                store.delete_session(&session.id)?;
                 return Ok(Err(Rejection::RefreshTokenReused));
             }
             head
         }
         TokenState::Superseded => {
-            store.revoke_refresh_tokens(&session.id)?;
+            store.delete_session(&session.id)?;
             return Ok(Err(Rejection::RefreshTokenReused));
         }
     };

@@ -245,6 +245,17 @@ pub struct IdClaims<'a> {
     pub jti: &'a str,
 }
 
+/// The lifetime of tokens issued at `now` for a session that expires at `session_expires_at`,
+/// seconds: the configured `ttl_seconds`, cut so that no token outlives its session (a
+/// refresh, which does not extend the session, close to its end), rounded up to a whole
+/// second, at least one. So an expired session leaves no accepted token behind
+/// ([`crate::revocations`]: why expiry needs no alarm).
+pub fn access_ttl(ttl_seconds: i64, now: Millis, session_expires_at: Millis) -> i64 {
+    let left_ms = session_expires_at.saturating_sub(now);
+    let left = left_ms.saturating_add(999).div_euclid(1000);
+    ttl_seconds.min(left).max(1)
+}
+
 impl<'a> Grant<'a> {
     /// The access-token claims, with `jti`.
     pub fn access_claims(&self, jti: &'a str) -> AccessClaims<'a> {

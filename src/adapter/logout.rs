@@ -51,6 +51,22 @@ pub(super) async fn end_session(
     (revoked_at_edge, store_logged_out)
 }
 
+/// Refuses a session the store ended by itself (a refresh token reused): at the edge, in this
+/// isolate at once and in KV for the others. Nothing to tell the store. Whether KV took it.
+pub(super) async fn revoke_ended(
+    env: &Env,
+    config: &EdgeConfig,
+    session_id: &str,
+    phase: &'static str,
+) -> bool {
+    refresh::forget(session_id);
+    let stored = revoke::revoke_session(env, config, session_id).await;
+    if !stored {
+        log::event(log::Level::Error, phase, "kv_write_failed");
+    }
+    stored
+}
+
 /// The user and session id (`sid`) of the request's Bearer token, if the token is valid and
 /// carries a `sid`.
 async fn session_of_bearer_token(

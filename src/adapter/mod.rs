@@ -36,6 +36,7 @@ mod store;
 mod throttle;
 mod upstream;
 mod verify;
+mod webhook;
 
 use upstream::{forward, Served};
 

@@ -1,5 +1,6 @@
-//! Revocation in Workers KV (binding `REVOCATIONS`): reads through the isolate's cache, and
-//! the writes of logout and logout-all. The rules are in [`crate::revocation`].
+//! Revocation in Workers KV (binding `REVOCATIONS`): reads through the isolate's cache, the
+//! writes of logout, logout-all, refresh-token reuse and the webhook, and the webhook's replay
+//! markers. The rules are in [`crate::revocation`] and [`crate::webhook`].
 
 use worker::Env;
 
@@ -22,10 +23,26 @@ async fn read(env: &Env, key: String, now: i64) -> Result<Option<String>, ()> {
     if let Some(hit) = with_isolate(env, |i| i.revocations.get(&key, now)) {
         return Ok(hit);
     }
-    let kv = env.kv(BINDING).map_err(|_| ())?;
-    let value = kv.get(&key).text().await.map_err(|_| ())?;
+    let value = kv_get(env, &key).await?;
     with_isolate(env, |i| i.revocations.put(key, value.clone(), now, false));
     Ok(value)
+}
+
+/// One KV value, past the cache: `Ok(None)` absent, `Err(())` unreadable.
+async fn kv_get(env: &Env, key: &str) -> Result<Option<String>, ()> {
+    let kv = env.kv(BINDING).map_err(|_| ())?;
+    kv.get(key).text().await.map_err(|_| ())
+}
+
+/// Writes `key` = `value` to KV for `ttl` seconds. Returns whether KV took it.
+async fn kv_put(env: &Env, key: &str, value: String, ttl: u64) -> bool {
+    let Ok(kv) = env.kv(BINDING) else {
+        return false;
+    };
+    match kv.put(key, value) {
+        Ok(put) => put.expiration_ttl(ttl).execute().await.is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// The decision's input from what was read (`Err(())`: unreadable).
@@ -112,19 +129,50 @@ fn ttl(config: &EdgeConfig) -> u64 {
 }
 
 async fn write(env: &Env, config: &EdgeConfig, key: String, value: String) -> bool {
-    let now = now_secs();
     // This isolate knows at once, whatever KV does.
+    remember(env, &[(key.clone(), value.clone())]);
+    put(env, config, &key, value).await
+}
+
+/// This isolate's own revocations (key, value): refused here from this moment on.
+pub(super) fn remember(env: &Env, entries: &[(String, String)]) {
+    let now = now_secs();
     with_isolate(env, |i| {
-        i.revocations
-            .put(key.clone(), Some(value.clone()), now, true)
+        for (key, value) in entries {
+            i.revocations
+                .put(key.clone(), Some(value.clone()), now, true);
+        }
     });
-    let Ok(kv) = env.kv(BINDING) else {
-        return false;
-    };
-    match kv.put(&key, value) {
-        Ok(put) => put.expiration_ttl(ttl(config)).execute().await.is_ok(),
-        Err(_) => false,
-    }
+}
+
+/// One revocation entry to KV, for the entries' lifetime. Returns whether KV took it.
+pub(super) async fn put(env: &Env, config: &EdgeConfig, key: &str, value: String) -> bool {
+    kv_put(env, key, value, ttl(config)).await
+}
+
+/// Whether this isolate holds the webhook replay marker `key`; if not, it holds it from now
+/// on, for `secs` (checked and set without an `await`: two copies of one call in this isolate
+/// cannot both pass).
+pub(super) fn seen_or_mark(env: &Env, key: &str, secs: i64) -> bool {
+    let now = now_secs();
+    with_isolate(env, |i| {
+        let seen = i.revocations.holds(key, now);
+        if !seen {
+            i.revocations
+                .remember(key.to_owned(), "1".to_owned(), now, secs);
+        }
+        seen
+    })
+}
+
+/// Whether KV holds `key`, read past the isolate's cache (`Err(())`: unreadable).
+pub(super) async fn stored(env: &Env, key: &str) -> Result<bool, ()> {
+    Ok(kv_get(env, key).await?.is_some())
+}
+
+/// Writes the marker `key` to KV for `secs`. Returns whether KV took it.
+pub(super) async fn store_marker(env: &Env, key: &str, secs: u64) -> bool {
+    kv_put(env, key, "1".to_owned(), secs).await
 }
 
 /// Revokes one session at the edge. Returns whether KV took the write.
@@ -133,7 +181,7 @@ pub(super) async fn revoke_session(env: &Env, config: &EdgeConfig, session_id: &
         env,
         config,
         revocation::session_key(session_id),
-        "1".to_owned(),
+        revocation::SESSION_ENTRY_VALUE.to_owned(),
     )
     .await
 }

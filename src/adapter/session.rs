@@ -4,11 +4,13 @@
 //! - `POST /auth/login` (MFA step-up with a valid session cookie), `POST /auth/refresh` (the
 //!   session cookie, or the refresh-token grant for API clients), `POST /auth/logout`,
 //!   `POST /auth/logout-all` ([`super::logout`]), `GET /auth/session`, `GET /auth/sessions`,
-//!   `GET /auth/jwks` (the identity assertion's keys).
+//!   `GET /auth/jwks` (the identity assertion's keys),
+//!   `DELETE /auth/sessions/{handle}`, and `POST /auth/revocations` ([`super::webhook`]).
 
 use std::rc::Rc;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use worker::{Env, Method, Request};
 
 use super::auth::{self, random_nonce};
@@ -17,9 +19,10 @@ use super::{log, logout, now_ms, now_secs, refresh, revoke, store, throttle};
 use crate::audit;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::edge_routes;
-use crate::gate::{EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, Reply};
+use crate::gate::{self, EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, Reply};
 use crate::rejection::{Reason, Rejection};
 use crate::revocation::Issued;
+use crate::route::Handle;
 use crate::session_cookie::SessionCookie;
 use crate::session_rules;
 use crate::store_api::{self, paths, SessionInfo, StoreOp};
@@ -39,7 +42,7 @@ pub(super) async fn run(
             .await
             .map(edge_routes::refreshed_reply),
         EdgeOp::RefreshGrant => {
-            let result = refresh_grant(req, env, config).await;
+            let result = refresh_grant(req, env, config, facts).await;
             let audit = audit::refresh_grant(result.as_ref().map(|(_, c)| &**c));
             log::audit(&audit, facts.connecting_ip);
             result.map(|(reply, _)| reply)
@@ -52,6 +55,14 @@ pub(super) async fn run(
         EdgeOp::Sessions => sessions(env, config, facts).await,
         EdgeOp::Jwks => {
             edge_routes::jwks_reply(config).ok_or_else(|| Rejection::new(Reason::NoRoute))
+        }
+        // Boxed: polled through one pointer, their code is not inlined into this state machine
+        // (wasm size).
+        EdgeOp::EndSession(handle) => end_session(env, config, facts, handle).boxed_local().await,
+        EdgeOp::Revocations => {
+            super::webhook::take(req, env, config, facts)
+                .boxed_local()
+                .await
         }
     }
 }
@@ -131,25 +142,42 @@ async fn login(
 }
 
 /// The refresh-token grant for API clients: the store rotates the refresh token; the new
-/// tokens go back in the body, `no-store`. The answer and the new token's claims (for the
-/// audit line).
+/// tokens go back in the body, `no-store`. A grant the store refuses as reuse ends the session
+/// it names at the edge too, in this isolate at once ([`store_api::reused_session`]). The
+/// answer and the new token's claims (for the audit line).
 async fn refresh_grant(
     req: Request,
     env: &Env,
     config: &Rc<EdgeConfig>,
+    facts: &Facts<'_>,
 ) -> Result<(Reply, Arc<VerifiedClaims>), Rejection> {
     let bytes = super::body::read_request(&req, edge_routes::MAX_BODY_BYTES).await?;
     let refresh_token = edge_routes::parse_refresh_grant(&bytes)?;
-    let (tokens, claims) = store::tokens(
+    let answer = store::call_answered(
         env,
         config,
         StoreOp::Refresh,
+        Method::Post,
         paths::TOKEN_REFRESH,
-        store_api::refresh_body(&refresh_token),
-        false,
-        "refresh_grant",
+        Some(store_api::refresh_body(&refresh_token)),
     )
-    .await?;
+    .await;
+    let reply = match answer {
+        Ok(reply) => reply,
+        Err(failed) => {
+            let reused = failed.answer.as_ref().and_then(|(status, body)| {
+                store_api::reused_session(StoreOp::Refresh, *status, body)
+            });
+            if let Some(sid) = reused {
+                let done = logout::revoke_ended(env, config, &sid, "refresh_grant").await;
+                let audit = audit::session_revoked("refresh_token_reused", done, None, Some(&sid));
+                log::audit(&audit, facts.connecting_ip);
+            }
+            return Err(Rejection::store(failed.failure));
+        }
+    };
+    let tokens = store_api::parse_tokens(&reply.body, false).map_err(Rejection::store)?;
+    let (tokens, claims) = store::verified(env, config, tokens, "refresh_grant").await?;
     revoke::check(
         env,
         config,
@@ -161,6 +189,19 @@ async fn refresh_grant(
     Ok((edge_routes::grant_reply(&tokens), claims))
 }
 
+/// The user's sessions from the store.
+async fn list(
+    env: &Env,
+    config: &EdgeConfig,
+    subject: &str,
+) -> Result<Vec<SessionInfo>, Rejection> {
+    let path = store_api::user_sessions_path(subject);
+    let reply = store::call(env, config, StoreOp::Session, Method::Get, &path, None)
+        .await
+        .map_err(|f| Rejection::store(store_api::list_failure(f)))?;
+    store_api::parse_success(&reply.body).map_err(Rejection::store)
+}
+
 /// `GET /auth/sessions`: the user's sessions from the store.
 async fn sessions(
     env: &Env,
@@ -168,10 +209,39 @@ async fn sessions(
     facts: &Facts<'_>,
 ) -> Result<Reply, Rejection> {
     let auth = auth::authenticate(env, config, facts, Mode::EdgeRoute).await?;
-    let path = store_api::user_sessions_path(&auth.claims.sub);
-    let reply = store::call(env, config, StoreOp::Session, Method::Get, &path, None)
-        .await
-        .map_err(|f| Rejection::store(store_api::list_failure(f)))?;
-    let list: Vec<SessionInfo> = store_api::parse_success(&reply.body).map_err(Rejection::store)?;
+    let list = list(env, config, &auth.claims.sub).await?;
     Ok(edge_routes::sessions_reply(&list, auth))
+}
+
+/// `DELETE /auth/sessions/{handle}`: ends one of the caller's sessions, found by its handle in
+/// the caller's own list (another user's handle, or an unknown one, is 404 and changes
+/// nothing), at the edge and at the store as a logout does.
+async fn end_session(
+    env: &Env,
+    config: &Rc<EdgeConfig>,
+    facts: &Facts<'_>,
+    handle: Handle,
+) -> Result<Reply, Rejection> {
+    let s = session_config(config)?;
+    let auth = auth::authenticate(env, config, facts, Mode::EdgeRoute).await?;
+    let list = list(env, config, &auth.claims.sub).await?;
+    let target = edge_routes::session_by_handle(&list, &handle)
+        .ok_or_else(|| Rejection::new(Reason::UnknownSession))?;
+    let current = auth.session_id.as_deref() == Some(target.session_id.as_str());
+    let (revoked_at_edge, store_logged_out) =
+        logout::end_session(env, config, &target.session_id, "end_session").await;
+    let audit = audit::session_revoked(
+        "ended_from_other_device",
+        revoked_at_edge && store_logged_out,
+        Some(&auth.claims.sub),
+        Some(&target.session_id),
+    );
+    log::audit(&audit, facts.connecting_ip);
+    Ok(edge_routes::ended_reply(
+        current,
+        revoked_at_edge,
+        store_logged_out,
+        gate::cleared_cookies(config),
+        &s.clear_site_data,
+    ))
 }

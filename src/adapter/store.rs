@@ -138,6 +138,21 @@ fn forget_client_token(env: &Env) {
     with_isolate(env, |i| i.client_token = None);
 }
 
+/// A failed store call: how, and the store's own answer (status, body) when there was one.
+pub(super) struct Failed {
+    pub(super) failure: StoreFailure,
+    pub(super) answer: Option<(u16, Vec<u8>)>,
+}
+
+impl From<StoreFailure> for Failed {
+    fn from(failure: StoreFailure) -> Self {
+        Self {
+            failure,
+            answer: None,
+        }
+    }
+}
+
 /// Calls the store with the ClientAccessToken. A 401 on a session operation renews the
 /// ClientAccessToken and retries once (a login is not retried: its 401 means bad
 /// credentials, and retrying would double the store's password work).
@@ -149,8 +164,23 @@ pub(super) async fn call(
     path: &str,
     json_body: Option<String>,
 ) -> Result<Reply, StoreFailure> {
+    call_answered(env, config, op, method, path, json_body)
+        .await
+        .map_err(|f| f.failure)
+}
+
+/// [`call`], keeping the store's refusal (a refresh grant refused as reuse names its session
+/// there: [`store_api::reused_session`]).
+pub(super) async fn call_answered(
+    env: &Env,
+    config: &EdgeConfig,
+    op: StoreOp,
+    method: Method,
+    path: &str,
+    json_body: Option<String>,
+) -> Result<Reply, Failed> {
     let Some(session) = config.session.as_ref() else {
-        return Err(StoreFailure::Unreachable);
+        return Err(StoreFailure::Unreachable.into());
     };
     let mut attempts: u32 = 0;
     loop {
@@ -181,9 +211,12 @@ pub(super) async fn call(
                 continue;
             }
         }
-        let f = failure_for_answer(op, status, retry_after.as_deref(), &body);
-        note_failure(session, path, f, Some(status));
-        return Err(f);
+        let failure = failure_for_answer(op, status, retry_after.as_deref(), &body);
+        note_failure(session, path, failure, Some(status));
+        return Err(Failed {
+            failure,
+            answer: Some((status, body)),
+        });
     }
 }
 

@@ -147,7 +147,7 @@ fn logouts() {
 }
 
 #[test]
-fn events_of_features_still_to_come_have_their_lines() {
+fn revocation_throttle_and_webhook_lines() {
     let a = session_revoked("ended_from_other_device", true, Some("bob"), Some("s-9"));
     let v = fields(&a);
     assert_eq!(
@@ -181,6 +181,53 @@ fn events_of_features_still_to_come_have_their_lines() {
     let v = fields(&webhook_revocation(Err("bad_mac"), None, None));
     assert_eq!(v["outcome"], "failure");
     assert_eq!(v["reason"], "bad_mac");
+}
+
+#[test]
+fn a_webhook_call_writes_one_line_per_id_or_its_refusal() {
+    let r = Revocations {
+        session_ids: vec!["s-1".into(), "s-2".into()],
+        user_ids: vec!["carol".into()],
+    };
+    let lines: Vec<_> = webhook(Ok(&r)).iter().map(fields).collect();
+    assert_eq!(lines.len(), 3);
+    for (v, reason, session, subject) in [
+        (
+            &lines[0],
+            "session",
+            id_hash("s-1").into(),
+            serde_json::Value::Null,
+        ),
+        (
+            &lines[1],
+            "session",
+            id_hash("s-2").into(),
+            serde_json::Value::Null,
+        ),
+        (
+            &lines[2],
+            "user",
+            serde_json::Value::Null,
+            id_hash("carol").into(),
+        ),
+    ] {
+        assert_eq!(v["event"], "webhook_revocation");
+        assert_eq!(v["outcome"], "success");
+        assert_eq!(v["reason"], reason);
+        assert_eq!(v["session_hash"], session);
+        assert_eq!(v["subject_hash"], subject);
+    }
+    let refused = Rejection::new(Reason::Webhook(crate::webhook::WebhookFault::Replayed));
+    let lines: Vec<_> = webhook(Err(&refused)).iter().map(fields).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["outcome"], "failure");
+    assert_eq!(lines[0]["reason"], refused.reason.code());
+    assert_eq!(lines[0]["session_hash"], serde_json::Value::Null);
+    let none = Revocations {
+        session_ids: vec![],
+        user_ids: vec![],
+    };
+    assert!(webhook(Ok(&none)).is_empty());
 }
 
 #[test]

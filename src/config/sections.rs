@@ -8,7 +8,8 @@ use url::Url;
 
 use super::values::{cookie_name, http_url, Env};
 use super::{
-    err, ConfigError, EdgeConfig, KeySource, RevocationConfig, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS,
+    err, ConfigError, EdgeConfig, KeySource, RevocationConfig, WebhookSecrets, DEFAULT_LEEWAY_SECS,
+    MAX_LEEWAY_SECS,
 };
 use crate::keys::{Alg, KeySet};
 use crate::policy::RoutePolicies;
@@ -229,4 +230,24 @@ pub(super) fn step_up_page(config: EdgeConfig) -> Result<EdgeConfig, ConfigError
         )),
         _ => Ok(config),
     }
+}
+
+/// `REVOCATION_WEBHOOK_SECRET` (a secret): comma-separated, each at least
+/// [`crate::webhook::MIN_SECRET_BYTES`] bytes; unset: the webhook is off.
+pub(super) fn webhook(env: &Env<'_>) -> Result<WebhookSecrets, ConfigError> {
+    let Some(v) = env.get("REVOCATION_WEBHOOK_SECRET") else {
+        return Ok(WebhookSecrets::default());
+    };
+    let secrets = list(&v);
+    const _: () = assert!(crate::webhook::MIN_SECRET_BYTES == 32);
+    if secrets
+        .iter()
+        .any(|s| s.len() < crate::webhook::MIN_SECRET_BYTES)
+    {
+        return Err(err(
+            "REVOCATION_WEBHOOK_SECRET",
+            "each secret must be at least 32 bytes",
+        ));
+    }
+    Ok(WebhookSecrets(secrets))
 }

@@ -736,3 +736,38 @@ fn bad_assertion_settings_name_their_key_and_never_the_secret() {
         assert!(!e.to_string().contains(d), "{e}");
     }
 }
+
+#[test]
+fn the_webhook_secret() {
+    let c = load(&base()).expect("valid");
+    assert!(!c.webhook.enabled(), "off by default");
+    let long = "s".repeat(32);
+    let c = with("REVOCATION_WEBHOOK_SECRET", &format!(" {long} , {long}x ")).expect("valid");
+    assert_eq!(c.webhook.0, vec![long.clone(), format!("{long}x")]);
+    assert!(c.webhook.enabled());
+    assert!(!format!("{c:?}").contains(&long), "never in Debug");
+    assert!(format!("{:?}", c.webhook).contains("2 redacted"));
+    let short = with(
+        "REVOCATION_WEBHOOK_SECRET",
+        &format!("{long},{}", "s".repeat(31)),
+    );
+    let e = short.map(drop).unwrap_err();
+    assert_eq!(e.key, "REVOCATION_WEBHOOK_SECRET");
+    assert!(!e.to_string().contains(&"s".repeat(31)));
+    // The webhook writes KV: it needs the binding, sessions or not (and no login counters:
+    // there are no logins without sessions).
+    let bound = |b: bool| {
+        with("REVOCATION_WEBHOOK_SECRET", &long)
+            .and_then(|c| c.with_bindings(b, false))
+            .map(drop)
+            .map_err(|e| (e.key, e.problem))
+    };
+    assert_eq!(bound(true), Ok(()));
+    assert_eq!(
+        bound(false),
+        Err((
+            "REVOCATIONS",
+            "the KV binding is required with REVOCATION_WEBHOOK_SECRET".to_owned()
+        ))
+    );
+}

@@ -215,3 +215,47 @@ fn login_and_logout_replies() {
     assert!(r.headers.iter().all(|(n, _)| *n != "clear-site-data"));
     assert_eq!(body(&r)["all_sessions"], true);
 }
+
+#[test]
+fn a_handle_finds_only_a_session_of_the_callers_list() {
+    let info = |id: &str| SessionInfo {
+        session_id: id.into(),
+        start_time: None,
+        expiration_time: None,
+    };
+    let list = vec![info("s-1"), info("s-2")];
+    let handle = |id: &str| Handle::parse(&short_id(id)).unwrap_or_else(|| unreachable!());
+    assert_eq!(
+        session_by_handle(&list, &handle("s-2")).map(|s| s.session_id.as_str()),
+        Some("s-2")
+    );
+    assert_eq!(
+        session_by_handle(&list, &handle("s-1")).map(|s| s.session_id.as_str()),
+        Some("s-1")
+    );
+    // Another user's session (not in the list), an unknown one: nothing.
+    assert!(session_by_handle(&list, &handle("s-3")).is_none());
+    assert!(session_by_handle(&[], &handle("s-1")).is_none());
+}
+
+#[test]
+fn ending_a_session_answers_what_was_done_and_clears_only_the_callers_own() {
+    let cleared = || vec!["c1".to_owned(), "c2".to_owned()];
+    let other = ended_reply(false, true, true, cleared(), "\"cache\"");
+    assert_eq!(
+        body(&other),
+        serde_json::json!({"ended": true, "current": false, "revoked_at_edge": true, "store_logged_out": true})
+    );
+    assert!(other.set_cookies.is_empty());
+    assert!(other.headers.iter().all(|(k, _)| *k != "clear-site-data"));
+    let own = ended_reply(true, false, true, cleared(), "\"cache\"");
+    assert_eq!(body(&own)["current"], true);
+    assert_eq!(body(&own)["revoked_at_edge"], false);
+    assert_eq!(own.set_cookies, cleared());
+    assert!(own
+        .headers
+        .contains(&("clear-site-data", "\"cache\"".to_owned())));
+    let quiet = ended_reply(true, true, false, cleared(), "");
+    assert_eq!(body(&quiet)["store_logged_out"], false);
+    assert!(quiet.headers.iter().all(|(k, _)| *k != "clear-site-data"));
+}

@@ -733,6 +733,97 @@ fn edge_op_table() {
 }
 
 #[test]
+fn end_session_and_webhook_ops() {
+    let handle = crate::route::Handle::parse("0123456789abcdef").unwrap_or_else(|| unreachable!());
+    let secret = "w".repeat(32);
+    let hooked = config_with(true, &[("REVOCATION_WEBHOOK_SECRET", &secret)]);
+    let hooked_gate_only = config_with(false, &[("REVOCATION_WEBHOOK_SECRET", &secret)]);
+    let with = config();
+    let without = config_with(false, &[]);
+    let same = Some("same-origin");
+    let rows: &[(
+        &EdgeConfig,
+        AuthRoute,
+        &str,
+        Option<&str>,
+        Result<EdgeOp, Reason>,
+    )] = &[
+        // DELETE of a session: the CSRF rule of every edge route with a cookie.
+        (
+            &with,
+            AuthRoute::EndSession(handle),
+            "DELETE",
+            same,
+            Ok(EdgeOp::EndSession(handle)),
+        ),
+        (
+            &with,
+            AuthRoute::EndSession(handle),
+            "DELETE",
+            Some("cross-site"),
+            Err(Reason::Csrf(CsrfRefusal::CrossSite)),
+        ),
+        (
+            &with,
+            AuthRoute::EndSession(handle),
+            "DELETE",
+            None,
+            Err(Reason::Csrf(CsrfRefusal::NoOriginInformation)),
+        ),
+        (
+            &without,
+            AuthRoute::EndSession(handle),
+            "DELETE",
+            same,
+            Err(Reason::NoRoute),
+        ),
+        // The webhook: off without its secret; no CSRF rule (a backend sends no Fetch
+        // Metadata); with or without sessions.
+        (
+            &with,
+            AuthRoute::Revocations,
+            "POST",
+            same,
+            Err(Reason::NoRoute),
+        ),
+        (
+            &hooked,
+            AuthRoute::Revocations,
+            "POST",
+            None,
+            Ok(EdgeOp::Revocations),
+        ),
+        (
+            &hooked,
+            AuthRoute::Revocations,
+            "POST",
+            Some("cross-site"),
+            Ok(EdgeOp::Revocations),
+        ),
+        (
+            &hooked_gate_only,
+            AuthRoute::Revocations,
+            "POST",
+            None,
+            Ok(EdgeOp::Revocations),
+        ),
+    ];
+    for (c, op, method, site, want) in rows {
+        let f = Facts {
+            method,
+            url: "https://app.test/auth/x",
+            sec_fetch_site: *site,
+            ..Facts::default()
+        };
+        assert_eq!(
+            &edge_op(c, *op, &f).map_err(|r| r.reason),
+            want,
+            "{op:?} {method} {site:?}"
+        );
+    }
+}
+
+#[test]
 fn refusal_replies() {
     let c = config();
     let ended = Rejection::new(Reason::Revoked);

@@ -6,6 +6,7 @@ use crate::body::BodyRefusal;
 use crate::policy::PolicyRefusal;
 use crate::store_api::StoreFailure;
 use crate::target::TargetError;
+use crate::webhook::WebhookFault;
 
 /// The `WWW-Authenticate` challenge of a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub enum Challenge {
         /// The generic description.
         description: &'static str,
     },
+    /// `Edge-Signature realm`: the revocation webhook's own scheme (README, "The revocation
+    /// webhook"), for its unsigned or wrongly signed calls.
+    Signature,
 }
 
 /// One row of the refusal table.
@@ -214,7 +218,9 @@ impl Reason {
             | Self::BodySize(_)
             | Self::Body(_)
             | Self::NoRandomness
-            | Self::Upstream(_) => self.route_rule(),
+            | Self::Upstream(_)
+            | Self::UnknownSession => self.route_rule(),
+            Self::Webhook(f) => webhook_rule(f),
         }
     }
 
@@ -272,6 +278,9 @@ impl Reason {
                 "The upstream could not be reached.",
                 Phase::Session,
             ),
+            Self::UnknownSession => {
+                rule(404, none, "not_found", "No such session.", Phase::Session)
+            }
             Self::Upstream(UpstreamFault::Timeout) => rule(
                 504,
                 none,
@@ -317,6 +326,69 @@ fn policy_rule(why: PolicyRefusal) -> Rule {
         message,
         Phase::Authorize,
     )
+}
+
+/// The rows of a refused webhook call: the sender is a backend, so each says what to fix
+/// (only "the signature does not match" before the MAC verified).
+fn webhook_rule(f: WebhookFault) -> Rule {
+    let (status, error, message) = match f {
+        WebhookFault::MissingSignature => (
+            401,
+            "invalid_signature",
+            "The Edge-Signature header is required.",
+        ),
+        WebhookFault::BadSignature => (
+            401,
+            "invalid_signature",
+            "The signature does not match.",
+        ),
+        WebhookFault::StaleTimestamp => (
+            401,
+            "invalid_signature",
+            "The signature's timestamp is more than 300 seconds from the edge's clock; sign the call anew.",
+        ),
+        WebhookFault::MalformedSignature => (
+            400,
+            "invalid_request",
+            "The Edge-Signature header must be t=<unix seconds>,v1=<hex HMAC-SHA256>.",
+        ),
+        WebhookFault::Replayed => (
+            409,
+            "replayed",
+            "This signed call was taken already; sign a retry anew.",
+        ),
+        WebhookFault::ContentType => (
+            415,
+            "unsupported_media_type",
+            "The body must be application/json.",
+        ),
+        WebhookFault::Json => (
+            400,
+            "invalid_request",
+            "The body must be a JSON object with session_ids and/or user_ids (arrays of strings) and nothing else.",
+        ),
+        WebhookFault::NoIds => (400, "invalid_request", "The body names no session and no user."),
+        WebhookFault::TooManyIds => (400, "invalid_request", "At most 50 ids per call."),
+        WebhookFault::BadId => (
+            400,
+            "invalid_request",
+            "Each id must be 1 to 512 bytes without control characters.",
+        ),
+        WebhookFault::NotStored => (
+            503,
+            "temporarily_unavailable",
+            "The revocations could not all be stored; retry with a new signature.",
+        ),
+    };
+    let challenge = if status == 401 {
+        Challenge::Signature
+    } else {
+        Challenge::None
+    };
+    Rule {
+        retry_after: (status == 503).then_some(5),
+        ..rule(status, challenge, error, message, Phase::Session)
+    }
 }
 
 /// The rows of a failed store call.

@@ -102,6 +102,23 @@ fn every_reason() -> Vec<Reason> {
         ]
         .map(Reason::Store),
     );
+    all.push(Reason::UnknownSession);
+    all.extend(
+        [
+            WebhookFault::MissingSignature,
+            WebhookFault::MalformedSignature,
+            WebhookFault::BadSignature,
+            WebhookFault::StaleTimestamp,
+            WebhookFault::Replayed,
+            WebhookFault::ContentType,
+            WebhookFault::Json,
+            WebhookFault::NoIds,
+            WebhookFault::TooManyIds,
+            WebhookFault::BadId,
+            WebhookFault::NotStored,
+        ]
+        .map(Reason::Webhook),
+    );
     all.extend(
         [
             TargetError::NotAPath,
@@ -540,6 +557,102 @@ fn the_table() {
             "bad_gateway",
             Forward,
         ),
+        (
+            Reason::UnknownSession,
+            404,
+            "-",
+            false,
+            "not_found",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::MissingSignature),
+            401,
+            "sig",
+            false,
+            "invalid_signature",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::BadSignature),
+            401,
+            "sig",
+            false,
+            "invalid_signature",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::StaleTimestamp),
+            401,
+            "sig",
+            false,
+            "invalid_signature",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::MalformedSignature),
+            400,
+            "-",
+            false,
+            "invalid_request",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::Replayed),
+            409,
+            "-",
+            false,
+            "replayed",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::ContentType),
+            415,
+            "-",
+            false,
+            "unsupported_media_type",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::Json),
+            400,
+            "-",
+            false,
+            "invalid_request",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::NoIds),
+            400,
+            "-",
+            false,
+            "invalid_request",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::TooManyIds),
+            400,
+            "-",
+            false,
+            "invalid_request",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::BadId),
+            400,
+            "-",
+            false,
+            "invalid_request",
+            Session,
+        ),
+        (
+            Reason::Webhook(WebhookFault::NotStored),
+            503,
+            "-",
+            false,
+            "temporarily_unavailable",
+            Session,
+        ),
     ];
     for (reason, status, challenge, clear, error, phase) in rows {
         let r = Rejection::new(*reason);
@@ -551,6 +664,7 @@ fn the_table() {
         );
         match (*challenge, r.www_authenticate.as_deref()) {
             ("-", None) => {}
+            ("sig", Some(h)) => assert_eq!(h, "Edge-Signature realm=\"edge-session\""),
             ("", Some(h)) => assert_eq!(h, "Bearer realm=\"edge-session\"", "{reason:?}"),
             (code, Some(h)) if !code.is_empty() && code != "-" => assert!(
                 h.starts_with(&format!("Bearer realm=\"edge-session\", error=\"{code}\"")),

@@ -179,3 +179,32 @@ test('log in through the demo page, browse, log out, and stay out', async () => 
   assert.equal(replay, 401, 'replayed cookies refused after logout');
   await context.close();
 });
+
+test("log out another device from the session list (the demo's button, DELETE /auth/sessions/{handle})", async () => {
+  const signIn = async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await page.fill('#username', 'bob');
+    await page.fill('#password', 'bob-dev-password');
+    await Promise.all([page.waitForURL(`${base}/app`), page.click('#sign-in')]);
+    return { context, page };
+  };
+  const phone = await signIn();
+  const laptop = await signIn();
+  const status = (device) => device.page.evaluate(async () => (await fetch('/api/me')).status);
+  assert.equal(await status(phone), 200);
+
+  // The laptop's list: its own session ("this browser") and the phone's, with a button.
+  await laptop.page.waitForSelector('#sessions .end-session');
+  const buttons = await laptop.page.$$('#sessions .end-session');
+  assert.equal(buttons.length, 1, 'one other session of bob');
+  await Promise.all([
+    laptop.page.waitForSelector('#sessions .end-session', { state: 'detached' }),
+    buttons[0].click(),
+  ]);
+  assert.equal(await status(phone), 401, "the phone's session ended at once");
+  assert.equal(await status(laptop), 200, 'the laptop stays signed in');
+  await phone.context.close();
+  await laptop.context.close();
+});

@@ -174,10 +174,12 @@ describe('deploy.sh against a stub wrangler', { skip: !built && 'build the worke
     assert.match(first.out, /edge\s+https:\/\/app\.acme\.test\//);
   });
 
-  test('the KV id and the hostnames are written into the configs', () => {
+  test('the KV id (in both workers that bind it) and the hostnames are written into the configs', () => {
     const edge = c.read('wrangler.toml');
-    assert.match(edge, /id = "0123456789abcdef0123456789abcdef"/);
-    assert.ok(!edge.includes('REPLACE_WITH_REVOCATIONS_NAMESPACE_ID'));
+    for (const config of [edge, c.read('session-store/wrangler.toml')]) {
+      assert.match(config, /\[\[env\.production\.kv_namespaces\]\]\nbinding = "REVOCATIONS"\nid = "0123456789abcdef0123456789abcdef"/);
+      assert.ok(!config.includes('REPLACE_WITH_REVOCATIONS_NAMESPACE_ID'));
+    }
     assert.match(edge, /routes = \[\{ pattern = "app\.acme\.test", custom_domain = true \}\]/);
     assert.match(edge, /SESSION_STORE_URL = "https:\/\/auth\.acme\.test"/);
     assert.match(edge, /UPSTREAM = "https:\/\/origin\.acme\.test"/);

@@ -233,7 +233,11 @@ export async function startUpstream() {
   up.port = port;
   up.url = `http://127.0.0.1:${port}`;
   up.close = () => new Promise((r) => server.close(r));
-  server.keepAliveTimeout = 1000;
+  // Longer than workerd's own idle time for pooled connections: the client closes an idle
+  // connection first, so workerd never reuses one this server is closing at that moment (a
+  // 1 s timeout made requests after a second of quiet fail with a reset, 502). Node 20's
+  // server.close() closes idle connections at once, so closing does not wait for it.
+  server.keepAliveTimeout = 65_000;
   return up;
 }
 

@@ -83,6 +83,8 @@ function received(req) {
   const headers = { ...req.headers };
   for (const name of Object.keys(headers)) if (name.startsWith('cf-') || name === 'content-length') delete headers[name];
   delete headers.host;
+  // The client's Host differs between the two workers (each has its own address).
+  delete headers['x-forwarded-host'];
   return { method: req.method, url: req.url, headers, body: req.body };
 }
 

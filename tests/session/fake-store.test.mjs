@@ -275,7 +275,7 @@ for (const profile of ['sid', 'transmit']) {
     // store failure matrix
 
     const FAILURES = [
-      { row: 'timeout (beyond STORE_TIMEOUT_MS=300)', fail: { delay: 1500 }, status: 504 },
+      { row: 'timeout (beyond STORE_TIMEOUT_MS=1000)', fail: { delay: 3000 }, status: 504 },
       { row: 'connection refused', worker: 'refused', status: 502 },
       { row: 'connection reset', fail: { reset: true }, status: 502 },
       { row: '500', fail: { status: 500 }, status: 502 },
@@ -398,7 +398,7 @@ for (const profile of ['sid', 'transmit']) {
 
     describe('store failures on logout: cookies cleared and KV written anyway', () => {
       const rows = [
-        { row: 'timeout', fail: { delay: 1500 } },
+        { row: 'timeout', fail: { delay: 3000 } },
         { row: 'connection refused', worker: 'refused' },
         { row: '500', fail: { status: 500 } },
         { row: '429', fail: { status: 429, retryAfter: '7' } },

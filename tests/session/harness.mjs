@@ -316,9 +316,24 @@ export function fakeStoreBindings(fs, up, over = {}) {
     CLIENT_ID,
     CLIENT_SECRET,
     COOKIE_KEYS: COOKIE_KEY,
-    STORE_TIMEOUT_MS: '300',
+    STORE_TIMEOUT_MS: '1000',
     ...over,
   };
 }
 
 export { REPO_ROOT, WORKER_SCRIPT, path };
+
+// ---------------------------------------------------------------------------------------------
+// the revocation webhook (POST /auth/revocations)
+
+/** A test-only webhook secret (≥ 32 bytes). */
+export const WEBHOOK_SECRET = 'test-only-revocation-webhook-secret-0123456789';
+
+/**
+ * The `Edge-Signature` header a backend sends: `t=<unix seconds>,v1=<hex HMAC-SHA256 of
+ * "<t>.<body>" under the secret>` (README, "The revocation webhook").
+ */
+export function webhookSignature(body, { t = now(), secret = WEBHOOK_SECRET } = {}) {
+  const mac = crypto.createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
+  return `t=${t},v1=${mac}`;
+}

@@ -7,8 +7,11 @@
 // fetch(), as it does in production. Secrets are fresh (production has none of the dev ones).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { build } from 'esbuild';
 import { unstable_readConfig } from 'wrangler';
 
 import { COMPATIBILITY_DATE, REPO_ROOT, startGate, workerBuilt } from '../edge/harness.mjs';
@@ -37,6 +40,7 @@ const COOKIE_KEYS = crypto.randomBytes(32).toString('base64url');
 let store;
 let demo;
 let gate;
+let dir;
 
 before(async () => {
   if (!workerBuilt()) return;
@@ -45,12 +49,28 @@ before(async () => {
   // The production vars; the users are the dev ones (alice), the secrets new.
   store = await startStore({ ...STORE.vars, CLIENT_SECRET, SIGNING_KEY: signingKey, DEMO_USERS: DEV_SECRETS.DEMO_USERS });
   const storeUrl = (await store.mf.ready).toString().replace(/\/$/, '');
+  // The edge's assertion key (a secret, fresh). The demo, bundled as wrangler bundles it
+  // (esbuild, jose from node_modules), gets its public half inline: in production it fetches
+  // EDGE_JWKS_URL, the edge's /auth/jwks, whose host is checked below.
+  const assertion = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const assertionKey = { ...assertion, kid: 'prod-shape-assert' };
+  const { d: _d, ...pub } = assertionKey;
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-prod-demo-'));
+  await build({
+    entryPoints: [DEMO.main],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    outfile: path.join(dir, 'demo.mjs'),
+    logLevel: 'warning',
+  });
   const { Miniflare } = await import('miniflare');
   demo = new Miniflare({
     modules: true,
-    scriptPath: DEMO.main,
+    scriptPath: path.join(dir, 'demo.mjs'),
     compatibilityDate: DEMO.compatibility_date,
-    bindings: DEMO.vars,
+    bindings: { ...DEMO.vars, EDGE_JWKS: JSON.stringify({ keys: [{ ...pub, alg: 'ES256', use: 'sig' }] }) },
     cf: false,
     ...captureOptions('demo'),
   });
@@ -63,6 +83,7 @@ before(async () => {
       UPSTREAM: demoUrl,
       CLIENT_SECRET,
       COOKIE_KEYS,
+      ASSERTION_KEY: JSON.stringify(assertionKey),
     },
   });
 });
@@ -71,6 +92,7 @@ after(async () => {
   await gate?.dispose();
   await demo?.dispose();
   await store?.dispose();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('the production configs: no service bindings, one compatibility date, https URLs', () => {
@@ -83,6 +105,15 @@ test('the production configs: no service bindings, one compatibility date, https
   assert.equal(EDGE.vars.ISSUER, STORE.vars.ISSUER, "the edge accepts the store's issuer");
   assert.equal(EDGE.vars.AUDIENCE, STORE.vars.DEFAULT_AUDIENCE, "the store's tokens are for the edge's audience");
   assert.equal(EDGE.vars.CLIENT_ID, STORE.vars.CLIENT_ID, "the edge is the store's client");
+  const jwks = new URL(DEMO.vars.EDGE_JWKS_URL);
+  assert.equal(jwks.protocol, 'https:');
+  assert.equal(jwks.pathname, '/auth/jwks');
+  assert.deepEqual(
+    (EDGE.routes ?? []).map((r) => r.pattern ?? r),
+    [jwks.host],
+    "the demo fetches the assertion keys from the edge's own hostname",
+  );
+  assert.deepEqual(EDGE.secrets?.required?.includes('ASSERTION_KEY'), true, 'the edge requires its assertion key');
 });
 
 test('with the production settings and plain fetch(): sign in, the app sees alice, log out, refused after', { skip: !workerBuilt() && 'build the workers first' }, async () => {

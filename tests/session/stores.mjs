@@ -30,10 +30,20 @@
 //     authenticate: it also extends the session)
 //   store.fake (the fakes only): the fake's state, counters and knobs (transmit-store.mjs)
 //   store.close()
+//
+// `kind.startStack({ extraUsers, configs })` starts the store and the edge together, sharing one
+// `REVOCATIONS` KV namespace as a deployment does: `configs(store, up)` → { name: bindings }
+// (each name its own edge worker, hence its own isolate). Returns { store, gate, up, close() }.
+// The reference store runs in the edge's Miniflare (KV is per workerd process: two processes
+// cannot open one persisted namespace, SQLITE_BUSY), reached through the SESSION_STORE service
+// binding as in wrangler.toml, with `store.writesRevocations` true: it writes the edge's KV
+// keys itself. The fakes cannot (Transmit has no KV): their revocations reach the edge through
+// the backend's webhook (POST /auth/revocations).
 import assert from 'node:assert/strict';
 
-import { startStore, ALICE, BOB, DEV_ENV } from '../store/harness.mjs';
-import { COOKIE_KEY, fakeStoreBindings, startFakeStore } from './harness.mjs';
+import { startGate, startUpstream } from '../edge/harness.mjs';
+import { startStore, storeWorker, Store, ALICE, BOB, DEV_ENV } from '../store/harness.mjs';
+import { REPO_ROOT, COOKIE_KEY, fakeStoreBindings, startFakeStore } from './harness.mjs';
 import { FAKE_SHAPES, WIRE, startTransmitStore, transmitClient } from './transmit-store.mjs';
 
 // The reference store's dev configuration: its vars and its .dev.vars.example secrets.
@@ -53,21 +63,21 @@ function withTokenHelpers(store) {
   return store;
 }
 
-/**
- * The reference store. `extraUsers` (names) are added to DEMO_USERS with alice's password hash,
- * so each logs in with alice's password (the store hashes with argon2id; no hashing here).
- */
-async function startReference({ extraUsers = [], onLog } = {}) {
-  const vars = refVars();
-  const demo = JSON.parse(vars.DEMO_USERS);
+/** DEMO_USERS overrides and the users map of the reference store with `extraUsers` added. */
+function referenceUsers(extraUsers) {
+  const demo = JSON.parse(refVars().DEMO_USERS);
   const aliceHash = demo.find((u) => u.username === 'alice').password_hash;
   const users = { alice: ALICE, bob: BOB };
   for (const name of extraUsers) {
     demo.push({ user_id: `user-${name}`, username: name, roles: ['user'], password_hash: aliceHash });
     users[name] = { username: name, password: ALICE.password, userId: `user-${name}` };
   }
-  const s = await startStore(extraUsers.length ? { DEMO_USERS: JSON.stringify(demo) } : {}, { onLog });
-  const url = (await s.mf.ready).toString().replace(/\/$/, '');
+  return { users, overrides: extraUsers.length ? { DEMO_USERS: JSON.stringify(demo) } : {} };
+}
+
+/** The reference store's facts over a started Store client `s` reached by the edge at `url`. */
+function referenceStore(s, users, url, close) {
+  const vars = refVars();
   return withTokenHelpers({
     ...kindFacts(REFERENCE),
     users,
@@ -91,8 +101,70 @@ async function startReference({ extraUsers = [], onLog } = {}) {
       list: (userId) => s.list(userId),
       revokeAll: (userId) => s.revokeAll(userId),
     },
-    close: () => s.dispose(),
+    close,
   });
+}
+
+/**
+ * The reference store. `extraUsers` (names) are added to DEMO_USERS with alice's password hash,
+ * so each logs in with alice's password (the store hashes with argon2id; no hashing here).
+ */
+async function startReference({ extraUsers = [], onLog } = {}) {
+  const { users, overrides } = referenceUsers(extraUsers);
+  const s = await startStore(overrides, { onLog });
+  const url = (await s.mf.ready).toString().replace(/\/$/, '');
+  return referenceStore(s, users, url, () => s.dispose());
+}
+
+/** The store's origin as the edge's SESSION_STORE service binding carries it. */
+const STORE_ORIGIN = 'https://session-store.internal';
+
+/**
+ * The reference store and the edge in one Miniflare (one KV namespace `REVOCATIONS` for both),
+ * the edge reaching the store through the SESSION_STORE service binding.
+ */
+async function startReferenceStack({ extraUsers = [], configs }) {
+  const { users, overrides } = referenceUsers(extraUsers);
+  const up = await startUpstream();
+  let gate;
+  let direct;
+  const store = referenceStore(
+    new Store({
+      // The store's own API, straight to its direct socket (not through the edge).
+      dispatchFetch: async (url, init) => {
+        direct ??= await gate.mf.unsafeGetDirectURL('session-store');
+        return fetch(new URL(`${url.pathname}${url.search}`, direct), init);
+      },
+    }),
+    users,
+    STORE_ORIGIN,
+    async () => {},
+  );
+  store.writesRevocations = true;
+  const named = configs(store, up);
+  const serviceBindings = Object.fromEntries(Object.keys(named).map((n) => [n, { SESSION_STORE: 'session-store' }]));
+  gate = await startGate(named, { extraWorkers: [storeWorker('session-store', overrides)], serviceBindings });
+  return stack(store, gate, up);
+}
+
+const stack = (store, gate, up) => ({
+  store,
+  gate,
+  up,
+  async close() {
+    await gate.dispose();
+    await store.close();
+    await up.close();
+  },
+});
+
+/** A fake store and the edge (fakes cannot write KV: `store.writesRevocations` is false). */
+async function startFakeStack(kind, { extraUsers, configs }) {
+  const store = await kind.start({ extraUsers });
+  store.writesRevocations = false;
+  const up = await startUpstream();
+  const gate = await startGate(configs(store, up));
+  return stack(store, gate, up);
 }
 
 /**
@@ -108,7 +180,7 @@ async function startFake(kind, launch, { extraUsers = [] } = {}) {
   return withTokenHelpers({
     ...kindFacts(kind),
     users,
-    // The real store's deadline (5 s), not the fake-store suite's 300 ms for failure tests.
+    // The real store's deadline (5 s), not the fake-store suite's 1 s for failure tests (generous: a loaded CI machine).
     bindings: (up, over = {}) => fakeStoreBindings(fs, up, { STORE_TIMEOUT_MS: undefined, ...over }),
     direct: transmitClient(fs),
     fake: fs,
@@ -118,14 +190,22 @@ async function startFake(kind, launch, { extraUsers = [] } = {}) {
 
 const kindFacts = (kind) => ({ name: kind.name, shape: kind.shape, sidInTokens: kind.sidInTokens });
 
-const defineKind = (id, name, shape, start) => ({ id, name, shape, sidInTokens: shape.sid_claim, start });
+const defineKind = (id, name, shape, start, startStack) => ({ id, name, shape, sidInTokens: shape.sid_claim, start, startStack });
 
-const REFERENCE = defineKind('reference', 'reference store', WIRE.shapes.reference, startReference);
-const TRANSMIT = defineKind('transmit', 'Transmit-shaped store', FAKE_SHAPES.transmit, (opts) =>
-  startFake(TRANSMIT, () => startTransmitStore({ profile: 'transmit' }), opts),
+const REFERENCE = defineKind('reference', 'reference store', WIRE.shapes.reference, startReference, startReferenceStack);
+const TRANSMIT = defineKind(
+  'transmit',
+  'Transmit-shaped store',
+  FAKE_SHAPES.transmit,
+  (opts) => startFake(TRANSMIT, () => startTransmitStore({ profile: 'transmit' }), opts),
+  (opts) => startFakeStack(TRANSMIT, opts),
 );
-const FAKE = defineKind('fake', 'JS fake store (harness.mjs, sid profile)', FAKE_SHAPES.sid, (opts) =>
-  startFake(FAKE, () => startFakeStore(), opts),
+const FAKE = defineKind(
+  'fake',
+  'JS fake store (harness.mjs, sid profile)',
+  FAKE_SHAPES.sid,
+  (opts) => startFake(FAKE, () => startFakeStore(), opts),
+  (opts) => startFakeStack(FAKE, opts),
 );
 
 export const STORES = [REFERENCE, TRANSMIT, FAKE];

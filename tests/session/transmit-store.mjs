@@ -480,7 +480,11 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
     res.writeHead(out.status, out.json !== undefined ? { 'content-type': 'application/json' } : {});
     res.end(out.json !== undefined ? JSON.stringify(out.json) : undefined);
   });
-  server.keepAliveTimeout = 1000;
+  // Longer than workerd's own idle time for pooled connections: the client closes an idle
+  // connection first, so workerd never reuses one this server is closing at that moment (a
+  // 1 s timeout made requests after a second of quiet fail with a reset, 502). Node 20's
+  // server.close() closes idle connections at once, so closing does not wait for it.
+  server.keepAliveTimeout = 65_000;
   const port = await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(server.address().port));

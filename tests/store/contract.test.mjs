@@ -110,7 +110,9 @@ const STORES = [
 function assertRefusal(res, refusal, shape, ctx) {
   assert.equal(res.status, refusal.status, `${ctx}: status (${res.text})`);
   assert.match(res.contentType, /^application\/json/, `${ctx}: content-type`);
-  assert.deepEqual(Object.keys(res.body ?? {}).sort(), ['error_code', 'message'], `${ctx}: error body ${res.text}`);
+  // A reuse answer names the session it ended (protocol/src/error.rs, ErrorBody::session_id).
+  const fields = refusal === shape.refresh_reused ? ['error_code', 'message', 'session_id'] : ['error_code', 'message'];
+  assert.deepEqual(Object.keys(res.body ?? {}).sort(), fields, `${ctx}: error body ${res.text}`);
   assert.deepEqual(res.body.error_code, refusal.code, `${ctx}: error_code`);
   const m = res.body.message;
   const ok = typeof m === 'string' || (shape.message_may_be_list && Array.isArray(m) && m.every((x) => typeof x === 'string'));
@@ -291,8 +293,9 @@ const CASES = [
     const newest = await refresh(s, r2.body.refresh_token);
     if (s.shape.refresh_reused) {
       assertRefusal(reused, s.shape.refresh_reused, s.shape, 'reuse detected');
+      assert.equal(reused.body.session_id, a.session_id, 'reuse names the session it ended');
       assertRefusal(newest, s.shape.dead_refresh_token, s.shape, 'reuse revokes the newest token too');
-      assert.equal((await sessionAuthenticate(s, a.session_id)).status, 200, 'the session itself survives');
+      assertRefusal(await sessionAuthenticate(s, a.session_id), s.shape.session_gone, s.shape, 'reuse ends the session');
     } else {
       assertRefusal(reused, s.shape.dead_refresh_token, s.shape, 'a used refresh token is dead');
       assert.equal(newest.status, 200, `no reuse detection: the newest token still rotates (${newest.text})`);

@@ -44,17 +44,16 @@ scan.secret(ALICE.password, "password alice");
 scan.secret(BOB.password, "password bob");
 
 /**
- * Starts the store with its dev environment (DEV_ENV) plus `overrides`. With `direct`, the
- * worker also gets a direct loopback socket (`store.directUrl`) for raw-byte tests. Its log
- * lines are captured for the secret scan (tests/log-scan.mjs); `onLog(line, level)` sees them too.
+ * The store as a Miniflare worker named `name` (DEV_ENV plus `overrides`, its user
+ * objects in memory, the edge's `REVOCATIONS` KV namespace bound, a direct loopback socket), for
+ * a Miniflare of several workers (tests/session/stores.mjs runs it beside the edge).
  */
-export async function startStore(overrides = {}, { direct = false, onLog } = {}) {
+export function storeWorker(name, overrides = {}) {
   if (!existsSync(scriptPath)) {
     throw new Error(`${scriptPath} missing: build with (cd session-store && worker-build --release)`);
   }
-  const bindings = { ...DEV_ENV, ...overrides };
-  secretsOfBindings(bindings);
-  const mf = new Miniflare({
+  return {
+    name,
     modules: true,
     scriptPath,
     modulesRoot: path.join(root, "session-store/build"),
@@ -64,21 +63,42 @@ export async function startStore(overrides = {}, { direct = false, onLog } = {})
     ],
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    bindings,
+    bindings: { ...DEV_ENV, ...overrides },
     durableObjects: { USER_SESSIONS: { className: "UserSessions", useSQLite: true } },
+    // The namespace the edge reads (wrangler.toml binds the same id in both workers).
+    kvNamespaces: ["REVOCATIONS"],
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  };
+}
+
+/**
+ * Starts the store with its dev environment (DEV_ENV) plus `overrides`. With `direct`, the
+ * worker also gets a direct loopback socket (`store.directUrl`) for raw-byte tests. `store.kv`
+ * is its `REVOCATIONS` namespace (in memory). Its log lines are captured for the secret scan
+ * (tests/log-scan.mjs); `onLog(line, level)` sees them too.
+ */
+export async function startStore(overrides = {}, { direct = false, onLog } = {}) {
+  const { unsafeDirectSockets, ...worker } = storeWorker("session-store", overrides);
+  secretsOfBindings(worker.bindings);
+  const mf = new Miniflare({
+    ...worker,
     durableObjectsPersist: false,
-    ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
+    ...(direct ? { unsafeDirectSockets } : {}),
     cf: false,
     log: undefined,
     ...captureOptions("session-store", onLog),
   });
   await mf.ready;
   const store = new Store(mf);
+  store.kv = await mf.getKVNamespace("REVOCATIONS");
   if (direct) store.directUrl = (await mf.unsafeGetDirectURL()).toString();
   return store;
 }
 
-/** A thin client over the store's HTTP API. */
+/**
+ * A thin client over the store's HTTP API. `mf` is the store's Miniflare, or anything with its
+ * `dispatchFetch(url, init)`.
+ */
 export class Store {
   constructor(mf) {
     this.mf = mf;

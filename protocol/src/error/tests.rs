@@ -109,3 +109,62 @@ fn code_classes() {
         "400"
     );
 }
+
+#[test]
+fn a_reuse_answer_names_its_session_and_nothing_else_does() {
+    let reused = ErrorBody::new("reuse", code::REFRESH_TOKEN_REUSED).with_session("sess-1");
+    assert_eq!(
+        reused.to_json(),
+        r#"{"message":"reuse","error_code":"refresh_token_reused","session_id":"sess-1"}"#
+    );
+    // Without a session the field is left out (Transmit's shape).
+    assert_eq!(
+        ErrorBody::new("x", "y").to_json(),
+        r#"{"message":"x","error_code":"y"}"#
+    );
+    let rows: &[(&str, Option<&str>)] = &[
+        (&reused.to_json(), Some("sess-1")),
+        (
+            r#"{"message":["a"],"error_code":"refresh_token_reused","session_id":"s"}"#,
+            Some("s"),
+        ),
+        // Another code, a numeric code, no session, an odd session id: none.
+        (
+            r#"{"message":"x","error_code":"invalid_refresh_token","session_id":"s"}"#,
+            None,
+        ),
+        (r#"{"message":"x","error_code":400,"session_id":"s"}"#, None),
+        (
+            r#"{"message":"x","error_code":"refresh_token_reused"}"#,
+            None,
+        ),
+        (
+            r#"{"message":"x","error_code":"refresh_token_reused","session_id":""}"#,
+            None,
+        ),
+        (
+            r#"{"message":"x","error_code":"refresh_token_reused","session_id":"a b"}"#,
+            None,
+        ),
+        (
+            r#"{"message":"x","error_code":"refresh_token_reused","session_id":7}"#,
+            None,
+        ),
+        ("not json", None),
+    ];
+    for (body, want) in rows {
+        assert_eq!(
+            reused_session(body.as_bytes(), 16).as_deref(),
+            *want,
+            "{body}"
+        );
+    }
+    // The length bound is inclusive.
+    let at = |n: usize| {
+        ErrorBody::new("r", code::REFRESH_TOKEN_REUSED)
+            .with_session("s".repeat(n))
+            .to_json()
+    };
+    assert!(reused_session(at(16).as_bytes(), 16).is_some());
+    assert!(reused_session(at(17).as_bytes(), 16).is_none());
+}

@@ -40,3 +40,25 @@ fn user_entry_round_trips_and_reads_old_seconds_entries() {
         assert_eq!(parse_user_entry(&user_entry_value(ms)), Some(ms));
     }
 }
+
+#[test]
+fn webhook_keys_hash_the_mac_in_their_own_namespace() {
+    let k = webhook_replay_key("abc");
+    assert_eq!(
+        k,
+        "w:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_ne!(webhook_replay_key("abd"), k);
+    assert_eq!(SESSION_ENTRY_VALUE, "1");
+}
+
+#[test]
+fn ttl_covers_the_longest_token_or_session_and_kv_minimum() {
+    assert_eq!(entry_ttl(3600, None, 30), 3630);
+    assert_eq!(entry_ttl(10, None, 0), KV_MIN_TTL_SECS);
+    assert_eq!(entry_ttl(59, None, 0), KV_MIN_TTL_SECS);
+    assert_eq!(entry_ttl(61, None, 0), 61);
+    assert_eq!(entry_ttl(3600, Some(1_209_600), 30), 1_209_630);
+    assert_eq!(entry_ttl(3600, Some(60), 30), 3630);
+    assert_eq!(entry_ttl(u64::MAX, None, 30), u64::MAX);
+}

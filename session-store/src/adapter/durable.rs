@@ -1,17 +1,22 @@
-//! One request to a user's Durable Object: the [`Envelope`] out, the [`Reply`] back.
+//! One request to a user's Durable Object: the [`Envelope`] out, the [`Answer`] back; then the
+//! edge's revocation entries for what it ended ([`super::revocations`]), once the object has
+//! committed.
 
 use worker::{Headers, Method, ObjectId, Request, RequestInit};
 
 use super::{body, internal, Cx};
 use crate::api::ApiError;
-use crate::envelope::{Command, Envelope, Reply, MAX_REPLY_BYTES};
+use crate::envelope::{Answer, Command, Envelope, Reply, MAX_REPLY_BYTES};
 use crate::rules::Rejection;
 
-/// Runs `command` in the object `id` under the configured policy at `cx.now`.
+/// Runs `command` in the object `id` under the configured policy at `cx.now`, then writes the
+/// revocation entries for what it ended (`user`: the object's user, named for a revoke-all). A
+/// refresh refused as reuse names the session it ended.
 pub(super) async fn call(
     id: &ObjectId<'_>,
     cx: &mut Cx<'_>,
     command: Command,
+    user: Option<&str>,
 ) -> Result<Reply, ApiError> {
     let envelope = Envelope {
         policy: cx.cfg.policy,
@@ -46,8 +51,17 @@ pub(super) async fn call(
     let reply = body::read_response(&resp, MAX_REPLY_BYTES)
         .await
         .map_err(|e| internal("durable object reply", e.code()))?;
-    serde_json::from_slice::<Reply>(&reply)
-        .map_err(|e| internal("durable object reply", super::log::json_cause(&e)))
+    let answer = serde_json::from_slice::<Answer>(&reply)
+        .map_err(|e| internal("durable object reply", super::log::json_cause(&e)))?;
+    super::revocations::write(cx, user, &answer.ended).await;
+    match answer.reply {
+        Reply::Rejected {
+            rejection: Rejection::RefreshTokenReused,
+        } => Err(ApiError::RefreshTokenReused(
+            answer.ended.sessions.last().cloned(),
+        )),
+        reply => Ok(reply),
+    }
 }
 
 /// The error answer for a reply the route did not expect.
@@ -63,7 +77,7 @@ fn rejected(r: Rejection) -> ApiError {
         Rejection::SessionNotFound => ApiError::SessionNotFound,
         Rejection::InvalidRefreshToken => ApiError::InvalidRefreshToken,
         Rejection::RefreshTokenExpired => ApiError::RefreshTokenExpired,
-        Rejection::RefreshTokenReused => ApiError::RefreshTokenReused,
+        Rejection::RefreshTokenReused => ApiError::RefreshTokenReused(None),
         Rejection::TooManyAttempts { retry_after_secs } => {
             ApiError::TooManyAttempts(retry_after_secs)
         }

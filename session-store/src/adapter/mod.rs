@@ -9,6 +9,7 @@ mod body;
 mod durable;
 mod log;
 mod object;
+mod revocations;
 mod routes;
 
 use std::cell::RefCell;
@@ -165,9 +166,11 @@ fn authorize(req: &Request, cfg: &Config, now: Millis) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// What a route's steps work with: the configuration, the clock read once, the user objects'
-/// namespace, the request's counters, and what the route learns for its audit line.
+/// What a route's steps work with: the environment, the configuration, the clock read once,
+/// the user objects' namespace, the request's counters, and what the route learns for its
+/// audit line.
 struct Cx<'a> {
+    env: &'a Env,
     cfg: &'a Config,
     now: Millis,
     ns: &'a worker::ObjectNamespace,
@@ -186,6 +189,7 @@ async fn handle(req: Request, env: &Env, metrics: &mut Metrics) -> Result<Respon
         .durable_object(BINDING)
         .map_err(|e| internal("durable object binding", e))?;
     let mut cx = Cx {
+        env,
         cfg: &cfg,
         now,
         ns: &ns,

@@ -19,7 +19,7 @@ use edge_session_protocol::attempts::Window;
 
 use super::log;
 use crate::audit::Level;
-use crate::envelope::{execute, Envelope, Reply, MAX_ENVELOPE_BYTES};
+use crate::envelope::{execute_recorded, Answer, Envelope, MAX_ENVELOPE_BYTES};
 use crate::rules::{RefreshRecord, Session, Store, TokenState};
 use crate::time::Millis;
 
@@ -106,12 +106,12 @@ impl DurableObject for UserSessions {
         };
         let storage = self.state.storage();
         let store = SqlStore::new(storage.sql());
-        let (reply, store) = transaction_sync(&storage, move || {
+        let (answer, store) = transaction_sync(&storage, move || {
             let mut store = store;
-            let reply = execute(&mut store, &envelope)?;
-            Ok((reply, store))
+            let answer = execute_recorded(&mut store, &envelope)?;
+            Ok((answer, store))
         })?;
-        let mut resp = Response::from_json::<Reply>(&reply)?;
+        let mut resp = Response::from_json::<Answer>(&answer)?;
         resp.headers_mut().set(
             "x-sql",
             &format!(
@@ -191,6 +191,11 @@ struct TokenRow {
     rotated_at: Option<i64>,
     chain_expires_at: i64,
     audience: String,
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -312,14 +317,17 @@ impl Store for SqlStore {
         Ok(self.run("DELETE FROM sessions", vec![])? as u64)
     }
 
-    fn purge_expired(&mut self, now: Millis) -> worker::Result<()> {
+    fn purge_expired(&mut self, now: Millis) -> worker::Result<Vec<String>> {
         self.run(
             "DELETE FROM refresh_tokens WHERE chain_expires_at <= ?
                OR session_id IN (SELECT id FROM sessions WHERE expires_at <= ?)",
             vec![int(now), int(now)],
         )?;
-        self.run("DELETE FROM sessions WHERE expires_at <= ?", vec![int(now)])?;
-        Ok(())
+        let ended = self.query::<IdRow>(
+            "DELETE FROM sessions WHERE expires_at <= ? RETURNING id",
+            vec![int(now)],
+        )?;
+        Ok(ended.into_iter().map(|r| r.id).collect())
     }
 
     fn refresh_token(&mut self, hash: &str) -> worker::Result<Option<RefreshRecord>> {
@@ -391,14 +399,6 @@ impl Store for SqlStore {
             vec![text(chain)],
         )?;
         Ok(rows.into_iter().next().and_then(|r| r.head).unwrap_or(0))
-    }
-
-    fn revoke_refresh_tokens(&mut self, session_id: &str) -> worker::Result<()> {
-        self.run(
-            "DELETE FROM refresh_tokens WHERE session_id = ?",
-            vec![text(session_id)],
-        )?;
-        Ok(())
     }
 
     fn attempts(&mut self) -> worker::Result<Option<Window>> {

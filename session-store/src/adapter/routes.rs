@@ -15,7 +15,7 @@ use crate::ids;
 use crate::password;
 use crate::request::{self, Logout, PasswordAuthenticate, Refresh, SessionAuthenticate};
 use crate::rules::{Issued, NewChain};
-use crate::tokens::Grant;
+use crate::tokens::{self as token_rules, Grant};
 
 /// The request's `Content-Type` and body, read through the capped reader
 /// ([`request::MAX_BODY_BYTES`]).
@@ -69,7 +69,7 @@ pub(super) async fn password_authenticate(
         .ns
         .id_from_name(&ids::login_attempts_object(&body.username))
         .map_err(|e| internal("id_from_name", e))?;
-    match durable::call(&attempts, cx, Command::AdmitLogin).await? {
+    match durable::call(&attempts, cx, Command::AdmitLogin, None).await? {
         Reply::Done { .. } => {}
         other => return Err(unexpected(other)),
     }
@@ -81,7 +81,7 @@ pub(super) async fn password_authenticate(
         _ => return Err(ApiError::InvalidCredentials),
     };
     cx.seen.subject = Some(user.user_id.clone());
-    match durable::call(&attempts, cx, Command::LoginSucceeded).await? {
+    match durable::call(&attempts, cx, Command::LoginSucceeded, None).await? {
         Reply::Done { .. } => {}
         other => return Err(unexpected(other)),
     }
@@ -97,14 +97,15 @@ pub(super) async fn password_authenticate(
     }
     let new_session_id = ids::session_id(&hex, &random()?);
     let (refresh_token, chain) = new_chain(&hex, audience)?;
+    let user_id = user.user_id.clone();
     let command = Command::Authenticate {
-        user_id: user.user_id.clone(),
+        user_id: user_id.clone(),
         method: "pwd".into(),
         existing: body.session_id.map(|s| s.into_owned()),
         new_session_id,
         chain,
     };
-    let reply = durable::call(&id, cx, command).await?;
+    let reply = durable::call(&id, cx, command, Some(&user_id)).await?;
     tokens(cx, reply, refresh_token)
 }
 
@@ -127,7 +128,7 @@ pub(super) async fn session_authenticate(
         session_id: body.session_id.into_owned(),
         chain,
     };
-    let reply = durable::call(&id, cx, command).await?;
+    let reply = durable::call(&id, cx, command, None).await?;
     tokens(cx, reply, refresh_token)
 }
 
@@ -141,7 +142,7 @@ pub(super) async fn refresh(req: &Request, cx: &mut Cx<'_>) -> Result<Response, 
         presented_hash: ids::token_hash(&body.refresh_token),
         refresh_hash: ids::token_hash(&refresh_token),
     };
-    let reply = durable::call(&id, cx, command).await?;
+    let reply = durable::call(&id, cx, command, None).await?;
     tokens(cx, reply, refresh_token)
 }
 
@@ -154,7 +155,7 @@ pub(super) async fn logout(req: &Request, cx: &mut Cx<'_>) -> Result<Response, A
     let command = Command::Logout {
         session_id: body.session_id.into_owned(),
     };
-    match durable::call(&id, cx, command).await? {
+    match durable::call(&id, cx, command, None).await? {
         Reply::Done { .. } => no_content(),
         other => Err(unexpected(other)),
     }
@@ -167,11 +168,12 @@ pub(super) async fn user_sessions(
     command: Command,
 ) -> Result<Response, ApiError> {
     let user = cx.cfg.users.by_id(user_id).ok_or(ApiError::UserNotFound)?;
+    let user_id = user.user_id.clone();
     let id = cx
         .ns
-        .id_from_name(&user.user_id)
+        .id_from_name(&user_id)
         .map_err(|e| internal("id_from_name", e))?;
-    match durable::call(&id, cx, command).await? {
+    match durable::call(&id, cx, command, Some(&user_id)).await? {
         Reply::Sessions { sessions } => json(
             &sessions
                 .into_iter()
@@ -244,7 +246,7 @@ fn tokens(cx: &mut Cx<'_>, reply: Reply, refresh_token: String) -> Result<Respon
     cx.seen.subject = Some(session.user_id.clone());
     cx.seen.session = Some(session.id.clone());
     if ended_sessions > 0 {
-        // No ids in logs; the edge is not told (its KV revocation does not learn of these).
+        // No ids in logs; the edge learns of them through the revocation entries written.
         log::line(
             Level::Info,
             "sessions",
@@ -260,6 +262,8 @@ fn tokens(cx: &mut Cx<'_>, reply: Reply, refresh_token: String) -> Result<Respon
         .users
         .by_id(&session.user_id)
         .ok_or(ApiError::UserNotFound)?;
+    let ttl_seconds =
+        token_rules::access_ttl(cfg.access_token_ttl_seconds, now, session.expires_at);
     let grant = Grant {
         issuer: &cfg.issuer,
         client_id: &cfg.client_id,
@@ -271,7 +275,7 @@ fn tokens(cx: &mut Cx<'_>, reply: Reply, refresh_token: String) -> Result<Respon
         auth_time: session.auth_time,
         amr: &session.amr,
         now,
-        ttl_seconds: cfg.access_token_ttl_seconds,
+        ttl_seconds,
     };
     let (jti_at, jti_id) = (ids::jti(&random()?), ids::jti(&random()?));
     let key = &cfg.keys.current;
@@ -287,7 +291,7 @@ fn tokens(cx: &mut Cx<'_>, reply: Reply, refresh_token: String) -> Result<Respon
         id_token: Some(id_token),
         refresh_token: Some(refresh_token),
         token_type: Some("Bearer".into()),
-        expires_in: u64::try_from(cfg.access_token_ttl_seconds).ok(),
+        expires_in: u64::try_from(ttl_seconds).ok(),
         session_id: Some(session.id),
     })
 }

@@ -100,3 +100,20 @@ fn too_many_attempts_is_a_429_with_retry_after_in_transmits_error_shape() {
         })
     );
 }
+
+#[test]
+fn a_reuse_answer_names_the_session_it_ended() {
+    let e = ApiError::RefreshTokenReused(Some("s1.abc".into()));
+    assert_eq!(e.status(), 400);
+    assert_eq!(
+        e.body(),
+        r#"{"message":"Refresh token reuse detected; the session is ended","error_code":"refresh_token_reused","session_id":"s1.abc"}"#
+    );
+    assert_eq!(
+        edge_session_protocol::error::reused_session(e.body().as_bytes(), 512).as_deref(),
+        Some("s1.abc")
+    );
+    let bare = ApiError::RefreshTokenReused(None);
+    assert!(!bare.body().contains("session_id"));
+    assert!(!ApiError::SessionNotFound.body().contains("session_id"));
+}

@@ -76,7 +76,7 @@ fn each_route_writes_its_event() {
         (
             Route::Refresh,
             false,
-            Err(ApiError::RefreshTokenReused),
+            Err(ApiError::RefreshTokenReused(None)),
             Event::RefreshReuseDetected,
             Outcome::Failure,
             "refresh_token_reused",
@@ -122,8 +122,32 @@ fn each_route_writes_its_event() {
             "{route:?} {result:?}"
         );
     }
-    let reused = audit(&Route::Refresh, Err(&ApiError::RefreshTokenReused), &s);
+    let reused = audit(
+        &Route::Refresh,
+        Err(&ApiError::RefreshTokenReused(None)),
+        &s,
+    );
     assert_eq!(reused.map(|a| a.level()), Some(Level::Error));
+}
+
+#[test]
+fn a_reuse_names_the_session_it_ended_when_the_refresh_had_not() {
+    let ended = ApiError::RefreshTokenReused(Some("s-9".into()));
+    let want = |session| {
+        Some(
+            Audit::new(
+                Event::RefreshReuseDetected,
+                Outcome::Failure,
+                "refresh_token_reused",
+            )
+            .subject(Some("user-alice"))
+            .session(Some(session)),
+        )
+    };
+    let unknown = seen(Some("user-alice"), None, false);
+    assert_eq!(audit(&Route::Refresh, Err(&ended), &unknown), want("s-9"));
+    let known = seen(Some("user-alice"), Some("s-1"), false);
+    assert_eq!(audit(&Route::Refresh, Err(&ended), &known), want("s-1"));
 }
 
 #[test]

@@ -148,3 +148,113 @@ fn a_usernames_object_admits_refuses_and_clears_login_checks() {
     assert!(wire.contains(r#""command":{"op":"admit_login"}"#), "{wire}");
     assert!(wire.contains(r#""login_failures":2"#), "{wire}");
 }
+
+#[test]
+fn the_answer_carries_what_the_operation_ended() {
+    let mut store = MemStore::default();
+    let login = |now, sid: &str| {
+        env(
+            now,
+            Command::Authenticate {
+                user_id: "u1".into(),
+                method: "pwd".into(),
+                existing: None,
+                new_session_id: sid.into(),
+                chain: NewChain {
+                    refresh_hash: format!("h-{sid}"),
+                    audience: "aud".into(),
+                },
+            },
+        )
+    };
+    let a = execute_recorded(&mut store, &login(5, "s")).unwrap();
+    assert!(a.ended.is_empty());
+    assert_eq!(
+        serde_json::from_str::<Answer>(&serde_json::to_string(&a).unwrap()).unwrap(),
+        a
+    );
+    let a = execute_recorded(
+        &mut store,
+        &env(
+            6,
+            Command::Logout {
+                session_id: "s".into(),
+            },
+        ),
+    )
+    .unwrap();
+    assert_eq!(a.reply, Reply::Done { count: 1 });
+    assert_eq!(a.ended.sessions, vec!["s".to_owned()]);
+    let wire = serde_json::to_string(&a).unwrap();
+    assert_eq!(
+        wire,
+        r#"{"reply":{"result":"done","count":1},"ended":{"sessions":["s"]}}"#
+    );
+    // Expired sessions found by the next login are ended too.
+    execute_recorded(&mut store, &login(7, "t")).unwrap();
+    let a = execute_recorded(&mut store, &login(2_000_000, "u")).unwrap();
+    assert_eq!(a.ended.sessions, vec!["t".to_owned()]);
+    let a = execute_recorded(&mut store, &env(2_000_001, Command::RevokeAll)).unwrap();
+    assert_eq!(a.reply, Reply::Done { count: 1 });
+    assert!(a.ended.all);
+    assert_eq!(serde_json::to_string(&a.ended).unwrap(), r#"{"all":true}"#);
+}
+
+#[test]
+fn recording_changes_nothing_the_operations_do() {
+    // The same envelopes on two stores, one through the recorder: the same replies and the
+    // same state after each (every call of the recorder reaches the store).
+    let (mut plain, mut recorded) = (MemStore::default(), MemStore::default());
+    let chain = |h: &str| NewChain {
+        refresh_hash: h.into(),
+        audience: "aud".into(),
+    };
+    let login = |sid: &str, h: &str, existing: Option<&str>| Command::Authenticate {
+        user_id: "u1".into(),
+        method: "pwd".into(),
+        existing: existing.map(Into::into),
+        new_session_id: sid.into(),
+        chain: chain(h),
+    };
+    let refresh = |presented: &str, new: &str| Command::Refresh {
+        presented_hash: presented.into(),
+        refresh_hash: new.into(),
+    };
+    let steps: Vec<(Millis, Command)> = vec![
+        (1, login("s1", "h1", None)),
+        (2, login("s2", "h2", None)),
+        (3, login("s1", "h3", Some("s1"))),
+        (
+            4,
+            Command::SessionAuthenticate {
+                session_id: "s2".into(),
+                chain: chain("h4"),
+            },
+        ),
+        (5, refresh("h1", "h5")),
+        (6, refresh("h1", "h6")),      // within grace: a sibling
+        (7, refresh("h6", "h7")),      // supersedes h5
+        (20_000, refresh("h5", "h8")), // reuse: s1 ends
+        (20_001, Command::List),
+        (20_002, refresh("h4", "h9")),
+        (
+            20_003,
+            Command::Logout {
+                session_id: "s2".into(),
+            },
+        ),
+        (20_004, login("s3", "h10", None)),
+        (2_000_000, Command::List), // s3 expired
+        (2_000_001, login("s4", "h11", None)),
+        (2_000_002, Command::RevokeAll),
+        (2_000_003, Command::List),
+    ];
+    for (now, command) in steps {
+        let e = env(now, command);
+        let want = execute(&mut plain, &e).unwrap();
+        let got = execute_recorded(&mut recorded, &e).unwrap();
+        assert_eq!(got.reply, want, "{e:?}");
+        assert_eq!(recorded.sessions, plain.sessions, "{e:?}");
+        assert_eq!(recorded.tokens, plain.tokens, "{e:?}");
+    }
+}

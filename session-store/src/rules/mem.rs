@@ -33,18 +33,18 @@ impl Store for MemStore {
         self.tokens.clear();
         Ok(n)
     }
-    fn purge_expired(&mut self, now: Millis) -> Result<(), Self::Error> {
+    fn purge_expired(&mut self, now: Millis) -> Result<Vec<String>, Self::Error> {
         let dead: Vec<String> = self
             .sessions
             .values()
             .filter(|s| !s.is_live(now))
             .map(|s| s.id.clone())
             .collect();
-        for id in dead {
-            self.delete_session(&id)?;
+        for id in &dead {
+            self.delete_session(id)?;
         }
         self.tokens.retain(|_, t| now < t.chain_expires_at);
-        Ok(())
+        Ok(dead)
     }
     fn refresh_token(&mut self, hash: &str) -> Result<Option<RefreshRecord>, Self::Error> {
         Ok(self.tokens.get(hash).cloned())
@@ -75,10 +75,6 @@ impl Store for MemStore {
             .map(|t| t.generation)
             .max()
             .unwrap_or(0))
-    }
-    fn revoke_refresh_tokens(&mut self, session_id: &str) -> Result<(), Self::Error> {
-        self.tokens.retain(|_, t| t.session_id != session_id);
-        Ok(())
     }
     fn attempts(&mut self) -> Result<Option<edge_session_protocol::attempts::Window>, Self::Error> {
         Ok(self.attempts)

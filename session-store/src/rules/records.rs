@@ -156,8 +156,8 @@ pub trait Store {
     /// Deletes every session and refresh token; how many sessions there were.
     fn delete_all(&mut self) -> Result<u64, Self::Error>;
     /// Deletes sessions expired at `now` with their refresh tokens, and refresh tokens whose
-    /// chain expired at `now`.
-    fn purge_expired(&mut self, now: Millis) -> Result<(), Self::Error>;
+    /// chain expired at `now`; the ids of the sessions deleted.
+    fn purge_expired(&mut self, now: Millis) -> Result<Vec<String>, Self::Error>;
     /// Reads a refresh token by hash.
     fn refresh_token(&mut self, hash: &str) -> Result<Option<RefreshRecord>, Self::Error>;
     /// Stores a new refresh token.
@@ -167,8 +167,6 @@ pub trait Store {
     fn rotate(&mut self, record: &RefreshRecord, at: Millis) -> Result<(), Self::Error>;
     /// The highest generation in a chain.
     fn chain_head(&mut self, chain: &str) -> Result<i64, Self::Error>;
-    /// Deletes every refresh token of a session.
-    fn revoke_refresh_tokens(&mut self, session_id: &str) -> Result<(), Self::Error>;
     /// The failed-login window this object holds (the objects of usernames hold one; a
     /// user's object none).
     fn attempts(&mut self) -> Result<Option<Window>, Self::Error>;

@@ -199,7 +199,7 @@ fn refresh_rotates_and_old_token_is_single_use() {
 }
 
 #[test]
-fn replay_outside_grace_revokes_the_family() {
+fn replay_outside_grace_ends_the_session_with_its_family() {
     let mut w = World::new();
     let sid = w.login("alice", None, "pwd").unwrap().session.id;
     let a = w.first_token(&sid);
@@ -220,7 +220,124 @@ fn replay_outside_grace_revokes_the_family() {
         Err(Rejection::InvalidRefreshToken),
         "whole family"
     );
-    assert!(w.session_auth(&sid).is_ok(), "the session itself stays");
+    assert_eq!(
+        w.session_auth(&sid).map(|_| ()),
+        Err(Rejection::SessionNotFound),
+        "the session ends too"
+    );
+    assert!(!w.store.sessions.contains_key(&sid));
+}
+
+#[test]
+fn a_superseded_sibling_presented_ends_the_session() {
+    let mut w = World::new();
+    let sid = w.login("alice", None, "pwd").unwrap().session.id;
+    let other = w.login("alice", None, "pwd").unwrap().session.id;
+    let a = w.first_token(&sid);
+    let b = w.refresh(&a).unwrap();
+    let b2 = w.refresh(&a).unwrap();
+    w.refresh(&b2).unwrap();
+    assert_eq!(w.refresh(&b), Err(Rejection::RefreshTokenReused));
+    assert!(!w.store.sessions.contains_key(&sid), "ended");
+    assert!(
+        w.store.sessions.contains_key(&other),
+        "not the user's others"
+    );
+}
+
+/// Runs `op` on a [`Recording`] of the world's store and returns what it recorded.
+fn recorded<T>(
+    w: &mut World,
+    op: impl FnOnce(&mut Recording<'_, MemStore>, &Policy, Millis) -> T,
+) -> (T, Ended) {
+    let (policy, now) = (w.policy, w.now);
+    let mut rec = Recording::new(&mut w.store);
+    let out = op(&mut rec, &policy, now);
+    (out, rec.ended)
+}
+
+#[test]
+fn every_ending_is_recorded_where_it_happens() {
+    let mut w = World::with(Policy {
+        max_sessions: 2,
+        ..policy()
+    });
+    let s1 = w.login("alice", None, "pwd").unwrap().session.id;
+    w.advance(SEC);
+    let s2 = w.login("alice", None, "pwd").unwrap().session.id;
+    w.advance(SEC);
+    // The cap: a third session ends the oldest.
+    let (_, ended) = recorded(&mut w, |st, p, now| {
+        let auth = Authentication {
+            user_id: "alice",
+            method: "pwd",
+            existing: None,
+            new_session_id: "s-new",
+        };
+        let chain = NewChain {
+            refresh_hash: "h-new".into(),
+            audience: "aud".into(),
+        };
+        authenticate(st, p, now, auth, &chain)
+    });
+    assert_eq!(
+        ended,
+        Ended {
+            sessions: vec![s1.clone()],
+            all: false
+        }
+    );
+
+    // Logout.
+    let (_, ended) = recorded(&mut w, |st, _, now| logout(st, now, &s2));
+    assert_eq!(ended.sessions, vec![s2.clone()]);
+    // A logout of a session that is not there ends nothing.
+    let (_, ended) = recorded(&mut w, |st, _, now| logout(st, now, &s2));
+    assert!(ended.is_empty());
+
+    // Reuse.
+    let a = w.first_token("s-new");
+    let b = w.refresh(&a).unwrap();
+    w.refresh(&b).unwrap();
+    let (_, ended) = recorded(&mut w, |st, p, now| refresh(st, p, now, &a, "h-x"));
+    assert_eq!(ended.sessions, vec!["s-new".to_owned()]);
+
+    // Expiry, found by a purge (a new login, the list) or by touching the session.
+    let s3 = w.login("alice", None, "pwd").unwrap().session.id;
+    let s4 = w.login("alice", None, "pwd").unwrap().session.id;
+    w.advance(14 * DAY);
+    let (_, mut ended) = recorded(&mut w, |st, p, now| list(st, p, now));
+    ended.sessions.sort();
+    let mut want = vec![s3, s4];
+    want.sort();
+    assert_eq!(ended.sessions, want);
+    let s5 = w.login("alice", None, "pwd").unwrap().session.id;
+    w.advance(14 * DAY);
+    let (_, ended) = recorded(&mut w, |st, p, now| {
+        session_authenticate(
+            st,
+            p,
+            now,
+            &s5,
+            &NewChain {
+                refresh_hash: "h-y".into(),
+                audience: "aud".into(),
+            },
+        )
+    });
+    assert_eq!(ended.sessions, vec![s5]);
+
+    // Revoke-all, even with nothing left to end.
+    let (_, ended) = recorded(&mut w, |st, _, _| revoke_all(st));
+    assert_eq!(
+        ended,
+        Ended {
+            sessions: vec![],
+            all: true
+        }
+    );
+    assert!(!ended.is_empty());
+    assert!(Ended::default().is_empty());
 }
 
 #[test]

@@ -274,3 +274,30 @@ fn access_and_id_tokens_expire_ttl_after_issue() {
         }
     }
 }
+
+#[test]
+fn no_token_outlives_its_session() {
+    const NOW: Millis = 1_000_000;
+    let rows: &[(i64, Millis, i64)] = &[
+        // A session far from its end: the configured lifetime.
+        (3600, NOW + 14 * 86_400_000, 3600),
+        // Close to its end: what is left, rounded up to the second.
+        (3600, NOW + 60_000, 60),
+        (3600, NOW + 60_001, 61),
+        (3600, NOW + 59_999, 60),
+        (3600, NOW + 1, 1),
+        // Exactly the configured lifetime left.
+        (3600, NOW + 3_600_000, 3600),
+        (3600, NOW + 3_600_001, 3600),
+        // Never zero or negative (the rules issue only for live sessions).
+        (3600, NOW, 1),
+        (3600, NOW - 5_000, 1),
+    ];
+    for (ttl, expires, want) in rows {
+        assert_eq!(
+            access_ttl(*ttl, NOW, *expires),
+            *want,
+            "ttl {ttl} expires {expires}"
+        );
+    }
+}
