@@ -28,6 +28,10 @@ pub enum ApiError {
     Unauthorized,
     /// 401: unknown user or wrong password (one answer for both).
     InvalidCredentials,
+    /// 401: the email passcode's lifetime is over (Transmit's `auth_otp_passcode_expired`).
+    PasscodeExpired,
+    /// 400: an OTP channel or identifier type this store does not serve (named).
+    UnsupportedChannel(&'static str),
     /// 400: the session does not exist, has ended or has expired.
     SessionNotFound,
     /// 400: the refresh token is unknown, or its session has ended.
@@ -62,8 +66,12 @@ impl ApiError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenExpired
             | Self::RefreshTokenReused
-            | Self::InvalidResource => 400,
-            Self::InvalidClient | Self::Unauthorized | Self::InvalidCredentials => 401,
+            | Self::InvalidResource
+            | Self::UnsupportedChannel(_) => 400,
+            Self::InvalidClient
+            | Self::Unauthorized
+            | Self::InvalidCredentials
+            | Self::PasscodeExpired => 401,
             Self::UserNotFound | Self::NotFound => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::TooManyAttempts(_) => 429,
@@ -83,6 +91,8 @@ impl ApiError {
             Self::UnsupportedGrantType => code::UNSUPPORTED_GRANT_TYPE,
             Self::Unauthorized => code::UNAUTHORIZED,
             Self::InvalidCredentials => code::AUTH_INVALID_CREDENTIALS,
+            Self::PasscodeExpired => code::AUTH_OTP_PASSCODE_EXPIRED,
+            Self::UnsupportedChannel(_) => code::UNSUPPORTED_CHANNEL,
             Self::SessionNotFound => code::SESSION_NOT_FOUND,
             Self::InvalidRefreshToken => code::INVALID_REFRESH_TOKEN,
             Self::RefreshTokenExpired => code::REFRESH_TOKEN_EXPIRED,
@@ -106,6 +116,8 @@ impl ApiError {
             Self::UnsupportedGrantType => "Only grant_type=client_credentials is supported".into(),
             Self::Unauthorized => "Missing or invalid client access token".into(),
             Self::InvalidCredentials => "Invalid username or password".into(),
+            Self::PasscodeExpired => "Passcode expired".into(),
+            Self::UnsupportedChannel(what) => format!("Unsupported {what}"),
             Self::SessionNotFound => "Session not found".into(),
             Self::InvalidRefreshToken => "Invalid refresh token".into(),
             Self::RefreshTokenExpired => "Refresh token expired".into(),
@@ -142,6 +154,12 @@ pub enum Route {
     ClientToken,
     /// `POST /v1/auth/password/authenticate`
     PasswordAuthenticate,
+    /// `POST /v1/auth/totp/authenticate`
+    TotpAuthenticate,
+    /// `POST /v1/auth/otp/send`
+    OtpSend,
+    /// `POST /v1/auth/otp/authenticate`
+    OtpAuthenticate,
     /// `POST /v1/auth/session/authenticate`
     SessionAuthenticate,
     /// `POST /v1/auth/token/refresh`
@@ -179,6 +197,9 @@ pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
     match path {
         paths::CLIENT_TOKEN => fixed(Route::ClientToken, post, "POST"),
         paths::PASSWORD_AUTHENTICATE => fixed(Route::PasswordAuthenticate, post, "POST"),
+        paths::TOTP_AUTHENTICATE => fixed(Route::TotpAuthenticate, post, "POST"),
+        paths::OTP_SEND => fixed(Route::OtpSend, post, "POST"),
+        paths::OTP_AUTHENTICATE => fixed(Route::OtpAuthenticate, post, "POST"),
         paths::SESSION_AUTHENTICATE => fixed(Route::SessionAuthenticate, post, "POST"),
         paths::TOKEN_REFRESH => fixed(Route::Refresh, post, "POST"),
         paths::SESSION_LOGOUT => fixed(Route::Logout, post, "POST"),

@@ -37,8 +37,8 @@ pub enum Command {
     Authenticate {
         /// The authenticated user.
         user_id: String,
-        /// `amr` value of the method (`pwd`, …).
-        method: String,
+        /// What it proved ([`rules::prove`] checks what is left to check).
+        factor: rules::Factor,
         /// Session to add the authentication to.
         existing: Option<String>,
         /// Id for the session if one is created.
@@ -73,6 +73,13 @@ pub enum Command {
     AdmitLogin,
     /// [`rules::login_succeeded`] (in a username's object)
     LoginSucceeded,
+    /// [`rules::issue_otp`]: a new email passcode, by its hash.
+    IssueOtp {
+        /// [`crate::otp::passcode_hash`] of the code.
+        hash: String,
+        /// Its salt.
+        salt: String,
+    },
 }
 
 /// The Durable Object's answer.
@@ -108,14 +115,14 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
     Ok(match &envelope.command {
         Command::Authenticate {
             user_id,
-            method,
+            factor,
             existing,
             new_session_id,
             chain,
         } => {
             let auth = rules::Authentication {
                 user_id,
-                method,
+                factor,
                 existing: existing.as_deref(),
                 new_session_id,
             };
@@ -145,6 +152,10 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
         Command::LoginSucceeded => {
             rules::login_succeeded(store, p)?;
             Reply::Done { count: 0 }
+        }
+        Command::IssueOtp { hash, salt } => {
+            rules::issue_otp(store, now, hash, salt)?;
+            Reply::Done { count: 1 }
         }
     })
 }

@@ -19,6 +19,22 @@ fn routes() {
             "/v1/auth/session/authenticate",
             Ok(Route::SessionAuthenticate),
         ),
+        (
+            "POST",
+            "/v1/auth/totp/authenticate",
+            Ok(Route::TotpAuthenticate),
+        ),
+        ("POST", "/v1/auth/otp/send", Ok(Route::OtpSend)),
+        (
+            "POST",
+            "/v1/auth/otp/authenticate",
+            Ok(Route::OtpAuthenticate),
+        ),
+        (
+            "GET",
+            "/v1/auth/totp/authenticate",
+            Err(ApiError::MethodNotAllowed("POST")),
+        ),
         ("POST", "/v1/auth/token/refresh", Ok(Route::Refresh)),
         ("POST", "/v1/auth/session/logout", Ok(Route::Logout)),
         ("GET", "/oidc/jwks", Ok(Route::Jwks)),
@@ -87,4 +103,16 @@ fn too_many_attempts_is_a_429_with_retry_after_in_transmits_error_shape() {
             "error_code": "too_many_attempts",
         })
     );
+}
+
+#[test]
+fn second_factor_errors_have_transmit_codes() {
+    assert_eq!(ApiError::PasscodeExpired.status(), 401);
+    assert_eq!(
+        ApiError::PasscodeExpired.code(),
+        "auth_otp_passcode_expired"
+    );
+    let e = ApiError::UnsupportedChannel("channel");
+    assert_eq!((e.status(), e.code()), (400, "unsupported_channel"));
+    assert_eq!(e.message(), "Unsupported channel");
 }

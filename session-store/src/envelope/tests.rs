@@ -23,7 +23,7 @@ fn envelopes_round_trip_and_execute() {
         5,
         Command::Authenticate {
             user_id: "u1".into(),
-            method: "pwd".into(),
+            factor: crate::rules::Factor::Password,
             existing: None,
             new_session_id: "s".into(),
             chain: NewChain {
@@ -81,7 +81,7 @@ fn the_largest_valid_envelope_and_reply_fit_their_limits() {
         i64::MAX,
         Command::Authenticate {
             user_id: "u".repeat(MAX_USERNAME_BYTES),
-            method: "pwd".into(),
+            factor: crate::rules::Factor::Password,
             existing: Some(field.clone()),
             new_session_id: session_id.clone(),
             chain: NewChain {
