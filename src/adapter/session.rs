@@ -95,11 +95,10 @@ async fn login(
                 LoginAnswer::Body(super::body::read_request(&req, limit).await)
             }
             LoginNext::Count(calls) => LoginAnswer::Counted(throttle::run(env, calls).await),
-            LoginNext::Password(body) => {
-                let path = paths::PASSWORD_AUTHENTICATE;
+            LoginNext::Authenticate { path, body } => {
                 let body = body.to_owned();
                 let result = store::answer(env, config, StoreOp::Login, path, body, true).await;
-                LoginAnswer::Password(result, i64::try_from(now_ms()).unwrap_or(i64::MAX))
+                LoginAnswer::Authenticated(result, i64::try_from(now_ms()).unwrap_or(i64::MAX))
             }
             LoginNext::VerifyAccessToken(token) => {
                 LoginAnswer::Verified(verify_token(token, env, config, &config.policy, true).await)

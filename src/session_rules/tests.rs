@@ -1,6 +1,7 @@
 use super::*;
 use crate::access_cookie::NONCE_BYTES;
 use crate::config::EdgeConfig;
+use crate::edge_routes::LoginMethod;
 
 const UA_A: ClientProps<'static> = ClientProps {
     user_agent: Some("UA-A"),
@@ -260,11 +261,23 @@ fn login_plan_and_retry() {
         (StoreFailure::RateLimited { retry_after: 1 }, false),
         (StoreFailure::Malformed, false),
     ] {
-        assert_eq!(retry_fresh(&step, failure), retry, "{failure:?}");
+        assert_eq!(
+            retry_fresh(&step, LoginMethod::Password, failure),
+            retry,
+            "{failure:?}"
+        );
         assert!(
-            !retry_fresh(&LoginPlan::Fresh, failure),
+            !retry_fresh(&LoginPlan::Fresh, LoginMethod::Password, failure),
             "{failure:?} fresh"
         );
+        // A second factor is only ever added to the session present: refused there (another
+        // user's code, the session gone), it is refused, never turned into a new session.
+        for method in [LoginMethod::Totp, LoginMethod::EmailOtp] {
+            assert!(
+                !retry_fresh(&step, method, failure),
+                "{method:?} {failure:?}"
+            );
+        }
     }
 }
 
