@@ -225,6 +225,23 @@ pub fn retry_fresh(plan: &LoginPlan, method: LoginMethod, failure: StoreFailure)
         )
 }
 
+/// The failure a login ends with, from the store's answer. A second factor refused as a
+/// step-up because of the session (gone at the store, or another user's: Transmit answers that
+/// as a 400 `invalid_session`, read as [`StoreFailure::RequestRefused`]) is a refusal of the
+/// code (401), not a failing store (502); it is not retried ([`retry_fresh`]). Everything else
+/// stays as answered.
+pub fn login_failure(plan: &LoginPlan, method: LoginMethod, failure: StoreFailure) -> StoreFailure {
+    let step_up = matches!(plan, LoginPlan::StepUp { .. });
+    match failure {
+        StoreFailure::SessionGone | StoreFailure::RequestRefused
+            if step_up && method != LoginMethod::Password =>
+        {
+            StoreFailure::Refused
+        }
+        other => other,
+    }
+}
+
 /// What a successful login did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {

@@ -22,19 +22,20 @@ export function totpAt(secret, step) {
 /** The current time step. */
 export const stepNow = () => Math.floor(Date.now() / 30_000);
 
-/** Fresh codes per user: each call a step after the previous one, within one step of now. */
+/** Fresh codes per user: each call a step after the previous one, within one step of now.
+ * `user` objects of tests/session/stores.mjs: `codes.next(u.userId, u.totpSecret)`. */
 export class Codes {
   constructor() {
     this.last = new Map();
   }
   /** A code for `userId` no earlier step of which was handed out (waits ≤ 31 s if needed). */
-  async next(userId) {
+  async next(userId, secret = TOTP_SECRETS[userId]) {
     for (let i = 0; i < 70; i++) {
       const now = stepNow();
       const step = Math.max(now - 1, (this.last.get(userId) ?? -Infinity) + 1);
       if (step <= now + 1) {
         this.last.set(userId, step);
-        return totpAt(TOTP_SECRETS[userId], step);
+        return totpAt(secret, step);
       }
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -401,6 +401,7 @@ impl<'a> Login<'a> {
             }
             Err(f) => {
                 self.creds = None;
+                let f = session_rules::login_failure(&self.plan, self.method, f);
                 self.settled(Err(f), State::Done(Err(Rejection::store(f))))
             }
             Ok(tokens) => {

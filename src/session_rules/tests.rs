@@ -540,3 +540,37 @@ fn flight_table_retention() {
         );
     }
 }
+
+#[test]
+fn a_refused_second_factor_step_up_is_a_refusal_of_the_code() {
+    let step = LoginPlan::StepUp {
+        session_id: "s1".into(),
+    };
+    for method in [LoginMethod::Totp, LoginMethod::EmailOtp] {
+        for f in [StoreFailure::SessionGone, StoreFailure::RequestRefused] {
+            // Transmit answers another user's session as a 400 `invalid_session`: not a
+            // failing store (502) but a code that does not go with this session.
+            assert_eq!(
+                login_failure(&step, method, f),
+                StoreFailure::Refused,
+                "{method:?} {f:?}"
+            );
+            assert_eq!(
+                login_failure(&LoginPlan::Fresh, method, f),
+                f,
+                "fresh: as answered"
+            );
+        }
+        for f in [
+            StoreFailure::Timeout,
+            StoreFailure::ServerError,
+            StoreFailure::Refused,
+        ] {
+            assert_eq!(login_failure(&step, method, f), f);
+        }
+    }
+    // A password step-up is retried fresh instead; its failures stay as answered.
+    for f in [StoreFailure::SessionGone, StoreFailure::RequestRefused] {
+        assert_eq!(login_failure(&step, LoginMethod::Password, f), f);
+    }
+}

@@ -78,8 +78,8 @@ fn a_refused_second_factor_is_never_retried_as_a_fresh_login() {
         );
         assert_eq!(
             out.err().map(|r| r.reason),
-            Some(Reason::Store(refusal)),
-            "{refusal:?}: refused, no new session"
+            Some(Reason::Store(StoreFailure::Refused)),
+            "{refusal:?}: refused as a wrong code, no new session"
         );
     }
 }
