@@ -16,6 +16,7 @@ function identity(request) {
     session: h.get('x-auth-session'),
     roles: (h.get('x-auth-roles') || '').split(',').filter(Boolean),
     client: h.get('x-auth-client'),
+    amr: (h.get('x-auth-amr') || '').split(',').filter(Boolean),
   };
 }
 
@@ -42,8 +43,34 @@ function appPage(id) {
 <p>Roles: <span id="roles">${escape(id.roles.join(', '))}</span></p>
 <p>Session: <code id="session">${escape(id.session ? 'present' : 'none')}</code></p>
 <h2>Your sessions</h2><table id="sessions"><thead><tr><th>id</th><th>started</th><th>expires</th><th></th></tr></thead><tbody></tbody></table>
+<p><a href="/admin" id="admin-link">Admin area</a> (needs a second factor)</p>
 <p><button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button></p>
 <p id="error" role="alert"></p>`);
+}
+
+// The step-up page (STEP_UP_PATH): the edge sends a navigation here, with return_to, when a
+// route policy wants a second factor. DEV ONLY instructions: the demo users' TOTP secrets are
+// published in session-store/.dev.vars.example.
+const DEV_TOTP = `node -e 'const c=require("crypto"),k=Buffer.from("12345678901234567890"),b=Buffer.alloc(8);b.writeBigUInt64BE(BigInt(Math.floor(Date.now()/30000)));const h=c.createHmac("sha1",k).update(b).digest(),o=h[19]&15;console.log(String((h.readUInt32BE(o)&0x7fffffff)%1e6).padStart(6,"0"))'`;
+
+function stepUpPage(id) {
+  return layout('Confirm it is you', `<h1>Confirm it is you</h1>
+<p>Signed in as <strong id="subject">${escape(id.subject)}</strong> with <span id="amr">${escape(id.amr.join(', ') || 'unknown')}</span>.
+The admin area needs a second factor: enter the 6-digit code of your authenticator app.</p>
+<form id="totp-form"><label>Code <input name="code" id="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required></label>
+<button type="submit" id="verify">Verify</button></form><p id="error" role="alert"></p>
+<details id="dev-help" open><summary>Local development: where is the code?</summary>
+<p>The demo users' TOTP secrets are DEV ONLY and published (<code>session-store/.dev.vars.example</code>):
+alice's is RFC 6238's test secret <code>GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ</code> (the bytes
+<code>12345678901234567890</code>); add it to an authenticator app, or compute the current code with</p>
+<pre><code id="dev-command">${escape(DEV_TOTP)}</code></pre></details>`);
+}
+
+function adminPage(id) {
+  return layout('Admin area', `<h1>Admin area</h1>
+<p>Subject: <strong id="subject">${escape(id.subject)}</strong></p>
+<p>Authentication methods: <span id="amr">${escape(id.amr.join(', '))}</span></p>
+<p><a href="/app">Back</a></p>`);
 }
 
 const APP_JS = `
@@ -59,6 +86,16 @@ if (form) form.addEventListener('submit', async (e) => {
   $('error').textContent = '';
   const r = await post('/auth/login', { username: $('username').value, password: $('password').value });
   if (r.ok) { location.assign('/app'); } else { $('error').textContent = 'Sign-in failed (' + r.status + ')'; }
+});
+const totp = $('totp-form');
+if (totp) totp.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('error').textContent = '';
+  const r = await post('/auth/login', { method: 'totp', code: $('code').value });
+  // Only a plain local path is followed (the edge checked return_to too).
+  const back = new URLSearchParams(location.search).get('return_to');
+  const local = back && back.startsWith('/') && !back.startsWith('//') && !back.includes('\\\\');
+  if (r.ok) { location.assign(local ? back : '/admin'); } else { $('error').textContent = 'Verification failed (' + r.status + ')'; }
 });
 const table = $('sessions');
 if (table) {
@@ -91,6 +128,17 @@ export default {
         const id = identity(request);
         if (!id.subject) return new Response('not authenticated', { status: 401 });
         return new Response(appPage(id), { headers: PAGE_HEADERS });
+      }
+      case '/step-up': {
+        const id = identity(request);
+        if (!id.subject) return new Response('not authenticated', { status: 401 });
+        return new Response(stepUpPage(id), { headers: PAGE_HEADERS });
+      }
+      case '/admin': {
+        // The edge let this through only with mfa (ROUTE_POLICIES); the app checks again.
+        const id = identity(request);
+        if (!id.amr.includes('mfa')) return new Response('second factor required', { status: 403 });
+        return new Response(adminPage(id), { headers: PAGE_HEADERS });
       }
       case '/api/me':
         return Response.json(identity(request));
