@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { startGate, startUpstream } from '../edge/harness.mjs';
-import { claimsOf, flows, sessionIdOf } from './harness.mjs';
+import { UA, claimsOf, flows, sessionIdOf } from './harness.mjs';
+import { rawSend } from '../edge/raw-body.mjs';
 import { STORES } from './stores.mjs';
 import { Codes } from '../totp.mjs';
 
@@ -134,6 +135,38 @@ for (const kind of STORES) {
       assert.equal(statuses[5], 429, 'the edge throttles the sixth guess');
       const late = await stepUp(c, { method: 'email_otp', code: right });
       assert.notEqual(late.status, 200, 'the right code after the guesses does not sign in');
+    });
+
+    test('raw bytes: broken second-factor bodies are 400 with a clear error, never 5xx, nothing set', async () => {
+      const { c } = await loggedIn(users.alice);
+      const headers = [
+        ['User-Agent', UA],
+        ['Sec-Fetch-Site', 'same-origin'],
+        ['Content-Type', 'application/json'],
+        ['Cookie', c.cookieHeader()],
+      ];
+      const bodies = [
+        Buffer.from('{"method":"totp","code":"\xff\xfe\xfd\xfc\xfb\xfa"}', 'latin1'),
+        Buffer.from('{"method":"totp","code":"123456"', 'latin1'),
+        Buffer.from('{"method":"totp","code":"12345\u0000"}'),
+        Buffer.from('{"method":"totp\u0000","code":"123456"}'),
+        Buffer.from('{"method":"email_otp","code":"１２３４５６"}'),
+        Buffer.from('{"method":"totp","code":["123456"]}'),
+        Buffer.from(`{"method":"totp","code":"${'9'.repeat(4000)}"}`),
+        Buffer.from([0x7b, 0xc0, 0xaf, 0x7d]),
+      ];
+      for (const [i, body] of bodies.entries()) {
+        const r = await rawSend(ctx.gate.url('main'), { path: '/auth/login', headers, body });
+        assert.equal(r.status, 400, `body ${i}: ${r.head} ${r.text}`);
+        assert.match(r.text, /"error":"invalid_request"/, r.text);
+        assert.doesNotMatch(r.head, /set-cookie/i, 'nothing set or cleared');
+      }
+      // A JSON escape of a lone surrogate is valid grammar (the parser makes it U+FFFD): a
+      // username no store knows, refused like wrong credentials, never a 5xx.
+      const lone = Buffer.from('{"method":"totp","code":"123456","username":"\\ud800"}');
+      const r = await rawSend(ctx.gate.url('main'), { path: '/auth/login', headers, body: lone });
+      assert.ok(r.status >= 400 && r.status < 500, r.head);
+      assert.doesNotMatch(r.head, /set-cookie/i);
     });
   });
 }
