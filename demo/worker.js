@@ -49,9 +49,10 @@ function appPage(id) {
 }
 
 // The step-up page (STEP_UP_PATH): the edge sends a navigation here, with return_to, when a
-// route policy wants a second factor. DEV ONLY instructions: the demo users' TOTP secrets are
-// published in session-store/.dev.vars.example.
-const DEV_TOTP = `node -e 'const c=require("crypto"),k=Buffer.from("12345678901234567890"),b=Buffer.alloc(8);b.writeBigUInt64BE(BigInt(Math.floor(Date.now()/30000)));const h=c.createHmac("sha1",k).update(b).digest(),o=h[19]&15;console.log(String((h.readUInt32BE(o)&0x7fffffff)%1e6).padStart(6,"0"))'`;
+// route policy wants a second factor. In local development the code comes from the published
+// DEV-ONLY secrets through scripts/dev-totp.mjs (no secret in this bundle: the deploy check
+// refuses a dev secret in any bundle).
+const DEV_TOTP = 'node scripts/dev-totp.mjs alice';
 
 function stepUpPage(id) {
   return layout('Confirm it is you', `<h1>Confirm it is you</h1>
@@ -60,9 +61,9 @@ The admin area needs a second factor: enter the 6-digit code of your authenticat
 <form id="totp-form"><label>Code <input name="code" id="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required></label>
 <button type="submit" id="verify">Verify</button></form><p id="error" role="alert"></p>
 <details id="dev-help" open><summary>Local development: where is the code?</summary>
-<p>The demo users' TOTP secrets are DEV ONLY and published (<code>session-store/.dev.vars.example</code>):
-alice's is RFC 6238's test secret <code>GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ</code> (the bytes
-<code>12345678901234567890</code>); add it to an authenticator app, or compute the current code with</p>
+<p>The demo users' TOTP secrets are DEV ONLY and published in
+<code>session-store/.dev.vars.example</code> (alice's is RFC 6238's test secret); add one to an
+authenticator app, or print the current code from the repository with</p>
 <pre><code id="dev-command">${escape(DEV_TOTP)}</code></pre></details>`);
 }
 
