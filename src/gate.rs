@@ -34,12 +34,14 @@ use crate::target::{self, Target};
 
 mod authenticate;
 mod login;
+mod otp_send;
 mod steps;
 
 pub use authenticate::{
     Answer, Authenticated, Authentication, Mode, Next, Refreshed, VerifyFailure,
 };
 pub use login::{LoggedIn, Login, LoginAnswer, LoginNext};
+pub use otp_send::{OtpSend, SendAnswer, SendNext, SEND_PATH};
 pub use steps::{access_cookie_header, judge_revocation, Note};
 
 /// What the adapter read of one request: the method as the runtime gives it, the URL, and
@@ -149,6 +151,8 @@ pub enum EdgeOp {
     WhoAmI,
     /// `GET /auth/sessions`.
     Sessions,
+    /// `POST /auth/otp/send`.
+    OtpSend,
 }
 
 /// The edge route `op` as an operation: unknown routes and wrong methods refused, session
@@ -177,6 +181,7 @@ pub fn edge_op(config: &EdgeConfig, op: AuthRoute, facts: &Facts<'_>) -> Result<
         AuthRoute::LogoutAll => EdgeOp::LogoutAll,
         AuthRoute::Session => EdgeOp::WhoAmI,
         AuthRoute::Sessions => EdgeOp::Sessions,
+        AuthRoute::OtpSend => EdgeOp::OtpSend,
     };
     if config.session.is_none() && op != EdgeOp::WhoAmI {
         return Err(Rejection::new(Reason::NoRoute));

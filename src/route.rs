@@ -29,6 +29,8 @@ pub enum AuthRoute {
     Session,
     /// `GET {prefix}/sessions`.
     Sessions,
+    /// `POST {prefix}/otp/send`: an email passcode for `/login`'s `email_otp`.
+    OtpSend,
     /// Anything else under the prefix (404), or a known path with the wrong method (405).
     Unknown {
         /// The path exists but not for this method.
@@ -142,6 +144,7 @@ fn auth_route(method: &str, rest: &str) -> AuthRoute {
         "/logout-all" => ("POST", AuthRoute::LogoutAll),
         "/session" => ("GET", AuthRoute::Session),
         "/sessions" => ("GET", AuthRoute::Sessions),
+        "/otp/send" => ("POST", AuthRoute::OtpSend),
         _ => {
             return AuthRoute::Unknown {
                 wrong_method: false,
@@ -178,6 +181,12 @@ mod tests {
             ("GET", "/auth/session", Route::Auth(AuthRoute::Session)),
             ("HEAD", "/auth/session", Route::Auth(AuthRoute::Session)),
             ("GET", "/auth/sessions", Route::Auth(AuthRoute::Sessions)),
+            ("POST", "/auth/otp/send", Route::Auth(AuthRoute::OtpSend)),
+            (
+                "GET",
+                "/auth/otp/send",
+                Route::Auth(AuthRoute::Unknown { wrong_method: true }),
+            ),
             (
                 "GET",
                 "/auth/login",

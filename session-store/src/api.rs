@@ -170,6 +170,8 @@ pub enum Route {
     ListSessions(String),
     /// `DELETE /v1/auth/users/{user_id}/sessions`
     RevokeSessions(String),
+    /// `GET /dev/mailbox/{user_id}` (DEV ONLY: `OTP_DEV_DELIVERY`).
+    DevMailbox(String),
     /// `GET /oidc/jwks`
     Jwks,
     /// `GET /oidc/.well-known/openid-configuration`
@@ -182,6 +184,10 @@ impl Route {
         !matches!(self, Self::ClientToken | Self::Jwks | Self::Discovery)
     }
 }
+
+/// DEV ONLY: what precedes the user id of the dev mailbox (`OTP_DEV_DELIVERY`): the code of
+/// the user's pending email passcode, as a mail would carry it.
+pub const DEV_MAILBOX_PREFIX: &str = "/dev/mailbox/";
 
 /// Classifies a request by method and path (`HEAD` counts as `GET`).
 pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
@@ -205,6 +211,12 @@ pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
         paths::SESSION_LOGOUT => fixed(Route::Logout, post, "POST"),
         paths::JWKS => fixed(Route::Jwks, get, "GET, HEAD"),
         paths::DISCOVERY => fixed(Route::Discovery, get, "GET, HEAD"),
+        _ if path.starts_with(DEV_MAILBOX_PREFIX) => {
+            let user = percent_decode(&path[DEV_MAILBOX_PREFIX.len()..])
+                .filter(|u| valid_field(u, MAX_FIELD_BYTES) && !u.contains('/'))
+                .ok_or(ApiError::NotFound)?;
+            fixed(Route::DevMailbox(user), get, "GET, HEAD")
+        }
         _ => {
             let user = paths::user_sessions_segment(path).ok_or(ApiError::NotFound)?;
             let user = percent_decode(user)

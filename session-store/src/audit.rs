@@ -39,6 +39,7 @@ pub fn audit(route: &Route, result: Result<(), &ApiError>, seen: &Seen) -> Optio
         Route::RevokeSessions(_) => (Event::SessionRevoked, "revoke_all"),
         Route::ClientToken
         | Route::OtpSend
+        | Route::DevMailbox(_)
         | Route::ListSessions(_)
         | Route::Jwks
         | Route::Discovery => return None,

@@ -20,7 +20,7 @@
 //! | `SIGNING_KEY_PREVIOUS` | none, secret | previous private JWK, still published in the JWKS |
 //! | `DEMO_USERS` | `[]` | JSON `[{user_id, username, password_hash, roles, email?, totp_secret?}]`, argon2id PHC hashes, base32 TOTP secrets |
 //! | `EXPOSE_METRICS` | `false` | add an `x-store-metrics` header (DO calls, SQL statements) |
-//! | `OTP_DIRECT_CHANNEL` | `false` | DEV ONLY: `otp/send` takes channel `direct` (the code in the answer); refused with an `https://` `ISSUER` |
+//! | `OTP_DEV_DELIVERY` | `false` | DEV ONLY: `otp/send` delivers by `direct` (the code in the answer) or `email` (into `GET /dev/mailbox/{user_id}`); refused with an `https://` `ISSUER` |
 
 use std::collections::HashMap;
 
@@ -230,9 +230,10 @@ pub struct Config {
     pub users: Users,
     /// Whether responses carry `x-store-metrics`.
     pub expose_metrics: bool,
-    /// Whether `POST /v1/auth/otp/send` takes the `direct` channel (the code handed to the
-    /// caller): local development only, refused at start with an `https://` issuer.
-    pub otp_direct: bool,
+    /// DEV ONLY: whether `POST /v1/auth/otp/send` delivers, by `direct` (the code handed to the
+    /// caller) or `email` (into the dev mailbox, `GET /dev/mailbox/{user_id}`): local
+    /// development only, refused at start with an `https://` issuer.
+    pub otp_dev_delivery: bool,
 }
 
 /// Highest `MAX_SESSIONS_PER_USER`: the session list of a user at the cap must stay far below
@@ -340,21 +341,21 @@ impl Config {
             Some("true") => true,
             Some(_) => return Err(err("EXPOSE_METRICS", "must be true or false")),
         };
-        let otp_direct = match get("OTP_DIRECT_CHANNEL").as_deref().map(str::trim) {
+        let otp_dev_delivery = match get("OTP_DEV_DELIVERY").as_deref().map(str::trim) {
             None | Some("") | Some("false") => false,
             // A passcode in the answer is for a developer's machine only: a deployed store
             // (an https issuer) refuses to start with it.
             Some("true") if issuer.starts_with("http://") => true,
             Some("true") => {
                 return Err(err(
-                    "OTP_DIRECT_CHANNEL",
+                    "OTP_DEV_DELIVERY",
                     "local development only: refused with an https:// ISSUER",
                 ))
             }
-            Some(_) => return Err(err("OTP_DIRECT_CHANNEL", "must be true or false")),
+            Some(_) => return Err(err("OTP_DEV_DELIVERY", "must be true or false")),
         };
         Ok(Self {
-            otp_direct,
+            otp_dev_delivery,
             client_tokens: ClientTokens::new(&issuer, &client_id, &client_secret),
             issuer,
             default_audience,

@@ -79,7 +79,12 @@ pub enum Command {
         hash: String,
         /// Its salt.
         salt: String,
+        /// DEV ONLY (`OTP_DEV_DELIVERY`): the code, for the dev mailbox.
+        #[serde(default)]
+        dev_code: Option<String>,
     },
+    /// [`rules::dev_mailbox`] (DEV ONLY).
+    DevMailbox,
 }
 
 /// The Durable Object's answer.
@@ -97,6 +102,11 @@ pub enum Reply {
     Done {
         /// Sessions affected.
         count: u64,
+    },
+    /// DEV ONLY: the dev mailbox's code, if one is pending.
+    Mail {
+        /// The code.
+        code: Option<String>,
     },
     /// The rules refused.
     Rejected {
@@ -153,10 +163,17 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
             rules::login_succeeded(store, p)?;
             Reply::Done { count: 0 }
         }
-        Command::IssueOtp { hash, salt } => {
-            rules::issue_otp(store, now, hash, salt)?;
+        Command::IssueOtp {
+            hash,
+            salt,
+            dev_code,
+        } => {
+            rules::issue_otp(store, now, hash, salt, dev_code.as_deref())?;
             Reply::Done { count: 1 }
         }
+        Command::DevMailbox => Reply::Mail {
+            code: rules::dev_mailbox(store, now)?,
+        },
     })
 }
 

@@ -46,8 +46,8 @@ mod records;
 
 pub use attempts::{admit_login, login_succeeded};
 pub use factors::{
-    add_method, issue_otp, prove, Factor, PendingOtp, AMR_EMAIL_OTP, AMR_MFA, AMR_PASSWORD,
-    AMR_TOTP,
+    add_method, dev_mailbox, issue_otp, prove, Factor, PendingOtp, AMR_EMAIL_OTP, AMR_MFA,
+    AMR_PASSWORD, AMR_TOTP,
 };
 pub use records::{
     Policy, RefreshRecord, Session, Store, TokenState, DEFAULT_LOGIN_FAILURES,

@@ -3,7 +3,8 @@
 //!
 //! - `POST /auth/login` (MFA step-up with a valid session cookie), `POST /auth/refresh` (the
 //!   session cookie, or the refresh-token grant for API clients), `POST /auth/logout`,
-//!   `POST /auth/logout-all` ([`super::logout`]), `GET /auth/session`, `GET /auth/sessions`.
+//!   `POST /auth/logout-all` ([`super::logout`]), `GET /auth/session`, `GET /auth/sessions`,
+//!   `POST /auth/otp/send` (an email passcode, [`crate::gate::OtpSend`]).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -16,7 +17,10 @@ use super::{log, logout, now_ms, now_secs, refresh, revoke, store, throttle};
 use crate::audit;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::edge_routes;
-use crate::gate::{EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, Reply};
+use crate::gate::{
+    EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, OtpSend, Reply, SendAnswer, SendNext,
+    SEND_PATH,
+};
 use crate::rejection::{Reason, Rejection};
 use crate::revocation::Issued;
 use crate::session_cookie::SessionCookie;
@@ -49,7 +53,36 @@ pub(super) async fn run(
             .await
             .map(edge_routes::whoami_reply),
         EdgeOp::Sessions => sessions(env, config, facts).await,
+        EdgeOp::OtpSend => otp_send(req, env, config, facts).await,
     }
+}
+
+/// `POST /auth/otp/send`: the I/O of the core's send machine ([`OtpSend`]).
+async fn otp_send(
+    req: Request,
+    env: &Env,
+    config: &Rc<EdgeConfig>,
+    facts: &Facts<'_>,
+) -> Result<Reply, Rejection> {
+    let mut send = OtpSend::start(config, facts);
+    // Four needs at most (body, admit, the store, a refund).
+    for _ in 0..6 {
+        let answer = match send.next() {
+            SendNext::Done => break,
+            SendNext::ReadBody(limit) => {
+                SendAnswer::Body(super::body::read_request(&req, limit).await)
+            }
+            SendNext::Count(calls) => SendAnswer::Counted(throttle::run(env, calls).await),
+            SendNext::Send(body) => {
+                let body = Some(body.to_owned());
+                let result =
+                    store::call(env, config, StoreOp::Login, Method::Post, SEND_PATH, body).await;
+                SendAnswer::Sent(result.map(|_| ()))
+            }
+        };
+        send.resume(answer);
+    }
+    send.outcome()
 }
 
 pub(super) fn session_config(config: &EdgeConfig) -> Result<&SessionConfig, Rejection> {

@@ -137,6 +137,29 @@ for (const kind of STORES) {
       assert.notEqual(late.status, 200, 'the right code after the guesses does not sign in');
     });
 
+    test('POST /auth/otp/send emails the session user a passcode; email_otp adds it to the session', async () => {
+      const { c, sid } = await loggedIn(users.alice);
+      const sent = await c.send('/auth/otp/send', { method: 'POST', json: {} });
+      assert.equal(sent.status, 200, sent.text);
+      assert.deepEqual(sent.json(), { sent: true });
+      assert.equal(sent.setCookies.length, 0);
+      const code = await store.mailbox(users.alice);
+      assert.match(code ?? '', /^\d{6}$/, 'the code reached the mailbox');
+      const res = await stepUp(c, { method: 'email_otp', code });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json().amr, ['pwd', 'eotp', 'mfa']);
+      assert.equal(sessionIdOf(c), sid);
+      // Unknown users get the same answer (no account discovery); no user at all is a 400.
+      const anon = client();
+      const unknown = await anon.send('/auth/otp/send', { method: 'POST', json: { username: 'nobody-at-all' } });
+      assert.equal(unknown.status, 200, unknown.text);
+      assert.deepEqual(unknown.json(), { sent: true });
+      assert.equal((await anon.send('/auth/otp/send', { method: 'POST', json: {} })).status, 400);
+      // A cross-site POST is refused like every edge POST (CSRF).
+      const csrf = await c.send('/auth/otp/send', { method: 'POST', json: {}, site: 'cross-site' });
+      assert.equal(csrf.status, 403, csrf.text);
+    });
+
     test('raw bytes: broken second-factor bodies are 400 with a clear error, never 5xx, nothing set', async () => {
       const { c } = await loggedIn(users.alice);
       const headers = [

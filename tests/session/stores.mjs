@@ -27,6 +27,8 @@
 //     sessionAuthenticate(sessionId), refresh(refreshToken), logout(sessionId), list(userId),
 //     revokeAll(userId), totp(body), otpSend(body), otpAuthenticate(body) (Transmit's field
 //     names); each → { status, body, text }
+//   store.mailbox(user) the code of the last passcode sent to `user` by channel `email` (the
+//     reference store's DEV-ONLY mailbox, the fakes' outbox), or null
 //   store.rawAccessToken(user) a raw access token of a new session (direct password login)
 //   store.tokenForSession(sessionId) a raw access token of that session (direct session
 //     authenticate: it also extends the session)
@@ -100,6 +102,7 @@ async function startReference({ extraUsers = [], onLog } = {}) {
       otpSend: (json) => s.request('POST', WIRE.paths.otp_send, { json }),
       otpAuthenticate: (json) => s.request('POST', WIRE.paths.otp_authenticate, { json }),
     },
+    mailbox: async (user) => (await s.request('GET', `/dev/mailbox/${encodeURIComponent(user.userId)}`)).body?.code ?? null,
     close: () => s.dispose(),
   });
 }
@@ -120,6 +123,7 @@ async function startFake(kind, launch, { extraUsers = [] } = {}) {
     // The real store's deadline (5 s), not the fake-store suite's 300 ms for failure tests.
     bindings: (up, over = {}) => fakeStoreBindings(fs, up, { STORE_TIMEOUT_MS: undefined, ...over }),
     direct: transmitClient(fs),
+    mailbox: async (user) => fs.outbox[user.username] ?? null,
     fake: fs,
     close: () => fs.close(),
   });

@@ -114,16 +114,41 @@ test("email OTP: the fifth wrong guess ends the code", async () => {
   assert.equal(r.status, 401, "the right code after five wrong ones");
 });
 
-test("OTP channels: email and sms have no sender here; unknown users", async () => {
-  for (const channel of ["email", "sms", "pigeon"]) {
+test("OTP channels: email goes to the dev mailbox, sms has no sender; unknown users", async () => {
+  const sent = await send({ channel: "email", identifier_type: "username", identifier: "alice" });
+  assert.equal(sent.status, 200, sent.text);
+  assert.equal(sent.body.code, undefined, "an email's code is not in the answer");
+  const mail = await store.request("GET", "/dev/mailbox/user-alice");
+  assert.equal(mail.status, 200, mail.text);
+  assert.match(mail.body.code, /^\d{6}$/);
+  const used = await otp({ passcode: mail.body.code, identifier_type: "username", identifier: "alice" });
+  assert.equal(used.status, 200, used.text);
+  assert.deepEqual((await store.request("GET", "/dev/mailbox/user-alice")).body, { code: null }, "used up");
+  for (const channel of ["sms", "pigeon"]) {
     const r = await send({ channel, identifier_type: "username", identifier: "alice" });
     assert.equal(r.status, 400, channel);
     assert.equal(r.body.error_code, "unsupported_channel");
   }
+  assert.equal((await store.request("GET", "/dev/mailbox/nobody")).status, 404);
+  assert.equal((await store.request("GET", "/dev/mailbox/user-alice", { auth: false })).status, 401);
   const r = await send({ channel: "direct", identifier_type: "username", identifier: "nobody" });
   assert.equal(r.status, 404);
   const t = await totp({ identifier: "nobody", identifier_type: "username", token: "123456" });
   assert.equal(t.status, 401);
+});
+
+test("without OTP_DEV_DELIVERY (production) nothing is delivered and there is no mailbox", async () => {
+  const s = await startStore({ OTP_DEV_DELIVERY: "false" });
+  try {
+    for (const channel of ["direct", "email"]) {
+      const r = await s.request("POST", "/v1/auth/otp/send", { json: { channel, identifier_type: "username", identifier: "alice" } });
+      assert.equal(r.status, 400, channel);
+      assert.equal(r.body.error_code, "unsupported_channel");
+    }
+    assert.equal((await s.request("GET", "/dev/mailbox/user-alice")).status, 404);
+  } finally {
+    await s.dispose();
+  }
 });
 
 test("TOTP and OTP guesses count in the user's failed-login window", async () => {

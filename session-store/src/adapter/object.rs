@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS pending_otp (
   hash TEXT NOT NULL,
   salt TEXT NOT NULL,
   expires_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL
+  attempts INTEGER NOT NULL,
+  dev_code TEXT
 );
 CREATE TABLE IF NOT EXISTS login_attempts (
   k INTEGER PRIMARY KEY CHECK (k = 0),
@@ -220,6 +221,7 @@ struct OtpRow {
     salt: String,
     expires_at: i64,
     attempts: u32,
+    dev_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -462,7 +464,7 @@ impl Store for SqlStore {
 
     fn pending_otp(&mut self) -> worker::Result<Option<PendingOtp>> {
         let rows = self.query::<OtpRow>(
-            "SELECT hash, salt, expires_at, attempts FROM pending_otp WHERE k = 0",
+            "SELECT hash, salt, expires_at, attempts, dev_code FROM pending_otp WHERE k = 0",
             vec![],
         )?;
         Ok(rows.into_iter().next().map(|r| PendingOtp {
@@ -470,19 +472,24 @@ impl Store for SqlStore {
             salt: r.salt,
             expires_at: r.expires_at,
             attempts: r.attempts,
+            dev_code: r.dev_code,
         }))
     }
 
     fn save_pending_otp(&mut self, otp: Option<&PendingOtp>) -> worker::Result<()> {
         match otp {
             Some(p) => self.run(
-                "INSERT OR REPLACE INTO pending_otp (k, hash, salt, expires_at, attempts)
-                 VALUES (0, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO pending_otp (k, hash, salt, expires_at, attempts, dev_code)
+                 VALUES (0, ?, ?, ?, ?, ?)",
                 vec![
                     text(&p.hash),
                     text(&p.salt),
                     int(p.expires_at),
                     int(i64::from(p.attempts)),
+                    p.dev_code
+                        .as_deref()
+                        .map(text)
+                        .unwrap_or(SqlStorageValue::Null),
                 ],
             )?,
             None => self.run("DELETE FROM pending_otp", vec![])?,

@@ -177,15 +177,18 @@ pub(super) async fn totp_authenticate(
 }
 
 /// `POST /v1/auth/otp/send`: a new 6-digit passcode for the user, stored hashed in the user's
-/// object. The reference store delivers by one channel only, `direct` (the code in the
-/// answer), and only where `OTP_DIRECT_CHANNEL` is on (local development); `email` and `sms`
-/// are 400 (no mailer). Each send takes a slot in the user's failed-login window.
+/// object. This store has no mailer and no SMS: it delivers only where `OTP_DEV_DELIVERY` is
+/// on (local development), by `direct` (the code in the answer) or `email` (the code in the dev
+/// mailbox, [`dev_mailbox`]); otherwise every channel is 400. Each send takes a slot in the
+/// user's failed-login window.
 pub(super) async fn otp_send(req: &Request, cx: &mut Cx<'_>) -> Result<Response, ApiError> {
     let body: OtpSend = parse(req).await?;
     let cfg = cx.cfg;
-    if !(cfg.otp_direct && body.channel == channel::DIRECT) {
-        return Err(ApiError::UnsupportedChannel("channel"));
-    }
+    let direct = match body.channel.as_ref() {
+        channel::DIRECT if cfg.otp_dev_delivery => true,
+        channel::EMAIL if cfg.otp_dev_delivery => false,
+        _ => return Err(ApiError::UnsupportedChannel("channel")),
+    };
     let user = named(cfg, Some(&body.identifier_type), &body.identifier)?;
     admit(cx, user.map_or(&*body.identifier, |u| &u.username)).await?;
     let user = user.ok_or(ApiError::UserNotFound)?;
@@ -195,6 +198,7 @@ pub(super) async fn otp_send(req: &Request, cx: &mut Cx<'_>) -> Result<Response,
     let command = Command::IssueOtp {
         hash: otp::passcode_hash(&salt, &code),
         salt,
+        dev_code: (!direct).then(|| code.clone()),
     };
     let id = cx
         .ns
@@ -203,8 +207,26 @@ pub(super) async fn otp_send(req: &Request, cx: &mut Cx<'_>) -> Result<Response,
     match durable::call(&id, cx, command).await? {
         Reply::Done { .. } => json(&OtpSent {
             message: "Passcode issued".into(),
-            code: Some(code),
+            code: direct.then_some(code),
         }),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET /dev/mailbox/{user_id}` (DEV ONLY, `OTP_DEV_DELIVERY`; 404 otherwise): the code of the
+/// user's pending passcode sent by `email`, as the mail would carry it (`{"code": null}` when
+/// none is pending).
+pub(super) async fn dev_mailbox(cx: &mut Cx<'_>, user_id: &str) -> Result<Response, ApiError> {
+    if !cx.cfg.otp_dev_delivery {
+        return Err(ApiError::NotFound);
+    }
+    let user = cx.cfg.users.by_id(user_id).ok_or(ApiError::UserNotFound)?;
+    let id = cx
+        .ns
+        .id_from_name(&user.user_id)
+        .map_err(|e| internal("id_from_name", e))?;
+    match durable::call(&id, cx, Command::DevMailbox).await? {
+        Reply::Mail { code } => json(&serde_json::json!({ "code": code })),
         other => Err(unexpected(other)),
     }
 }

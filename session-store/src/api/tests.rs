@@ -26,6 +26,18 @@ fn routes() {
         ),
         ("POST", "/v1/auth/otp/send", Ok(Route::OtpSend)),
         (
+            "GET",
+            "/dev/mailbox/user%2Dalice",
+            Ok(Route::DevMailbox("user-alice".into())),
+        ),
+        ("GET", "/dev/mailbox/", Err(ApiError::NotFound)),
+        ("GET", "/dev/mailbox/a%2Fb", Err(ApiError::NotFound)),
+        (
+            "POST",
+            "/dev/mailbox/u",
+            Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        ),
+        (
             "POST",
             "/v1/auth/otp/authenticate",
             Ok(Route::OtpAuthenticate),

@@ -289,16 +289,16 @@ fn error_text_is_the_variable_then_the_reason() {
 #[test]
 fn the_direct_otp_channel_is_for_local_development_only() {
     let c = Config::from_lookup(&env(&[])).unwrap();
-    assert!(!c.otp_direct, "off by default");
+    assert!(!c.otp_dev_delivery, "off by default");
     let dev = [
         ("ISSUER", "http://127.0.0.1:8788"),
-        ("OTP_DIRECT_CHANNEL", "true"),
+        ("OTP_DEV_DELIVERY", "true"),
     ];
-    assert!(Config::from_lookup(&env(&dev)).unwrap().otp_direct);
-    let e = Config::from_lookup(&env(&[("OTP_DIRECT_CHANNEL", "true")])).unwrap_err();
-    assert_eq!(e.var, "OTP_DIRECT_CHANNEL", "an https issuer refuses it");
-    let e = Config::from_lookup(&env(&[("OTP_DIRECT_CHANNEL", "yes")])).unwrap_err();
-    assert_eq!(e.var, "OTP_DIRECT_CHANNEL");
+    assert!(Config::from_lookup(&env(&dev)).unwrap().otp_dev_delivery);
+    let e = Config::from_lookup(&env(&[("OTP_DEV_DELIVERY", "true")])).unwrap_err();
+    assert_eq!(e.var, "OTP_DEV_DELIVERY", "an https issuer refuses it");
+    let e = Config::from_lookup(&env(&[("OTP_DEV_DELIVERY", "yes")])).unwrap_err();
+    assert_eq!(e.var, "OTP_DEV_DELIVERY");
 }
 
 #[test]

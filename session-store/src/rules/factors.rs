@@ -81,6 +81,10 @@ pub struct PendingOtp {
     pub expires_at: Millis,
     /// Wrong guesses so far.
     pub attempts: u32,
+    /// DEV ONLY: the code itself, kept for the dev mailbox when `OTP_DEV_DELIVERY` is on
+    /// (never otherwise).
+    #[serde(default)]
+    pub dev_code: Option<String>,
 }
 
 /// Adds `method` to `amr` (once, in the order first used) and [`AMR_MFA`] once two different
@@ -138,13 +142,15 @@ pub fn prove<S: Store>(
     }
 }
 
-/// A new email passcode for the user (its hash and salt), replacing any pending one; good
-/// until `now + `[`otp::OTP_LIFETIME_MS`]. Returns that expiry.
+/// A new email passcode for the user (its hash and salt, and in development its `dev_code`
+/// for the dev mailbox), replacing any pending one; good until
+/// `now + `[`otp::OTP_LIFETIME_MS`]. Returns that expiry.
 pub fn issue_otp<S: Store>(
     store: &mut S,
     now: Millis,
     hash: &str,
     salt: &str,
+    dev_code: Option<&str>,
 ) -> Result<Millis, S::Error> {
     let expires_at = now.saturating_add(otp::OTP_LIFETIME_MS);
     store.save_pending_otp(Some(&PendingOtp {
@@ -152,6 +158,16 @@ pub fn issue_otp<S: Store>(
         salt: salt.to_string(),
         expires_at,
         attempts: 0,
+        dev_code: dev_code.map(str::to_string),
     }))?;
     Ok(expires_at)
+}
+
+/// DEV ONLY: the pending passcode's code as the dev mailbox shows it, while it can still be
+/// used (pending and unexpired at `now`).
+pub fn dev_mailbox<S: Store>(store: &mut S, now: Millis) -> Result<Option<String>, S::Error> {
+    Ok(store
+        .pending_otp()?
+        .filter(|p| now < p.expires_at)
+        .and_then(|p| p.dev_code))
 }

@@ -20,7 +20,7 @@ impl World {
     /// Issues the email passcode `code` now.
     fn send_otp(&mut self, code: &str) {
         let hash = otp::passcode_hash("salt", code);
-        issue_otp(&mut self.store, self.now, &hash, "salt").unwrap();
+        issue_otp(&mut self.store, self.now, &hash, "salt", None).unwrap();
     }
 }
 
@@ -227,4 +227,25 @@ fn auth_time_is_the_last_authentication_and_survives_refreshes() {
         "session authenticate keeps it"
     );
     assert_eq!(again.session.amr, vec!["pwd", "otp", "mfa"]);
+}
+
+#[test]
+fn the_dev_mailbox_shows_a_usable_code_only() {
+    let mut w = World::new();
+    assert_eq!(dev_mailbox(&mut w.store, w.now).unwrap(), None);
+    let hash = otp::passcode_hash("salt", "314159");
+    issue_otp(&mut w.store, w.now, &hash, "salt", Some("314159")).unwrap();
+    assert_eq!(
+        dev_mailbox(&mut w.store, w.now).unwrap().as_deref(),
+        Some("314159")
+    );
+    w.advance(5 * MIN);
+    assert_eq!(dev_mailbox(&mut w.store, w.now).unwrap(), None, "expired");
+    // Without a dev copy (production) there is nothing to show.
+    issue_otp(&mut w.store, w.now, &hash, "salt", None).unwrap();
+    assert_eq!(dev_mailbox(&mut w.store, w.now).unwrap(), None);
+    // Used up: gone.
+    issue_otp(&mut w.store, w.now, &hash, "salt", Some("314159")).unwrap();
+    w.login_with("alice", None, &eotp("314159")).unwrap();
+    assert_eq!(dev_mailbox(&mut w.store, w.now).unwrap(), None);
 }
