@@ -342,7 +342,7 @@ impl<'a> Login<'a> {
     /// without a store call (the slots it took given back first).
     fn on_admit(&mut self, calls: &[Call], answers: &[Option<Attempt>]) -> State {
         let (refusal, undo) = match throttle::admission(calls, answers) {
-            Admission::Go => return State::Store(self.store_call()),
+            Admission::Go => return self.store_call(),
             Admission::Throttled {
                 by,
                 retry_after_secs,
@@ -375,20 +375,23 @@ impl<'a> Login<'a> {
     }
 
     /// The store request for the credentials, as the plan says.
-    fn store_call(&self) -> StoreCall {
+    /// (The credentials are there from the body to the store's answer; without them the
+    /// machine was driven out of order.)
+    fn store_call(&self) -> State {
         let resource = self
             .config
             .session
             .as_ref()
             .and_then(|s| s.resource.as_deref());
         match (&self.creds, &self.who) {
-            (Some(c), Some((name, kind))) => {
-                store_call::store_call(c, (name, kind), &self.plan, resource, &self.facts.client())
-            }
-            _ => StoreCall {
-                path: "",
-                body: String::new(),
-            },
+            (Some(c), Some((name, kind))) => State::Store(store_call::store_call(
+                c,
+                (name, kind),
+                &self.plan,
+                resource,
+                &self.facts.client(),
+            )),
+            _ => State::Done(Err(out_of_order())),
         }
     }
 
@@ -397,7 +400,7 @@ impl<'a> Login<'a> {
             Err(f) if session_rules::retry_fresh(&self.plan, self.method, f) => {
                 self.notes.push(Note::StepUpRefusedTryingFresh);
                 self.plan = LoginPlan::Fresh;
-                State::Store(self.store_call())
+                self.store_call()
             }
             Err(f) => {
                 self.creds = None;
