@@ -43,7 +43,9 @@ before(async () => {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signingKey = JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid: 'prod-shape-1', alg: 'ES256' });
   // The production vars; the users are the dev ones (alice), the secrets new.
-  store = await startStore({ ...STORE.vars, CLIENT_SECRET, SIGNING_KEY: signingKey, DEMO_USERS: DEV_SECRETS.DEMO_USERS });
+  // (startStore starts from the dev environment: its dev-only OTP_DEV_DELIVERY, which the
+  // production [env] leaves out and an https ISSUER refuses, is turned off as production has it.)
+  store = await startStore({ ...STORE.vars, OTP_DEV_DELIVERY: 'false', CLIENT_SECRET, SIGNING_KEY: signingKey, DEMO_USERS: DEV_SECRETS.DEMO_USERS });
   const storeUrl = (await store.mf.ready).toString().replace(/\/$/, '');
   const { Miniflare } = await import('miniflare');
   demo = new Miniflare({
@@ -83,6 +85,8 @@ test('the production configs: no service bindings, one compatibility date, https
   assert.equal(EDGE.vars.ISSUER, STORE.vars.ISSUER, "the edge accepts the store's issuer");
   assert.equal(EDGE.vars.AUDIENCE, STORE.vars.DEFAULT_AUDIENCE, "the store's tokens are for the edge's audience");
   assert.equal(EDGE.vars.CLIENT_ID, STORE.vars.CLIENT_ID, "the edge is the store's client");
+  assert.equal(STORE.vars.OTP_DEV_DELIVERY, undefined, 'no dev passcode delivery in production');
+  assert.equal(EDGE.vars.ROUTE_POLICIES, undefined, "the demo's dev admin rule is not production's");
 });
 
 test('with the production settings and plain fetch(): sign in, the app sees alice, log out, refused after', { skip: !workerBuilt() && 'build the workers first' }, async () => {
