@@ -71,6 +71,61 @@ struct RawLogin {
 /// `password`, both non-empty and within bounds), `totp` or `email_otp` (a `code` of exactly
 /// 6 ASCII digits, `username` optional); nothing else.
 pub fn parse_login(content_type: Option<&str>, bytes: &[u8]) -> Result<LoginBody, Rejection> {
+    let (raw, missing) = raw_login(content_type, bytes)?;
+    let method = match raw.method.as_deref() {
+        None | Some("password") => LoginMethod::Password,
+        Some("totp") => LoginMethod::Totp,
+        Some("email_otp") => LoginMethod::EmailOtp,
+        Some(_) => return Err(refused(BodyFault::LoginMethod)),
+    };
+    check_username(raw.username.as_deref())?;
+    let secret = match method {
+        LoginMethod::Password => {
+            let (Some(_), Some(password)) = (&raw.username, raw.password) else {
+                return Err(refused(missing));
+            };
+            if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+                return Err(refused(BodyFault::LoginFields));
+            }
+            password
+        }
+        LoginMethod::Totp | LoginMethod::EmailOtp => match raw.code {
+            Some(code) if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) => code,
+            _ => return Err(refused(BodyFault::LoginFields)),
+        },
+    };
+    Ok(LoginBody {
+        method,
+        username: raw.username,
+        secret,
+    })
+}
+
+/// The body of `POST /auth/otp/send`: empty, or JSON / a form (the login body's syntax) with an
+/// optional `username`, non-empty and within bounds; other fields are ignored.
+pub fn parse_otp_send(
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<Option<String>, Rejection> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let (raw, _) = raw_login(content_type, bytes)?;
+    check_username(raw.username.as_deref())?;
+    Ok(raw.username)
+}
+
+fn check_username(username: Option<&str>) -> Result<(), Rejection> {
+    match username {
+        Some(u) if u.is_empty() || u.len() > MAX_USERNAME_BYTES => {
+            Err(refused(BodyFault::LoginFields))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The fields of a JSON or form login body, and the fault of a missing field in it.
+fn raw_login(content_type: Option<&str>, bytes: &[u8]) -> Result<(RawLogin, BodyFault), Rejection> {
     let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
     let (raw, missing) = if content_type.starts_with("application/json") {
         let raw: RawLogin =
@@ -92,36 +147,7 @@ pub fn parse_login(content_type: Option<&str>, bytes: &[u8]) -> Result<LoginBody
     } else {
         return Err(refused(BodyFault::LoginContentType));
     };
-    let method = match raw.method.as_deref() {
-        None | Some("password") => LoginMethod::Password,
-        Some("totp") => LoginMethod::Totp,
-        Some("email_otp") => LoginMethod::EmailOtp,
-        Some(_) => return Err(refused(BodyFault::LoginMethod)),
-    };
-    let username_ok = |u: &String| !u.is_empty() && u.len() <= MAX_USERNAME_BYTES;
-    if raw.username.as_ref().is_some_and(|u| !username_ok(u)) {
-        return Err(refused(BodyFault::LoginFields));
-    }
-    let secret = match method {
-        LoginMethod::Password => {
-            let (Some(_), Some(password)) = (&raw.username, raw.password) else {
-                return Err(refused(missing));
-            };
-            if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
-                return Err(refused(BodyFault::LoginFields));
-            }
-            password
-        }
-        LoginMethod::Totp | LoginMethod::EmailOtp => match raw.code {
-            Some(code) if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) => code,
-            _ => return Err(refused(BodyFault::LoginFields)),
-        },
-    };
-    Ok(LoginBody {
-        method,
-        username: raw.username,
-        secret,
-    })
+    Ok((raw, missing))
 }
 
 #[derive(Deserialize)]

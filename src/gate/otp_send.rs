@@ -14,12 +14,11 @@
 
 use edge_session_protocol::attempts::Attempt;
 use edge_session_protocol::wire::{channel, identifier_type};
-use serde::Deserialize;
 
 use super::steps::out_of_order;
 use super::{Facts, Reply};
 use crate::config::EdgeConfig;
-use crate::edge_routes::MAX_USERNAME_BYTES;
+use crate::edge_routes;
 use crate::rejection::{BodyFault, Reason, Rejection};
 use crate::session_cookie::SessionCookie;
 use crate::session_rules;
@@ -71,37 +70,6 @@ pub struct OtpSend<'a> {
     state: State,
 }
 
-#[derive(Deserialize, Default)]
-struct SendBody {
-    #[serde(default)]
-    username: Option<String>,
-}
-
-/// The body: empty, or JSON / a form with an optional `username` (non-empty, within bounds).
-fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Option<String>, Rejection> {
-    let refused = |f| Rejection::new(Reason::Body(f));
-    let ct = content_type.unwrap_or_default().to_ascii_lowercase();
-    let body: SendBody = if bytes.is_empty() {
-        SendBody::default()
-    } else if ct.starts_with("application/json") {
-        serde_json::from_slice(bytes).map_err(|_| refused(BodyFault::LoginJson))?
-    } else if ct.starts_with("application/x-www-form-urlencoded") {
-        SendBody {
-            username: url::form_urlencoded::parse(bytes)
-                .find(|(k, _)| k == "username")
-                .map(|(_, v)| v.into_owned()),
-        }
-    } else {
-        return Err(refused(BodyFault::LoginContentType));
-    };
-    match body.username {
-        Some(u) if u.is_empty() || u.len() > MAX_USERNAME_BYTES => {
-            Err(refused(BodyFault::LoginFields))
-        }
-        other => Ok(other),
-    }
-}
-
 impl<'a> OtpSend<'a> {
     /// Starts a send.
     pub fn start(config: &'a EdgeConfig, facts: &'a Facts<'a>) -> Self {
@@ -125,7 +93,7 @@ impl<'a> OtpSend<'a> {
     /// What the send needs next.
     pub fn next(&self) -> SendNext<'_> {
         match &self.state {
-            State::Body => SendNext::ReadBody(crate::edge_routes::MAX_BODY_BYTES),
+            State::Body => SendNext::ReadBody(edge_routes::MAX_BODY_BYTES),
             State::Admit(calls) | State::Undo(calls, _) => SendNext::Count(calls),
             State::Send(body) => SendNext::Send(body),
             State::Done(_) => SendNext::Done,
@@ -180,7 +148,8 @@ impl<'a> OtpSend<'a> {
     }
 
     fn on_body(&mut self, body: Result<Vec<u8>, Rejection>) -> State {
-        let username = match body.and_then(|b| parse(self.facts.content_type, &b)) {
+        let parsed = body.and_then(|b| edge_routes::parse_otp_send(self.facts.content_type, &b));
+        let username = match parsed {
             Ok(u) => u,
             Err(r) => return State::Done(Err(r)),
         };
