@@ -67,6 +67,14 @@ for (const kind of STORES) {
         // The store's access tokens carry amr (the reference store): the rule is met.
         assert.equal(after.status, 200, after.text);
         assert.equal(after.upstreamReq.header('x-auth-amr'), 'pwd,otp,mfa');
+        // A refresh through the session keeps auth_time (the last real authentication) and amr.
+        const authTime = claimsOf(c.accessToken).auth_time;
+        await new Promise((r) => setTimeout(r, 1100));
+        const refreshed = await c.send('/auth/refresh', { method: 'POST' });
+        assert.equal(refreshed.status, 200, refreshed.text);
+        assert.equal(claimsOf(c.accessToken).auth_time, authTime);
+        assert.ok(claimsOf(c.accessToken).iat > authTime, 'a new token');
+        assert.equal((await api(c, '/admin/users')).status, 200);
       } else {
         // Transmit's access tokens carry no amr: an amr rule fails closed (README).
         assert.equal(after.status, 401);
