@@ -42,7 +42,7 @@ async function identity(request, env) {
   try {
     const audience = env.EDGE_AUDIENCE || new URL(request.url).origin;
     const id = await verifierFor(env, audience)(token);
-    return { subject: id.subject, session: id.session, roles: id.roles, client: id.client };
+    return { subject: id.subject, session: id.session, roles: id.roles, client: id.client, amr: id.amr ?? [] };
   } catch (err) {
     console.log(JSON.stringify({ level: 'info', reason: 'demo_assertion_refused', code: err.code ?? 'error' }));
     return null;
@@ -82,8 +82,35 @@ function appPage(id) {
 <p>Roles: <span id="roles">${escape(id.roles.join(', '))}</span></p>
 <p>Session: <code id="session">${escape(id.session ? 'present' : 'none')}</code></p>
 <h2>Your sessions</h2><table id="sessions"><thead><tr><th>id</th><th>started</th><th>expires</th><th></th></tr></thead><tbody></tbody></table>
+<p><a href="/admin" id="admin-link">Admin area</a> (needs a second factor)</p>
 <p><button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button></p>
 <p id="error" role="alert"></p>`);
+}
+
+// The step-up page (STEP_UP_PATH): the edge sends a navigation here, with return_to, when a
+// route policy wants a second factor. In local development the code comes from the published
+// DEV-ONLY secrets through scripts/dev-totp.mjs (no secret in this bundle: the deploy check
+// refuses a dev secret in any bundle).
+const DEV_TOTP = 'node scripts/dev-totp.mjs alice';
+
+function stepUpPage(id) {
+  return layout('Confirm it is you', `<h1>Confirm it is you</h1>
+<p>Signed in as <strong id="subject">${escape(id.subject)}</strong> with <span id="amr">${escape(id.amr.join(', ') || 'unknown')}</span>.
+The admin area needs a second factor: enter the 6-digit code of your authenticator app.</p>
+<form id="totp-form"><label>Code <input name="code" id="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required></label>
+<button type="submit" id="verify">Verify</button></form><p id="error" role="alert"></p>
+<details id="dev-help" open><summary>Local development: where is the code?</summary>
+<p>The demo users' TOTP secrets are DEV ONLY and published in
+<code>session-store/.dev.vars.example</code> (alice's is RFC 6238's test secret); add one to an
+authenticator app, or print the current code from the repository with</p>
+<pre><code id="dev-command">${escape(DEV_TOTP)}</code></pre></details>`);
+}
+
+function adminPage(id) {
+  return layout('Admin area', `<h1>Admin area</h1>
+<p>Subject: <strong id="subject">${escape(id.subject)}</strong></p>
+<p>Authentication methods: <span id="amr">${escape(id.amr.join(', '))}</span></p>
+<p><a href="/app">Back</a></p>`);
 }
 
 const APP_JS = `
@@ -99,6 +126,16 @@ if (form) form.addEventListener('submit', async (e) => {
   $('error').textContent = '';
   const r = await post('/auth/login', { username: $('username').value, password: $('password').value });
   if (r.ok) { location.assign('/app'); } else { $('error').textContent = 'Sign-in failed (' + r.status + ')'; }
+});
+const totp = $('totp-form');
+if (totp) totp.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('error').textContent = '';
+  const r = await post('/auth/login', { method: 'totp', code: $('code').value });
+  // Only a plain local path is followed (the edge checked return_to too).
+  const back = new URLSearchParams(location.search).get('return_to');
+  const local = back && back.startsWith('/') && !back.startsWith('//') && !back.includes('\\\\');
+  if (r.ok) { location.assign(local ? back : '/admin'); } else { $('error').textContent = 'Verification failed (' + r.status + ')'; }
 });
 const table = $('sessions');
 if (table) {
@@ -145,6 +182,18 @@ export default {
         const id = await identity(request, env);
         if (!id) return new Response('not authenticated', { status: 401 });
         return new Response(appPage(id), { headers: PAGE_HEADERS });
+      }
+      case '/step-up': {
+        const id = await identity(request, env);
+        if (!id) return new Response('not authenticated', { status: 401 });
+        return new Response(stepUpPage(id), { headers: PAGE_HEADERS });
+      }
+      case '/admin': {
+        // The edge let this through only with mfa (ROUTE_POLICIES); the app checks again.
+        const id = await identity(request, env);
+        if (!id) return new Response('not authenticated', { status: 401 });
+        if (!id.amr.includes('mfa')) return new Response('second factor required', { status: 403 });
+        return new Response(adminPage(id), { headers: PAGE_HEADERS });
       }
       case '/api/me': {
         const id = await identity(request, env);

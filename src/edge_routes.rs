@@ -23,19 +23,32 @@ const _: () = assert!(MAX_BODY_BYTES <= edge_session_protocol::wire::MAX_BODY_BY
 /// Longest refresh token accepted, in bytes.
 pub const MAX_REFRESH_TOKEN_BYTES: usize = 2048;
 
+/// How a login authenticates (`method` of the body; `password` when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMethod {
+    /// `username` and `password`.
+    Password,
+    /// A TOTP `code` (RFC 6238, 6 digits).
+    Totp,
+    /// An email one-time passcode `code` (sent by `POST /auth/otp/send`).
+    EmailOtp,
+}
+
 /// A login's credentials.
-#[derive(Deserialize)]
 pub struct LoginBody {
-    /// The username.
-    pub username: String,
-    /// The password.
-    pub password: String,
+    /// How it authenticates.
+    pub method: LoginMethod,
+    /// The username: required for a password; for a second factor, absent means the user of
+    /// the session cookie present.
+    pub username: Option<String>,
+    /// The password, or the 6-digit code.
+    pub secret: String,
 }
 
 impl std::fmt::Debug for LoginBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the password (nor the username: it identifies a person).
-        f.write_str("LoginBody { .. }")
+        // Never the password or code (nor the username: it identifies a person).
+        write!(f, "LoginBody {{ method: {:?}, .. }}", self.method)
     }
 }
 
@@ -43,37 +56,100 @@ fn refused(fault: BodyFault) -> Rejection {
     Rejection::new(Reason::Body(fault))
 }
 
-/// The login body: JSON or a form (`username`, `password`), both present, non-empty and
-/// within bounds.
+/// A login body's fields as sent (JSON or form), before they are judged.
+#[derive(Deserialize, Default)]
+struct RawLogin {
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// The login body: JSON or a form. `method` is `password` (the default: `username` and
+/// `password`, both non-empty and within bounds), `totp` or `email_otp` (a `code` of exactly
+/// 6 ASCII digits, `username` optional); nothing else.
 pub fn parse_login(content_type: Option<&str>, bytes: &[u8]) -> Result<LoginBody, Rejection> {
-    let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
-    let body: LoginBody = if content_type.starts_with("application/json") {
-        serde_json::from_slice(bytes).map_err(|_| refused(BodyFault::LoginJson))?
-    } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let mut username = None;
-        let mut password = None;
-        for (k, v) in url::form_urlencoded::parse(bytes) {
-            match k.as_ref() {
-                "username" => username = Some(v.into_owned()),
-                "password" => password = Some(v.into_owned()),
-                _ => {}
+    let (raw, missing) = raw_login(content_type, bytes)?;
+    let method = match raw.method.as_deref() {
+        None | Some("password") => LoginMethod::Password,
+        Some("totp") => LoginMethod::Totp,
+        Some("email_otp") => LoginMethod::EmailOtp,
+        Some(_) => return Err(refused(BodyFault::LoginMethod)),
+    };
+    check_username(raw.username.as_deref())?;
+    let secret = match method {
+        LoginMethod::Password => {
+            let (Some(_), Some(password)) = (&raw.username, raw.password) else {
+                return Err(refused(missing));
+            };
+            if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+                return Err(refused(BodyFault::LoginFields));
             }
+            password
         }
-        match (username, password) {
-            (Some(username), Some(password)) => LoginBody { username, password },
-            _ => return Err(refused(BodyFault::LoginForm)),
+        LoginMethod::Totp | LoginMethod::EmailOtp => match raw.code {
+            Some(code) if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) => code,
+            _ => return Err(refused(BodyFault::LoginFields)),
+        },
+    };
+    Ok(LoginBody {
+        method,
+        username: raw.username,
+        secret,
+    })
+}
+
+/// The body of `POST /auth/otp/send`: empty, or JSON / a form (the login body's syntax) with an
+/// optional `username`, non-empty and within bounds; other fields are ignored.
+pub fn parse_otp_send(
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<Option<String>, Rejection> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let (raw, _) = raw_login(content_type, bytes)?;
+    check_username(raw.username.as_deref())?;
+    Ok(raw.username)
+}
+
+fn check_username(username: Option<&str>) -> Result<(), Rejection> {
+    match username {
+        Some(u) if u.is_empty() || u.len() > MAX_USERNAME_BYTES => {
+            Err(refused(BodyFault::LoginFields))
         }
+        _ => Ok(()),
+    }
+}
+
+/// The fields of a JSON or form login body, and the fault of a missing field in it.
+fn raw_login(content_type: Option<&str>, bytes: &[u8]) -> Result<(RawLogin, BodyFault), Rejection> {
+    let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
+    let (raw, missing) = if content_type.starts_with("application/json") {
+        let raw: RawLogin =
+            serde_json::from_slice(bytes).map_err(|_| refused(BodyFault::LoginJson))?;
+        (raw, BodyFault::LoginJson)
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let mut raw = RawLogin::default();
+        for (k, v) in url::form_urlencoded::parse(bytes) {
+            let slot = match k.as_ref() {
+                "method" => &mut raw.method,
+                "username" => &mut raw.username,
+                "password" => &mut raw.password,
+                "code" => &mut raw.code,
+                _ => continue,
+            };
+            *slot = Some(v.into_owned());
+        }
+        (raw, BodyFault::LoginForm)
     } else {
         return Err(refused(BodyFault::LoginContentType));
     };
-    if body.username.is_empty()
-        || body.password.is_empty()
-        || body.username.len() > MAX_USERNAME_BYTES
-        || body.password.len() > MAX_PASSWORD_BYTES
-    {
-        return Err(refused(BodyFault::LoginFields));
-    }
-    Ok(body)
+    Ok((raw, missing))
 }
 
 #[derive(Deserialize)]

@@ -34,12 +34,14 @@ use crate::target::{self, Target};
 
 mod authenticate;
 mod login;
+mod otp_send;
 mod steps;
 
 pub use authenticate::{
     Answer, Authenticated, Authentication, Mode, Next, Refreshed, VerifyFailure,
 };
 pub use login::{LoggedIn, Login, LoginAnswer, LoginNext};
+pub use otp_send::{OtpSend, SendAnswer, SendNext, SEND_PATH};
 pub use steps::{access_cookie_header, judge_revocation, Note};
 
 /// What the adapter read of one request: the method as the runtime gives it, the URL, and
@@ -168,6 +170,8 @@ pub enum EdgeOp {
     EndSession(Handle),
     /// `POST /auth/revocations`: the revocation webhook.
     Revocations,
+    /// `POST /auth/otp/send`.
+    OtpSend,
 }
 
 /// The edge route `op` as an operation: unknown routes and wrong methods refused, session
@@ -203,6 +207,7 @@ pub fn edge_op(config: &EdgeConfig, op: AuthRoute, facts: &Facts<'_>) -> Result<
         AuthRoute::EndSession(h) => EdgeOp::EndSession(h),
         AuthRoute::Revocations if config.webhook.enabled() => return Ok(EdgeOp::Revocations),
         AuthRoute::Revocations => return Err(Rejection::new(Reason::NoRoute)),
+        AuthRoute::OtpSend => EdgeOp::OtpSend,
     };
     if config.session.is_none() && op != EdgeOp::WhoAmI {
         return Err(Rejection::new(Reason::NoRoute));

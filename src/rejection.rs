@@ -130,6 +130,7 @@ impl Reason {
                 BodyFault::LoginJson => "login_json",
                 BodyFault::LoginForm => "login_form",
                 BodyFault::LoginFields => "login_fields",
+                BodyFault::LoginMethod => "login_method",
                 BodyFault::RefreshJson => "refresh_json",
                 BodyFault::RefreshTokenField => "refresh_token_field",
             },

@@ -35,6 +35,8 @@ pub enum AuthRoute {
     EndSession(Handle),
     /// `POST {prefix}/revocations`: the revocation webhook.
     Revocations,
+    /// `POST {prefix}/otp/send`: an email passcode for `/login`'s `email_otp`.
+    OtpSend,
     /// Anything else under the prefix (404), or a known path with the wrong method (405).
     Unknown {
         /// The path exists but not for this method.
@@ -182,6 +184,7 @@ fn auth_route(method: &str, rest: &str) -> AuthRoute {
             "/sessions" => ("GET", AuthRoute::Sessions),
             "/revocations" => ("POST", AuthRoute::Revocations),
             "/jwks" => ("GET", AuthRoute::Jwks),
+            "/otp/send" => ("POST", AuthRoute::OtpSend),
             _ => return UNKNOWN,
         },
     };
@@ -217,6 +220,12 @@ mod tests {
             ("GET", "/auth/sessions", Route::Auth(AuthRoute::Sessions)),
             ("GET", "/auth/jwks", Route::Auth(AuthRoute::Jwks)),
             ("HEAD", "/auth/jwks", Route::Auth(AuthRoute::Jwks)),
+            ("POST", "/auth/otp/send", Route::Auth(AuthRoute::OtpSend)),
+            (
+                "GET",
+                "/auth/otp/send",
+                Route::Auth(AuthRoute::Unknown { wrong_method: true }),
+            ),
             (
                 "GET",
                 "/auth/login",

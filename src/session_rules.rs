@@ -8,6 +8,7 @@
 use crate::access_cookie;
 use crate::config::EdgeConfig;
 use crate::credentials::{self, Credential};
+use crate::edge_routes::LoginMethod;
 use crate::rejection::{Reason, Rejection};
 use crate::revocation::Issued;
 use crate::session_cookie::{self, ClientProps, SessionCookie};
@@ -211,12 +212,34 @@ pub fn plan_login(present: Option<&SessionCookie>, known_ended: bool) -> LoginPl
 /// A store may say "session not found" as a bare 400 (Transmit's numeric `error_code`), which
 /// reads as a refused request ([`StoreFailure::RequestRefused`]): retried too; a real
 /// validation refusal comes back from the fresh attempt, and that answer is given.
-pub fn retry_fresh(plan: &LoginPlan, failure: StoreFailure) -> bool {
-    matches!(plan, LoginPlan::StepUp { .. })
+///
+/// Only a password login is retried: a second factor (TOTP, email passcode) refused as a
+/// step-up (another user's code, or the session gone) is refused, never made a session of its
+/// own, so a factor of another user cannot replace the session present.
+pub fn retry_fresh(plan: &LoginPlan, method: LoginMethod, failure: StoreFailure) -> bool {
+    method == LoginMethod::Password
+        && matches!(plan, LoginPlan::StepUp { .. })
         && matches!(
             failure,
             StoreFailure::Refused | StoreFailure::SessionGone | StoreFailure::RequestRefused
         )
+}
+
+/// The failure a login ends with, from the store's answer. A second factor refused as a
+/// step-up because of the session (gone at the store, or another user's: Transmit answers that
+/// as a 400 `invalid_session`, read as [`StoreFailure::RequestRefused`]) is a refusal of the
+/// code (401), not a failing store (502); it is not retried ([`retry_fresh`]). Everything else
+/// stays as answered.
+pub fn login_failure(plan: &LoginPlan, method: LoginMethod, failure: StoreFailure) -> StoreFailure {
+    let step_up = matches!(plan, LoginPlan::StepUp { .. });
+    match failure {
+        StoreFailure::SessionGone | StoreFailure::RequestRefused
+            if step_up && method != LoginMethod::Password =>
+        {
+            StoreFailure::Refused
+        }
+        other => other,
+    }
 }
 
 /// What a successful login did.

@@ -28,7 +28,8 @@ use std::borrow::Cow;
 
 use edge_session_protocol::error::{self, ErrorCode};
 use edge_session_protocol::wire::{
-    self, form, Logout, PasswordAuthenticate, Refresh, SessionAuthenticate,
+    self, form, Logout, OtpAuthenticate, OtpSend, PasswordAuthenticate, Refresh,
+    SessionAuthenticate, TotpAuthenticate,
 };
 use serde::Deserialize;
 
@@ -104,6 +105,55 @@ pub fn password_body(
         session_id: session_id.map(Cow::Borrowed),
         resource: resource.map(Cow::Borrowed),
         client_attributes: Some(client_attributes(props)),
+    })
+    .unwrap_or_default()
+}
+
+/// Body of `POST /v1/auth/totp/authenticate` (Transmit's backend TOTP): the user by
+/// `identifier` of `identifier_type`; with `session_id`, added to that session.
+pub fn totp_body(
+    identifier: (&str, &str),
+    code: &str,
+    session_id: Option<&str>,
+    resource: Option<&str>,
+    props: &ClientProps<'_>,
+) -> String {
+    serde_json::to_string(&TotpAuthenticate {
+        identifier: Cow::Borrowed(identifier.0),
+        identifier_type: Some(Cow::Borrowed(identifier.1)),
+        token: Cow::Borrowed(code),
+        session_id: session_id.map(Cow::Borrowed),
+        resource: resource.map(Cow::Borrowed),
+        client_attributes: Some(client_attributes(props)),
+    })
+    .unwrap_or_default()
+}
+
+/// Body of `POST /v1/auth/otp/authenticate`: the passcode sent by [`otp_send_body`].
+pub fn otp_authenticate_body(
+    identifier: (&str, &str),
+    code: &str,
+    session_id: Option<&str>,
+    resource: Option<&str>,
+    props: &ClientProps<'_>,
+) -> String {
+    serde_json::to_string(&OtpAuthenticate {
+        passcode: Cow::Borrowed(code),
+        identifier: Cow::Borrowed(identifier.0),
+        identifier_type: Cow::Borrowed(identifier.1),
+        session_id: session_id.map(Cow::Borrowed),
+        resource: resource.map(Cow::Borrowed),
+        client_attributes: Some(client_attributes(props)),
+    })
+    .unwrap_or_default()
+}
+
+/// Body of `POST /v1/auth/otp/send` by `channel` (`email`: the store mails it).
+pub fn otp_send_body(channel: &str, identifier: (&str, &str)) -> String {
+    serde_json::to_string(&OtpSend {
+        channel: Cow::Borrowed(channel),
+        identifier: Cow::Borrowed(identifier.0),
+        identifier_type: Cow::Borrowed(identifier.1),
     })
     .unwrap_or_default()
 }

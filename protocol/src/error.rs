@@ -27,6 +27,10 @@ pub mod code {
     pub const UNAUTHORIZED: &str = "unauthorized";
     /// 401: wrong credentials (the reference store: unknown users too).
     pub const AUTH_INVALID_CREDENTIALS: &str = "auth_invalid_credentials";
+    /// 401: a one-time passcode past its lifetime (Transmit's code).
+    pub const AUTH_OTP_PASSCODE_EXPIRED: &str = "auth_otp_passcode_expired";
+    /// 400: an OTP `channel` or an `identifier_type` this store does not deliver to or know.
+    pub const UNSUPPORTED_CHANNEL: &str = "unsupported_channel";
     /// Transmit, 403: the user is locked.
     pub const AUTH_LOCKED: &str = "auth_locked";
     /// 429: too many failed password attempts for this username; retry after `Retry-After`.

@@ -31,6 +31,7 @@ pub mod wire;
 pub use error::{ErrorBody, ErrorCode, ErrorMessage};
 pub use shape::Shape;
 pub use wire::{
-    ClientAttributes, ClientCredentials, ClientTokenResponse, Logout, PasswordAuthenticate,
-    Refresh, SessionAuthenticate, SessionInfo, TokenResponse,
+    ClientAttributes, ClientCredentials, ClientTokenResponse, Logout, OtpAuthenticate, OtpSend,
+    OtpSent, PasswordAuthenticate, Refresh, SessionAuthenticate, SessionInfo, TokenResponse,
+    TotpAuthenticate,
 };

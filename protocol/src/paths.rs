@@ -5,6 +5,13 @@
 pub const CLIENT_TOKEN: &str = "/oidc/token";
 /// `POST`: a backend password authentication ([`crate::wire::PasswordAuthenticate`]).
 pub const PASSWORD_AUTHENTICATE: &str = "/v1/auth/password/authenticate";
+/// `POST`: a backend TOTP authentication ([`crate::wire::TotpAuthenticate`]).
+pub const TOTP_AUTHENTICATE: &str = "/v1/auth/totp/authenticate";
+/// `POST`: sends a one-time passcode ([`crate::wire::OtpSend`]), answered by
+/// [`crate::wire::OtpSent`].
+pub const OTP_SEND: &str = "/v1/auth/otp/send";
+/// `POST`: a backend one-time-passcode authentication ([`crate::wire::OtpAuthenticate`]).
+pub const OTP_AUTHENTICATE: &str = "/v1/auth/otp/authenticate";
 /// `POST`: tokens for an existing session ([`crate::wire::SessionAuthenticate`]).
 pub const SESSION_AUTHENTICATE: &str = "/v1/auth/session/authenticate";
 /// `POST`: the refresh-token grant ([`crate::wire::Refresh`]).

@@ -72,6 +72,94 @@ pub struct PasswordAuthenticate<'a> {
     pub client_attributes: Option<ClientAttributes<'a>>,
 }
 
+/// Body of `POST /v1/auth/totp/authenticate` (Transmit's backend TOTP). With `session_id`, the
+/// authentication is added to that session (MFA / step-up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpAuthenticate<'a> {
+    /// Who the code was generated for.
+    pub identifier: Cow<'a, str>,
+    /// What `identifier` is: `email` (Transmit's default), `username`, `user_id` or
+    /// `phone_number` ([`identifier_type`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_type: Option<Cow<'a, str>>,
+    /// The six-digit code.
+    pub token: Cow<'a, str>,
+    /// An existing session to add this authentication to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Cow<'a, str>>,
+    /// The audience of the access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Cow<'a, str>>,
+    /// The end user's client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_attributes: Option<ClientAttributes<'a>>,
+}
+
+/// The `identifier_type` values of Transmit's backend methods.
+pub mod identifier_type {
+    /// An email address (Transmit's default for TOTP).
+    pub const EMAIL: &str = "email";
+    /// A username.
+    pub const USERNAME: &str = "username";
+    /// A user id (what the edge sends for a step-up: the session's subject).
+    pub const USER_ID: &str = "user_id";
+    /// A phone number (the reference store has none).
+    pub const PHONE_NUMBER: &str = "phone_number";
+}
+
+/// The `channel` values of `POST /v1/auth/otp/send`.
+pub mod channel {
+    /// By email.
+    pub const EMAIL: &str = "email";
+    /// By SMS (the reference store has none).
+    pub const SMS: &str = "sms";
+    /// Handed to the calling backend in the answer ([`super::OtpSent::code`]).
+    pub const DIRECT: &str = "direct";
+}
+
+/// Body of `POST /v1/auth/otp/send`: a one-time passcode for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpSend<'a> {
+    /// How the code travels ([`channel`]).
+    pub channel: Cow<'a, str>,
+    /// What `identifier` is ([`identifier_type`]).
+    pub identifier_type: Cow<'a, str>,
+    /// The user.
+    pub identifier: Cow<'a, str>,
+}
+
+/// The answer of `POST /v1/auth/otp/send`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpSent {
+    /// What was done.
+    #[serde(default)]
+    pub message: String,
+    /// The code, for the `direct` channel only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// Body of `POST /v1/auth/otp/authenticate`: the code sent by [`OtpSend`]. With `session_id`,
+/// the authentication is added to that session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpAuthenticate<'a> {
+    /// The code.
+    pub passcode: Cow<'a, str>,
+    /// What `identifier` is ([`identifier_type`]).
+    pub identifier_type: Cow<'a, str>,
+    /// The user the code was sent to.
+    pub identifier: Cow<'a, str>,
+    /// An existing session to add this authentication to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Cow<'a, str>>,
+    /// The audience of the access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Cow<'a, str>>,
+    /// The end user's client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_attributes: Option<ClientAttributes<'a>>,
+}
+
 /// Body of `POST /v1/auth/session/authenticate`: new tokens for a live session, which
 /// extends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

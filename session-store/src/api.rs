@@ -28,6 +28,10 @@ pub enum ApiError {
     Unauthorized,
     /// 401: unknown user or wrong password (one answer for both).
     InvalidCredentials,
+    /// 401: the email passcode's lifetime is over (Transmit's `auth_otp_passcode_expired`).
+    PasscodeExpired,
+    /// 400: an OTP channel or identifier type this store does not serve (named).
+    UnsupportedChannel(&'static str),
     /// 400: the session does not exist, has ended or has expired.
     SessionNotFound,
     /// 400: the refresh token is unknown, or its session has ended.
@@ -63,8 +67,12 @@ impl ApiError {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenExpired
             | Self::RefreshTokenReused(_)
-            | Self::InvalidResource => 400,
-            Self::InvalidClient | Self::Unauthorized | Self::InvalidCredentials => 401,
+            | Self::InvalidResource
+            | Self::UnsupportedChannel(_) => 400,
+            Self::InvalidClient
+            | Self::Unauthorized
+            | Self::InvalidCredentials
+            | Self::PasscodeExpired => 401,
             Self::UserNotFound | Self::NotFound => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::TooManyAttempts(_) => 429,
@@ -84,6 +92,8 @@ impl ApiError {
             Self::UnsupportedGrantType => code::UNSUPPORTED_GRANT_TYPE,
             Self::Unauthorized => code::UNAUTHORIZED,
             Self::InvalidCredentials => code::AUTH_INVALID_CREDENTIALS,
+            Self::PasscodeExpired => code::AUTH_OTP_PASSCODE_EXPIRED,
+            Self::UnsupportedChannel(_) => code::UNSUPPORTED_CHANNEL,
             Self::SessionNotFound => code::SESSION_NOT_FOUND,
             Self::InvalidRefreshToken => code::INVALID_REFRESH_TOKEN,
             Self::RefreshTokenExpired => code::REFRESH_TOKEN_EXPIRED,
@@ -107,6 +117,8 @@ impl ApiError {
             Self::UnsupportedGrantType => "Only grant_type=client_credentials is supported".into(),
             Self::Unauthorized => "Missing or invalid client access token".into(),
             Self::InvalidCredentials => "Invalid username or password".into(),
+            Self::PasscodeExpired => "Passcode expired".into(),
+            Self::UnsupportedChannel(what) => format!("Unsupported {what}"),
             Self::SessionNotFound => "Session not found".into(),
             Self::InvalidRefreshToken => "Invalid refresh token".into(),
             Self::RefreshTokenExpired => "Refresh token expired".into(),
@@ -148,6 +160,12 @@ pub enum Route {
     ClientToken,
     /// `POST /v1/auth/password/authenticate`
     PasswordAuthenticate,
+    /// `POST /v1/auth/totp/authenticate`
+    TotpAuthenticate,
+    /// `POST /v1/auth/otp/send`
+    OtpSend,
+    /// `POST /v1/auth/otp/authenticate`
+    OtpAuthenticate,
     /// `POST /v1/auth/session/authenticate`
     SessionAuthenticate,
     /// `POST /v1/auth/token/refresh`
@@ -158,6 +176,8 @@ pub enum Route {
     ListSessions(String),
     /// `DELETE /v1/auth/users/{user_id}/sessions`
     RevokeSessions(String),
+    /// `GET /dev/mailbox/{user_id}` (DEV ONLY: `OTP_DEV_DELIVERY`).
+    DevMailbox(String),
     /// `GET /oidc/jwks`
     Jwks,
     /// `GET /oidc/.well-known/openid-configuration`
@@ -170,6 +190,10 @@ impl Route {
         !matches!(self, Self::ClientToken | Self::Jwks | Self::Discovery)
     }
 }
+
+/// DEV ONLY: what precedes the user id of the dev mailbox (`OTP_DEV_DELIVERY`): the code of
+/// the user's pending email passcode, as a mail would carry it.
+pub const DEV_MAILBOX_PREFIX: &str = "/dev/mailbox/";
 
 /// Classifies a request by method and path (`HEAD` counts as `GET`).
 pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
@@ -185,11 +209,20 @@ pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
     match path {
         paths::CLIENT_TOKEN => fixed(Route::ClientToken, post, "POST"),
         paths::PASSWORD_AUTHENTICATE => fixed(Route::PasswordAuthenticate, post, "POST"),
+        paths::TOTP_AUTHENTICATE => fixed(Route::TotpAuthenticate, post, "POST"),
+        paths::OTP_SEND => fixed(Route::OtpSend, post, "POST"),
+        paths::OTP_AUTHENTICATE => fixed(Route::OtpAuthenticate, post, "POST"),
         paths::SESSION_AUTHENTICATE => fixed(Route::SessionAuthenticate, post, "POST"),
         paths::TOKEN_REFRESH => fixed(Route::Refresh, post, "POST"),
         paths::SESSION_LOGOUT => fixed(Route::Logout, post, "POST"),
         paths::JWKS => fixed(Route::Jwks, get, "GET, HEAD"),
         paths::DISCOVERY => fixed(Route::Discovery, get, "GET, HEAD"),
+        _ if path.starts_with(DEV_MAILBOX_PREFIX) => {
+            let user = decode_path_segment(&path[DEV_MAILBOX_PREFIX.len()..])
+                .filter(|u| valid_field(u, MAX_FIELD_BYTES) && !u.contains('/'))
+                .ok_or(ApiError::NotFound)?;
+            fixed(Route::DevMailbox(user), get, "GET, HEAD")
+        }
         _ => {
             let user = paths::user_sessions_segment(path).ok_or(ApiError::NotFound)?;
             let user = decode_path_segment(user)

@@ -15,7 +15,7 @@ pub struct Seen {
     pub subject: Option<String>,
     /// The session.
     pub session: Option<String>,
-    /// A password authentication that adds to an existing session.
+    /// An authentication (password, TOTP, email passcode) that adds to an existing session.
     pub step_up: bool,
     /// The end user's IP address as the caller reported it.
     pub client_ip: Option<String>,
@@ -25,15 +25,24 @@ pub struct Seen {
 /// security events: the ClientAccessToken, the session list, the keys, discovery).
 pub fn audit(route: &Route, result: Result<(), &ApiError>, seen: &Seen) -> Option<Audit> {
     let (event, done) = match route {
-        Route::PasswordAuthenticate if seen.step_up => (Event::StepUp, "step_up"),
-        Route::PasswordAuthenticate => (Event::Login, "login"),
+        Route::PasswordAuthenticate | Route::TotpAuthenticate | Route::OtpAuthenticate
+            if seen.step_up =>
+        {
+            (Event::StepUp, "step_up")
+        }
+        Route::PasswordAuthenticate | Route::TotpAuthenticate | Route::OtpAuthenticate => {
+            (Event::Login, "login")
+        }
         Route::SessionAuthenticate => (Event::Refresh, "session_authenticate"),
         Route::Refresh => (Event::Refresh, "refresh_grant"),
         Route::Logout => (Event::Logout, "logged_out"),
         Route::RevokeSessions(_) => (Event::SessionRevoked, "revoke_all"),
-        Route::ClientToken | Route::ListSessions(_) | Route::Jwks | Route::Discovery => {
-            return None
-        }
+        Route::ClientToken
+        | Route::OtpSend
+        | Route::DevMailbox(_)
+        | Route::ListSessions(_)
+        | Route::Jwks
+        | Route::Discovery => return None,
     };
     let audit = match result {
         Ok(()) => Audit::new(event, Outcome::Success, done),

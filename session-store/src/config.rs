@@ -18,8 +18,9 @@
 //! | `CLIENT_SECRET` | required, secret, ≥ 16 bytes | its secret |
 //! | `SIGNING_KEY` | required, secret | private JWK (EC P-256, RSA ≥ 2048, OKP Ed25519) |
 //! | `SIGNING_KEY_PREVIOUS` | none, secret | previous private JWK, still published in the JWKS |
-//! | `DEMO_USERS` | `[]` | JSON `[{user_id, username, password_hash, roles}]`, argon2id PHC hashes |
+//! | `DEMO_USERS` | `[]` | JSON `[{user_id, username, password_hash, roles, email?, totp_secret?}]`, argon2id PHC hashes, base32 TOTP secrets |
 //! | `EXPOSE_METRICS` | `false` | add an `x-store-metrics` header (DO calls, SQL statements) |
+//! | `OTP_DEV_DELIVERY` | `false` | DEV ONLY: `otp/send` delivers by `direct` (the code in the answer) or `email` (into `GET /dev/mailbox/{user_id}`); refused with an `https://` `ISSUER` |
 
 use std::collections::HashMap;
 
@@ -65,7 +66,27 @@ pub struct User {
     /// `roles` claim.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Email address (`identifier_type: email`).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Enrolled TOTP secret, base32 (RFC 4648), at least [`crate::otp::MIN_SECRET_BYTES`]
+    /// bytes; none: TOTP refused for the user.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
 }
+
+impl User {
+    /// The TOTP secret's bytes (checked at start, so `None` only for a user without one).
+    pub fn totp_key(&self) -> Option<Vec<u8>> {
+        self.totp_secret
+            .as_deref()
+            .and_then(crate::otp::decode_secret)
+    }
+}
+
+/// An `identifier_type` the directory does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsupportedIdentifier;
 
 /// The user directory.
 #[derive(Debug, Clone, Default)]
@@ -97,6 +118,26 @@ impl Users {
                 return Err(err(
                     "DEMO_USERS",
                     format!("user #{i}: user_id must not start with the reserved prefix"),
+                ));
+            }
+            if let Some(secret) = &u.totp_secret {
+                let ok = crate::otp::decode_secret(secret)
+                    .is_some_and(|k| k.len() >= crate::otp::MIN_SECRET_BYTES);
+                if !ok {
+                    return Err(err(
+                        "DEMO_USERS",
+                        format!(
+                            "user {}: totp_secret must be base32 of at least {} bytes",
+                            u.user_id,
+                            crate::otp::MIN_SECRET_BYTES
+                        ),
+                    ));
+                }
+            }
+            if u.email.as_deref().is_some_and(|e| !e.contains('@')) {
+                return Err(err(
+                    "DEMO_USERS",
+                    format!("user {}: email must contain @", u.user_id),
                 ));
             }
             let params = password::check(&u.password_hash)
@@ -136,6 +177,29 @@ impl Users {
     pub fn by_id(&self, user_id: &str) -> Option<&User> {
         self.by_id.get(user_id).and_then(|&i| self.users.get(i))
     }
+
+    /// The user a backend method names: by `identifier_type` (`email` when absent, as
+    /// Transmit's default), `Err` for a type this directory does not hold (`phone_number`, or
+    /// an unknown one).
+    pub fn by_identifier(
+        &self,
+        kind: Option<&str>,
+        identifier: &str,
+    ) -> Result<Option<&User>, UnsupportedIdentifier> {
+        use edge_session_protocol::wire::identifier_type as t;
+        Ok(match kind.unwrap_or(t::EMAIL) {
+            t::USERNAME => self
+                .by_name
+                .get(identifier)
+                .and_then(|&i| self.users.get(i)),
+            t::USER_ID => self.by_id(identifier),
+            t::EMAIL => self
+                .users
+                .iter()
+                .find(|u| u.email.as_deref() == Some(identifier)),
+            _ => return Err(UnsupportedIdentifier),
+        })
+    }
 }
 
 /// The store's configuration.
@@ -166,6 +230,10 @@ pub struct Config {
     pub users: Users,
     /// Whether responses carry `x-store-metrics`.
     pub expose_metrics: bool,
+    /// DEV ONLY: whether `POST /v1/auth/otp/send` delivers, by `direct` (the code handed to the
+    /// caller) or `email` (into the dev mailbox, `GET /dev/mailbox/{user_id}`): local
+    /// development only, refused at start with an `https://` issuer.
+    pub otp_dev_delivery: bool,
 }
 
 /// Highest `MAX_SESSIONS_PER_USER`: the session list of a user at the cap must stay far below
@@ -273,7 +341,21 @@ impl Config {
             Some("true") => true,
             Some(_) => return Err(err("EXPOSE_METRICS", "must be true or false")),
         };
+        let otp_dev_delivery = match get("OTP_DEV_DELIVERY").as_deref().map(str::trim) {
+            None | Some("") | Some("false") => false,
+            // A passcode in the answer is for a developer's machine only: a deployed store
+            // (an https issuer) refuses to start with it.
+            Some("true") if issuer.starts_with("http://") => true,
+            Some("true") => {
+                return Err(err(
+                    "OTP_DEV_DELIVERY",
+                    "local development only: refused with an https:// ISSUER",
+                ))
+            }
+            Some(_) => return Err(err("OTP_DEV_DELIVERY", "must be true or false")),
+        };
         Ok(Self {
+            otp_dev_delivery,
             client_tokens: ClientTokens::new(&issuer, &client_id, &client_secret),
             issuer,
             default_audience,

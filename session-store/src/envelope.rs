@@ -37,8 +37,8 @@ pub enum Command {
     Authenticate {
         /// The authenticated user.
         user_id: String,
-        /// `amr` value of the method (`pwd`, …).
-        method: String,
+        /// What it proved ([`rules::prove`] checks what is left to check).
+        factor: rules::Factor,
         /// Session to add the authentication to.
         existing: Option<String>,
         /// Id for the session if one is created.
@@ -73,6 +73,18 @@ pub enum Command {
     AdmitLogin,
     /// [`rules::login_succeeded`] (in a username's object)
     LoginSucceeded,
+    /// [`rules::issue_otp`]: a new email passcode, by its hash.
+    IssueOtp {
+        /// [`crate::otp::passcode_hash`] of the code.
+        hash: String,
+        /// Its salt.
+        salt: String,
+        /// DEV ONLY (`OTP_DEV_DELIVERY`): the code, for the dev mailbox.
+        #[serde(default)]
+        dev_code: Option<String>,
+    },
+    /// [`rules::dev_mailbox`] (DEV ONLY).
+    DevMailbox,
 }
 
 /// The Durable Object's answer.
@@ -90,6 +102,11 @@ pub enum Reply {
     Done {
         /// Sessions affected.
         count: u64,
+    },
+    /// DEV ONLY: the dev mailbox's code, if one is pending.
+    Mail {
+        /// The code.
+        code: Option<String>,
     },
     /// The rules refused.
     Rejected {
@@ -129,14 +146,14 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
     Ok(match &envelope.command {
         Command::Authenticate {
             user_id,
-            method,
+            factor,
             existing,
             new_session_id,
             chain,
         } => {
             let auth = rules::Authentication {
                 user_id,
-                method,
+                factor,
                 existing: existing.as_deref(),
                 new_session_id,
             };
@@ -167,6 +184,17 @@ pub fn execute<S: Store>(store: &mut S, envelope: &Envelope) -> Result<Reply, S:
             rules::login_succeeded(store, p)?;
             Reply::Done { count: 0 }
         }
+        Command::IssueOtp {
+            hash,
+            salt,
+            dev_code,
+        } => {
+            rules::issue_otp(store, now, hash, salt, dev_code.as_deref())?;
+            Reply::Done { count: 1 }
+        }
+        Command::DevMailbox => Reply::Mail {
+            code: rules::dev_mailbox(store, now)?,
+        },
     })
 }
 

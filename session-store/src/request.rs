@@ -16,6 +16,12 @@ pub use edge_session_protocol::wire::{
 
 /// `POST /v1/auth/password/authenticate` body.
 pub type PasswordAuthenticate = edge_session_protocol::PasswordAuthenticate<'static>;
+/// `POST /v1/auth/totp/authenticate` body.
+pub type TotpAuthenticate = edge_session_protocol::TotpAuthenticate<'static>;
+/// `POST /v1/auth/otp/send` body.
+pub type OtpSend = edge_session_protocol::OtpSend<'static>;
+/// `POST /v1/auth/otp/authenticate` body.
+pub type OtpAuthenticate = edge_session_protocol::OtpAuthenticate<'static>;
 /// `POST /v1/auth/session/authenticate` body.
 pub type SessionAuthenticate = edge_session_protocol::SessionAuthenticate<'static>;
 /// `POST /v1/auth/token/refresh` body.
@@ -144,6 +150,47 @@ impl Validate for PasswordAuthenticate {
                 "field `password` must be 1..={MAX_PASSWORD_BYTES} bytes"
             )));
         }
+        optional("session_id", &self.session_id, MAX_FIELD_BYTES)?;
+        optional("resource", &self.resource, MAX_FIELD_BYTES)?;
+        attributes(&self.client_attributes)
+    }
+}
+
+/// A code field: exactly six ASCII digits (anything else could never match).
+fn code_field(name: &str, value: &str) -> Result<(), ApiError> {
+    if crate::otp::well_formed(value) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidRequest(format!(
+            "field `{name}` must be 6 digits"
+        )))
+    }
+}
+
+impl Validate for TotpAuthenticate {
+    fn validate(&self) -> Result<(), ApiError> {
+        field("identifier", &self.identifier, MAX_USERNAME_BYTES)?;
+        optional("identifier_type", &self.identifier_type, MAX_FIELD_BYTES)?;
+        code_field("token", &self.token)?;
+        optional("session_id", &self.session_id, MAX_FIELD_BYTES)?;
+        optional("resource", &self.resource, MAX_FIELD_BYTES)?;
+        attributes(&self.client_attributes)
+    }
+}
+
+impl Validate for OtpSend {
+    fn validate(&self) -> Result<(), ApiError> {
+        field("channel", &self.channel, MAX_FIELD_BYTES)?;
+        field("identifier_type", &self.identifier_type, MAX_FIELD_BYTES)?;
+        field("identifier", &self.identifier, MAX_USERNAME_BYTES)
+    }
+}
+
+impl Validate for OtpAuthenticate {
+    fn validate(&self) -> Result<(), ApiError> {
+        code_field("passcode", &self.passcode)?;
+        field("identifier_type", &self.identifier_type, MAX_FIELD_BYTES)?;
+        field("identifier", &self.identifier, MAX_USERNAME_BYTES)?;
         optional("session_id", &self.session_id, MAX_FIELD_BYTES)?;
         optional("resource", &self.resource, MAX_FIELD_BYTES)?;
         attributes(&self.client_attributes)

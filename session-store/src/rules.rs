@@ -28,7 +28,13 @@
 //!   session past it first ends the oldest (by creation) with their refresh tokens; the list
 //!   answers the newest sessions first, at most that many;
 //! - several authentications accumulate in one session: `amr` lists each method once in the
-//!   order first used, `auth_time` is the latest authentication;
+//!   order first used, then `mfa` once two different factors are in it (`pwd`, `otp` for
+//!   TOTP, `eotp` for an email passcode); `auth_time` is the latest authentication, and
+//!   neither a refresh nor a session authenticate moves it;
+//! - an authentication of a user by another user's session is refused as not found;
+//! - a TOTP code is good once: its step must come after the last step accepted for the user;
+//!   an email passcode lives 5 minutes, the fifth wrong guess ends it, a right one is used up
+//!   ([`prove`]);
 //! - a password check takes a slot in its username's failed-login window first
 //!   ([`admit_login`]); past [`Policy::login_failures`] in [`Policy::login_window_ms`] it is
 //!   refused without checking, a success clears the window ([`login_succeeded`]). The window
@@ -41,10 +47,15 @@ use crate::time::Millis;
 
 mod attempts;
 mod ended;
+mod factors;
 mod records;
 
 pub use attempts::{admit_login, login_succeeded};
 pub use ended::{Ended, Recording};
+pub use factors::{
+    add_method, dev_mailbox, issue_otp, prove, Factor, PendingOtp, AMR_EMAIL_OTP, AMR_MFA,
+    AMR_PASSWORD, AMR_TOTP,
+};
 pub use records::{
     Policy, RefreshRecord, Session, Store, TokenState, DEFAULT_LOGIN_FAILURES,
     DEFAULT_LOGIN_WINDOW_MS, DEFAULT_MAX_SESSIONS,
@@ -69,6 +80,13 @@ pub enum Rejection {
         /// Seconds until the window ends.
         retry_after_secs: u32,
     },
+    /// A TOTP step at or before the last one accepted: the code was used already.
+    CodeReplayed,
+    /// A wrong email passcode, or none pending (used, ended by its attempt limit, or never
+    /// sent).
+    WrongCode,
+    /// The email passcode's lifetime is over (it is deleted).
+    CodeExpired,
 }
 
 /// What a token-issuing operation returns: the session after the operation.
@@ -98,21 +116,22 @@ pub struct NewChain {
 /// The result of an operation: `Err` only for storage failures.
 pub type Op<T, E> = Result<Result<T, Rejection>, E>;
 
-/// A successful authentication of a user by one method.
+/// An authentication of a user by one factor (proved by [`prove`] first).
 #[derive(Debug, Clone, Copy)]
 pub struct Authentication<'a> {
     /// The authenticated user.
     pub user_id: &'a str,
-    /// Its `amr` value (`pwd`, `otp`, …).
-    pub method: &'a str,
+    /// What it proved.
+    pub factor: &'a Factor,
     /// The session to add it to, if any.
     pub existing: Option<&'a str>,
     /// Id for the session if one is created.
     pub new_session_id: &'a str,
 }
 
-/// An authentication: creates a session, or with `existing` adds the method to that live
-/// session of the same user.
+/// An authentication: the factor is proved ([`prove`]: a TOTP step good once, an email
+/// passcode right, pending and unexpired), then it creates a session, or with `existing` adds
+/// its method to that live session of the same user ([`add_method`], `auth_time` now).
 pub fn authenticate<S: Store>(
     store: &mut S,
     policy: &Policy,
@@ -122,10 +141,14 @@ pub fn authenticate<S: Store>(
 ) -> Op<Issued, S::Error> {
     let Authentication {
         user_id,
-        method,
+        factor,
         existing,
         new_session_id,
     } = auth;
+    if let Err(r) = prove(store, now, factor)? {
+        return Ok(Err(r));
+    }
+    let method = factor.amr();
     store.purge_expired(now)?;
     let mut ended_sessions = 0;
     let session = match existing {
@@ -136,9 +159,7 @@ pub fn authenticate<S: Store>(
             if s.user_id != user_id {
                 return Ok(Err(Rejection::SessionNotFound));
             }
-            if !s.amr.iter().any(|m| m == method) {
-                s.amr.push(method.to_string());
-            }
+            add_method(&mut s.amr, method);
             s.auth_time = now;
             s.expires_at = s.expires_at.max(now.saturating_add(policy.session_ttl_ms));
             s

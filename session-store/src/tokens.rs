@@ -197,7 +197,7 @@ pub struct Grant<'a> {
     pub ttl_seconds: i64,
 }
 
-/// Access-token claims (RFC 9068 profile plus `sid`, `roles`).
+/// Access-token claims (RFC 9068 profile, with its `auth_time` and `amr`, plus `sid`, `roles`).
 #[derive(Debug, Serialize)]
 pub struct AccessClaims<'a> {
     /// Issuer.
@@ -220,6 +220,10 @@ pub struct AccessClaims<'a> {
     pub roles: &'a [String],
     /// Scope.
     pub scope: &'a str,
+    /// The session's last real authentication (seconds; RFC 9068 §2.2.1): a refresh keeps it.
+    pub auth_time: i64,
+    /// The session's authentication methods (RFC 9068 §2.2.1), `mfa` once two factors.
+    pub amr: &'a [String],
 }
 
 /// ID-token claims.
@@ -271,6 +275,8 @@ impl<'a> Grant<'a> {
             sid: self.session_id,
             roles: self.roles,
             scope: self.scope,
+            auth_time: to_seconds(self.auth_time),
+            amr: self.amr,
         }
     }
 

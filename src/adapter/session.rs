@@ -5,7 +5,9 @@
 //!   session cookie, or the refresh-token grant for API clients), `POST /auth/logout`,
 //!   `POST /auth/logout-all` ([`super::logout`]), `GET /auth/session`, `GET /auth/sessions`,
 //!   `GET /auth/jwks` (the identity assertion's keys),
-//!   `DELETE /auth/sessions/{handle}`, and `POST /auth/revocations` ([`super::webhook`]).
+//!   `DELETE /auth/sessions/{handle}`, `POST /auth/revocations` ([`super::webhook`]),
+
+//!   `POST /auth/otp/send` (an email passcode, [`crate::gate::OtpSend`]).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -19,7 +21,10 @@ use super::{log, logout, now_ms, now_secs, refresh, revoke, store, throttle};
 use crate::audit;
 use crate::config::{EdgeConfig, SessionConfig};
 use crate::edge_routes;
-use crate::gate::{self, EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, Reply};
+use crate::gate::{
+    self, EdgeOp, Facts, Login, LoginAnswer, LoginNext, Mode, OtpSend, Reply, SendAnswer, SendNext,
+    SEND_PATH,
+};
 use crate::rejection::{Reason, Rejection};
 use crate::revocation::Issued;
 use crate::route::Handle;
@@ -53,6 +58,7 @@ pub(super) async fn run(
             .await
             .map(edge_routes::whoami_reply),
         EdgeOp::Sessions => sessions(env, config, facts).await,
+        EdgeOp::OtpSend => otp_send(req, env, config, facts).await,
         EdgeOp::Jwks => {
             edge_routes::jwks_reply(config).ok_or_else(|| Rejection::new(Reason::NoRoute))
         }
@@ -65,6 +71,34 @@ pub(super) async fn run(
                 .await
         }
     }
+}
+
+/// `POST /auth/otp/send`: the I/O of the core's send machine ([`OtpSend`]).
+async fn otp_send(
+    req: Request,
+    env: &Env,
+    config: &Rc<EdgeConfig>,
+    facts: &Facts<'_>,
+) -> Result<Reply, Rejection> {
+    let mut send = OtpSend::start(config, facts);
+    // Four needs at most (body, admit, the store, a refund).
+    for _ in 0..6 {
+        let answer = match send.next() {
+            SendNext::Done => break,
+            SendNext::ReadBody(limit) => {
+                SendAnswer::Body(super::body::read_request(&req, limit).await)
+            }
+            SendNext::Count(calls) => SendAnswer::Counted(throttle::run(env, calls).await),
+            SendNext::Send(body) => {
+                let body = Some(body.to_owned());
+                let result =
+                    store::call(env, config, StoreOp::Login, Method::Post, SEND_PATH, body).await;
+                SendAnswer::Sent(result.map(|_| ()))
+            }
+        };
+        send.resume(answer);
+    }
+    send.outcome()
 }
 
 pub(super) fn session_config(config: &EdgeConfig) -> Result<&SessionConfig, Rejection> {
@@ -110,11 +144,10 @@ async fn login(
                 LoginAnswer::Body(super::body::read_request(&req, limit).await)
             }
             LoginNext::Count(calls) => LoginAnswer::Counted(throttle::run(env, calls).await),
-            LoginNext::Password(body) => {
-                let path = paths::PASSWORD_AUTHENTICATE;
+            LoginNext::Authenticate { path, body } => {
                 let body = body.to_owned();
                 let result = store::answer(env, config, StoreOp::Login, path, body, true).await;
-                LoginAnswer::Password(result, i64::try_from(now_ms()).unwrap_or(i64::MAX))
+                LoginAnswer::Authenticated(result, i64::try_from(now_ms()).unwrap_or(i64::MAX))
             }
             LoginNext::VerifyAccessToken(token) => {
                 LoginAnswer::Verified(verify_token(token, env, config, &config.policy, true).await)

@@ -45,6 +45,65 @@ fn login_bodies() {
         (json, max_user.as_bytes(), None),
         (json, long_pw.as_bytes(), Some(BodyFault::LoginFields)),
         (json, max_pw.as_bytes(), None),
+        // The second factors: a 6-digit code, the username optional.
+        (json, br#"{"method":"totp","code":"123456"}"#, None),
+        (
+            json,
+            br#"{"method":"email_otp","code":"000000","username":"alice"}"#,
+            None,
+        ),
+        (form, b"method=totp&code=123456", None),
+        (
+            json,
+            br#"{"method":"password","username":"a","password":"b"}"#,
+            None,
+        ),
+        (json, br#"{"method":"totp"}"#, Some(BodyFault::LoginFields)),
+        (
+            json,
+            br#"{"method":"totp","code":"12345"}"#,
+            Some(BodyFault::LoginFields),
+        ),
+        (
+            json,
+            br#"{"method":"totp","code":"1234567"}"#,
+            Some(BodyFault::LoginFields),
+        ),
+        (
+            json,
+            br#"{"method":"totp","code":"12345a"}"#,
+            Some(BodyFault::LoginFields),
+        ),
+        (
+            json,
+            br#"{"method":"totp","code":123456}"#,
+            Some(BodyFault::LoginJson),
+        ),
+        (
+            json,
+            br#"{"method":"totp","code":"123456","username":""}"#,
+            Some(BodyFault::LoginFields),
+        ),
+        (
+            json,
+            br#"{"method":"totp","password":"123456"}"#,
+            Some(BodyFault::LoginFields),
+        ),
+        (
+            json,
+            br#"{"method":"sms","code":"123456"}"#,
+            Some(BodyFault::LoginMethod),
+        ),
+        (
+            json,
+            br#"{"method":"TOTP","code":"123456"}"#,
+            Some(BodyFault::LoginMethod),
+        ),
+        (
+            json,
+            br#"{"method":null,"username":"a","password":"b"}"#,
+            None,
+        ),
     ];
     for (ct, body, want) in rows {
         let got = parse_login(ct, body);
@@ -56,12 +115,19 @@ fn login_bodies() {
         );
     }
     let ok = parse_login(form, b"username=alice&password=p%20w");
-    assert!(ok.is_ok_and(|b| b.username == "alice" && b.password == "p w"));
+    assert!(ok.is_ok_and(|b| b.username.as_deref() == Some("alice")
+        && b.secret == "p w"
+        && b.method == LoginMethod::Password));
     let shown = format!(
         "{:?}",
         parse_login(json, br#"{"username":"alice","password":"hunter2"}"#)
     );
     // Names what it is (a log line shows a login body was there), never what it holds.
+    let code = format!(
+        "{:?}",
+        parse_login(json, br#"{"method":"totp","code":"424242"}"#)
+    );
+    assert!(code.contains("Totp") && !code.contains("424242"), "{code}");
     assert!(
         shown.contains("LoginBody") && !shown.contains("hunter2") && !shown.contains("alice"),
         "{shown}"

@@ -7,30 +7,34 @@
 //! browser), the login is tried once as a fresh one; a fresh login replaces the old session,
 //! which is ended at the store and at the edge. Rules: [`crate::session_rules`].
 //!
-//! Before the store sees the password, the login takes a slot in its username's and its
-//! client address's failure counters; a refusal ends it with 429 and no store call, and the
-//! store's answer settles the counters ([`crate::throttle`]).
+//! The body's `method` picks the store's backend method ([`store_call`]): `password` (the
+//! default), `totp` or `email_otp`. A second factor names its user by the body's username or,
+//! without one, by the session cookie's user; it is only ever added to the session present, and
+//! a refused step-up is not retried as a fresh login ([`session_rules::retry_fresh`]).
+//!
+//! Before the store sees the password or code, the login takes a slot in its username's (or
+//! user id's) and its client address's failure counters; a refusal ends it with 429 and no
+//! store call, and the store's answer settles the counters ([`crate::throttle`]).
 //!
 //! ```text
-//! [ReadRevocation of the cookie's session] → ReadBody → Count (admit) → Password
-//!   (→ Password as a fresh login) → [Count (settle)] → VerifyAccessToken
+//! [ReadRevocation of the cookie's session] → ReadBody → Count (admit) → Authenticate
+//!   (→ Authenticate as a fresh login) → [Count (settle)] → VerifyAccessToken
 //!   → [EndSession of the replaced one] → [VerifyIdToken] → Nonces → Done
 //! ```
 
 use std::sync::Arc;
 
-use super::steps::{access_cookie_header, judge_revocation, out_of_order, Note};
+use super::steps::{judge_revocation, out_of_order, Note};
 use super::{Facts, Reply, VerifyFailure};
 use crate::access_cookie::NONCE_BYTES;
-use crate::audit::{self, Audit, Event, Outcome};
+use crate::audit::{self, Audit, Event};
 use crate::config::EdgeConfig;
-use crate::cookies;
-use crate::edge_routes::{self, LoginBody};
-use crate::rejection::{Reason, Rejection};
+use crate::edge_routes::{self, LoginBody, LoginMethod};
+use crate::rejection::{BodyFault, Reason, Rejection};
 use crate::revocation::{Issued, Lookup};
-use crate::session_cookie::{self, SessionCookie};
+use crate::session_cookie::SessionCookie;
 use crate::session_rules::{self, LoginOutcome, LoginPlan};
-use crate::store_api::{self, ApiTokenResponse, StoreFailure};
+use crate::store_api::{ApiTokenResponse, StoreFailure};
 use crate::throttle::{self, Admission, Call, Keys};
 use crate::token::{Policy, TypRule, VerifiedClaims};
 use edge_session_protocol::attempts::Attempt;
@@ -49,8 +53,14 @@ pub enum LoginNext<'g> {
     ReadBody(usize),
     /// These calls to the login counters (in parallel), their answers in the same order.
     Count(&'g [Call]),
-    /// The store's password authentication with this JSON body.
-    Password(&'g str),
+    /// The store's authentication (password, TOTP or passcode) at this path with this JSON
+    /// body.
+    Authenticate {
+        /// The store path.
+        path: &'static str,
+        /// The body.
+        body: &'g str,
+    },
     /// Verify the store's access token (access-token policy, verified-token cache).
     VerifyAccessToken(&'g str),
     /// End the replaced session (at the edge and at the store).
@@ -74,7 +84,7 @@ pub enum LoginAnswer {
     /// an admit answers its [`Attempt`], the other operations anything).
     Counted(Vec<Option<Attempt>>),
     /// The store's answer and when it arrived (ms).
-    Password(Result<ApiTokenResponse, StoreFailure>, i64),
+    Authenticated(Result<ApiTokenResponse, StoreFailure>, i64),
     /// A token's verification.
     Verified(Result<Arc<VerifiedClaims>, VerifyFailure>),
     /// The replaced session was ended (best effort: the new login stands either way): whether
@@ -112,7 +122,7 @@ enum State {
     Revocation,
     Body,
     Admit(Vec<Call>),
-    Password(String),
+    Store(StoreCall),
     /// Settle the counters, then go on as the boxed state.
     Settle(Vec<Call>, Box<State>),
     VerifyAccess(ApiTokenResponse, i64),
@@ -131,6 +141,9 @@ pub struct Login<'a> {
     present: Option<SessionCookie>,
     plan: LoginPlan,
     creds: Option<LoginBody>,
+    method: LoginMethod,
+    /// Who the login names, and as what (`username`, `user_id`).
+    who: Option<(String, &'static str)>,
     keys: Option<Keys>,
     id_policy: Policy,
     state: State,
@@ -173,6 +186,8 @@ impl<'a> Login<'a> {
             plan: session_rules::plan_login(present.as_ref(), false),
             present,
             creds: None,
+            method: LoginMethod::Password,
+            who: None,
             keys: None,
             id_policy,
             state,
@@ -193,7 +208,10 @@ impl<'a> Login<'a> {
             },
             State::Body => LoginNext::ReadBody(edge_routes::MAX_BODY_BYTES),
             State::Admit(calls) | State::Settle(calls, _) => LoginNext::Count(calls),
-            State::Password(body) => LoginNext::Password(body),
+            State::Store(call) => LoginNext::Authenticate {
+                path: call.path,
+                body: &call.body,
+            },
             State::VerifyAccess(tokens, _) => LoginNext::VerifyAccessToken(&tokens.access_token),
             State::EndSession(_, old) => LoginNext::EndSession(old),
             State::IdToken(_, token) => LoginNext::VerifyIdToken(token, &self.id_policy),
@@ -215,8 +233,8 @@ impl<'a> Login<'a> {
                 }
                 *then
             }
-            (State::Password(_), LoginAnswer::Password(result, at_ms)) => {
-                self.on_password(result, at_ms)
+            (State::Store(_), LoginAnswer::Authenticated(result, at_ms)) => {
+                self.on_store(result, at_ms)
             }
             (State::VerifyAccess(tokens, minted_ms), LoginAnswer::Verified(result)) => {
                 self.on_access(tokens, minted_ms, result)
@@ -300,8 +318,16 @@ impl<'a> Login<'a> {
         let parsed = body.and_then(|b| edge_routes::parse_login(self.facts.content_type, &b));
         match (parsed, &self.config.session) {
             (Ok(creds), Some(s)) => {
-                let keys = throttle::keys(&s.throttle, &creds.username, self.facts.connecting_ip);
+                let Some((name, kind)) =
+                    store_call::identifier(&creds, &self.plan, self.present.as_ref())
+                else {
+                    // A second factor without a username and no session to add it to.
+                    return State::Done(Err(Rejection::new(Reason::Body(BodyFault::LoginFields))));
+                };
+                let keys = throttle::keys(&s.throttle, name, self.facts.connecting_ip);
                 let calls = throttle::admit_calls(&s.throttle, &keys);
+                self.who = Some((name.to_owned(), kind));
+                self.method = creds.method;
                 self.creds = Some(creds);
                 self.keys = Some(keys);
                 State::Admit(calls)
@@ -315,7 +341,7 @@ impl<'a> Login<'a> {
     /// without a store call (the slots it took given back first).
     fn on_admit(&mut self, calls: &[Call], answers: &[Option<Attempt>]) -> State {
         let (refusal, undo) = match throttle::admission(calls, answers) {
-            Admission::Go => return State::Password(self.password_body()),
+            Admission::Go => return self.store_call(),
             Admission::Throttled {
                 by,
                 retry_after_secs,
@@ -348,37 +374,36 @@ impl<'a> Login<'a> {
     }
 
     /// The store request for the credentials, as the plan says.
-    fn password_body(&self) -> String {
-        let step_up = match &self.plan {
-            LoginPlan::StepUp { session_id } => Some(session_id.as_str()),
-            LoginPlan::Fresh => None,
-        };
+    /// (The credentials are there from the body to the store's answer; without them the
+    /// machine was driven out of order.)
+    fn store_call(&self) -> State {
         let resource = self
             .config
             .session
             .as_ref()
             .and_then(|s| s.resource.as_deref());
-        match &self.creds {
-            Some(c) => store_api::password_body(
-                &c.username,
-                &c.password,
-                step_up,
+        match (&self.creds, &self.who) {
+            (Some(c), Some((name, kind))) => State::Store(store_call::store_call(
+                c,
+                (name, kind),
+                &self.plan,
                 resource,
                 &self.facts.client(),
-            ),
-            None => String::new(),
+            )),
+            _ => State::Done(Err(out_of_order())),
         }
     }
 
-    fn on_password(&mut self, result: Result<ApiTokenResponse, StoreFailure>, at_ms: i64) -> State {
+    fn on_store(&mut self, result: Result<ApiTokenResponse, StoreFailure>, at_ms: i64) -> State {
         match result {
-            Err(f) if session_rules::retry_fresh(&self.plan, f) => {
+            Err(f) if session_rules::retry_fresh(&self.plan, self.method, f) => {
                 self.notes.push(Note::StepUpRefusedTryingFresh);
                 self.plan = LoginPlan::Fresh;
-                State::Password(self.password_body())
+                self.store_call()
             }
             Err(f) => {
                 self.creds = None;
+                let f = session_rules::login_failure(&self.plan, self.method, f);
                 self.settled(Err(f), State::Done(Err(Rejection::store(f))))
             }
             Ok(tokens) => {
@@ -442,66 +467,6 @@ impl<'a> Login<'a> {
             None => State::Nonces(minted),
         }
     }
-
-    /// The two cookies (a new session cookie value on every authentication, and the access
-    /// cookie sealed beside it) and the answer.
-    fn finish(&mut self, m: Minted, nonces: Option<([u8; 16], [u8; NONCE_BYTES])>) -> State {
-        let Some(s) = &self.config.session else {
-            return State::Done(Err(Rejection::new(Reason::NoRoute)));
-        };
-        let Some((session_nonce, access_nonce)) = nonces else {
-            return State::Done(Err(Rejection::new(Reason::NoRandomness)));
-        };
-        let cookie = SessionCookie {
-            session_id: m.tokens.session_id.clone().unwrap_or_default(),
-            subject: m.claims.sub.clone(),
-            minted_ms: m.minted_ms,
-        };
-        let unusable = || Rejection::new(Reason::StoreTokenUnverifiable);
-        let cookies = session_cookie::seal(
-            &s.binding_keys,
-            &s.binding,
-            &cookie,
-            &self.facts.client(),
-            &session_nonce,
-        )
-        .ok_or_else(unusable)
-        .and_then(|sealed| {
-            let access = access_cookie_header(
-                self.config,
-                &sealed,
-                &m.tokens.access_token,
-                m.minted_ms,
-                self.now,
-                &access_nonce,
-            )?;
-            let session = cookies::set_cookie(
-                &self.config.session_cookie,
-                &sealed,
-                &s.cookies,
-                Some(self.now.saturating_add(s.session_max_secs)),
-                self.now,
-            )
-            .map_err(|_| unusable())?;
-            Ok(vec![access, session])
-        });
-        State::Done(cookies.map(|set_cookies| {
-            let (reply, code) =
-                edge_routes::login_reply(&m.claims, &m.amr, &m.outcome, set_cookies);
-            let event = match m.outcome {
-                LoginOutcome::SteppedUp => Event::StepUp,
-                LoginOutcome::NewSession { .. } => Event::Login,
-            };
-            let audit = Audit::new(event, Outcome::Success, code)
-                .subject(Some(&m.claims.sub))
-                .session(Some(&cookie.session_id));
-            LoggedIn {
-                reply,
-                session_id: cookie.session_id,
-                audit,
-            }
-        }))
-    }
 }
 
 /// `calls`, then `next` (at once without calls).
@@ -512,6 +477,11 @@ fn settle_then(calls: Vec<Call>, next: State) -> State {
         State::Settle(calls, Box::new(next))
     }
 }
+
+mod finish;
+mod store_call;
+
+use store_call::StoreCall;
 
 #[cfg(test)]
 mod tests;

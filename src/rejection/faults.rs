@@ -84,8 +84,11 @@ pub enum BodyFault {
     LoginJson,
     /// A login form that does not decode.
     LoginForm,
-    /// A login without a username or password, or with one too long.
+    /// A login without a username or password, or with one too long; a second factor
+    /// without a 6-digit `code`, or without a username and no session to add it to.
     LoginFields,
+    /// A login `method` other than `password`, `totp` and `email_otp`.
+    LoginMethod,
     /// A refresh-grant body that is not the JSON object expected.
     RefreshJson,
     /// A refresh grant whose `refresh_token` is empty or too long.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::access_cookie::NONCE_BYTES;
 use crate::config::EdgeConfig;
+use crate::edge_routes::LoginMethod;
 
 const UA_A: ClientProps<'static> = ClientProps {
     user_agent: Some("UA-A"),
@@ -260,11 +261,23 @@ fn login_plan_and_retry() {
         (StoreFailure::RateLimited { retry_after: 1 }, false),
         (StoreFailure::Malformed, false),
     ] {
-        assert_eq!(retry_fresh(&step, failure), retry, "{failure:?}");
+        assert_eq!(
+            retry_fresh(&step, LoginMethod::Password, failure),
+            retry,
+            "{failure:?}"
+        );
         assert!(
-            !retry_fresh(&LoginPlan::Fresh, failure),
+            !retry_fresh(&LoginPlan::Fresh, LoginMethod::Password, failure),
             "{failure:?} fresh"
         );
+        // A second factor is only ever added to the session present: refused there (another
+        // user's code, the session gone), it is refused, never turned into a new session.
+        for method in [LoginMethod::Totp, LoginMethod::EmailOtp] {
+            assert!(
+                !retry_fresh(&step, method, failure),
+                "{method:?} {failure:?}"
+            );
+        }
     }
 }
 
@@ -525,5 +538,39 @@ fn flight_table_retention() {
             *keep,
             "{state:?} at {now}"
         );
+    }
+}
+
+#[test]
+fn a_refused_second_factor_step_up_is_a_refusal_of_the_code() {
+    let step = LoginPlan::StepUp {
+        session_id: "s1".into(),
+    };
+    for method in [LoginMethod::Totp, LoginMethod::EmailOtp] {
+        for f in [StoreFailure::SessionGone, StoreFailure::RequestRefused] {
+            // Transmit answers another user's session as a 400 `invalid_session`: not a
+            // failing store (502) but a code that does not go with this session.
+            assert_eq!(
+                login_failure(&step, method, f),
+                StoreFailure::Refused,
+                "{method:?} {f:?}"
+            );
+            assert_eq!(
+                login_failure(&LoginPlan::Fresh, method, f),
+                f,
+                "fresh: as answered"
+            );
+        }
+        for f in [
+            StoreFailure::Timeout,
+            StoreFailure::ServerError,
+            StoreFailure::Refused,
+        ] {
+            assert_eq!(login_failure(&step, method, f), f);
+        }
+    }
+    // A password step-up is retried fresh instead; its failures stay as answered.
+    for f in [StoreFailure::SessionGone, StoreFailure::RequestRefused] {
+        assert_eq!(login_failure(&step, LoginMethod::Password, f), f);
     }
 }

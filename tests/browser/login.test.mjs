@@ -208,3 +208,46 @@ test("log out another device from the session list (the demo's button, DELETE /a
   await phone.context.close();
   await laptop.context.close();
 });
+
+test('the admin area: password, the step-up challenge, the TOTP page, then the admin page with mfa', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await page.fill('#username', 'alice');
+  await page.fill('#password', 'alice-dev-password');
+  await Promise.all([page.waitForURL(`${base}/app`), page.click('#sign-in')]);
+
+  // The admin area wants a second factor (ROUTE_POLICIES in wrangler.toml): the navigation
+  // is sent to the step-up page with the path to return to.
+  await Promise.all([page.waitForURL(/\/step-up\?return_to=%2Fadmin$/), page.click('#admin-link')]);
+  assert.equal(await page.textContent('#amr'), 'pwd');
+  // A fetch (not a navigation) gets the RFC 9470 challenge instead.
+  const challenge = await page.evaluate(async () => {
+    const r = await fetch('/admin');
+    return { status: r.status, auth: r.headers.get('www-authenticate') };
+  });
+  assert.equal(challenge.status, 401);
+  assert.match(challenge.auth, /error="insufficient_user_authentication"/);
+  assert.match(challenge.auth, /acr_values="mfa"/);
+
+  // The page says how to compute the dev code: run its command, as a developer would.
+  const command = await page.textContent('#dev-command');
+  assert.equal(command, 'node scripts/dev-totp.mjs alice');
+  const code = execFileSync(process.execPath, command.split(' ').slice(1), { cwd: ROOT, encoding: 'utf8' }).trim();
+  assert.match(code, /^\d{6}$/);
+  await page.fill('#code', code);
+  await Promise.all([page.waitForURL(`${base}/admin`), page.click('#verify')]);
+  assert.equal(await page.textContent('h1'), 'Admin area');
+  assert.equal(await page.textContent('#amr'), 'pwd, otp, mfa');
+
+  // The session now holds both factors and mfa.
+  const session = await page.evaluate(async () => (await fetch('/auth/session')).json());
+  assert.deepEqual(session.amr, ['pwd', 'otp', 'mfa']);
+
+  // The same code again is refused (used once).
+  const replay = await page.evaluate(async (c) => (await fetch('/auth/login', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ method: 'totp', code: c }),
+  })).status, code);
+  assert.equal(replay, 401);
+  await context.close();
+});

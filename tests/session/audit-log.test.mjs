@@ -4,14 +4,15 @@
 // (login success and failure, step-up, refresh, the refresh-token grant and its reuse,
 // logout, logout-all, a session replaced by a new login, a throttled login) the line and its
 // fields; the store's line of the same request under the same request id; every line's
-// request id and console method by level. The webhook is not built yet: its line is tested
-// natively (src/audit/tests.rs).
+// request id and console method by level; the sessions that end elsewhere (a reused refresh
+// token's session revoked at the edge, another device's session ended, the store's revoke-all)
+// and the revocation webhook (one line per id, a refusal's reason).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { startGate, startUpstream, workerBuilt } from '../edge/harness.mjs';
-import { Client, shortId } from './harness.mjs';
+import { Client, WEBHOOK_SECRET, shortId, webhookSignature } from './harness.mjs';
 import { STORES } from './stores.mjs';
 
 const reference = STORES.find((k) => k.id === 'reference');
@@ -72,7 +73,7 @@ describe('audit lines of the security events (reference store)', { skip }, () =>
     store = await reference.start({ onLog: capture(storeLines) });
     users = store.users;
     up = await startUpstream();
-    gate = await startGate({ main: store.bindings(up) }, { onLog: capture(edgeLines) });
+    gate = await startGate({ main: store.bindings(up, { REVOCATION_WEBHOOK_SECRET: WEBHOOK_SECRET }) }, { onLog: capture(edgeLines) });
   });
   after(async () => {
     await gate?.dispose();
@@ -203,6 +204,72 @@ describe('audit lines of the security events (reference store)', { skip }, () =>
     assert.deepEqual([reuse.outcome, reuse.reason, reuse.level], ['failure', 'refresh_token_reused', 'error']);
     const st = await auditLine(storeLines, r.id, 'refresh_reuse_detected');
     assert.equal(st.level, 'error');
+    assert.equal(st.session_hash, shortId(sessionId), 'the store names the session the reuse ended');
+    // The edge revoked the session the store named, at once: its own line.
+    const revoked = await auditLine(edgeLines, r.id, 'session_revoked');
+    assert.deepEqual(
+      [revoked.outcome, revoked.reason, revoked.session_hash],
+      ['success', 'refresh_token_reused', shortId(sessionId)],
+    );
+  });
+
+  test("another device's session ended (DELETE /auth/sessions/{handle}): session_revoked", async () => {
+    const me = client();
+    const phone = client();
+    for (const c of [me, phone]) assert.equal((await c.login(users.bob.username, users.bob.password)).status, 200);
+    const list = await me.send('/auth/sessions');
+    const other = list.json().sessions.find((s) => !s.current);
+    assert.ok(other, list.text);
+    const r = cf();
+    const res = await me.send(`/auth/sessions/${other.id}`, { method: 'DELETE', headers: r.headers });
+    assert.equal(res.status, 200, res.text);
+    const line = await auditLine(edgeLines, r.id, 'session_revoked');
+    assert.deepEqual(
+      [line.outcome, line.reason, line.subject_hash, line.session_hash],
+      ['success', 'ended_from_other_device', hash(users.bob.userId), other.id],
+    );
+  });
+
+  test("the store's own revoke-all (an admin through the store's API): session_revoked at the store", async () => {
+    const before = storeLines.length;
+    const out = await store.direct.revokeAll(users.bob.userId);
+    assert.ok(out.status >= 200 && out.status < 300, out.text);
+    let line;
+    for (let i = 0; i < 100 && !line; i++) {
+      line = storeLines.slice(before).find((l) => l.json?.event === 'session_revoked');
+      if (!line) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(line, 'a session_revoked line at the store');
+    assert.deepEqual(Object.keys(line.json).sort(), AUDIT_FIELDS, line.message);
+    assert.deepEqual([line.json.outcome, line.json.reason, line.json.subject_hash], ['success', 'revoke_all', hash(users.bob.userId)]);
+  });
+
+  test('the revocation webhook: one line per id it took; a bad signature its refusal', async () => {
+    const payload = JSON.stringify({ session_ids: ['audit-webhook-s1'], user_ids: ['audit-webhook-u1'] });
+    const send = (r, signature) =>
+      client().send('/auth/revocations', {
+        method: 'POST',
+        cookies: false,
+        body: payload,
+        headers: { ...r.headers, 'content-type': 'application/json', 'edge-signature': signature },
+      });
+    let r = cf('192.0.2.10');
+    const ok = await send(r, webhookSignature(payload));
+    assert.equal(ok.status, 200, ok.text);
+    const lines = await linesOf(edgeLines, r.id, { min: 2, event: 'webhook_revocation' });
+    const took = lines.filter((l) => l.json.event === 'webhook_revocation').map((l) => l.json);
+    assert.deepEqual(
+      took.map((l) => [l.outcome, l.reason, l.session_hash, l.subject_hash, l.client_prefix]),
+      [
+        ['success', 'session', shortId('audit-webhook-s1'), null, '192.0.2.0/24'],
+        ['success', 'user', null, hash('audit-webhook-u1'), '192.0.2.0/24'],
+      ],
+    );
+    r = cf('192.0.2.10');
+    const bad = await send(r, webhookSignature(payload, { secret: 'not-the-secret-0123456789abcdef0123' }));
+    assert.equal(bad.status, 401, bad.text);
+    const refused = await auditLine(edgeLines, r.id, 'webhook_revocation');
+    assert.deepEqual([refused.outcome, refused.reason, refused.session_hash, refused.subject_hash], ['failure', 'webhook_bad_signature', null, null]);
   });
 
   test('the sixth wrong password for one username: throttled, at the edge, before any store call', async () => {

@@ -47,7 +47,9 @@ before(async () => {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signingKey = JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid: 'prod-shape-1', alg: 'ES256' });
   // The production vars; the users are the dev ones (alice), the secrets new.
-  store = await startStore({ ...STORE.vars, CLIENT_SECRET, SIGNING_KEY: signingKey, DEMO_USERS: DEV_SECRETS.DEMO_USERS });
+  // (startStore starts from the dev environment: its dev-only OTP_DEV_DELIVERY, which the
+  // production [env] leaves out and an https ISSUER refuses, is turned off as production has it.)
+  store = await startStore({ ...STORE.vars, OTP_DEV_DELIVERY: 'false', CLIENT_SECRET, SIGNING_KEY: signingKey, DEMO_USERS: DEV_SECRETS.DEMO_USERS });
   const storeUrl = (await store.mf.ready).toString().replace(/\/$/, '');
   // The edge's assertion key (a secret, fresh). The demo, bundled as wrangler bundles it
   // (esbuild, jose from node_modules), gets its public half inline: in production it fetches
@@ -69,6 +71,7 @@ before(async () => {
   demo = new Miniflare({
     modules: true,
     scriptPath: path.join(dir, 'demo.mjs'),
+    modulesRoot: dir,
     compatibilityDate: DEMO.compatibility_date,
     bindings: { ...DEMO.vars, EDGE_JWKS: JSON.stringify({ keys: [{ ...pub, alg: 'ES256', use: 'sig' }] }) },
     cf: false,
@@ -114,6 +117,8 @@ test('the production configs: no service bindings, one compatibility date, https
     "the demo fetches the assertion keys from the edge's own hostname",
   );
   assert.deepEqual(EDGE.secrets?.required?.includes('ASSERTION_KEY'), true, 'the edge requires its assertion key');
+  assert.equal(STORE.vars.OTP_DEV_DELIVERY, undefined, 'no dev passcode delivery in production');
+  assert.equal(EDGE.vars.ROUTE_POLICIES, undefined, "the demo's dev admin rule is not production's");
 });
 
 test('with the production settings and plain fetch(): sign in, the app sees alice, log out, refused after', { skip: !workerBuilt() && 'build the workers first' }, async () => {

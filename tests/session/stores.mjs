@@ -20,11 +20,15 @@
 // A suite whose assertion depends on the store's shape reads it from these, never from the id.
 // A started store gives:
 //   store.name, store.shape, store.sidInTokens
-//   store.users: { alice, bob, ...extraUsers } → { username, password, userId }
+//   store.users: { alice, bob, ...extraUsers } → { username, password, userId, totpSecret }
+//     (totpSecret: raw bytes of the user's enrolled TOTP secret, for tests/totp.mjs)
 //   store.bindings(up, over) the edge's bindings for this store
 //   store.direct: the store's own API, bypassing the edge: login(user, extra),
 //     sessionAuthenticate(sessionId), refresh(refreshToken), logout(sessionId), list(userId),
-//     revokeAll(userId); each → { status, body, text }
+//     revokeAll(userId), totp(body), otpSend(body), otpAuthenticate(body) (Transmit's field
+//     names); each → { status, body, text }
+//   store.mailbox(user) the code of the last passcode sent to `user` by channel `email` (the
+//     reference store's DEV-ONLY mailbox, the fakes' outbox), or null
 //   store.rawAccessToken(user) a raw access token of a new session (direct password login)
 //   store.tokenForSession(sessionId) a raw access token of that session (direct session
 //     authenticate: it also extends the session)
@@ -45,6 +49,7 @@ import { startGate, startUpstream } from '../edge/harness.mjs';
 import { startStore, storeWorker, Store, ALICE, BOB, DEV_ENV } from '../store/harness.mjs';
 import { REPO_ROOT, COOKIE_KEY, fakeStoreBindings, startFakeStore } from './harness.mjs';
 import { FAKE_SHAPES, WIRE, startTransmitStore, transmitClient } from './transmit-store.mjs';
+import { TOTP_SECRETS } from '../totp.mjs';
 
 // The reference store's dev configuration: its vars and its .dev.vars.example secrets.
 const refVars = () => DEV_ENV;
@@ -67,7 +72,10 @@ function withTokenHelpers(store) {
 function referenceUsers(extraUsers) {
   const demo = JSON.parse(refVars().DEMO_USERS);
   const aliceHash = demo.find((u) => u.username === 'alice').password_hash;
-  const users = { alice: ALICE, bob: BOB };
+  const users = {
+    alice: { ...ALICE, totpSecret: TOTP_SECRETS[ALICE.userId] },
+    bob: { ...BOB, totpSecret: TOTP_SECRETS[BOB.userId] },
+  };
   for (const name of extraUsers) {
     demo.push({ user_id: `user-${name}`, username: name, roles: ['user'], password_hash: aliceHash });
     users[name] = { username: name, password: ALICE.password, userId: `user-${name}` };
@@ -100,7 +108,11 @@ function referenceStore(s, users, url, close) {
       logout: (id) => s.logout(id),
       list: (userId) => s.list(userId),
       revokeAll: (userId) => s.revokeAll(userId),
+      totp: (json) => s.request('POST', WIRE.paths.totp_authenticate, { json }),
+      otpSend: (json) => s.request('POST', WIRE.paths.otp_send, { json }),
+      otpAuthenticate: (json) => s.request('POST', WIRE.paths.otp_authenticate, { json }),
     },
+    mailbox: async (user) => (await s.request('GET', `/dev/mailbox/${encodeURIComponent(user.userId)}`)).body?.code ?? null,
     close,
   });
 }
@@ -176,13 +188,14 @@ async function startFake(kind, launch, { extraUsers = [] } = {}) {
   assert.deepEqual(fs.shape, kind.shape, `${kind.name}: the fake answers in the shape its kind declares`);
   for (const name of extraUsers) if (!fs.users.has(name)) fs.addUser(name, `${name}-pw`);
   const users = {};
-  for (const [name, u] of fs.users) users[name] = { username: name, password: u.password, userId: u.sub };
+  for (const [name, u] of fs.users) users[name] = { username: name, password: u.password, userId: u.sub, totpSecret: u.totpSecret };
   return withTokenHelpers({
     ...kindFacts(kind),
     users,
     // The real store's deadline (5 s), not the fake-store suite's 1 s for failure tests (generous: a loaded CI machine).
     bindings: (up, over = {}) => fakeStoreBindings(fs, up, { STORE_TIMEOUT_MS: undefined, ...over }),
     direct: transmitClient(fs),
+    mailbox: async (user) => fs.outbox[user.username] ?? null,
     fake: fs,
     close: () => fs.close(),
   });

@@ -38,6 +38,16 @@
 //   refresh with a dead refresh token   401 {message: ["Refresh token is invalid or expired"], error_code: 401}
 //   logout of an unknown session        400 {message: ["Session not found"], error_code: "session_not_found"}
 //   list / revoke-all, unknown user     404 {message: "User not found", error_code: "user_not_found"}
+//   wrong or replayed TOTP code         401 {message: "Invalid credentials", error_code: "auth_invalid_credentials"}
+//   wrong or used one-time passcode     401 {message: "Invalid credentials", error_code: "auth_invalid_credentials"}
+//   expired one-time passcode           401 {message: "Passcode expired", error_code: "auth_otp_passcode_expired"}
+//
+// Second factors (Transmit's backend TOTP and one-time login): every user has a TOTP secret
+// (`u.totpSecret`, raw bytes; RFC 6238 SHA-1, 6 digits, 30 s, one step of drift, a step good
+// once) and an email `<name>@example.test`. `/v1/auth/otp/send` takes channel `direct` (the code
+// in the answer) or `email` (the code lands in `fs.outbox[name]`), 5 minutes, 5 wrong guesses.
+// Each adds its amr (`otp` for TOTP, `eotp` for the passcode, `mfa` once two factors) to the
+// session it joins: in the ID token only, as Transmit's access tokens carry no amr.
 //   unknown route                       404 {message: "Cannot GET /x", error_code: 404}
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -45,6 +55,7 @@ import http from 'node:http';
 
 import { ISSUER, AUDIENCE, genKey, mint, now, rid, sleep } from '../edge/harness.mjs';
 import { run as scan, secretsOfRequest } from '../log-scan.mjs';
+import { totpAt, stepNow } from '../totp.mjs';
 
 /** The store API's paths and the stores' shapes, from the protocol crate (protocol/wire.json). */
 export const WIRE = JSON.parse(readFileSync(new URL('../../protocol/wire.json', import.meta.url), 'utf8'));
@@ -133,8 +144,8 @@ const dropUndefined = (o) => Object.fromEntries(Object.entries(o).filter(([, v])
  *   fs.opts: { sid, ttl, idToken, refreshTokens, sessionTtl, refreshMax, clientTokenTtl,
  *              stepUpOtherUser }; fs.reset() restores the profile's defaults
  *   fs.fail[endpoint] = { delay, status, retryAfter, body, contentType, reset, once }
- *     endpoint: 'token' | 'password' | 'session' | 'refresh' | 'logout' | 'list' | 'revokeAll'
- *               | 'jwks' | 'discovery' | 'other'
+ *     endpoint: 'token' | 'password' | 'totp' | 'otpSend' | 'otpAuth' | 'session' | 'refresh'
+ *               | 'logout' | 'list' | 'revokeAll' | 'jwks' | 'discovery' | 'other'
  *   fs.calls (every call: { endpoint, method, path, body, headers, at, and unless a failure was
  *     injected: status, response }), fs.count(endpoint)
  *   fs.issued (every token answer: { sessionId, body }): raw tokens for tests, never from cookies
@@ -179,9 +190,11 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
       this.fail = {};
       this.opts = { ...DEFAULT_OPTS, ...p.opts };
     },
+    outbox: {},
     addUser(name, password, roles = ['user']) {
       scan.secret(password, `password ${name}`);
-      const u = { password, sub: p.userId(name), roles, locked: false };
+      const totpSecret = Buffer.from(`${name}-fake-totp-secret-0123456789`).subarray(0, 20);
+      const u = { password, sub: p.userId(name), roles, locked: false, email: `${name}@example.test`, totpSecret, lastStep: -1, otp: undefined };
       this.users.set(name, u);
       return u;
     },
@@ -281,11 +294,37 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
     return body;
   };
 
-  const newSession = (sub) => {
+  const newSession = (sub, method = 'pwd') => {
     const id = p.sessionId();
     const t = now();
-    fs.sessions.set(id, { sub, amr: ['pwd'], start: t, expires: t + fs.opts.sessionTtl, authTime: t });
+    fs.sessions.set(id, { sub, amr: [method], start: t, expires: t + fs.opts.sessionTtl, authTime: t });
     return id;
+  };
+
+  /** Adds `method` to a session's amr, and mfa once two different factors are in it. */
+  const addMethod = (s, method) => {
+    if (!s.amr.includes(method)) s.amr.push(method);
+    const factors = ['pwd', 'otp', 'eotp'].filter((f) => s.amr.includes(f)).length;
+    if (factors >= 2 && !s.amr.includes('mfa')) s.amr.push('mfa');
+  };
+
+  /** The user a backend method names by identifier and identifier_type (email by default). */
+  const byIdentifier = (type, identifier) => {
+    if (type === 'username') return fs.users.get(identifier);
+    if (type === 'user_id') return fs.usersBySub(identifier);
+    if (type === undefined || type === 'email') return [...fs.users.values()].find((u) => u.email === identifier);
+    return undefined;
+  };
+
+  /** A proved authentication of `u` by `method`: a new session, or joined to `session_id`. */
+  const join = (u, method, sessionId, resource) => {
+    if (sessionId === undefined) return { status: 200, json: apiTokens(newSession(u.sub, method), resource) };
+    const s = liveSession(sessionId);
+    if (!s) return err(400, 'Session not found', 400);
+    if (s.sub !== u.sub) return err(400, ['session_id belongs to another user'], 'invalid_session');
+    addMethod(s, method);
+    s.authTime = now();
+    return { status: 200, json: apiTokens(sessionId, resource) };
   };
 
   const endSession = (id) => {
@@ -367,7 +406,7 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
         const s = liveSession(j.session_id);
         if (!s) return err(400, 'Session not found', 400);
         if (s.sub === u.sub) {
-          if (!s.amr.includes('pwd')) s.amr.push('pwd');
+          addMethod(s, 'pwd');
           s.authTime = now();
           return { status: 200, json: apiTokens(j.session_id, resource) };
         }
@@ -381,6 +420,54 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
           return { status: 200, json: out };
         }
         return err(400, ['session_id belongs to another user'], 'invalid_session');
+      }
+      case 'totp': {
+        const problems = [];
+        if (typeof j.identifier !== 'string' || !j.identifier) problems.push('identifier must be a non-empty string');
+        if (typeof j.token !== 'string' || !j.token) problems.push('token must be a non-empty string');
+        if (j.session_id !== undefined && typeof j.session_id !== 'string') problems.push('session_id must be a string');
+        if (problems.length) return invalid(...problems);
+        const u = byIdentifier(j.identifier_type, j.identifier);
+        if (!u) return err(404, 'User not found', 'user_not_found');
+        const nowStep = stepNow();
+        const step = [nowStep - 1, nowStep, nowStep + 1].find((st) => totpAt(u.totpSecret, st) === j.token);
+        if (step === undefined || step <= u.lastStep) return err(401, 'Invalid credentials', 'auth_invalid_credentials');
+        u.lastStep = step;
+        return join(u, 'otp', j.session_id, resource);
+      }
+      case 'otpSend': {
+        if (!['email', 'sms', 'direct'].includes(j.channel)) return invalid('channel must be one of sms, email, direct');
+        if (typeof j.identifier !== 'string' || typeof j.identifier_type !== 'string') return invalid('identifier and identifier_type are required');
+        const u = byIdentifier(j.identifier_type, j.identifier);
+        if (!u) return err(404, 'User not found', 'user_not_found');
+        const code = String(crypto.randomInt(0, 1e6)).padStart(6, '0');
+        scan.secret(code, 'one-time passcode');
+        u.otp = { code, expires: Date.now() + 5 * 60_000, attempts: 0 };
+        const name = [...fs.users].find(([, v]) => v === u)[0];
+        if (j.channel === 'direct') return { status: 200, json: { message: 'OTP sent', code } };
+        fs.outbox[name] = code;
+        return { status: 200, json: { message: 'OTP sent' } };
+      }
+      case 'otpAuth': {
+        if (typeof j.passcode !== 'string' || typeof j.identifier !== 'string' || typeof j.identifier_type !== 'string') {
+          return invalid('passcode, identifier and identifier_type are required');
+        }
+        if (j.session_id !== undefined && typeof j.session_id !== 'string') return invalid('session_id must be a string');
+        const u = byIdentifier(j.identifier_type, j.identifier);
+        if (!u) return err(404, 'User not found', 'user_not_found');
+        const o = u.otp;
+        if (!o) return err(401, 'Invalid credentials', 'auth_invalid_credentials');
+        if (Date.now() >= o.expires) {
+          u.otp = undefined;
+          return err(401, 'Passcode expired', 'auth_otp_passcode_expired');
+        }
+        if (o.code !== j.passcode) {
+          o.attempts += 1;
+          if (o.attempts >= 5) u.otp = undefined;
+          return err(401, 'Invalid credentials', 'auth_invalid_credentials');
+        }
+        u.otp = undefined;
+        return join(u, 'eotp', j.session_id, resource);
       }
       case 'session': {
         if (typeof j.session_id !== 'string' || !j.session_id) return invalid('session_id must be a non-empty string');
@@ -437,6 +524,9 @@ export async function startTransmitStore({ profile = 'transmit' } = {}) {
     if (path === P.discovery && method === 'GET') return 'discovery';
     if (path === P.client_token && method === 'POST') return 'token';
     if (path === P.password_authenticate && method === 'POST') return 'password';
+    if (path === P.totp_authenticate && method === 'POST') return 'totp';
+    if (path === P.otp_send && method === 'POST') return 'otpSend';
+    if (path === P.otp_authenticate && method === 'POST') return 'otpAuth';
     if (path === P.session_authenticate && method === 'POST') return 'session';
     if (path === P.token_refresh && method === 'POST') return 'refresh';
     if (path === P.session_logout && method === 'POST') return 'logout';
@@ -531,6 +621,9 @@ export function transmitClient(fs) {
   };
   return {
     login: (user, extra = {}) => call('POST', P.password_authenticate, { username: user.username, password: user.password, ...extra }),
+    totp: (json) => call('POST', P.totp_authenticate, json),
+    otpSend: (json) => call('POST', P.otp_send, json),
+    otpAuthenticate: (json) => call('POST', P.otp_authenticate, json),
     sessionAuthenticate: (session_id) => call('POST', P.session_authenticate, { session_id }),
     refresh: (refresh_token) => call('POST', P.token_refresh, { refresh_token }),
     logout: (session_id) => call('POST', P.session_logout, { session_id }),

@@ -81,5 +81,8 @@ fn rejected(r: Rejection) -> ApiError {
         Rejection::TooManyAttempts { retry_after_secs } => {
             ApiError::TooManyAttempts(retry_after_secs)
         }
+        // A used or wrong code is refused like a wrong password (the log says which).
+        Rejection::CodeReplayed | Rejection::WrongCode => ApiError::InvalidCredentials,
+        Rejection::CodeExpired => ApiError::PasscodeExpired,
     }
 }

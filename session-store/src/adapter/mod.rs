@@ -229,6 +229,10 @@ async fn run(
     match route {
         Route::ClientToken => routes::client_token(req, cx).await,
         Route::PasswordAuthenticate => routes::password_authenticate(req, cx).await,
+        Route::TotpAuthenticate => routes::totp_authenticate(req, cx).await,
+        Route::OtpSend => routes::otp_send(req, cx).await,
+        Route::OtpAuthenticate => routes::otp_authenticate(req, cx).await,
+        Route::DevMailbox(user_id) => routes::dev_mailbox(cx, user_id).await,
         Route::SessionAuthenticate => routes::session_authenticate(req, cx).await,
         Route::Refresh => routes::refresh(req, cx).await,
         Route::Logout => routes::logout(req, cx).await,

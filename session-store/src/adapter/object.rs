@@ -20,7 +20,7 @@ use edge_session_protocol::attempts::Window;
 use super::log;
 use crate::audit::Level;
 use crate::envelope::{execute_recorded, Answer, Envelope, MAX_ENVELOPE_BYTES};
-use crate::rules::{RefreshRecord, Session, Store, TokenState};
+use crate::rules::{PendingOtp, RefreshRecord, Session, Store, TokenState};
 use crate::time::Millis;
 
 const SCHEMA: &str = "
@@ -47,6 +47,18 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 CREATE INDEX IF NOT EXISTS refresh_tokens_session ON refresh_tokens (session_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_chain ON refresh_tokens (chain, generation);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens (chain_expires_at);
+CREATE TABLE IF NOT EXISTS totp_used (
+  k INTEGER PRIMARY KEY CHECK (k = 0),
+  step INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_otp (
+  k INTEGER PRIMARY KEY CHECK (k = 0),
+  hash TEXT NOT NULL,
+  salt TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  dev_code TEXT
+);
 CREATE TABLE IF NOT EXISTS login_attempts (
   k INTEGER PRIMARY KEY CHECK (k = 0),
   count INTEGER NOT NULL,
@@ -201,6 +213,20 @@ struct IdRow {
 #[derive(Deserialize)]
 struct HeadRow {
     head: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct StepRow {
+    step: i64,
+}
+
+#[derive(Deserialize)]
+struct OtpRow {
+    hash: String,
+    salt: String,
+    expires_at: i64,
+    attempts: u32,
+    dev_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -419,6 +445,54 @@ impl Store for SqlStore {
                 vec![int(i64::from(w.count)), int(w.started_ms)],
             )?,
             None => self.run("DELETE FROM login_attempts", vec![])?,
+        };
+        Ok(())
+    }
+
+    fn totp_step(&mut self) -> worker::Result<Option<i64>> {
+        let rows = self.query::<StepRow>("SELECT step FROM totp_used WHERE k = 0", vec![])?;
+        Ok(rows.into_iter().next().map(|r| r.step))
+    }
+
+    fn save_totp_step(&mut self, step: i64) -> worker::Result<()> {
+        self.run(
+            "INSERT OR REPLACE INTO totp_used (k, step) VALUES (0, ?)",
+            vec![int(step)],
+        )?;
+        Ok(())
+    }
+
+    fn pending_otp(&mut self) -> worker::Result<Option<PendingOtp>> {
+        let rows = self.query::<OtpRow>(
+            "SELECT hash, salt, expires_at, attempts, dev_code FROM pending_otp WHERE k = 0",
+            vec![],
+        )?;
+        Ok(rows.into_iter().next().map(|r| PendingOtp {
+            hash: r.hash,
+            salt: r.salt,
+            expires_at: r.expires_at,
+            attempts: r.attempts,
+            dev_code: r.dev_code,
+        }))
+    }
+
+    fn save_pending_otp(&mut self, otp: Option<&PendingOtp>) -> worker::Result<()> {
+        match otp {
+            Some(p) => self.run(
+                "INSERT OR REPLACE INTO pending_otp (k, hash, salt, expires_at, attempts, dev_code)
+                 VALUES (0, ?, ?, ?, ?, ?)",
+                vec![
+                    text(&p.hash),
+                    text(&p.salt),
+                    int(p.expires_at),
+                    int(i64::from(p.attempts)),
+                    p.dev_code
+                        .as_deref()
+                        .map(text)
+                        .unwrap_or(SqlStorageValue::Null),
+                ],
+            )?,
+            None => self.run("DELETE FROM pending_otp", vec![])?,
         };
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Each route's steps: read and validate the body, check the caller's ids against the user's
 //! object, run one [`Command`] there ([`durable::call`]), answer.
 
-use edge_session_protocol::wire::ClientTokenResponse;
+use edge_session_protocol::wire::{channel, ClientTokenResponse, OtpSent};
 use edge_session_protocol::{paths, ClientAttributes, SessionInfo, TokenResponse};
 use worker::{ObjectId, ObjectNamespace, Request, Response, Url};
 
@@ -9,12 +9,16 @@ use super::durable::{self, unexpected};
 use super::{body, internal, json, log, no_content, Cx};
 use crate::api::ApiError;
 use crate::audit::{Level, Seen};
-use crate::config::Config;
+use crate::config::{Config, User};
 use crate::envelope::{Command, Reply};
 use crate::ids;
+use crate::otp;
 use crate::password;
-use crate::request::{self, Logout, PasswordAuthenticate, Refresh, SessionAuthenticate};
-use crate::rules::{Issued, NewChain};
+use crate::request::{
+    self, Logout, OtpAuthenticate, OtpSend, PasswordAuthenticate, Refresh, SessionAuthenticate,
+    TotpAuthenticate,
+};
+use crate::rules::{Factor, Issued, NewChain};
 use crate::tokens::{self as token_rules, Grant};
 
 /// The request's `Content-Type` and body, read through the capped reader
@@ -50,7 +54,7 @@ pub(super) async fn client_token(req: &Request, cx: &Cx<'_>) -> Result<Response,
 }
 
 /// `POST /v1/auth/password/authenticate`: verify the password, then create a session or add
-/// the authentication to the caller's session of the same user.
+/// the authentication to the caller's session of the same user ([`join`]).
 pub(super) async fn password_authenticate(
     req: &Request,
     cx: &mut Cx<'_>,
@@ -65,14 +69,7 @@ pub(super) async fn password_authenticate(
         .ok_or(ApiError::InvalidResource)?;
     // The username's failed-login window first: past its limit, no password work at all.
     // Unknown usernames have a window like known ones, so both answer alike.
-    let attempts = cx
-        .ns
-        .id_from_name(&ids::login_attempts_object(&body.username))
-        .map_err(|e| internal("id_from_name", e))?;
-    match durable::call(&attempts, cx, Command::AdmitLogin, None).await? {
-        Reply::Done { .. } => {}
-        other => return Err(unexpected(other)),
-    }
+    let attempts = admit(cx, &body.username).await?;
     // Same work for unknown users (dummy hash of equal cost) and wrong passwords.
     let (user, hash) = cx.cfg.users.for_login(&body.username);
     let matches = password::verify(hash, &body.password);
@@ -81,32 +78,181 @@ pub(super) async fn password_authenticate(
         _ => return Err(ApiError::InvalidCredentials),
     };
     cx.seen.subject = Some(user.user_id.clone());
-    match durable::call(&attempts, cx, Command::LoginSucceeded, None).await? {
-        Reply::Done { .. } => {}
-        other => return Err(unexpected(other)),
-    }
+    succeeded(&attempts, cx).await?;
+    let existing = body.session_id.map(|s| s.into_owned());
+    join(cx, &user.user_id, Factor::Password, existing, audience).await
+}
+
+/// An authentication of `user_id` by `factor`: the user's object proves what is left to prove
+/// of it and creates a session, or adds it to `existing` (a session of this user only).
+async fn join(
+    cx: &mut Cx<'_>,
+    user_id: &str,
+    factor: Factor,
+    existing: Option<String>,
+    audience: &str,
+) -> Result<Response, ApiError> {
     let id = cx
         .ns
-        .id_from_name(&user.user_id)
+        .id_from_name(user_id)
         .map_err(|e| internal("id_from_name", e))?;
     let hex = id.to_string();
-    if let Some(existing) = &body.session_id {
+    if let Some(existing) = &existing {
         if ids::session_route(existing) != Some(hex.as_str()) {
             return Err(ApiError::SessionNotFound);
         }
     }
     let new_session_id = ids::session_id(&hex, &random()?);
     let (refresh_token, chain) = new_chain(&hex, audience)?;
-    let user_id = user.user_id.clone();
     let command = Command::Authenticate {
-        user_id: user_id.clone(),
-        method: "pwd".into(),
-        existing: body.session_id.map(|s| s.into_owned()),
+        user_id: user_id.to_string(),
+        factor,
+        existing,
         new_session_id,
         chain,
     };
-    let reply = durable::call(&id, cx, command, Some(&user_id)).await?;
+    let reply = durable::call(&id, cx, command, Some(user_id)).await?;
     tokens(cx, reply, refresh_token)
+}
+
+/// A slot in the failed-login window of `name` (a username, or the identifier given when it
+/// names nobody): the object holding it, or 429.
+async fn admit<'a>(cx: &mut Cx<'a>, name: &str) -> Result<ObjectId<'a>, ApiError> {
+    let attempts = cx
+        .ns
+        .id_from_name(&ids::login_attempts_object(name))
+        .map_err(|e| internal("id_from_name", e))?;
+    match durable::call(&attempts, cx, Command::AdmitLogin, None).await? {
+        Reply::Done { .. } => Ok(attempts),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The authentication succeeded: the window of `attempts` is cleared.
+async fn succeeded(attempts: &ObjectId<'_>, cx: &mut Cx<'_>) -> Result<(), ApiError> {
+    match durable::call(attempts, cx, Command::LoginSucceeded, None).await? {
+        Reply::Done { .. } => Ok(()),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The user a backend method names, or 400 for an identifier type the directory lacks.
+fn named<'c>(
+    cfg: &'c Config,
+    kind: Option<&str>,
+    identifier: &str,
+) -> Result<Option<&'c User>, ApiError> {
+    cfg.users
+        .by_identifier(kind, identifier)
+        .map_err(|_| ApiError::UnsupportedChannel("identifier_type"))
+}
+
+/// `POST /v1/auth/totp/authenticate`: the code must match the user's enrolled secret within a
+/// step of drift ([`otp::totp_step`]); the user's object refuses a step already used. Wrong
+/// codes count in the user's failed-login window like wrong passwords.
+pub(super) async fn totp_authenticate(
+    req: &Request,
+    cx: &mut Cx<'_>,
+) -> Result<Response, ApiError> {
+    let body: TotpAuthenticate = parse(req).await?;
+    cx.seen.step_up = body.session_id.is_some();
+    cx.seen.session = body.session_id.as_deref().map(str::to_owned);
+    note_client(&mut cx.seen, body.client_attributes.as_ref());
+    let cfg = cx.cfg;
+    let audience = cfg
+        .audience(body.resource.as_deref())
+        .ok_or(ApiError::InvalidResource)?;
+    let user = named(cfg, body.identifier_type.as_deref(), &body.identifier)?;
+    let attempts = admit(cx, user.map_or(&*body.identifier, |u| &u.username)).await?;
+    let user = user.ok_or(ApiError::InvalidCredentials)?;
+    let step = user
+        .totp_key()
+        .and_then(|key| otp::totp_step(&key, &body.token, cx.now))
+        .ok_or(ApiError::InvalidCredentials)?;
+    cx.seen.subject = Some(user.user_id.clone());
+    let existing = body.session_id.map(|s| s.into_owned());
+    let answer = join(cx, &user.user_id, Factor::Totp { step }, existing, audience).await?;
+    succeeded(&attempts, cx).await?;
+    Ok(answer)
+}
+
+/// `POST /v1/auth/otp/send`: a new 6-digit passcode for the user, stored hashed in the user's
+/// object. This store has no mailer and no SMS: it delivers only where `OTP_DEV_DELIVERY` is
+/// on (local development), by `direct` (the code in the answer) or `email` (the code in the dev
+/// mailbox, [`dev_mailbox`]); otherwise every channel is 400. Each send takes a slot in the
+/// user's failed-login window.
+pub(super) async fn otp_send(req: &Request, cx: &mut Cx<'_>) -> Result<Response, ApiError> {
+    let body: OtpSend = parse(req).await?;
+    let cfg = cx.cfg;
+    let direct = match body.channel.as_ref() {
+        channel::DIRECT if cfg.otp_dev_delivery => true,
+        channel::EMAIL if cfg.otp_dev_delivery => false,
+        _ => return Err(ApiError::UnsupportedChannel("channel")),
+    };
+    let user = named(cfg, Some(&body.identifier_type), &body.identifier)?;
+    admit(cx, user.map_or(&*body.identifier, |u| &u.username)).await?;
+    let user = user.ok_or(ApiError::UserNotFound)?;
+    cx.seen.subject = Some(user.user_id.clone());
+    let code = otp::passcode(random()?);
+    let salt = base16ct::lower::encode_string(&random::<16>()?);
+    let command = Command::IssueOtp {
+        hash: otp::passcode_hash(&salt, &code),
+        salt,
+        dev_code: (!direct).then(|| code.clone()),
+    };
+    let id = cx
+        .ns
+        .id_from_name(&user.user_id)
+        .map_err(|e| internal("id_from_name", e))?;
+    match durable::call(&id, cx, command, None).await? {
+        Reply::Done { .. } => json(&OtpSent {
+            message: "Passcode issued".into(),
+            code: direct.then_some(code),
+        }),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET /dev/mailbox/{user_id}` (DEV ONLY, `OTP_DEV_DELIVERY`; 404 otherwise): the code of the
+/// user's pending passcode sent by `email`, as the mail would carry it (`{"code": null}` when
+/// none is pending).
+pub(super) async fn dev_mailbox(cx: &mut Cx<'_>, user_id: &str) -> Result<Response, ApiError> {
+    if !cx.cfg.otp_dev_delivery {
+        return Err(ApiError::NotFound);
+    }
+    let user = cx.cfg.users.by_id(user_id).ok_or(ApiError::UserNotFound)?;
+    let id = cx
+        .ns
+        .id_from_name(&user.user_id)
+        .map_err(|e| internal("id_from_name", e))?;
+    match durable::call(&id, cx, Command::DevMailbox, None).await? {
+        Reply::Mail { code } => json(&serde_json::json!({ "code": code })),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `POST /v1/auth/otp/authenticate`: the user's object checks the passcode (pending, within
+/// 5 minutes, right; the fifth wrong guess ends it) and uses it up.
+pub(super) async fn otp_authenticate(req: &Request, cx: &mut Cx<'_>) -> Result<Response, ApiError> {
+    let body: OtpAuthenticate = parse(req).await?;
+    cx.seen.step_up = body.session_id.is_some();
+    cx.seen.session = body.session_id.as_deref().map(str::to_owned);
+    note_client(&mut cx.seen, body.client_attributes.as_ref());
+    let cfg = cx.cfg;
+    let audience = cfg
+        .audience(body.resource.as_deref())
+        .ok_or(ApiError::InvalidResource)?;
+    let user = named(cfg, Some(&body.identifier_type), &body.identifier)?;
+    let attempts = admit(cx, user.map_or(&*body.identifier, |u| &u.username)).await?;
+    let user = user.ok_or(ApiError::InvalidCredentials)?;
+    cx.seen.subject = Some(user.user_id.clone());
+    let factor = Factor::EmailOtp {
+        passcode: body.passcode.into_owned(),
+    };
+    let existing = body.session_id.map(|s| s.into_owned());
+    let answer = join(cx, &user.user_id, factor, existing, audience).await?;
+    succeeded(&attempts, cx).await?;
+    Ok(answer)
 }
 
 /// `POST /v1/auth/session/authenticate`: new tokens for a live session, extending it.

@@ -19,6 +19,34 @@ fn routes() {
             "/v1/auth/session/authenticate",
             Ok(Route::SessionAuthenticate),
         ),
+        (
+            "POST",
+            "/v1/auth/totp/authenticate",
+            Ok(Route::TotpAuthenticate),
+        ),
+        ("POST", "/v1/auth/otp/send", Ok(Route::OtpSend)),
+        (
+            "GET",
+            "/dev/mailbox/user%2Dalice",
+            Ok(Route::DevMailbox("user-alice".into())),
+        ),
+        ("GET", "/dev/mailbox/", Err(ApiError::NotFound)),
+        ("GET", "/dev/mailbox/a%2Fb", Err(ApiError::NotFound)),
+        (
+            "POST",
+            "/dev/mailbox/u",
+            Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        ),
+        (
+            "POST",
+            "/v1/auth/otp/authenticate",
+            Ok(Route::OtpAuthenticate),
+        ),
+        (
+            "GET",
+            "/v1/auth/totp/authenticate",
+            Err(ApiError::MethodNotAllowed("POST")),
+        ),
         ("POST", "/v1/auth/token/refresh", Ok(Route::Refresh)),
         ("POST", "/v1/auth/session/logout", Ok(Route::Logout)),
         ("GET", "/oidc/jwks", Ok(Route::Jwks)),
@@ -116,4 +144,16 @@ fn a_reuse_answer_names_the_session_it_ended() {
     let bare = ApiError::RefreshTokenReused(None);
     assert!(!bare.body().contains("session_id"));
     assert!(!ApiError::SessionNotFound.body().contains("session_id"));
+}
+
+#[test]
+fn second_factor_errors_have_transmit_codes() {
+    assert_eq!(ApiError::PasscodeExpired.status(), 401);
+    assert_eq!(
+        ApiError::PasscodeExpired.code(),
+        "auth_otp_passcode_expired"
+    );
+    let e = ApiError::UnsupportedChannel("channel");
+    assert_eq!((e.status(), e.code()), (400, "unsupported_channel"));
+    assert_eq!(e.message(), "Unsupported channel");
 }

@@ -49,6 +49,39 @@ fn each_route_writes_its_event() {
             Outcome::Failure,
             "session_not_found",
         ),
+        // The second factors write the same events as a password.
+        (
+            Route::TotpAuthenticate,
+            true,
+            Ok(()),
+            Event::StepUp,
+            Outcome::Success,
+            "step_up",
+        ),
+        (
+            Route::TotpAuthenticate,
+            false,
+            Err(ApiError::InvalidCredentials),
+            Event::Login,
+            Outcome::Failure,
+            "auth_invalid_credentials",
+        ),
+        (
+            Route::OtpAuthenticate,
+            true,
+            Err(ApiError::PasscodeExpired),
+            Event::StepUp,
+            Outcome::Failure,
+            "auth_otp_passcode_expired",
+        ),
+        (
+            Route::OtpAuthenticate,
+            false,
+            Ok(()),
+            Event::Login,
+            Outcome::Success,
+            "login",
+        ),
         (
             Route::SessionAuthenticate,
             false,
@@ -156,6 +189,8 @@ fn routes_that_are_no_security_event_write_none() {
     for route in [
         Route::ClientToken,
         Route::ListSessions("u".into()),
+        Route::OtpSend,
+        Route::DevMailbox("u".into()),
         Route::Jwks,
         Route::Discovery,
     ] {

@@ -285,3 +285,56 @@ fn error_text_is_the_variable_then_the_reason() {
         "DEMO_USERS: user u7: bad password hash: algorithm must be argon2id"
     );
 }
+
+#[test]
+fn the_direct_otp_channel_is_for_local_development_only() {
+    let c = Config::from_lookup(&env(&[])).unwrap();
+    assert!(!c.otp_dev_delivery, "off by default");
+    let dev = [
+        ("ISSUER", "http://127.0.0.1:8788"),
+        ("OTP_DEV_DELIVERY", "true"),
+    ];
+    assert!(Config::from_lookup(&env(&dev)).unwrap().otp_dev_delivery);
+    let e = Config::from_lookup(&env(&[("OTP_DEV_DELIVERY", "true")])).unwrap_err();
+    assert_eq!(e.var, "OTP_DEV_DELIVERY", "an https issuer refuses it");
+    let e = Config::from_lookup(&env(&[("OTP_DEV_DELIVERY", "yes")])).unwrap_err();
+    assert_eq!(e.var, "OTP_DEV_DELIVERY");
+}
+
+#[test]
+fn totp_secrets_and_emails_are_checked_at_start() {
+    let h = password::hash("pw", b"0123456789abcdef", (64, 1, 1)).unwrap();
+    let user = |extra: &str| {
+        format!(r#"[{{"user_id":"u7","username":"u","password_hash":"{h}"{extra}}}]"#)
+    };
+    let ok = user(r#","email":"u@example.test","totp_secret":"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ""#);
+    let c = Config::from_lookup(&env(&[("DEMO_USERS", &ok)])).unwrap();
+    let u = c.users.by_id("u7").unwrap();
+    assert_eq!(u.totp_key().as_deref(), Some(&b"12345678901234567890"[..]));
+    assert_eq!(
+        c.users.by_identifier(None, "u@example.test").unwrap(),
+        Some(u)
+    );
+    assert_eq!(
+        c.users.by_identifier(Some("username"), "u").unwrap(),
+        Some(u)
+    );
+    assert_eq!(
+        c.users.by_identifier(Some("user_id"), "u7").unwrap(),
+        Some(u)
+    );
+    assert_eq!(c.users.by_identifier(Some("email"), "u").unwrap(), None);
+    assert!(c.users.by_identifier(Some("phone_number"), "1").is_err());
+    for bad in [
+        r#","totp_secret":"JBSWY3DPEHPK3PXP""#, // 10 bytes: too short
+        r#","totp_secret":"not base32!""#,
+        r#","email":"nobody""#,
+    ] {
+        let e = Config::from_lookup(&env(&[("DEMO_USERS", &user(bad))])).unwrap_err();
+        assert_eq!(e.var, "DEMO_USERS", "{bad}");
+        assert!(
+            !e.reason.contains("JBSWY3DPEHPK3PXP"),
+            "no secret in the error"
+        );
+    }
+}

@@ -23,7 +23,7 @@ fn envelopes_round_trip_and_execute() {
         5,
         Command::Authenticate {
             user_id: "u1".into(),
-            method: "pwd".into(),
+            factor: crate::rules::Factor::Password,
             existing: None,
             new_session_id: "s".into(),
             chain: NewChain {
@@ -81,7 +81,7 @@ fn the_largest_valid_envelope_and_reply_fit_their_limits() {
         i64::MAX,
         Command::Authenticate {
             user_id: "u".repeat(MAX_USERNAME_BYTES),
-            method: "pwd".into(),
+            factor: crate::rules::Factor::Password,
             existing: Some(field.clone()),
             new_session_id: session_id.clone(),
             chain: NewChain {
@@ -157,7 +157,7 @@ fn the_answer_carries_what_the_operation_ended() {
             now,
             Command::Authenticate {
                 user_id: "u1".into(),
-                method: "pwd".into(),
+                factor: crate::rules::Factor::Password,
                 existing: None,
                 new_session_id: sid.into(),
                 chain: NewChain {
@@ -211,7 +211,7 @@ fn recording_changes_nothing_the_operations_do() {
     };
     let login = |sid: &str, h: &str, existing: Option<&str>| Command::Authenticate {
         user_id: "u1".into(),
-        method: "pwd".into(),
+        factor: crate::rules::Factor::Password,
         existing: existing.map(Into::into),
         new_session_id: sid.into(),
         chain: chain(h),

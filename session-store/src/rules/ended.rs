@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use edge_session_protocol::attempts::Window;
 
 use super::records::{RefreshRecord, Session, Store};
+use super::PendingOtp;
 use crate::time::Millis;
 
 /// The sessions one operation ended.
@@ -103,5 +104,21 @@ impl<S: Store> Store for Recording<'_, S> {
 
     fn save_attempts(&mut self, window: Option<Window>) -> Result<(), Self::Error> {
         self.inner.save_attempts(window)
+    }
+
+    fn totp_step(&mut self) -> Result<Option<i64>, Self::Error> {
+        self.inner.totp_step()
+    }
+
+    fn save_totp_step(&mut self, step: i64) -> Result<(), Self::Error> {
+        self.inner.save_totp_step(step)
+    }
+
+    fn pending_otp(&mut self) -> Result<Option<PendingOtp>, Self::Error> {
+        self.inner.pending_otp()
+    }
+
+    fn save_pending_otp(&mut self, otp: Option<&PendingOtp>) -> Result<(), Self::Error> {
+        self.inner.save_pending_otp(otp)
     }
 }

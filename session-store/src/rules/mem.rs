@@ -7,6 +7,8 @@ pub(crate) struct MemStore {
     pub(crate) sessions: BTreeMap<String, Session>,
     pub(crate) tokens: BTreeMap<String, RefreshRecord>,
     pub(crate) attempts: Option<edge_session_protocol::attempts::Window>,
+    pub(crate) totp_step: Option<i64>,
+    pub(crate) otp: Option<PendingOtp>,
 }
 
 impl Store for MemStore {
@@ -84,6 +86,24 @@ impl Store for MemStore {
         window: Option<edge_session_protocol::attempts::Window>,
     ) -> Result<(), Self::Error> {
         self.attempts = window;
+        Ok(())
+    }
+
+    fn totp_step(&mut self) -> Result<Option<i64>, Self::Error> {
+        Ok(self.totp_step)
+    }
+
+    fn save_totp_step(&mut self, step: i64) -> Result<(), Self::Error> {
+        self.totp_step = Some(step);
+        Ok(())
+    }
+
+    fn pending_otp(&mut self) -> Result<Option<PendingOtp>, Self::Error> {
+        Ok(self.otp.clone())
+    }
+
+    fn save_pending_otp(&mut self, otp: Option<&PendingOtp>) -> Result<(), Self::Error> {
+        self.otp = otp.cloned();
         Ok(())
     }
 }

@@ -172,6 +172,14 @@ pub trait Store {
     fn attempts(&mut self) -> Result<Option<Window>, Self::Error>;
     /// Stores the failed-login window (`None`: deletes it).
     fn save_attempts(&mut self, window: Option<Window>) -> Result<(), Self::Error>;
+    /// The last TOTP step accepted for this user.
+    fn totp_step(&mut self) -> Result<Option<i64>, Self::Error>;
+    /// Records the last TOTP step accepted.
+    fn save_totp_step(&mut self, step: i64) -> Result<(), Self::Error>;
+    /// The user's pending email passcode.
+    fn pending_otp(&mut self) -> Result<Option<super::PendingOtp>, Self::Error>;
+    /// Stores (or with `None` deletes) the pending email passcode.
+    fn save_pending_otp(&mut self, otp: Option<&super::PendingOtp>) -> Result<(), Self::Error>;
 }
 
 #[cfg(test)]

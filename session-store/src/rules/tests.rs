@@ -47,17 +47,34 @@ impl World {
         };
         (format!("s{}", self.n), chain)
     }
+    /// An authentication by `method`: `pwd` a password, `otp` a TOTP code of a step never
+    /// used before.
     fn login(
         &mut self,
         user: &str,
         existing: Option<&str>,
         method: &str,
     ) -> Result<Issued, Rejection> {
+        let factor = match method {
+            "pwd" => Factor::Password,
+            "otp" => Factor::Totp {
+                step: i64::from(self.n) + 1_000_000,
+            },
+            other => panic!("no factor for {other}"),
+        };
+        self.login_with(user, existing, &factor)
+    }
+    fn login_with(
+        &mut self,
+        user: &str,
+        existing: Option<&str>,
+        factor: &Factor,
+    ) -> Result<Issued, Rejection> {
         let (sid, chain) = self.fresh();
         let (store, policy) = (&mut self.store, &self.policy);
         let auth = Authentication {
             user_id: user,
-            method,
+            factor,
             existing,
             new_session_id: &sid,
         };
@@ -270,7 +287,7 @@ fn every_ending_is_recorded_where_it_happens() {
     let (_, ended) = recorded(&mut w, |st, p, now| {
         let auth = Authentication {
             user_id: "alice",
-            method: "pwd",
+            factor: &Factor::Password,
             existing: None,
             new_session_id: "s-new",
         };
@@ -421,12 +438,12 @@ fn authentications_accumulate_in_one_session() {
     w.advance(DAY);
     let i = w.login("alice", Some(&sid), "otp").unwrap();
     assert_eq!(i.session.id, sid);
-    assert_eq!(i.session.amr, vec!["pwd", "otp"]);
+    assert_eq!(i.session.amr, vec!["pwd", "otp", "mfa"]);
     assert_eq!(i.session.auth_time, T0 + DAY);
     assert_eq!(i.session.expires_at, T0 + 15 * DAY);
     w.advance(DAY);
     let i = w.login("alice", Some(&sid), "pwd").unwrap();
-    assert_eq!(i.session.amr, vec!["pwd", "otp"], "each method once");
+    assert_eq!(i.session.amr, vec!["pwd", "otp", "mfa"], "each method once");
     assert_eq!(i.session.auth_time, T0 + 2 * DAY);
     assert_eq!(w.store.sessions.len(), 1);
 }
@@ -655,3 +672,5 @@ fn a_refused_check_writes_nothing() {
     assert!(admit_login(&mut store, &p, T0 + 1).unwrap().is_err());
     assert_eq!(store.attempts, before);
 }
+
+mod factors;

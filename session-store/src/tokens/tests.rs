@@ -93,6 +93,9 @@ fn every_key_type_signs_verifiable_tokens() {
         assert_eq!(c["sid"], "s1.abc.def");
         assert_eq!(c["roles"], json!(["admin", "user"]));
         assert_eq!(c["scope"], "openid");
+        // The edge's route policies read these from the access token (RFC 9068 §2.2.1).
+        assert_eq!(c["auth_time"], 1_767_225_600, "access token auth_time");
+        assert_eq!(c["amr"], json!(["pwd", "otp"]), "access token amr");
 
         let id = key.sign("JWT", &g.id_claims("jti-2")).unwrap();
         let (h, c) = verify_with(&key, &id);

@@ -8,6 +8,7 @@ use super::*;
 use crate::access_cookie;
 use crate::audit::{self, Audit, Event, Outcome};
 use crate::gate::tests_support::{alice_cookie_header, claims, config, config_with, NOW, UA};
+use crate::store_api::paths;
 use crate::throttle::{Counter, Op};
 use edge_session_protocol::attempts::Window;
 
@@ -20,6 +21,8 @@ enum Asked {
     Count(Vec<(Counter, Op)>),
     /// Whether the password call asked to join a session, and which.
     Password(Option<String>),
+    /// A second factor's call: its path, body, and the session it asked to join.
+    Factor(&'static str, serde_json::Value, Option<String>),
     VerifyAccess(String),
     End(String),
     VerifyId(String),
@@ -148,16 +151,21 @@ fn run_with(
                 Asked::Count(calls.iter().map(|c| (c.counter, c.op)).collect()),
                 LoginAnswer::Counted(calls.iter().map(|call| counters.call(call)).collect()),
             ),
-            LoginNext::Password(body) => {
+            LoginNext::Authenticate { path, body } => {
                 let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-                assert_eq!(v["username"], sent["username"]);
                 assert_eq!(v["client_attributes"]["user_agent"], UA);
                 let joins = v["session_id"].as_str().map(str::to_owned);
                 let answer = script
                     .password
                     .pop()
                     .unwrap_or(Err(StoreFailure::ServerError));
-                (Asked::Password(joins), LoginAnswer::Password(answer, 9_000))
+                let asked = if path == paths::PASSWORD_AUTHENTICATE {
+                    assert_eq!(v["username"], sent["username"]);
+                    Asked::Password(joins)
+                } else {
+                    Asked::Factor(path, v, joins)
+                };
+                (asked, LoginAnswer::Authenticated(answer, 9_000))
             }
             LoginNext::VerifyAccessToken(t) => (
                 Asked::VerifyAccess(t.into()),
@@ -749,3 +757,5 @@ fn store_answers_settle_the_counters() {
         (edge.status, edge.retry_after, edge.body())
     );
 }
+
+mod factors;
