@@ -30,6 +30,9 @@ const LABEL: &[u8] = b"edge-session/session-cookie/v2";
 const SEALING_INFO: &[u8] = b"edge-session/access-cookie/v1";
 /// Longest session id or subject carried.
 pub const MAX_PART_BYTES: usize = 512;
+/// Largest minting time carried, milliseconds: the 15 decimal digits [`open`] reads (far
+/// past the year 9999). [`seal`] refuses a later one, so what it writes always opens.
+pub const MAX_MINTED_MS: i64 = 999_999_999_999_999;
 /// Least key length, bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
@@ -212,7 +215,7 @@ pub fn seal(
         || cookie.subject.is_empty()
         || cookie.session_id.len() > MAX_PART_BYTES
         || cookie.subject.len() > MAX_PART_BYTES
-        || cookie.minted_ms < 0
+        || !(0..=MAX_MINTED_MS).contains(&cookie.minted_ms)
     {
         return None;
     }
