@@ -271,8 +271,13 @@ pub fn open(
     ) else {
         return Err(BindingError::Malformed);
     };
-    // Decimal digits only (no sign, no spaces), at most 15 of them (far past year 9999 in ms).
-    if minted.is_empty() || minted.len() > 15 || !minted.bytes().all(|b| b.is_ascii_digit()) {
+    // Decimal digits only (no sign, no spaces, no leading zero: one spelling per value, the
+    // one `seal` writes), at most 15 of them (far past year 9999 in ms).
+    if minted.is_empty()
+        || minted.len() > 15
+        || !minted.bytes().all(|b| b.is_ascii_digit())
+        || (minted.len() > 1 && minted.starts_with('0'))
+    {
         return Err(BindingError::Malformed);
     }
     let minted_ms = minted.parse::<i64>().map_err(|_| BindingError::Malformed)?;

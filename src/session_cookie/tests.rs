@@ -327,3 +327,24 @@ fn what_seal_writes_opens() {
     }
 }
 
+#[test]
+fn a_second_spelling_of_the_minting_time_is_refused() {
+    // `0` before the digits reads as the same number, but it is not what `seal` wrote.
+    let v = sealed(&UA_POLICY, &UA);
+    let (head, tail) = v.rsplit_once('.').unwrap_or_default();
+    let (head, minted) = head.rsplit_once('.').unwrap_or_default();
+    for spelling in [format!("0{minted}"), format!("00{minted}")] {
+        let other = format!("{head}.{spelling}.{tail}");
+        assert_eq!(
+            open(&keys(K1), &UA_POLICY, &other, &UA),
+            Err(BindingError::Malformed),
+            "{other}"
+        );
+    }
+    let zero = SessionCookie {
+        minted_ms: 0,
+        ..cookie()
+    };
+    let v = seal(&keys(K1), &UA_POLICY, &zero, &UA, &[7; 16]).unwrap_or_default();
+    assert_eq!(open(&keys(K1), &UA_POLICY, &v, &UA), Ok(zero));
+}
