@@ -200,7 +200,8 @@ fn is_ambiguous(segment: &str) -> bool {
             .all(|c| matches!(c, '.' | '\u{ff0e}' | '\u{2024}' | '\u{2025}' | '\u{fe52}'))
 }
 
-/// The path as a lenient upstream may read it: percent-decoded, a `;` parameter cut from each
+/// The path as a lenient upstream may read it: percent-decoded and cut at a decoded `?` or
+/// `#` (Apache's mod_rewrite, CVE-2024-38474), a `;` parameter cut from each
 /// segment and trailing spaces trimmed, empty and `.` segments dropped, a segment of two or
 /// more dots removing the one before it. Not what is forwarded (that is [`Target::path`]): the
 /// reading the route policy must agree with ([`TargetError::AmbiguousPolicy`]). For a path
@@ -209,6 +210,8 @@ fn is_ambiguous(segment: &str) -> bool {
 /// [`parse`] refuses.
 pub(crate) fn lenient_reading(path: &str) -> Option<String> {
     let decoded = String::from_utf8(decode(path).ok()?).ok()?;
+    // A decoded `?` or `#` ends the path for an upstream that decodes before it splits.
+    let decoded = decoded.split(['?', '#']).next().unwrap_or_default();
     let mut out: Vec<&str> = Vec::new();
     for segment in decoded.split('/') {
         let segment = segment
@@ -404,6 +407,8 @@ mod tests {
             ("/a/b/.../admin", Some("/a/admin")),
             ("/x%20%20/y", Some("/x/y")),
             ("/caf%C3%A9", Some("/caf\u{e9}")),
+            ("/admin%3f/x", Some("/admin")),
+            ("/admin%23x/y", Some("/admin")),
             // What `parse` refuses has no reading.
             ("/100%", None),
             ("/%c0%ae", None),

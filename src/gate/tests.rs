@@ -529,6 +529,17 @@ fn a_target_read_under_another_rule_is_refused() {
             "https://app.test/x/..%3b/admin/users",
             Err(Reason::Target(TargetError::AmbiguousSegment)),
         ),
+        // A decoded `?` or `#` ends the path for an upstream that decodes before it splits
+        // (Apache's mod_rewrite with an encoded `?`, CVE-2024-38474).
+        (
+            "https://app.test/admin%3f/users",
+            Err(Reason::Target(TargetError::AmbiguousPolicy)),
+        ),
+        (
+            "https://app.test/admin%23/users",
+            Err(Reason::Target(TargetError::AmbiguousPolicy)),
+        ),
+        ("https://app.test/orders%3f/x", Ok(Route::Protected)),
     ];
     for (url, want) in rows {
         let f = Facts {
