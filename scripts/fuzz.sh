@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target for SECS seconds each (default 300), one after another, on
-# nightly (local only; CI runs the stable smoke harness tests/fuzz_smoke.rs instead).
-# Seeds come from the smoke harness (FUZZ_WRITE_SEEDS=1); corpora stay in fuzz/corpus/.
+# nightly (local only; CI and scripts/test.sh run the stable smoke harness tests/fuzz_smoke.rs,
+# which replays every file of fuzz/corpus/<target>/). Each run is at the lowest CPU priority
+# (nice 19, and its own autogroup at 19, so other sessions' work goes first) and prints its
+# executions, coverage and CPU time. Seeds come from the smoke harness (FUZZ_WRITE_SEEDS=1);
+# corpora stay in fuzz/corpus/ (minimise them with `cargo +nightly fuzz cmin -O <target>`).
 # Usage: scripts/fuzz.sh [SECS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-300}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(token_inspect token_verify cookie_header forward_headers set_cookie_roundtrip)
+[ ${#targets[@]} -gt 0 ] || targets=(token_inspect token_verify cookie_header forward_headers set_cookie_roundtrip session_cookie request_target)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz@0.13.2 --locked
 FUZZ_WRITE_SEEDS=1 FUZZ_SMOKE_SECS=0 cargo test -q -p edge-session --test fuzz_smoke >/dev/null
 cargo +nightly fuzz build -O
+bin=fuzz/target/x86_64-unknown-linux-gnu/release
 for t in "${targets[@]}"; do
   echo "==> $t (${secs}s)"
-  cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=16384 2>&1 | tail -n 4
+  mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
+  log=$(mktemp)
+  # A session of its own (setsid), so its autogroup can be lowered without touching ours.
+  setsid nice -n 19 /usr/bin/time -f "cpu: %U s user + %S s system, %e s wall" \
+    "$bin/$t" "fuzz/corpus/$t" -artifact_prefix="fuzz/artifacts/$t/" -max_total_time="$secs" \
+    -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 >"$log" 2>&1 &
+  pid=$!
+  # Once it leads its own session (setsid has run), lower that session's autogroup.
+  for _ in $(seq 50); do [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] && break; sleep 0.1; done
+  echo 19 >"/proc/$pid/autogroup" 2>/dev/null || true
+  status=0; wait "$pid" || status=$?
+  grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$log" | tail -n 1
+  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|cpu:)|panicked|^SUMMARY|Test unit written' "$log" || true
+  rm -f "$log"
+  [ "$status" -eq 0 ] || { echo "$t: exit $status (a crash: see fuzz/artifacts/$t/)"; exit "$status"; }
 done

@@ -30,7 +30,7 @@ use crate::policy;
 use crate::rejection::{is_navigation, Reason, Rejection};
 use crate::route::{self, AuthRoute, Handle, Route};
 use crate::session_cookie::ClientProps;
-use crate::target::{self, Target};
+use crate::target::{self, Target, TargetError};
 
 mod authenticate;
 mod login;
@@ -144,6 +144,16 @@ pub fn classify(config: &EdgeConfig, facts: &Facts<'_>) -> Result<Classified, Re
         &config.auth_prefix,
         &config.public_paths,
     );
+    // The rule deciding a protected path must decide its lenient reading too: an upstream
+    // that collapses `//`, decodes `%61` or cuts `;x` would otherwise serve a policed path
+    // under a rule the edge never applied.
+    if route == Route::Protected && !config.policies.is_empty() {
+        let rule = |path: &str| config.policies.find(facts.method, path).map(|(i, _)| i);
+        let lenient = target::lenient_reading(target.path());
+        if lenient.is_none_or(|l| rule(&l) != rule(target.path())) {
+            return Err(Rejection::new(Reason::Target(TargetError::AmbiguousPolicy)));
+        }
+    }
     Ok(Classified { target, route })
 }
 

@@ -30,6 +30,9 @@ const LABEL: &[u8] = b"edge-session/session-cookie/v2";
 const SEALING_INFO: &[u8] = b"edge-session/access-cookie/v1";
 /// Longest session id or subject carried.
 pub const MAX_PART_BYTES: usize = 512;
+/// Largest minting time carried, milliseconds: the 15 decimal digits [`open`] reads (far
+/// past the year 9999). [`seal`] refuses a later one, so what it writes always opens.
+pub const MAX_MINTED_MS: i64 = 999_999_999_999_999;
 /// Least key length, bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
@@ -212,7 +215,7 @@ pub fn seal(
         || cookie.subject.is_empty()
         || cookie.session_id.len() > MAX_PART_BYTES
         || cookie.subject.len() > MAX_PART_BYTES
-        || cookie.minted_ms < 0
+        || !(0..=MAX_MINTED_MS).contains(&cookie.minted_ms)
     {
         return None;
     }
@@ -268,8 +271,13 @@ pub fn open(
     ) else {
         return Err(BindingError::Malformed);
     };
-    // Decimal digits only (no sign, no spaces), at most 15 of them (far past year 9999 in ms).
-    if minted.is_empty() || minted.len() > 15 || !minted.bytes().all(|b| b.is_ascii_digit()) {
+    // Decimal digits only (no sign, no spaces, no leading zero: one spelling per value, the
+    // one `seal` writes), at most 15 of them (far past year 9999 in ms).
+    if minted.is_empty()
+        || minted.len() > 15
+        || !minted.bytes().all(|b| b.is_ascii_digit())
+        || (minted.len() > 1 && minted.starts_with('0'))
+    {
         return Err(BindingError::Malformed);
     }
     let minted_ms = minted.parse::<i64>().map_err(|_| BindingError::Malformed)?;

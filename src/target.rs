@@ -19,6 +19,11 @@
 //!   dot segment to some decoder: only dots once a `;` parameter (`..;/`, `..%3b`) and
 //!   trailing spaces are cut (fullwidth and leader dots count), or one holding a fullwidth
 //!   slash or backslash;
+//! - refused with 400 when route policies are configured: a protected path whose lenient
+//!   reading ([`lenient_reading`]: decoded, `//` collapsed, `;` parameters cut, …) falls under
+//!   another rule than the path itself (`//admin/x`, `/%61dmin/x`, `/admin;x/y` beside an
+//!   `/admin/*` rule), since an upstream reading it so would skip the rule the edge applied
+//!   (decided in [`crate::gate::classify`], where the rules are known);
 //! - refused with 414: a path longer than [`MAX_PATH_BYTES`];
 //! - a target that is not a path (asterisk form, a URL without `scheme://authority/`) is
 //!   refused with 400. An absolute-form target (`GET http://other/x`) is the runtime's
@@ -83,6 +88,10 @@ pub enum TargetError {
     /// A segment some decoder reads as a dot segment or a separator (`..;`, `.. `, `...`,
     /// fullwidth dots or slashes).
     AmbiguousSegment,
+    /// Read leniently (see [`lenient_reading`]), a protected path falls under another route
+    /// policy rule than the one the edge would apply (`//admin/x`, `/%61dmin/x`,
+    /// `/admin;x/y` beside an `/admin/*` rule).
+    AmbiguousPolicy,
 }
 
 impl TargetError {
@@ -106,6 +115,7 @@ impl TargetError {
             Self::DoubleEncoding => "target_double_encoding",
             Self::NotUtf8 => "target_not_utf8",
             Self::AmbiguousSegment => "target_ambiguous_segment",
+            Self::AmbiguousPolicy => "target_ambiguous_policy",
         }
     }
 }
@@ -190,6 +200,36 @@ fn is_ambiguous(segment: &str) -> bool {
         && head
             .chars()
             .all(|c| matches!(c, '.' | '\u{ff0e}' | '\u{2024}' | '\u{2025}' | '\u{fe52}'))
+}
+
+/// The path as a lenient upstream may read it: percent-decoded and cut at a decoded `?` or
+/// `#` (Apache's mod_rewrite, CVE-2024-38474), a `;` parameter cut from each
+/// segment and trailing spaces trimmed, empty and `.` segments dropped, a segment of two or
+/// more dots removing the one before it. Not what is forwarded (that is [`Target::path`]): the
+/// reading the route policy must agree with ([`TargetError::AmbiguousPolicy`]). For a path
+/// [`parse`] accepted (`None` for one it would refuse), this equals the fuller model of the
+/// fuzz oracle, which also decodes twice and folds `\\` and fullwidth dots and slashes: shapes
+/// [`parse`] refuses.
+pub(crate) fn lenient_reading(path: &str) -> Option<String> {
+    let decoded = String::from_utf8(decode(path).ok()?).ok()?;
+    // A decoded `?` or `#` ends the path for an upstream that decodes before it splits.
+    let decoded = decoded.split(['?', '#']).next().unwrap_or_default();
+    let mut out: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        let segment = segment
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(' ');
+        match segment {
+            "" | "." => {}
+            s if s.bytes().all(|b| b == b'.') => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    Some(format!("/{}", out.join("/")))
 }
 
 /// Parses the URL the runtime handed over (`request.url`) into the target the edge classifies
@@ -358,6 +398,30 @@ mod tests {
     }
 
     #[test]
+    fn lenient_reading_rows() {
+        for (path, want) in [
+            ("/", Some("/")),
+            ("/admin/x", Some("/admin/x")),
+            ("//admin//x/", Some("/admin/x")),
+            ("/%61dmin/x", Some("/admin/x")),
+            ("/admin;jsessionid=1/x", Some("/admin/x")),
+            ("/a/..;/admin", Some("/admin")),
+            ("/a/b/.../admin", Some("/a/admin")),
+            ("/x%20%20/y", Some("/x/y")),
+            ("/caf%C3%A9", Some("/caf\u{e9}")),
+            ("/admin%3f/x", Some("/admin")),
+            ("/admin%23x/y", Some("/admin")),
+            // What `parse` refuses has no reading.
+            ("/100%", None),
+            ("/%c0%ae", None),
+            ("/%2561dmin", None),
+            ("/a%2fb", None),
+        ] {
+            assert_eq!(lenient_reading(path).as_deref(), want, "{path}");
+        }
+    }
+
+    #[test]
     fn every_error_has_a_reason_and_a_status() {
         for e in [
             NotAPath,
@@ -369,6 +433,7 @@ mod tests {
             DoubleEncoding,
             NotUtf8,
             AmbiguousSegment,
+            AmbiguousPolicy,
         ] {
             assert!(e.reason().starts_with("target_"));
             assert!(matches!(e.status(), 400 | 414));

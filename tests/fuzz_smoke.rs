@@ -1,9 +1,11 @@
 //! Stable-toolchain smoke run of the fuzz oracles (fuzz/oracles.rs), for CI: the cargo-fuzz
 //! targets need nightly, these need nothing. Each target gets inputs from a seeded mutator
 //! (byte flips, inserts, deletes, splices of a dictionary of separators, control bytes and
-//! JOSE fragments, and JSON-level edits of the token header and payload), plus whatever a
-//! local `cargo fuzz` run left in fuzz/corpus/<target>. Bounded by count and by time: about
-//! 4 s per target, 20 s in all (`FUZZ_SMOKE_SECS` per target and `FUZZ_SMOKE_SEED` override).
+//! JOSE fragments, path pieces, and JSON-level edits of the token header and payload), after
+//! replaying every file of the minimised cargo-fuzz corpus kept in fuzz/corpus/<target>/ (the
+//! inputs `scripts/fuzz.sh` runs found; each is checked once, then used as a base). Bounded by
+//! count and by time: about 3 s per target, 21 s of CPU in all (`FUZZ_SMOKE_SECS` per target and
+//! `FUZZ_SMOKE_SEED` override); `scripts/test.sh` runs it with the native tests.
 //!
 //! `FUZZ_WRITE_SEEDS=1` writes the seed inputs to fuzz/corpus/<target>/ for cargo-fuzz.
 #![cfg(not(target_arch = "wasm32"))]
@@ -86,6 +88,20 @@ const DICT: &[&[u8]] = &[
     b"HttpOnly",
     b"\x7f",
     b"\x01",
+    b"0",
+    b"%2e",
+    b"%61",
+    b"%25",
+    b"//",
+    b"/../",
+    b"..;",
+    b"/admin/",
+    b"/public/",
+    b"/api/reports/",
+    b"?",
+    b"#",
+    b"http://",
+    b"v2.",
 ];
 
 fn mutate_bytes(rng: &mut Rng, input: &mut Vec<u8>) {
@@ -154,7 +170,7 @@ fn budget() -> Duration {
     let secs = std::env::var("FUZZ_SMOKE_SECS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(4.0);
+        .unwrap_or(3.0);
     Duration::from_secs_f64(secs)
 }
 
@@ -171,9 +187,14 @@ fn drive(target: &str, seeds: Vec<Vec<u8>>, tokens: bool, oracle: fn(&[u8])) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_0000_0000_0001u64 ^ target.len() as u64);
     let mut rng = Rng(seed);
+    let stored = stored_corpus(target);
+    assert!(
+        !stored.is_empty(),
+        "fuzz/corpus/{target}/ is missing or empty: the kept corpus is part of the smoke run"
+    );
+    let from_disk = stored.len();
     let mut pool = seeds;
-    pool.extend(stored_corpus(target));
-    let from_disk = pool.len();
+    pool.extend(stored);
     for s in &pool {
         oracle(s);
     }
@@ -198,7 +219,7 @@ fn drive(target: &str, seeds: Vec<Vec<u8>>, tokens: bool, oracle: fn(&[u8])) {
         }
     }
     println!(
-        "fuzz smoke {target}: {n} inputs in {:.1} s ({from_disk} seeds/corpus), seed {seed:#x}, no oracle failure",
+        "fuzz smoke {target}: {n} inputs in {:.1} s ({from_disk} corpus files replayed), seed {seed:#x}, no oracle failure",
         start.elapsed().as_secs_f64()
     );
 }
@@ -259,4 +280,37 @@ fn set_cookie_roundtrip() {
         false,
         oracles::set_cookie_roundtrip,
     );
+}
+
+#[test]
+fn session_cookie() {
+    let mut seeds = Vec::new();
+    for flags in [0u8, 1, 3, 5] {
+        seeds.push(oracles::session_cookie_seed(
+            flags,
+            "sess-1",
+            "user-1",
+            1_700_000_000_123,
+        ));
+        seeds.push(oracles::session_cookie_raw_seed(flags));
+    }
+    seeds.push(oracles::session_cookie_seed(1, "s", "\u{e9}.x", 0));
+    drive("session_cookie", seeds, false, oracles::session_cookie);
+}
+
+#[test]
+fn request_target() {
+    let seeds = [
+        "\x00/public/x?a=1",
+        "\x00/public/../admin/x",
+        "\x01/api/reports/2024?q=..%2f",
+        "\x00/admin//users/./1",
+        "\x02/health#frag",
+        "\x00/static/a;b/c",
+        "\x04/auth/login",
+        "\x08http://other.test:81/api/x?y",
+        "\x08https://edge.test//api/%41x",
+    ];
+    let seeds = seeds.iter().map(|s| s.as_bytes().to_vec()).collect();
+    drive("request_target", seeds, false, oracles::request_target);
 }

@@ -542,6 +542,71 @@ fn classify_table() {
     }
 }
 
+/// A protected target that a lenient upstream reads as the path of another route policy
+/// (collapsing `//`, decoding `%61`, cutting `;x`) would skip the rule it reaches: refused.
+#[test]
+fn a_target_read_under_another_rule_is_refused() {
+    let c = config_with(
+        false,
+        &[(
+            "ROUTE_POLICIES",
+            r#"[{"path": "/admin/*", "roles_any": ["admin"]}]"#,
+        )],
+    );
+    let rows: &[(&str, Result<Route, Reason>)] = &[
+        ("https://app.test/admin/users", Ok(Route::Protected)),
+        ("https://app.test/admin//users", Ok(Route::Protected)),
+        ("https://app.test/orders", Ok(Route::Protected)),
+        ("https://app.test//orders", Ok(Route::Protected)),
+        ("https://app.test/%41dmin/users", Ok(Route::Protected)),
+        ("https://app.test/public/a", Ok(Route::Public)),
+        (
+            "https://app.test//admin/users",
+            Err(Reason::Target(TargetError::AmbiguousPolicy)),
+        ),
+        (
+            "https://app.test/%61dmin/users",
+            Err(Reason::Target(TargetError::AmbiguousPolicy)),
+        ),
+        (
+            "https://app.test/admin;x/users",
+            Err(Reason::Target(TargetError::AmbiguousPolicy)),
+        ),
+        (
+            "https://app.test/x/..%3b/admin/users",
+            Err(Reason::Target(TargetError::AmbiguousSegment)),
+        ),
+        // A decoded `?` or `#` ends the path for an upstream that decodes before it splits
+        // (Apache's mod_rewrite with an encoded `?`, CVE-2024-38474).
+        (
+            "https://app.test/admin%3f/users",
+            Err(Reason::Target(TargetError::AmbiguousPolicy)),
+        ),
+        (
+            "https://app.test/admin%23/users",
+            Err(Reason::Target(TargetError::AmbiguousPolicy)),
+        ),
+        ("https://app.test/orders%3f/x", Ok(Route::Protected)),
+    ];
+    for (url, want) in rows {
+        let f = Facts {
+            method: "GET",
+            url,
+            ..Facts::default()
+        };
+        let got = classify(&c, &f).map(|k| k.route).map_err(|r| r.reason);
+        assert_eq!(&got, want, "{url}");
+    }
+    // Without route policies there is no rule to skip: the same targets are forwarded.
+    let plain = config_with(false, &[]);
+    let f = Facts {
+        method: "GET",
+        url: "https://app.test//admin/users",
+        ..Facts::default()
+    };
+    assert_eq!(classify(&plain, &f).map(|k| k.route), Ok(Route::Protected));
+}
+
 #[test]
 fn edge_op_table() {
     let with = config();

@@ -130,6 +130,7 @@ fn every_reason() -> Vec<Reason> {
             TargetError::DoubleEncoding,
             TargetError::NotUtf8,
             TargetError::AmbiguousSegment,
+            TargetError::AmbiguousPolicy,
         ]
         .map(Reason::Target),
     );

@@ -310,3 +310,41 @@ fn fifteen_digits_is_the_longest_minting_time() {
     let v = seal(&keys(K1), &UA_POLICY, &longest, &UA, &[1; 16]).unwrap_or_default();
     assert_eq!(open(&keys(K1), &UA_POLICY, &v, &UA), Ok(longest));
 }
+
+#[test]
+fn what_seal_writes_opens() {
+    // Every minting time `seal` accepts opens again; `open` reads at most 15 digits, so the
+    // largest 15-digit value is the last one sealed.
+    for minted_ms in [0, 999_999_999_999_999, 1_000_000_000_000_000, i64::MAX] {
+        let c = SessionCookie {
+            minted_ms,
+            ..cookie()
+        };
+        match seal(&keys(K1), &UA_POLICY, &c, &UA, &[7; 16]) {
+            Some(v) => assert_eq!(open(&keys(K1), &UA_POLICY, &v, &UA), Ok(c), "{v}"),
+            None => assert!(minted_ms > 999_999_999_999_999, "{minted_ms} not sealed"),
+        }
+    }
+}
+
+#[test]
+fn a_second_spelling_of_the_minting_time_is_refused() {
+    // `0` before the digits reads as the same number, but it is not what `seal` wrote.
+    let v = sealed(&UA_POLICY, &UA);
+    let (head, tail) = v.rsplit_once('.').unwrap_or_default();
+    let (head, minted) = head.rsplit_once('.').unwrap_or_default();
+    for spelling in [format!("0{minted}"), format!("00{minted}")] {
+        let other = format!("{head}.{spelling}.{tail}");
+        assert_eq!(
+            open(&keys(K1), &UA_POLICY, &other, &UA),
+            Err(BindingError::Malformed),
+            "{other}"
+        );
+    }
+    let zero = SessionCookie {
+        minted_ms: 0,
+        ..cookie()
+    };
+    let v = seal(&keys(K1), &UA_POLICY, &zero, &UA, &[7; 16]).unwrap_or_default();
+    assert_eq!(open(&keys(K1), &UA_POLICY, &v, &UA), Ok(zero));
+}
