@@ -41,12 +41,12 @@ export async function send(base, path, opts = {}) {
   // on a new connection, as browsers do (node's documented pattern, `req.reusedSocket`).
   if (r.reused && (r.netError === 'ECONNRESET' || r.netError === 'EPIPE')) {
     stats.resent += 1;
-    return sendOnce(base, path, opts);
+    return sendOnce(base, path, { ...opts, fresh: true });
   }
   return r;
 }
 
-async function sendOnce(base, path, { method = 'GET', headers = {}, body, timeoutMs = 30000 } = {}) {
+async function sendOnce(base, path, { method = 'GET', headers = {}, body, timeoutMs = 30000, fresh = false } = {}) {
   while (gate) await gate;
   const id = `ld-${(++seq).toString(36)}`;
   const h = { ...headers, 'cf-ray': id };
@@ -61,7 +61,7 @@ async function sendOnce(base, path, { method = 'GET', headers = {}, body, timeou
       inflight -= 1;
       resolve({ id, ms: performance.now() - t0, ...r });
     };
-    const req = http.request(`${base}${path}`, { method, headers: h, agent }, (res) => {
+    const req = http.request(`${base}${path}`, { method, headers: h, agent: fresh ? false : agent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {

@@ -19,14 +19,14 @@ const agentOpts = { keepAlive: true, maxSockets: 512, keepAliveMsecs: 1000 };
 
 export async function startProxy(name, targetUrl, { opOf = (p) => p, sessionIdOf } = {}) {
   const target = new URL(targetUrl);
-  const agent = new http.Agent(agentOpts);
+  let agent = new http.Agent(agentOpts);
   const modes = new Map([['*', { mode: 'pass' }]]);
   const held = [];
   const hanging = new Set();
   const sockets = new Set();
   let inflight = 0;
   const calls = [];
-  const counts = { refused: 0, faulted: 0 };
+  const counts = { refused: 0, faulted: 0, resent: 0 };
 
   const modeOf = (path) => {
     let best = '*';
@@ -34,7 +34,7 @@ export async function startProxy(name, targetUrl, { opOf = (p) => p, sessionIdOf
     return modes.get(best) ?? { mode: 'pass' };
   };
 
-  function forward(req, body, res, rec) {
+  function forward(req, body, res, rec, retried = false) {
     inflight += 1;
     const out = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host }, agent },
@@ -60,10 +60,17 @@ export async function startProxy(name, targetUrl, { opOf = (p) => p, sessionIdOf
         });
       },
     );
-    out.on('error', () => {
+    out.on('error', (e) => {
       inflight -= 1;
+      // A pooled connection the target closed as it was reused (or a target restarted):
+      // sent again once on a new connection, as any HTTP client does; never a second time.
+      if (!retried && out.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+        counts.resent += 1;
+        return forward(req, body, res, rec, true);
+      }
       rec.status = 0;
       res.destroy();
+      return undefined;
     });
     out.end(body);
   }
@@ -76,6 +83,8 @@ export async function startProxy(name, targetUrl, { opOf = (p) => p, sessionIdOf
       const path = req.url.split('?')[0];
       const rec = { op: opOf(path, req.method), t0: performance.now(), at: Date.now(), status: undefined, delivered: false };
       if (sessionIdOf) rec.session = sessionIdOf(path, body);
+      // The edge sends its request id (the client's cf-ray) to the store: the join key.
+      rec.rid = req.headers['x-request-id'];
       calls.push(rec);
       const m = modeOf(path);
       switch (m.mode) {
@@ -108,7 +117,9 @@ export async function startProxy(name, targetUrl, { opOf = (p) => p, sessionIdOf
       }
     });
   });
-  server.keepAliveTimeout = 5000;
+  // Longer than workerd keeps an idle pooled connection, so the proxy never closes one the
+  // edge is about to reuse (that race would be the harness's, not the edge's).
+  server.keepAliveTimeout = 120_000;
   server.headersTimeout = 60000;
   server.on('connection', (s) => {
     sockets.add(s);
@@ -154,6 +165,11 @@ export async function startProxy(name, targetUrl, { opOf = (p) => p, sessionIdOf
       });
       await new Promise((r) => setTimeout(r, ms));
       await listen(port);
+    },
+    /** A fresh connection pool to the target (after the target restarted). */
+    resetPool() {
+      agent.destroy();
+      agent = new http.Agent(agentOpts);
     },
     /** Waits (bounded) until no forwarded call is in flight. */
     async drain(maxMs = 10000) {

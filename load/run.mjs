@@ -64,7 +64,7 @@ const SESSION = '__Host-session';
 const GRACE_MS = 4000; // answers to requests sent this long after a fault ended still count as its
 
 // A hard deadline for the whole process: the planned run plus 3 minutes.
-const planned = WARM_S + names.length * (40 + RECOVER_S) + 120;
+const planned = WARM_S + names.length * (40 + RECOVER_S) + Math.max(60, N / 25) + 120;
 const hardStop = setTimeout(() => {
   console.error(`load: hard deadline (${planned + 180} s) reached, exiting`);
   process.exit(3);
@@ -80,7 +80,7 @@ let phase = { name: 'warm', start: T0 };
 phases.push(phase);
 const activeFaults = []; // { name, start, end }
 /** The faults that were on at some moment of [from, to] (a fault counts until GRACE_MS after it ended). */
-const faultsAt = (from, to = from) => activeFaults.filter((f) => to >= f.start && from <= (f.end ?? Infinity) + GRACE_MS).map((f) => f.name);
+const faultsAt = (from, to = from, grace = GRACE_MS) => activeFaults.filter((f) => to >= f.start && from <= (f.end ?? Infinity) + grace).map((f) => f.name);
 
 const responses = []; // compact records
 const edgeReasons = new Map(); // request id -> [reason]
@@ -94,6 +94,8 @@ function record(cls, r, { replay = false, sentAt }) {
     ms: r.ms,
     phase: phaseAt(sentAt),
     faults: faultsAt(sentAt, now()),
+    recentFaults: faultsAt(sentAt - 20_000, now()),
+    faultsLong: faultsAt(sentAt, now(), 8000),
     replay,
     id: r.id,
     error: r.error,
@@ -452,6 +454,9 @@ function report(calib, lost) {
   const failures = [];
   const unexplainedSamples = [];
   const samplesOf = new Map();
+  const unexplainedKinds = new Map();
+  const storeByRid = new Map();
+  for (const c of stack.storeProxy.calls) if (c.rid) (storeByRid.get(c.rid) ?? storeByRid.set(c.rid, []).get(c.rid)).push(c);
   for (const p of phases) {
     const pEnd = p.end ?? end;
     const rs = responses.filter((r) => r.phase === p.name);
@@ -463,17 +468,22 @@ function report(calib, lost) {
       if (r.status >= 200 && r.status < 300) continue;
       non2xx += 1;
       r.reasons = edgeReasons.get(r.id) ?? [];
+      r.storeCalls = storeByRid.get(r.id) ?? [];
+      r.ttl = TTL;
       const row = explain(r);
       if (row) byRow.set(row, (byRow.get(row) ?? 0) + 1);
       else {
         unexplained += 1;
+        const kind = `${p.name}: ${r.cls} ${r.status} ${r.error ?? r.netError ?? ''} [${[...new Set(r.reasons)].join(',')}]`;
+        unexplainedKinds.set(kind, (unexplainedKinds.get(kind) ?? 0) + 1);
         if (samplesOf.get(p.name) < 5) {
           samplesOf.set(p.name, samplesOf.get(p.name) + 1);
           unexplainedSamples.push({ id: r.id, phase: p.name, cls: r.cls, status: r.status, error: r.error, www: r.www, reasons: r.reasons, faults: r.faults, net: r.netError, reused: r.reused });
         }
       }
     }
-    const ended = events.endedByEdge.filter((e) => e.at >= p.start && e.at < pEnd);
+    const ended = events.endedByEdge.filter((e) => e.at >= p.start && e.at < pEnd && !e.api);
+    const chains = events.endedByEdge.filter((e) => e.at >= p.start && e.at < pEnd && e.api);
     const lostN = ended.filter((e) => e.lost).length;
     const revoked = events.revokedAccepted.length && p === phases.at(-1) ? events.revokedAccepted.length : 0;
     const revokedIn = events.revokedAccepted.filter((e) => true).length;
@@ -494,6 +504,7 @@ function report(calib, lost) {
       unexplained,
       ended.length,
       lostN,
+      chains.length,
       rf.ok,
       rf.dup,
       `${f0(pct(pages, 50))}/${f0(pct(pages, 99))}`,
@@ -520,7 +531,7 @@ function report(calib, lost) {
   out.push('');
   out.push(
     table(
-      ['phase', 'requests', 'non-2xx', 'explained', 'unexplained', 'ended by edge', 'lost (valid at store)', 'store refreshes', 'dup refreshes', 'page p50/p99 ms', 'api p50/p99 ms', 'store calls/s', 'README rows'],
+      ['phase', 'requests', 'non-2xx', 'explained', 'unexplained', 'sessions ended by edge', 'lost (valid at store)', 'API chains ended', 'store refreshes', 'dup refreshes', 'page p50/p99 ms', 'api p50/p99 ms', 'store calls/s', 'README rows'],
       rows,
     ),
   );
@@ -565,6 +576,11 @@ function report(calib, lost) {
   out.push(
     `argon2id: a login at the production cost (m=19456 KiB, t=2, p=1) takes ${f0(calib.prodMs)} ms end to end one at a time, ${f0(calib.cheapMs)} ms at the load cost (m=8 KiB, t=1): argon2id ≈ ${f0(calib.argon2Ms)} ms of CPU per login → ≈ ${f1(1000 / calib.argon2Ms)} logins/s per core (one verification at a time per core); the run's logins: ${f1(events.logins / secs)}/s`,
   );
+  if (unexplainedKinds.size) {
+    out.push('');
+    out.push('unexplained, by kind:');
+    for (const [k, v] of unexplainedKinds) out.push(`  ${v} × ${k}`);
+  }
   if (unexplainedSamples.length) {
     out.push('');
     out.push('unexplained samples:');
@@ -615,12 +631,9 @@ async function main() {
   stopping = true;
   stopNow();
   console.error('load: stopping (every browser logs out)');
-  // Browsers finish their page view and log out; bounded.
-  const stopBy = now() + 60_000;
-  await Promise.race([Promise.allSettled(lives), sleep(60_000)]);
-  const finalUsers = [];
-  void finalUsers;
-  void stopBy;
+  // Browsers finish their page view and log out; bounded (a minute, or N/25 s for large N).
+  const stopMs = Math.max(60, N / 25) * 1000;
+  await Promise.race([Promise.allSettled(lives), sleep(stopMs)]);
   phase.end = now();
   const lost = await lostAtStore(events.endedByEdge);
   const { text, failures } = report(calib, lost);
