@@ -202,7 +202,11 @@ fn settlement_table() {
         vec![(Counter::User, Op::Reset), (Counter::Ip, Op::Refund)],
         "a success resets the username; only failures count for the address"
     );
-    assert_eq!(ops(Err(Refused)), vec![], "a judged failure keeps both slots");
+    assert_eq!(
+        ops(Err(Refused)),
+        vec![],
+        "a judged failure keeps both slots"
+    );
     for unjudged in [
         TooManyAttempts { retry_after: 60 },
         Timeout,
