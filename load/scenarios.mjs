@@ -118,6 +118,9 @@ export const ROWS = [
   // The store's new access token did not verify: with 5-10 s tokens and no leeway (the load
   // configuration), a store answer slower than the token's lifetime brings an expired token.
   { row: "store's new token unverifiable (expired on arrival): 502 bad_gateway", status: 502, error: 'bad_gateway', reasons: ['store_token_unverifiable'], faults: [], evidence: (r) => r.storeCalls.some((c) => !(c.ms < (r.ttl - 1) * 1000)) },
+  // README "A new signing key at the store": the isolate's one JWKS refetch per 30 s for a new
+  // kid failed or was not allowed yet.
+  { row: "store's new token signed with a key the isolate has not fetched yet: 502 bad_gateway", status: 502, error: 'bad_gateway', reasons: ['store_token_unverifiable'], faults: ['key_rotation'] },
   { row: 'store 429 (not a login): 503 temporarily_unavailable', status: 503, error: 'temporarily_unavailable', reasons: ['store_429'], faults: ['store_429'] },
   { row: 'store 429 on a login: 429 too_many_requests', status: 429, error: 'too_many_requests', reasons: ['store_login_throttled'], faults: ['store_429'] },
   { row: 'KV unreadable: 503 (REVOCATION_ON_KV_ERROR=closed)', status: 503, error: 'temporarily_unavailable', reasons: ['revocation_unavailable'], faults: ['kv_errors'] },
@@ -131,6 +134,9 @@ export const ROWS = [
   // down), retried after the store's REFRESH_REUSE_GRACE_SECONDS (10 s): the store's reuse
   // detection (session-store/README.md) revokes the chain. Explained when a fault was on in
   // the 20 s before the retry; counted in "API chains ended".
+  // README "JWKS unreachable or hanging": an unknown kid refetches at most once per 30 s per
+  // isolate; until then a Bearer token signed with the store's new key is refused.
+  { row: 'Bearer token signed with a key the isolate has not fetched yet: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['unknown_kid'], faults: ['key_rotation'] },
   { row: 'refresh token reused after a lost answer: 401 invalid_credentials', status: 401, error: 'invalid_credentials', reasons: ['refresh_token_reused'], recent: ['store_refuse', 'store_slow', 'store_5xx', 'store_429', 'key_rotation', 'jwks_down', 'jwks_hang', 'edge_restart'] },
   { row: 'Bearer token expired in flight: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['expired'], inFlight: true },
   { row: 'replay after logout: 401 session_ended', status: 401, error: 'session_ended', www: /error="invalid_token"/, reasons: ['revoked', 'no_session', 'access_cookie_mismatch', 'session_cookie_mismatch'], replay: true },

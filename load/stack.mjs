@@ -18,7 +18,8 @@
 //   - STORE_TIMEOUT_MS 5000 (the default), UPSTREAM_TIMEOUT_MS 3000 and JWKS_TIMEOUT_MS 1000,
 //     so faults resolve within a short run.
 // State (the store's Durable Objects, the edge's KV and login counters) persists to a temporary
-// directory, so a restart (key rotation at the store, the edge module re-instantiated) keeps it.
+// directory when a scenario restarts a worker (key rotation at the store, the edge module
+// re-instantiated), so the restart keeps it; otherwise it stays in memory.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -74,13 +75,15 @@ export default function (env) {
  * Starts the stack. `users`: [{ username, userId }] (created with CHEAP_HASH). `onEdgeLog(obj,
  * level)` gets every edge log line that parses as JSON; `onBadLine(line)` any other.
  */
-export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapHash }) {
+export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapHash, persist = true }) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const { DEV_ENV } = await import('../tests/store/harness.mjs');
   for (const f of [EDGE_SCRIPT, STORE_SCRIPT]) if (!fs.existsSync(f)) throw new Error(`${f} missing: run bash scripts/build.sh`);
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-load-'));
   const quiet = new Log(process.env.LOAD_DEBUG ? LogLevel.DEBUG : LogLevel.ERROR);
   const storeLines = { count: 0 };
+  // LOAD_LOG_FILE (diagnosis): the store's lines go to LOAD_LOG_FILE.store.
+  const storeLog = process.env.LOAD_LOG_FILE ? fs.openSync(`${process.env.LOAD_LOG_FILE}.store`, 'w') : undefined;
   const ignoreStdio = (stdout, stderr) => {
     stdout.resume();
     stderr.resume();
@@ -119,12 +122,14 @@ export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapH
     compatibilityDate: COMPAT,
     bindings: storeBindings(),
     durableObjects: { USER_SESSIONS: { className: 'UserSessions', useSQLite: true } },
-    durableObjectsPersist: path.join(state, 'store-do'),
+    // On disk only when a scenario restarts a worker (10,000 users' objects take ~0.5 GB).
+    durableObjectsPersist: persist ? path.join(state, 'store-do') : false,
     unsafeDirectSockets: [{ host: '127.0.0.1', port: storePort }],
     cf: false,
     log: quiet,
-    handleStructuredLogs() {
+    handleStructuredLogs({ level, message }) {
       storeLines.count += 1;
+      if (storeLog !== undefined) fs.writeSync(storeLog, `${level} ${message}\n`);
     },
     handleRuntimeStdio: ignoreStdio,
   });
@@ -215,8 +220,8 @@ export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapH
         serviceBindings: { CONTROL: async () => new Response(control.kv) },
       },
     ],
-    kvPersist: path.join(state, 'edge-kv'),
-    durableObjectsPersist: path.join(state, 'edge-do'),
+    ...(persist ? { kvPersist: path.join(state, 'edge-kv') } : {}),
+    durableObjectsPersist: persist ? path.join(state, 'edge-do') : false,
     cf: false,
     log: quiet,
     handleStructuredLogs({ level, message }) {
