@@ -37,7 +37,7 @@ export async function startProxy(name, targetUrl, { opOf = (p) => p, sessionIdOf
   function forward(req, body, res, rec, retried = false) {
     inflight += 1;
     const out = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host }, agent },
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host }, agent: retried ? false : agent },
       (up) => {
         const chunks = [];
         up.on('data', (c) => chunks.push(c));

@@ -326,7 +326,9 @@ class ApiClient {
       headers: { 'content-type': 'application/json', 'user-agent': 'load-api-client/1.0' },
       body: JSON.stringify({ refresh_token: this.refresh }),
     });
-    record('grant', r, { sentAt });
+    const rec = record('grant', r, { sentAt });
+    rec.afterFailedGrant = this.lastGrantFailed === true;
+    this.lastGrantFailed = r.status !== 200;
     if (r.status === 200) {
       events.grants += 1;
       this.take(JSON.parse(r.text));

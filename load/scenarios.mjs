@@ -112,9 +112,10 @@ export const SCENARIOS = {
 export const ROWS = [
   // The store rows also hold without an injected fault when the proxy saw the store call of
   // that very request (joined by the x-request-id the edge sends) fail or take longer than
-  // STORE_TIMEOUT_MS: a store that is down or slow by itself explains them just as well.
+  // STORE_TIMEOUT_MS, or the edge itself waited that long: a store (or a link to it) that is
+  // down or slow by itself explains them just as well.
   { row: 'store unreachable / 5xx: 502 bad_gateway', status: 502, error: 'bad_gateway', reasons: ['store_unreachable', 'store_5xx'], faults: ['store_refuse', 'store_5xx'], evidence: (r) => r.storeCalls.some((c) => c.status === 0 || c.status >= 500) },
-  { row: 'store slower than STORE_TIMEOUT_MS: 504 gateway_timeout', status: 504, error: 'gateway_timeout', reasons: ['store_timeout'], faults: ['store_slow'], evidence: (r) => r.storeCalls.some((c) => !(c.ms < 5000)) },
+  { row: 'store slower than STORE_TIMEOUT_MS: 504 gateway_timeout', status: 504, error: 'gateway_timeout', reasons: ['store_timeout'], faults: ['store_slow'], evidence: (r) => r.ms >= 4900 || r.storeCalls.some((c) => !(c.ms < 5000)) },
   // The store's new access token did not verify: with 5-10 s tokens and no leeway (the load
   // configuration), a store answer slower than the token's lifetime brings an expired token.
   { row: "store's new token unverifiable (expired on arrival): 502 bad_gateway", status: 502, error: 'bad_gateway', reasons: ['store_token_unverifiable'], faults: [], evidence: (r) => r.storeCalls.some((c) => !(c.ms < (r.ttl - 1) * 1000)) },
@@ -140,7 +141,10 @@ export const ROWS = [
   { row: 'refresh token reused after a lost answer: 401 invalid_credentials', status: 401, error: 'invalid_credentials', reasons: ['refresh_token_reused'], recent: ['store_refuse', 'store_slow', 'store_5xx', 'store_429', 'key_rotation', 'jwks_down', 'jwks_hang', 'edge_restart'] },
   { row: 'Bearer token expired in flight: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['expired'], inFlight: true },
   { row: 'replay after logout: 401 session_ended', status: 401, error: 'session_ended', www: /error="invalid_token"/, reasons: ['revoked', 'no_session', 'access_cookie_mismatch', 'session_cookie_mismatch'], replay: true },
-  { row: 'replay after logout, token already expired: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['expired'], replay: true },
+  { row: 'replay after logout, token expired or its key retired: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['expired', 'unknown_kid'], replay: true },
+  // The store revoked the chain when a retry came after REFRESH_REUSE_GRACE_SECONDS (the row
+  // above); the client's next retry presents a revoked token: refused.
+  { row: 'refresh token of a chain revoked after a lost answer: 401 invalid_credentials', status: 401, error: 'invalid_credentials', reasons: ['credentials_refused'], afterFailedGrant: true },
   { row: 'replay after logout, navigation: 303 to LOGIN_PATH', status: 303, location: '/', reasons: null, replay: true },
 ];
 
@@ -152,7 +156,9 @@ export function explain(r) {
     if (row.location && !(r.location ?? '').startsWith(row.location)) continue;
     if (row.www && !row.www.test(r.www ?? '')) continue;
     if (row.reasons && !r.reasons.some((x) => row.reasons.includes(x))) continue;
-    if (row.inFlight) {
+    if (row.afterFailedGrant) {
+      if (!r.afterFailedGrant) continue;
+    } else if (row.inFlight) {
       if (!r.expiredInFlight) continue;
     } else if (row.recent) {
       if (!row.recent.some((f) => r.recentFaults.includes(f))) continue;
