@@ -487,6 +487,7 @@ function report(calib) {
       non2xx += 1;
       r.reasons = edgeReasons.get(r.id) ?? [];
       r.storeCalls = storeCallsOf(r);
+      r.faultsWithin = (graceMs) => faultsAt(r.at, r.at + r.ms, graceMs);
       r.ttl = TTL;
       const row = explain(r);
       if (row) byRow.set(row, (byRow.get(row) ?? 0) + 1);

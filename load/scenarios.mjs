@@ -110,6 +110,7 @@ export const SCENARIOS = {
  * logged-out session's credentials.
  */
 export const ROWS = [
+  // The upstream row likewise when the edge itself waited UPSTREAM_TIMEOUT_MS (3 s).
   // The store rows also hold without an injected fault when the proxy saw the store call of
   // that very request (joined by the x-request-id the edge sends) fail or take longer than
   // STORE_TIMEOUT_MS, or the edge itself waited that long: a store (or a link to it) that is
@@ -117,18 +118,19 @@ export const ROWS = [
   { row: 'store unreachable / 5xx: 502 bad_gateway', status: 502, error: 'bad_gateway', reasons: ['store_unreachable', 'store_5xx'], faults: ['store_refuse', 'store_5xx'], evidence: (r) => r.storeCalls.some((c) => c.status === 0 || c.status >= 500) },
   { row: 'store slower than STORE_TIMEOUT_MS: 504 gateway_timeout', status: 504, error: 'gateway_timeout', reasons: ['store_timeout'], faults: ['store_slow'], evidence: (r) => r.ms >= 4900 || r.storeCalls.some((c) => !(c.ms < 5000)) },
   // The store's new access token did not verify: with 5-10 s tokens and no leeway (the load
-  // configuration), a store answer slower than the token's lifetime brings an expired token.
-  { row: "store's new token unverifiable (expired on arrival): 502 bad_gateway", status: 502, error: 'bad_gateway', reasons: ['store_token_unverifiable'], faults: [], evidence: (r) => r.storeCalls.some((c) => !(c.ms < (r.ttl - 1) * 1000)) },
+  // configuration), a token that reached the edge's verification later than its lifetime
+  // (a slow store, or the keys still being fetched) has expired.
+  { row: "store's new token unverifiable (expired on arrival): 502 bad_gateway", status: 502, error: 'bad_gateway', reasons: ['store_token_unverifiable'], faults: [], evidence: (r) => r.ms >= (r.ttl - 1) * 1000 || r.storeCalls.some((c) => !(c.ms < (r.ttl - 1) * 1000)) },
   // README "A new signing key at the store": the isolate's one JWKS refetch per 30 s for a new
   // kid failed or was not allowed yet.
-  { row: "store's new token signed with a key the isolate has not fetched yet: 502 bad_gateway", status: 502, error: 'bad_gateway', reasons: ['store_token_unverifiable'], faults: ['key_rotation'] },
+  { row: "store's new token signed with a key the isolate has not fetched yet: 502 bad_gateway", status: 502, error: 'bad_gateway', reasons: ['store_token_unverifiable'], faults: ['key_rotation'], graceMs: 30_000 },
   { row: 'store 429 (not a login): 503 temporarily_unavailable', status: 503, error: 'temporarily_unavailable', reasons: ['store_429'], faults: ['store_429'] },
   { row: 'store 429 on a login: 429 too_many_requests', status: 429, error: 'too_many_requests', reasons: ['store_login_throttled'], faults: ['store_429'] },
   { row: 'KV unreadable: 503 (REVOCATION_ON_KV_ERROR=closed)', status: 503, error: 'temporarily_unavailable', reasons: ['revocation_unavailable'], faults: ['kv_errors'] },
   // After a failed fetch no fetch starts for 5 s, and a hanging one blocks the next for its
   // deadline (JWKS_TIMEOUT_MS, 1 s) plus a second: 503s go on up to ~7 s after the JWKS is back.
   { row: 'JWKS unreachable, no usable keys: 503', status: 503, error: 'temporarily_unavailable', reasons: ['jwks_unavailable'], faults: ['jwks_down', 'jwks_hang'], graceMs: 8000 },
-  { row: 'upstream silent: 504 gateway_timeout', status: 504, error: 'gateway_timeout', reasons: ['upstream_timeout'], faults: ['upstream_slow'] },
+  { row: 'upstream silent: 504 gateway_timeout', status: 504, error: 'gateway_timeout', reasons: ['upstream_timeout'], faults: ['upstream_slow'], evidence: (r) => r.ms >= 2900 },
   { row: 'upstream refuses: 502 bad_gateway', status: 502, error: 'bad_gateway', reasons: ['upstream_fetch'], faults: ['upstream_refuse'] },
   // A grant the store rotated but whose answer never reached the client (the edge timed out,
   // the connection dropped, or the edge could not verify the new token while the JWKS was
@@ -137,8 +139,8 @@ export const ROWS = [
   // the 20 s before the retry; counted in "API chains ended".
   // README "JWKS unreachable or hanging": an unknown kid refetches at most once per 30 s per
   // isolate; until then a Bearer token signed with the store's new key is refused.
-  { row: 'Bearer token signed with a key the isolate has not fetched yet: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['unknown_kid'], faults: ['key_rotation'] },
-  { row: 'refresh token reused after a lost answer: 401 invalid_credentials', status: 401, error: 'invalid_credentials', reasons: ['refresh_token_reused'], recent: ['store_refuse', 'store_slow', 'store_5xx', 'store_429', 'key_rotation', 'jwks_down', 'jwks_hang', 'edge_restart'] },
+  { row: 'Bearer token signed with a key the isolate has not fetched yet: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['unknown_kid'], faults: ['key_rotation'], graceMs: 30_000 },
+  { row: 'refresh token reused after a lost answer: 401 invalid_credentials', status: 401, error: 'invalid_credentials', reasons: ['refresh_token_reused'], recent: ['store_refuse', 'store_slow', 'store_5xx', 'store_429', 'key_rotation', 'jwks_down', 'jwks_hang', 'edge_restart'], evidence: (r) => r.afterFailedGrant },
   { row: 'Bearer token expired in flight: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['expired'], inFlight: true },
   { row: 'replay after logout: 401 session_ended', status: 401, error: 'session_ended', www: /error="invalid_token"/, reasons: ['revoked', 'no_session', 'access_cookie_mismatch', 'session_cookie_mismatch'], replay: true },
   { row: 'replay after logout, token expired or its key retired: 401 invalid_token', status: 401, error: 'invalid_token', www: /error="invalid_token"/, reasons: ['expired', 'unknown_kid'], replay: true },
@@ -161,10 +163,10 @@ export function explain(r) {
     } else if (row.inFlight) {
       if (!r.expiredInFlight) continue;
     } else if (row.recent) {
-      if (!row.recent.some((f) => r.recentFaults.includes(f))) continue;
+      if (!row.recent.some((f) => r.recentFaults.includes(f)) && !row.evidence?.(r)) continue;
     } else if (row.replay) {
       if (!r.replay) continue;
-    } else if (!row.faults.some((f) => (row.graceMs ? r.faultsLong : r.faults).includes(f)) && !row.evidence?.(r)) continue;
+    } else if (!row.faults.some((f) => (row.graceMs ? r.faultsWithin(row.graceMs) : r.faults).includes(f)) && !row.evidence?.(r)) continue;
     return row.row;
   }
   return undefined;
