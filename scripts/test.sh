@@ -42,5 +42,8 @@ export EDGE_LOG_SCAN_DIR
 trap 'rm -rf "$EDGE_LOG_SCAN_DIR"' EXIT
 node --test tests/
 
+step "load smoke: 100 virtual users for 20 s through the whole stack, invariants asserted (load/run.mjs --smoke)"
+node load/run.mjs --smoke
+
 step "secret scan of every worker's log lines"
 node tests/log-scan.mjs "$EDGE_LOG_SCAN_DIR"

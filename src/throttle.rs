@@ -15,9 +15,9 @@
 //!   closed, README). A refused or unanswered login counts nowhere: the slots it took are
 //!   given back.
 //! - [`settle_calls`]: after the store's answer, a success resets the username's counter and
-//!   gives the address its slot back (only failures count there); wrong credentials and the
-//!   store's own lockout keep both slots; any answer that judged no password (store down,
-//!   timeout, validation refusal) gives both back.
+//!   gives the address its slot back (only failures count there); wrong credentials keep
+//!   both slots; any answer that judged no password (store down, timeout, a validation
+//!   refusal, the store's 429) gives both back.
 //! - [`step`]: what a counter object does with one call (the object only stores the result).
 //!
 //! A username the store does not know is counted and answered exactly like a known one: the
@@ -295,9 +295,11 @@ pub fn settle_calls(
 ) -> Vec<Call> {
     let (user, ip) = match outcome {
         Ok(()) => (Some(Op::Reset), Some(Op::Refund)),
-        // A judged failure, or the store's own lockout: the slots stay taken.
-        Err(StoreFailure::Refused | StoreFailure::TooManyAttempts { .. }) => (None, None),
-        // No password was judged: nothing to count.
+        // A judged failure: the slots stay taken.
+        Err(StoreFailure::Refused) => (None, None),
+        // No password was judged (the store's 429 included: a busy store, or its own limit,
+        // which keeps counting on its side): nothing to count, or a store answering 429 for a
+        // while would lock out at the edge every user who retried.
         Err(_) => (Some(Op::Refund), Some(Op::Refund)),
     };
     [(Counter::User, user), (Counter::Ip, ip)]

@@ -6,7 +6,7 @@
 //! | `DEFAULT_AUDIENCE` | `userid-api` | access-token `aud` when the request has no `resource` |
 //! | `ALLOWED_RESOURCES` | none | further `resource` values accepted (comma-separated) |
 //! | `SCOPE` | `openid` | access-token `scope` |
-//! | `ACCESS_TOKEN_TTL_SECONDS` | 3600 | access- and ID-token lifetime |
+//! | `ACCESS_TOKEN_TTL_SECONDS` | 3600 | access- and ID-token lifetime, 5–86400 (5 s only for load runs) |
 //! | `SESSION_TTL_SECONDS` | 1209600 | session lifetime from its last extension (2 weeks) |
 //! | `REFRESH_TOKEN_MAX_SECONDS` | 1209600 | how long a refresh-token chain can rotate |
 //! | `REFRESH_REUSE_GRACE_SECONDS` | 10 | grace for the immediately previous refresh token |
@@ -361,7 +361,7 @@ impl Config {
             default_audience,
             allowed_resources,
             scope: get("SCOPE").unwrap_or_else(|| "openid".into()),
-            access_token_ttl_seconds: seconds(get, "ACCESS_TOKEN_TTL_SECONDS", 3600, 60..=86_400)?,
+            access_token_ttl_seconds: seconds(get, "ACCESS_TOKEN_TTL_SECONDS", 3600, 5..=86_400)?,
             client_token_ttl_seconds: seconds(get, "CLIENT_TOKEN_TTL_SECONDS", 3600, 60..=86_400)?,
             policy,
             client_id,

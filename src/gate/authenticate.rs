@@ -333,11 +333,15 @@ impl<'a> Authentication<'a> {
             Ok(claims) => claims,
             Err(f) => {
                 // An expired access cookie beside a valid session cookie is renewed through
-                // the session; a Bearer token never is (its holder refreshes it).
+                // the session; a Bearer token never is (its holder refreshes it). So is one
+                // whose key the issuer has since removed from its JWKS (a rotation): the edge
+                // sealed that token beside this very session cookie, and the refresh trusts
+                // nothing of it (the session cookie names the session, the store decides).
                 return match (&f, presented.session()) {
-                    (VerifyFailure::Token(TokenError::Expired { .. }), Some(s)) if !bearer => {
-                        self.refresh_after_revocation(s.clone(), minted_ms)
-                    }
+                    (
+                        VerifyFailure::Token(TokenError::Expired { .. } | TokenError::UnknownKey),
+                        Some(s),
+                    ) if !bearer => self.refresh_after_revocation(s.clone(), minted_ms),
                     _ => State::Done(Err(f.rejection())),
                 };
             }

@@ -298,6 +298,42 @@ fn an_expired_cookie_token_is_refreshed_through_its_unrevoked_session() {
     assert!(set.contains("HttpOnly") && set.contains("Secure"), "{set}");
 }
 
+/// Found by the load harness (load/run.mjs --scenario key_rotation, then a new isolate): once
+/// the issuer removed its previous signing key from the JWKS, every user whose last access
+/// cookie held a token signed with it was logged out (`unknown_kid`, cookies cleared, 303 to
+/// the login page), though their session was valid at the store. The edge sealed that token
+/// itself beside this session cookie, so it is renewed through the session like an expired
+/// one; a Bearer token with an unknown key stays refused.
+#[test]
+fn a_cookie_token_whose_key_was_retired_is_refreshed_through_its_session() {
+    let c = config();
+    let (_, cookie) = alice_cookies(&c, "tok-old-key");
+    let f = facts("GET", None, Some(&cookie));
+    let (asked, out, _) = run(&c, &f, Mode::Forward(PATH), |a| match a {
+        Asked::Verify(_) => Answer::Verified(Err(VerifyFailure::Token(TokenError::UnknownKey))),
+        Asked::Revocation(..) => clean(),
+        Asked::Refresh(..) => refreshed("alice", "tok-new-key"),
+    });
+    assert_eq!(
+        asked,
+        vec![
+            Asked::Verify("tok-old-key".into()),
+            Asked::Revocation("alice".into(), Some("s-alice".into())),
+            Asked::Refresh("s-alice".into(), Some(6_000)),
+        ]
+    );
+    let auth = out.unwrap_or_else(|r| panic!("{r:?}"));
+    assert_eq!(auth.session_id.as_deref(), Some("s-alice"));
+    assert_eq!(auth.set_cookies.len(), 1);
+
+    let bearer = facts("GET", Some("Bearer tok.en.x"), Some(&cookie));
+    let (asked, out, _) = run(&c, &bearer, Mode::Forward(PATH), |_| {
+        Answer::Verified(Err(VerifyFailure::Token(TokenError::UnknownKey)))
+    });
+    assert_eq!(asked.len(), 1);
+    assert_eq!(reason(&out), Some(Reason::Token(TokenFault::UnknownKey)));
+}
+
 #[test]
 fn a_session_cookie_alone_is_refreshed_and_refusals_on_the_way() {
     let c = config();

@@ -74,7 +74,7 @@ for (const kind of STORES) {
     let gate;
     // Users of this file only: each test locks its own (the store counts per username across
     // the edge workers, the edge per worker).
-    const names = ['thr-a', 'thr-b', 'thr-c', 'thr-d', 'thr-e', 'thr-f', 'thr-g'];
+    const names = ['thr-a', 'thr-b', 'thr-c', 'thr-d', 'thr-e', 'thr-f', 'thr-g', 'thr-h'];
     let users;
 
     before(async () => {
@@ -248,6 +248,25 @@ for (const kind of STORES) {
         assert.equal(r.status, 429, `${username.length} chars, 6th: ${r.status} ${r.text}`);
         assert.equal(proxy.passwordCalls(), before, 'no store call');
       }
+    });
+
+    // Found by the load harness (load/run.mjs --scenario store_429): a store answering 429 to
+    // logins while busy locked every user who retried five times out at the edge for the whole
+    // window, though no password of theirs was ever judged.
+    test("a store's 429s never count against the username: the right password works once the store answers", async () => {
+      const user = users['thr-h'];
+      if (!store.fake) return; // the reference store answers 429 only past its own limit of failures
+      store.fake.fail.password = { status: 429, retryAfter: '1', body: JSON.stringify({ message: 'Too many requests', error_code: 429 }) };
+      try {
+        for (let i = 1; i <= 6; i++) {
+          const r = await login('main', user.username, user.password);
+          assert.equal(r.status, 429, `attempt ${i} while the store answers 429: ${r.text}`);
+        }
+      } finally {
+        delete store.fake.fail.password;
+      }
+      const r = await login('main', user.username, user.password);
+      assert.equal(r.status, 200, `the right password once the store answers again: ${r.status} ${r.text}`);
     });
 
     test("the store's own limit of password attempts (a 429) is the edge's 429", async () => {

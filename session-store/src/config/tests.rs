@@ -338,3 +338,16 @@ fn totp_secrets_and_emails_are_checked_at_start() {
         );
     }
 }
+
+/// Access tokens may be as short as 5 s (the load harness's configuration makes the edge
+/// refresh many times in a short run); below that, and above a day, refused.
+#[test]
+fn access_token_ttl_bounds() {
+    let ttl = |v: &str| Config::from_lookup(&env(&[("ACCESS_TOKEN_TTL_SECONDS", v)]));
+    assert_eq!(ttl("5").unwrap().access_token_ttl_seconds, 5);
+    assert_eq!(ttl("86400").unwrap().access_token_ttl_seconds, 86_400);
+    for bad in ["4", "86401"] {
+        let e = ttl(bad).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("ACCESS_TOKEN_TTL_SECONDS"), "{bad}: {e}");
+    }
+}

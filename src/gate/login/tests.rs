@@ -732,7 +732,7 @@ fn store_answers_settle_the_counters() {
     let f = facts_with(None);
     for (failure, kept) in [
         (StoreFailure::Refused, 1),
-        (StoreFailure::TooManyAttempts { retry_after: 60 }, 1),
+        (StoreFailure::TooManyAttempts { retry_after: 60 }, 0),
         (StoreFailure::Timeout, 0),
         (StoreFailure::ServerError, 0),
         (StoreFailure::RequestRefused, 0),
