@@ -26,9 +26,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { build } from 'esbuild';
+
 import { startProxy } from './proxy.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The demo app's audience for the edge's assertion (its origin as the edge names it). */
+const ASSERTION_AUDIENCE = 'https://demo.load.internal';
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 process.env.WRANGLER_HIDE_BANNER ??= 'true';
@@ -142,10 +146,29 @@ export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapH
   const storeUrl = (await storeMf.unsafeGetDirectURL()).toString().replace(/\/$/, '');
   storePort = Number(new URL(storeUrl).port);
 
-  // ---- the demo application
+  // ---- the demo application: bundled as wrangler bundles it (esbuild, jose from node_modules);
+  // it believes only the edge's signed assertion, checked with this run's assertion key.
+  const assertion = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const assertionKey = { ...assertion, kid: 'load-assertion' };
+  const { d: _private, ...assertionPublic } = assertionKey;
+  const demoDir = path.join(state, 'demo');
+  await build({
+    entryPoints: [path.join(ROOT, 'demo/worker.js')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    outfile: path.join(demoDir, 'demo.mjs'),
+    logLevel: 'warning',
+  });
   const demoMf = new Miniflare({
     modules: true,
-    scriptPath: path.join(ROOT, 'demo/worker.js'),
+    scriptPath: path.join(demoDir, 'demo.mjs'),
+    modulesRoot: demoDir,
+    bindings: {
+      EDGE_JWKS: JSON.stringify({ keys: [{ ...assertionPublic, alg: 'ES256', use: 'sig' }] }),
+      EDGE_AUDIENCE: ASSERTION_AUDIENCE,
+    },
     compatibilityDate: COMPAT,
     unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     cf: false,
@@ -192,6 +215,8 @@ export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapH
     CLIENT_ID: DEV_ENV.CLIENT_ID,
     CLIENT_SECRET: DEV_ENV.CLIENT_SECRET,
     COOKIE_KEYS: cookieKey,
+    ASSERTION_KEY: JSON.stringify(assertionKey),
+    ASSERTION_AUDIENCE,
     // One second, not 0: each workerd's clock moves only between I/O events, so the edge can
     // read a second earlier than the store that just signed (iat in the future with no leeway).
     LEEWAY_SECONDS: '1',
