@@ -17,7 +17,9 @@ cargo test --workspace --quiet
 step "build the edge worker"
 bash scripts/build-edge.sh >/dev/null
 
-step "the edge in workerd (node --test tests/edge/)"
-node --test tests/edge/
+# Two files at a time: most of a file's time is waiting (workerd start-up, JWKS timeouts), and
+# node's default on a 2-core machine is one file at a time.
+step "the edge in workerd (node --test --test-concurrency=2 tests/edge/)"
+node --test --test-concurrency=2 tests/edge/
 
 echo "test:quick wall time: $(( $(date +%s) - start )) s (load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a))" >&2
