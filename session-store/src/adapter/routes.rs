@@ -60,13 +60,13 @@ pub(super) async fn password_authenticate(
     cx: &mut Cx<'_>,
 ) -> Result<Response, ApiError> {
     let body: PasswordAuthenticate = parse(req).await?;
-    cx.seen.step_up = body.session_id.is_some();
-    cx.seen.session = body.session_id.as_deref().map(str::to_owned);
-    note_client(&mut cx.seen, body.client_attributes.as_ref());
-    let audience = cx
-        .cfg
-        .audience(body.resource.as_deref())
-        .ok_or(ApiError::InvalidResource)?;
+    let audience = begin(
+        cx.cfg,
+        &mut cx.seen,
+        body.session_id.as_deref(),
+        body.client_attributes.as_ref(),
+        body.resource.as_deref(),
+    )?;
     // The username's failed-login window first: past its limit, no password work at all.
     // Unknown usernames have a window like known ones, so both answer alike.
     let attempts = admit(cx, &body.username).await?;
@@ -155,13 +155,14 @@ pub(super) async fn totp_authenticate(
     cx: &mut Cx<'_>,
 ) -> Result<Response, ApiError> {
     let body: TotpAuthenticate = parse(req).await?;
-    cx.seen.step_up = body.session_id.is_some();
-    cx.seen.session = body.session_id.as_deref().map(str::to_owned);
-    note_client(&mut cx.seen, body.client_attributes.as_ref());
     let cfg = cx.cfg;
-    let audience = cfg
-        .audience(body.resource.as_deref())
-        .ok_or(ApiError::InvalidResource)?;
+    let audience = begin(
+        cfg,
+        &mut cx.seen,
+        body.session_id.as_deref(),
+        body.client_attributes.as_ref(),
+        body.resource.as_deref(),
+    )?;
     let user = named(cfg, body.identifier_type.as_deref(), &body.identifier)?;
     let attempts = admit(cx, user.map_or(&*body.identifier, |u| &u.username)).await?;
     let user = user.ok_or(ApiError::InvalidCredentials)?;
@@ -235,13 +236,14 @@ pub(super) async fn dev_mailbox(cx: &mut Cx<'_>, user_id: &str) -> Result<Respon
 /// 5 minutes, right; the fifth wrong guess ends it) and uses it up.
 pub(super) async fn otp_authenticate(req: &Request, cx: &mut Cx<'_>) -> Result<Response, ApiError> {
     let body: OtpAuthenticate = parse(req).await?;
-    cx.seen.step_up = body.session_id.is_some();
-    cx.seen.session = body.session_id.as_deref().map(str::to_owned);
-    note_client(&mut cx.seen, body.client_attributes.as_ref());
     let cfg = cx.cfg;
-    let audience = cfg
-        .audience(body.resource.as_deref())
-        .ok_or(ApiError::InvalidResource)?;
+    let audience = begin(
+        cfg,
+        &mut cx.seen,
+        body.session_id.as_deref(),
+        body.client_attributes.as_ref(),
+        body.resource.as_deref(),
+    )?;
     let user = named(cfg, Some(&body.identifier_type), &body.identifier)?;
     let attempts = admit(cx, user.map_or(&*body.identifier, |u| &u.username)).await?;
     let user = user.ok_or(ApiError::InvalidCredentials)?;
@@ -370,6 +372,22 @@ fn route_to<'a>(ns: &'a ObjectNamespace, hex: Option<&str>) -> Option<(ObjectId<
 
 /// The end user's address as the caller reports it, for the audit line (replaces the
 /// caller's own).
+/// What every authentication route does first: notes for its audit line whether it adds to a
+/// session (a step-up), which one, and the end user's address; answers the token audience of
+/// `resource` (400 for one the store does not serve).
+fn begin<'a>(
+    cfg: &'a Config,
+    seen: &mut Seen,
+    session_id: Option<&str>,
+    attributes: Option<&ClientAttributes<'_>>,
+    resource: Option<&'a str>,
+) -> Result<&'a str, ApiError> {
+    seen.step_up = session_id.is_some();
+    seen.session = session_id.map(str::to_owned);
+    note_client(seen, attributes);
+    cfg.audience(resource).ok_or(ApiError::InvalidResource)
+}
+
 fn note_client(seen: &mut Seen, attributes: Option<&ClientAttributes<'_>>) {
     if let Some(ip) = attributes.and_then(|a| a.ip_address.as_deref()) {
         seen.client_ip = Some(ip.to_owned());
