@@ -13,7 +13,9 @@
 //! (`tests/wasm_webcrypto.rs`) holds both paths to the same answers.
 //!
 //! When WebCrypto is missing, or a key cannot be imported, [`verify`] says why and the caller
-//! falls back to the pure-Rust check; [`note_fallback`] logs each reason once per isolate.
+//! refuses the request as it does when the keys cannot be had (503): the worker links no
+//! pure-Rust signature check (it would add 90 KB to the wasm for a case the Workers runtime
+//! never has). [`note_unavailable`] logs each reason once per isolate.
 
 use std::cell::RefCell;
 
@@ -30,7 +32,7 @@ use crate::keys::{Alg, VerifyKey};
 /// [`crate::keys::MAX_KEYS`]; twice that leaves room for a rotation.
 const MAX_IMPORTED: usize = 2 * crate::keys::MAX_KEYS;
 
-/// Why WebCrypto could not answer; the caller then uses the pure-Rust check.
+/// Why WebCrypto could not answer; the caller then refuses the request (503).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unavailable {
     /// No `crypto.subtle` in this runtime.
@@ -194,8 +196,9 @@ fn remember(key: &VerifyKey, fp: [u8; 32], slot: Slot) {
 /// Checks `signature` over `signed_data` with `key` through WebCrypto.
 ///
 /// `Ok(valid)` is WebCrypto's answer (after the core's length rule, which refuses without any
-/// crypto exactly as the pure path does); `Err` means WebCrypto could not answer and the caller
-/// must decide with [`VerifyKey::verify_pure`].
+/// crypto exactly as the pure path does); `Err` means WebCrypto could not answer, and the
+/// caller must not treat the token as verified. [`VerifyKey::verify_pure`] is the reference
+/// the differential test holds this to.
 pub async fn verify(
     key: &VerifyKey,
     signed_data: &[u8],
@@ -286,10 +289,10 @@ async fn import_signer(subtle: &SubtleCrypto, key: &SigningKey) -> Result<Crypto
     Ok(JsFuture::from(promise).await?.unchecked_into())
 }
 
-/// Whether a signature checked in pure Rust instead for `why` is to be logged: the first
+/// Whether a signature WebCrypto could not check for `why` is to be logged: the first
 /// time per isolate and reason (the adapter writes the line, naming the reason and the
 /// algorithm, never a key or a token).
-pub fn note_fallback(why: Unavailable) -> bool {
+pub fn note_unavailable(why: Unavailable) -> bool {
     LOGGED.with(|cell| {
         let mut seen = cell.borrow_mut();
         let reason = why.reason();

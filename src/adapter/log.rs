@@ -139,13 +139,14 @@ pub(super) fn jwks_failed(host: &str, why: &'static str, status: Option<u16>, ha
     ordinary(Level::Warn, "keys", why, &extra);
 }
 
-/// A signature checked in pure Rust because WebCrypto could not (`reason`), for `alg`.
-pub(super) fn fallback(reason: &'static str, alg: &'static str) {
+/// A signature WebCrypto could not check (`reason`), for `alg`: the request was refused with
+/// 503 (the keys are unusable in this isolate).
+pub(super) fn signature_unavailable(reason: &'static str, alg: &'static str) {
     let extra = [
         ("alg", Field::Str(alg)),
-        ("using", Field::Str("pure_rust_signature_check")),
+        ("outcome", Field::Str("jwks_unavailable")),
     ];
-    ordinary(Level::Warn, "authenticate", reason, &extra);
+    ordinary(Level::Error, "authenticate", reason, &extra);
 }
 
 pub(super) fn event(level: Level, phase: &'static str, reason: &'static str) {

@@ -14,6 +14,10 @@ const built = H.workerBuilt();
 const skip = !built && `edge worker not built (${H.WORKER_SCRIPT}); run scripts/build.sh`;
 
 const key = H.genKey('ec', { kid: 'log-ec' });
+// An RSA key the core accepts (the rsa crate takes any odd exponent up to 2^33 - 1) and
+// workerd's WebCrypto will not import (it wants 3 or 65537 past 2^32): e = 2^32 + 1.
+const rsa = H.genKey('rsa', { kid: 'log-rsa-big-e' });
+const bigExponent = { ...rsa.jwk, e: Buffer.from([1, 0, 0, 0, 1]).toString('base64url') };
 const lines = [];
 /** Every line with its console method: { message, method }. */
 const calls = [];
@@ -24,6 +28,7 @@ before(async () => {
   up = await H.startUpstream();
   jw = await H.startJwks();
   jw.set('/k', { keys: H.jwks(key), cacheControl: 'max-age=300' });
+  jw.set('/big-e', { keys: H.jwks(key, bigExponent), cacheControl: 'max-age=300' });
   refused = await H.refusedUrl('/down');
   const down = new URL(refused);
   const sessions = {
@@ -36,6 +41,7 @@ before(async () => {
   gate = await H.startGate(
     {
       edge: H.baseBindings(up, jw.url('/k'), { PUBLIC_PATHS: '/public/*' }),
+      bigE: H.baseBindings(up, jw.url('/big-e')),
       // Everything it calls is down: the JWKS, the upstream, the store.
       down: H.baseBindings({ url: down.origin }, refused, { PUBLIC_PATHS: '/public/*', JWKS_TIMEOUT_MS: '500', ...sessions }),
     },
@@ -114,6 +120,30 @@ describe('refusals are logged with their reason and phase', { skip }, () => {
     const line = await lineFor(hostile);
     assert.match(line?.request_id ?? '', /^local-[0-9a-f]{16}$/);
     assert.equal(line.level, 'info');
+  });
+
+  test('a key WebCrypto will not import: 503 (never a pure-Rust check, never 401), one error line per isolate', async () => {
+    const t = H.mint({ key: rsa });
+    for (const ray of ['ray-big-e-1', 'ray-big-e-2']) {
+      const res = await H.rawRequest(gate.url('bigE'), { target: '/api/big-e', headers: [...H.bearer(t), ['cf-ray', ray]] });
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.headers['retry-after'], '5');
+      assert.equal(res.json().error, 'temporarily_unavailable');
+      assert.ok(!res.text.includes(t), 'the token is not echoed');
+    }
+    await H.sleep(100);
+    const parsed = calls.map((c) => ({ ...c, json: JSON.parse(c.message) }));
+    const noted = parsed.filter((c) => c.json.reason === 'webcrypto_import_failed');
+    assert.equal(noted.length, 1, `one line for the isolate:\n${lines.join('\n')}`);
+    assert.deepEqual(
+      [noted[0].json.phase, noted[0].json.alg, noted[0].json.outcome, noted[0].json.level, noted[0].method],
+      ['authenticate', 'RS256', 'jwks_unavailable', 'error', 'error'],
+    );
+    assert.equal(noted[0].json.request_id, 'ray-big-e-1');
+    const refusals = parsed.filter((c) => c.json.path === '/api/big-e');
+    assert.deepEqual(refusals.map((c) => [c.json.status, c.json.reason]), [[503, 'jwks_unavailable'], [503, 'jwks_unavailable']]);
+    // The set's other key is untouched.
+    H.assertForwarded(await H.call(gate, up, 'bigE', '/api/ok', { headers: H.bearer(good) }));
   });
 
   test('failed calls name the host and the cause: JWKS, store, upstream (the upstream on the fast path)', async () => {
