@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `token_inspect` | `token::inspect` | accepted ⇒ an independent JSON reading of the header agrees: `alg` is an edge algorithm, no `jwk`/`jku`/`x5u`/`x5c`/`crit`/`zip`/`b64`, accepted `typ` |
 //! | `token_verify` | `token::verify`, fixed keys | accepted ⇒ the signed part is one the test keys signed (nothing is forged) and the claims obey the time rules |
-//! | `cookie_header` | `credentials::extract` / `find_cookie` | a token found is well-formed and really in the header; limits hold |
+//! | `cookie_header` | `credentials::extract` / `find_cookie` / `cookies::header_pairs` | a token found is well-formed and really in the header; limits hold; the header reads as the `cookie` crate's `split_parse` reads it |
 //! | `forward_headers` | `forward::identity_headers` / `strip_edge_cookies` | no CR/LF/NUL or other control byte out; no edge cookie survives |
 //! | `set_cookie_roundtrip` | `cookies::set_cookie` / `clear_cookie` | what is serialised parses back to the same name, value and policy attributes |
 //! | `session_cookie` | `session_cookie::seal` / `open` / `unverified_session_id` | `open(seal(x)) == x` for this client (and under a rotated key list); a sealed value is a valid cookie value; any other value (an edit of a sealed one, or raw bytes) is refused; a value accepted is exactly what `seal` writes for what it says |
@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use edge_session::config::EdgeConfig;
 use edge_session::cookies::{
-    clear_cookie, set_cookie, CookieError, CookiePolicy, MAX_COOKIE_BYTES,
+    clear_cookie, header_pairs, set_cookie, CookieError, CookiePolicy, MAX_COOKIE_BYTES,
 };
 use edge_session::credentials::{
     extract, find_cookie, is_b64token, Credential, CredentialError, MAX_COOKIE_HEADER_BYTES,
@@ -214,6 +214,22 @@ pub fn cookie_header(data: &[u8]) {
         if let Ok(Some(v)) = find_cookie(cookies, name) {
             assert!(!v.contains(';'));
         }
+    }
+    // The edge's reading of the header is the `cookie` crate's (`split_parse`, not decoded).
+    if let Some(header) = cookies {
+        let ours: Vec<(&str, &str)> = header_pairs(header).collect();
+        let theirs: Vec<(String, String)> = Cookie::split_parse(header)
+            .flatten()
+            .map(|c| (c.name().to_owned(), c.value().to_owned()))
+            .collect();
+        assert!(
+            ours.len() == theirs.len()
+                && ours
+                    .iter()
+                    .zip(&theirs)
+                    .all(|(a, b)| a.0 == b.0 && a.1 == b.1),
+            "{header:?}: {ours:?} != {theirs:?}"
+        );
     }
 }
 

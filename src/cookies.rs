@@ -1,14 +1,19 @@
-//! The cookie policy, as pure functions over the `cookie` crate.
+//! The cookie policy, as pure functions: the `Set-Cookie` values the edge writes and the
+//! reading of a request's `Cookie` header.
 //!
 //! Every cookie the edge sets is [`conform`]ed: `__Host-` prefix rules (`Secure`, `Path=/`, no
 //! `Domain`; draft-ietf-httpbis-rfc6265bis §4.1.3.2), `HttpOnly`, `SameSite=Strict` (or `Lax` by
 //! configuration), and no `Max-Age`/`Expires` unless persistent sessions are configured, in
 //! which case the lifetime never exceeds the session's expiry. A serialised cookie over
 //! [`MAX_COOKIE_BYTES`] is an error rather than a cookie the browser would silently drop.
+//!
+//! Written here rather than through the `cookie` crate: the edge writes one fixed shape and
+//! reads only `name=value` pairs, and the crate (with the `time` crate it needs for `Expires`)
+//! was 75 KB of the wasm. The `cookie` crate stays the oracle: the tests and the fuzz targets
+//! parse every value written here with it, and hold [`header_pairs`] to its `split_parse`.
 
-use cookie::prefix::{Host, Prefix};
-use cookie::time::Duration;
-use cookie::{Cookie, SameSite};
+/// The prefix every edge cookie carries (`Secure`, `Path=/`, no `Domain`).
+pub const HOST_PREFIX: &str = "__Host-";
 
 /// Browsers keep cookies up to 4096 bytes (name + value + attributes); stay under it.
 pub const MAX_COOKIE_BYTES: usize = 4095;
@@ -60,43 +65,41 @@ fn is_cookie_value(value: &str) -> bool {
         .all(|b| matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e))
 }
 
-/// Forces the policy's attributes on `cookie`.
-pub fn conform<'c>(mut cookie: Cookie<'c>, policy: &CookiePolicy) -> Cookie<'c> {
-    cookie = Host::conform(cookie);
-    cookie.set_http_only(true);
-    cookie.set_same_site(if policy.same_site_lax {
-        SameSite::Lax
+/// `name=value` with the policy's attributes, in the order the `cookie` crate writes them:
+/// `HttpOnly`, `SameSite`, `Secure`, `Path=/`, then `Max-Age` when given. Never `Domain`,
+/// `Expires` or `Partitioned`.
+fn serialise(name: &str, value: &str, policy: &CookiePolicy, max_age: Option<i64>) -> String {
+    let same_site = if policy.same_site_lax {
+        "Lax"
     } else {
-        SameSite::Strict
-    });
-    cookie.set_partitioned(None);
-    if !policy.persistent {
-        cookie.set_max_age(None);
-        cookie.unset_expires();
+        "Strict"
+    };
+    let mut s = format!("{name}={value}; HttpOnly; SameSite={same_site}; Secure; Path=/");
+    if let Some(secs) = max_age {
+        s.push_str(&format!("; Max-Age={secs}"));
     }
-    cookie
+    s
 }
 
-fn checked(cookie: Cookie<'_>) -> Result<String, CookieError> {
-    if !cookie.name().starts_with(Host::PREFIX) {
+fn checked(name: &str, value: &str, serialised: String) -> Result<String, CookieError> {
+    if !name.starts_with(HOST_PREFIX) {
         return Err(CookieError::NotHostPrefixed);
     }
-    if !is_token(cookie.name()) {
+    if !is_token(name) {
         return Err(CookieError::InvalidName);
     }
-    if !is_cookie_value(cookie.value()) {
+    if !is_cookie_value(value) {
         return Err(CookieError::InvalidValue {
-            name: cookie.name().to_owned(),
+            name: name.to_owned(),
         });
     }
-    let s = cookie.to_string();
-    if s.len() > MAX_COOKIE_BYTES {
+    if serialised.len() > MAX_COOKIE_BYTES {
         return Err(CookieError::TooLarge {
-            name: cookie.name().to_owned(),
-            len: s.len(),
+            name: name.to_owned(),
+            len: serialised.len(),
         });
     }
-    Ok(s)
+    Ok(serialised)
 }
 
 /// The `Set-Cookie` value for `name=value` under `policy`. With persistent sessions the
@@ -109,25 +112,37 @@ pub fn set_cookie(
     expires_at: Option<i64>,
     now: i64,
 ) -> Result<String, CookieError> {
-    let mut cookie = Cookie::new(name.to_owned(), value.to_owned());
-    if policy.persistent {
-        if let Some(exp) = expires_at {
-            cookie.set_max_age(Duration::seconds(exp.saturating_sub(now).max(0)));
-        }
-    }
-    checked(conform(cookie, policy))
+    let max_age = match (policy.persistent, expires_at) {
+        (true, Some(exp)) => Some(exp.saturating_sub(now).max(0)),
+        _ => None,
+    };
+    checked(name, value, serialise(name, value, policy, max_age))
 }
 
 /// The `Set-Cookie` value that deletes `name`: empty value, `Max-Age=0`, same attributes.
 pub fn clear_cookie(name: &str, policy: &CookiePolicy) -> String {
-    let mut cookie = conform(Cookie::new(name.to_owned(), ""), policy);
-    cookie.set_max_age(Duration::ZERO);
-    cookie.to_string()
+    serialise(name, "", policy, Some(0))
+}
+
+/// The `name=value` pairs of a request's `Cookie` header, in order, as sent (nothing is
+/// decoded; a quoted value keeps its quotes). Pieces are split at `;` and trimmed, the name
+/// ends at the first `=`, and a piece without `=` or with an empty name is skipped: the
+/// reading of the `cookie` crate's `Cookie::split_parse`, which a property test and the
+/// `cookie_header` fuzz oracle hold this to.
+pub fn header_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
+    header.split(';').filter_map(|piece| {
+        let (name, value) = piece.trim().split_once('=')?;
+        let name = name.trim();
+        (!name.is_empty()).then(|| (name, value.trim()))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The `cookie` crate (a dev-dependency) is the independent reader of what is written here.
+    use cookie::time::Duration;
+    use cookie::{Cookie, SameSite};
 
     const STRICT: CookiePolicy = CookiePolicy {
         same_site_lax: false,
@@ -175,17 +190,69 @@ mod tests {
     }
 
     #[test]
-    fn conform_overrides_what_a_caller_set() {
-        let mut c = Cookie::new("__Host-x", "v");
-        c.set_domain("evil.test");
-        c.set_path("/sub");
-        c.set_secure(false);
-        c.set_max_age(Duration::days(400));
-        let c = conform(c, &STRICT);
-        assert_eq!(c.domain(), None);
-        assert_eq!(c.path(), Some("/"));
-        assert_eq!(c.secure(), Some(true));
-        assert_eq!(c.max_age(), None);
+    fn the_exact_shape_written() {
+        let lax = CookiePolicy {
+            same_site_lax: true,
+            persistent: true,
+        };
+        assert_eq!(
+            set_cookie("__Host-a", "v", &STRICT, Some(9), 0).as_deref(),
+            Ok("__Host-a=v; HttpOnly; SameSite=Strict; Secure; Path=/")
+        );
+        assert_eq!(
+            set_cookie("__Host-a", "v", &lax, Some(1_600), 1_000).as_deref(),
+            Ok("__Host-a=v; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=600")
+        );
+        assert_eq!(
+            clear_cookie("__Host-a", &STRICT),
+            "__Host-a=; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=0"
+        );
+        // What the `cookie` crate writes for the same cookie, byte for byte.
+        let mut c = Cookie::new("__Host-a", "v");
+        c.set_http_only(true);
+        c.set_same_site(SameSite::Lax);
+        c.set_secure(true);
+        c.set_path("/");
+        c.set_max_age(Duration::seconds(600));
+        assert_eq!(
+            set_cookie("__Host-a", "v", &lax, Some(1_600), 1_000),
+            Ok(c.to_string())
+        );
+    }
+
+    /// The reading of the `cookie` crate's `split_parse`, on the shapes a client can send.
+    #[test]
+    fn header_pairs_read_as_the_cookie_crate_does() {
+        let crate_pairs = |h: &str| -> Vec<(String, String)> {
+            Cookie::split_parse(h)
+                .flatten()
+                .map(|c| (c.name().to_owned(), c.value().to_owned()))
+                .collect()
+        };
+        for header in [
+            "",
+            ";",
+            " ; ;; ",
+            "a=1",
+            "a=1; b=2",
+            "a=1;b=2;",
+            "  a = 1 ;\tb=2\t",
+            "=v; a=1",
+            " =v",
+            "novalue; a=1",
+            "a==b=c",
+            "a=\"quoted\"",
+            "a=1; a=2",
+            "__Host-access=x; __Host-access=y",
+            "a=1\u{a0}; \u{3000}b=2",
+            "a\r\n=1; b=\x00",
+            "caf\u{e9}=cr\u{e8}me",
+        ] {
+            let ours: Vec<(String, String)> = header_pairs(header)
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect();
+            assert_eq!(ours, crate_pairs(header), "{header:?}");
+        }
     }
 
     #[test]

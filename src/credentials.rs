@@ -3,7 +3,7 @@
 //! `Authorization` wins when both are present (an API client's explicit choice); RFC 6750
 //! §2 forbids several *RFC 6750* methods in one request, and the cookie is not one of them.
 
-use cookie::Cookie;
+use crate::cookies;
 
 /// An access token found in the request (not yet verified).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,12 +97,12 @@ pub fn find_cookie<'a>(
         return Err(CredentialError::CookieHeaderTooLarge);
     }
     let mut found = None;
-    for c in Cookie::split_parse(header).flatten() {
-        if c.name() == name {
+    for (n, value) in cookies::header_pairs(header) {
+        if n == name {
             if found.is_some() {
                 return Err(CredentialError::DuplicateCookie);
             }
-            found = c.value_raw();
+            found = Some(value);
         }
     }
     Ok(found)

@@ -16,9 +16,8 @@
 
 use std::borrow::Cow;
 
-use cookie::Cookie;
-
 use crate::assertion;
+use crate::cookies;
 use crate::token::VerifiedClaims;
 
 /// Prefix of every identity header (compared case-insensitively).
@@ -222,13 +221,9 @@ pub fn identity_headers<'a>(
 /// The `Cookie` header for the upstream: every cookie but the edge's own, in order, as sent.
 /// `None` when nothing remains (the header is then dropped). Unparseable pieces are dropped.
 pub fn strip_edge_cookies(cookie_header: &str, edge_cookies: &[&str]) -> Option<String> {
-    let kept: Vec<String> = Cookie::split_parse(cookie_header)
-        .flatten()
-        .filter(|c| !edge_cookies.contains(&c.name()))
-        .filter_map(|c| match (c.name_raw(), c.value_raw()) {
-            (Some(n), Some(v)) => Some(format!("{n}={v}")),
-            _ => None,
-        })
+    let kept: Vec<String> = cookies::header_pairs(cookie_header)
+        .filter(|(name, _)| !edge_cookies.contains(name))
+        .map(|(name, value)| format!("{name}={value}"))
         .filter(|pair| is_safe_header_value(pair))
         .collect();
     if kept.is_empty() {

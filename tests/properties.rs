@@ -255,6 +255,20 @@ proptest! {
         }
     }
 
+    /// The edge reads a `Cookie` header as the `cookie` crate does (`split_parse`, not decoded),
+    /// on attacker-shaped headers and on any string at all.
+    #[test]
+    fn cookie_pairs_are_the_cookie_crates(header in prop_oneof![cookie_header(), ".{0,64}"]) {
+        let ours: Vec<(String, String)> = edge_session::cookies::header_pairs(&header)
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        let theirs: Vec<(String, String)> = cookie::Cookie::split_parse(header.as_str())
+            .flatten()
+            .map(|c| (c.name().to_owned(), c.value().to_owned()))
+            .collect();
+        prop_assert_eq!(ours, theirs, "{:?}", header);
+    }
+
     #[test]
     fn edge_cookies_never_survive_stripping(header in cookie_header()) {
         if let Some(out) = strip_edge_cookies(&header, &EDGE_COOKIES) {
