@@ -116,10 +116,10 @@ function startUpstream() {
   );
 }
 
-/** Bundles bench/workers/<name>.mjs (Hono + jose) into bench/.out/<name>.mjs. */
-async function bundlePeer(name = 'peer', { minify = true } = {}) {
+/** Bundles bench/workers/<name>.mjs (Hono + jose) into bench/.out/<outName>.mjs. */
+async function bundlePeer(name = 'peer', { minify = true, outName = name } = {}) {
   const esbuild = await import('esbuild');
-  const outfile = path.join(OUT, `${name}.mjs`);
+  const outfile = path.join(OUT, `${outName}.mjs`);
   await esbuild.build({
     entryPoints: [path.join(HERE, `workers/${name}.mjs`)],
     bundle: true,
