@@ -159,7 +159,13 @@ function report(name, { load, prof }) {
     self.set(label, (self.get(label) ?? 0) + (prof.timeDeltas[i] ?? 0));
   }
   const { byCat, why, total } = categorize(prof);
+  const named = prof.nodes.some((node) => node.callFrame.functionName.startsWith('edge_session::'));
   console.log('');
+  if (name === 'edge' && !named) {
+    console.log('NOTE: this edge build has no wasm function names (and a minified shim): its wasm and glue time cannot be told apart');
+    console.log('and lands mostly in runtime/other. Build with NO_MINIFY=1 CARGO_PROFILE_RELEASE_STRIP=false bash scripts/build-edge.sh');
+    console.log('-d bench/.out/prof-build and set EDGE_WORKER_SCRIPT=bench/.out/prof-build/worker/shim.mjs.');
+  }
   console.log(`== ${name} ${mode} ${alg}: ${load.rps.toFixed(0)} req/s under the profiler, p50 ${(load.p50_us / 1000).toFixed(2)} ms; ${(total / 1000).toFixed(0)} ms sampled over ${n} requests (${us(total, n)} µs/req wall, ${us(total - byCat.get('idle'), n)} busy)`);
   console.log(`top ${TOP} functions by self time:`);
   for (const [label, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
