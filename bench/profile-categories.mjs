@@ -55,16 +55,18 @@ const PARSE_CRATES = /^(<?base64ct|<?serde_json|<?serde::|<T as base64ct|<serde_
 // jose / Hono (the peers, bundled unminified).
 const PEER_RULES = [
   [/^(validateClaimsSet|checkAudience|epoch|secs|normalizeTyp|validateAlgorithms|validateCrit|isDisjoint)$/, 'claims'],
-  [/^(importJWK|importKey|getCryptoKey|checkSigCryptoKey|checkKeyType|getKey|LocalJWKSet|createLocalJWKSet|isCryptoKey|subtleAlgorithm|getSignVerifyKey|verify|_jwksCache|importJwk|jwkToKey)$/, 'crypto'],
-  [/^(decode|decodeBase64|decodeBase64url|encodeBase64|b64u?|compactVerify|flattenedVerify|jwtVerify|jwtPayload|isObject|concat|parse|decoder|encode)$/, 'parse'],
+  [/^(verifySignature|verify|importJWK|importKey|prepareKey|rawKey|getCryptoKey|checkSigCryptoKey|checkKeyType|getKey|LocalJWKSet|createLocalJWKSet|isCryptoKey|subtleAlgorithm|getSignVerifyKey|_jwksCache|importJwk|jwkToKey)$/, 'crypto'],
+  [/^(decode|decodeBase64|decodeBase64url|encodeBase64|b64u?|parseProtectedHeader|decodeProtectedHeader|jwtPayload|isObject|concat|parse|decoder|encode)$/, 'parse'],
   [/^(load|cachedAnswer|remember|kvKey|hex|userMark)$/, 'kv'],
+  // Hono's router and dispatch: the peer's routing.
+  [/^(#?dispatch|match\d*|fetch|compose|#getPath|getPath|getPathNoStrict|handler|routerMatch|buildMatcher)$/, 'gate'],
 ];
 
 /**
  * What one call frame says about the time spent in it: a category key, or null when its caller
  * decides.
  */
-export function classifyFrame(f, isLeaf) {
+export function classifyFrame(f, isLeaf, hints) {
   const name = f.functionName || '';
   const url = f.url || '';
   if (name === '(idle)') return 'idle';
@@ -93,6 +95,8 @@ export function classifyFrame(f, isLeaf) {
   if (file.startsWith('shim')) return GLUE_JS.test(name) ? 'glue' : null;
   if (/^(shape|passthrough)\./.test(file)) return 'forward';
   if (/^peer/.test(file)) {
+    const hint = hints?.get(`${file}:${f.lineNumber}`);
+    if (hint) return hint;
     for (const [re, cat] of PEER_RULES) if (re.test(name)) return cat;
     return null;
   }
@@ -110,8 +114,10 @@ const shortName = (f) => {
 /**
  * Self time per category (µs, summed over the profile) and, per category, the frames that
  * decided it with their time: { byCat: Map<cat, µs>, why: Map<cat, Map<name, µs>>, total }.
+ * `hints` (optional): Map of "<file>:<0-based line>" to a category, for anonymous functions
+ * (the peers' middleware and handler; see peerHints).
  */
-export function categorize(profile) {
+export function categorize(profile, hints) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -122,7 +128,7 @@ export function categorize(profile) {
     let out = null;
     while (cur !== undefined) {
       const node = byId.get(cur);
-      const cat = classifyFrame(node.callFrame, cur === id);
+      const cat = classifyFrame(node.callFrame, cur === id, hints);
       if (cat) {
         out = [cat, shortName(node.callFrame)];
         break;
@@ -153,4 +159,18 @@ export function categorize(profile) {
     total += dt;
   }
   return { byCat, why, total };
+}
+
+/**
+ * The peers' own anonymous functions, found in their (unminified) bundle: the middleware
+ * (`app.use('*', async (c, next) => ...)`: the gate) and the handler (`app.all('*', ...)`: the
+ * reshaping and forward).
+ */
+export function peerHints(file, source) {
+  const hints = new Map();
+  source.split('\n').forEach((line, i) => {
+    if (/app\.use\(["']\*["'],\s*async/.test(line)) hints.set(`${file}:${i}`, 'gate');
+    if (/app\.all\(["']\*["'],\s*async/.test(line)) hints.set(`${file}:${i}`, 'forward');
+  });
+  return hints;
 }

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { CFG, OUT, HERE, ISSUER, AUDIENCE, makeKey, tokenPool, startUpstream, bundlePeer, wrk } from './bench.mjs';
-import { CATEGORIES, categorize } from './profile-categories.mjs';
+import { CATEGORIES, categorize, peerHints } from './profile-categories.mjs';
 
 import { COMPATIBILITY_DATE } from '../tests/edge/harness.mjs';
 
@@ -108,6 +108,7 @@ async function workerConfig(name, upstream, jwks) {
 
 async function profileOne(WS, name, upstream, jwks, file) {
   const { Miniflare } = await import('miniflare');
+  const config = await workerConfig(name, upstream, jwks);
   const mf = new Miniflare({
     inspectorPort: 0,
     cf: false,
@@ -119,7 +120,7 @@ async function profileOne(WS, name, upstream, jwks, file) {
         kvNamespaces: ['REVOCATIONS'],
         unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
         unsafeInspectorProxy: true,
-        ...(await workerConfig(name, upstream, jwks)),
+        ...config,
       },
     ],
   });
@@ -140,7 +141,7 @@ async function profileOne(WS, name, upstream, jwks, file) {
     const load = await wrk(url, file, SECONDS);
     const { result } = await client.send('Profiler.stop');
     if (load.errors) console.error(`[profile] ${name}: ${load.errors} errors (non-2xx or socket) under load`);
-    return { load, prof: result.profile };
+    return { load, prof: result.profile, script: config.scriptPath };
   } finally {
     client?.close();
     await mf.dispose();
@@ -149,7 +150,7 @@ async function profileOne(WS, name, upstream, jwks, file) {
 
 const us = (x, n) => (x / n).toFixed(1);
 
-function report(name, { load, prof }) {
+function report(name, { load, prof, script }) {
   const n = load.requests;
   const byId = new Map(prof.nodes.map((node) => [node.id, node]));
   const self = new Map();
@@ -158,7 +159,8 @@ function report(name, { load, prof }) {
     const label = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}`.trim();
     self.set(label, (self.get(label) ?? 0) + (prof.timeDeltas[i] ?? 0));
   }
-  const { byCat, why, total } = categorize(prof);
+  const hints = name.startsWith('peer') ? peerHints(path.basename(script), fs.readFileSync(script, 'utf8')) : undefined;
+  const { byCat, why, total } = categorize(prof, hints);
   const named = prof.nodes.some((node) => node.callFrame.functionName.startsWith('edge_session::'));
   console.log('');
   if (name === 'edge' && !named) {
