@@ -39,6 +39,7 @@ const CFG = {
   shape: env('BENCH_SHAPE', '1') !== '0',
   fullPath: env('BENCH_FULL_PATH', '1') !== '0',
   assertion: env('BENCH_ASSERTION', '1') !== '0',
+  startSamples: Number(env('BENCH_START_SAMPLES', 5)),
 };
 // The edge's verified-token cache holds 1024 entries by default; a larger pool rotated in order
 // makes every request of the cold mode a miss. Each token has its own session id, and the edge
@@ -406,7 +407,7 @@ async function main() {
     if (runs.length > 1) printSpread(runs, w.names);
     printRatios(runs, w.names);
     const peer = peerCachedScript && { script: peerCachedScript, upstream: upstream.url, jwks: jwksDoc, token: tokens[keys[0].name][0], issuer: ISSUER, audience: AUDIENCE };
-    const report = await bundleReport(CFG.script, { peer });
+    const report = await bundleReport(CFG.script, { peer, samples: CFG.startSamples });
     console.log('');
     console.log(printBundleReport(report, fmt));
     console.log('');
