@@ -111,6 +111,9 @@ export async function bundleReport(script, { samples = 5, peer } = {}) {
     for (const k of kinds) got[k.key].push(await startOnce(k.worker, k.request));
   }
   const start = (k) => median(got[k].map((s) => s.startMs));
+  // Noise on a shared machine only adds: the difference of the fastest start-ups is the other
+  // estimate, printed beside the medians'.
+  const fastest = (k) => Math.min(...got[k].map((s) => s.startMs));
   const first = (k) => median(got[k].map((s) => s.firstMs));
   const out = {
     wasm,
@@ -120,6 +123,7 @@ export async function bundleReport(script, { samples = 5, peer } = {}) {
     trivialStartMs: start('trivial'),
     edgeStartMs: start('edge'),
     instantiateMs: start('edge') - start('trivial'),
+    instantiateFastestMs: fastest('edge') - fastest('trivial'),
     trivialFirstRequestMs: first('trivial'),
     edgeFirstRequestMs: first('edge'),
   };
@@ -130,6 +134,8 @@ export async function bundleReport(script, { samples = 5, peer } = {}) {
       trivialKvStartMs: start('trivialKv'),
       peerInstantiateMs: start('peer') - start('trivialKv'),
       edgeKvInstantiateMs: start('edgeAuth') - start('trivialKv'),
+      peerInstantiateFastestMs: fastest('peer') - fastest('trivialKv'),
+      edgeKvInstantiateFastestMs: fastest('edgeAuth') - fastest('trivialKv'),
       edgeFirstAuthRequestMs: first('edgeAuth'),
       peerFirstAuthRequestMs: first('peer'),
     });
@@ -145,11 +151,11 @@ export function printBundleReport(r, fmt = (n, d = 0) => (Number.isFinite(n) ? n
   lines.push(`bundle: ${r.wasm}`);
   lines.push(`  wasm raw ${r.raw} B (${fmt(r.raw / 1024, 1)} KiB), gzip -9 ${r.gzip} B (${fmt(r.gzip / 1024, 1)} KiB)   target gzip <= 300 KB: ${mark(r.gzip <= 300_000)}`);
   lines.push(`  start-up in workerd, medians of ${r.samples} (each minus a trivial JS worker's ${fmt(r.trivialStartMs, 0)} ms):`);
-  lines.push(`    edge        ${fmt(r.edgeStartMs, 0)} ms: instantiate ${fmt(r.instantiateMs, 1)} ms   target <= 20 ms: ${mark(r.instantiateMs <= 20)}`);
+  lines.push(`    edge        ${fmt(r.edgeStartMs, 0)} ms: instantiate ${fmt(r.instantiateMs, 1)} ms (fastest - fastest: ${fmt(r.instantiateFastestMs, 1)} ms)   target <= 20 ms: ${mark(r.instantiateMs <= 20)}`);
   if (r.peerStartMs !== undefined) {
     lines.push(`  with a KV binding (minus a trivial JS worker with the same binding, ${fmt(r.trivialKvStartMs, 0)} ms):`);
-    lines.push(`    edge        instantiate ${fmt(r.edgeKvInstantiateMs, 1)} ms`);
-    lines.push(`    peer-cached ${fmt(r.peerStartMs, 0)} ms: start-up ${fmt(r.peerInstantiateMs, 1)} ms`);
+    lines.push(`    edge        instantiate ${fmt(r.edgeKvInstantiateMs, 1)} ms (fastest - fastest: ${fmt(r.edgeKvInstantiateFastestMs, 1)} ms)`);
+    lines.push(`    peer-cached ${fmt(r.peerStartMs, 0)} ms: start-up ${fmt(r.peerInstantiateMs, 1)} ms (fastest - fastest: ${fmt(r.peerInstantiateFastestMs, 1)} ms)`);
   }
   lines.push(`  first request after start (trivial JS worker ${fmt(r.trivialFirstRequestMs, 1)} ms):`);
   lines.push(`    edge, public path to a closed port   ${fmt(r.edgeFirstRequestMs, 1)} ms   target <= 5 ms: ${mark(r.edgeFirstRequestMs <= 5)}`);
