@@ -13,7 +13,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { bundleReport } from './bundle.mjs';
+import { bundleReport, printBundleReport } from './bundle.mjs';
 
 import { COMPATIBILITY_DATE } from '../tests/edge/harness.mjs';
 
@@ -30,18 +30,27 @@ const CFG = {
   warmup: Number(env('BENCH_WARMUP', 2)),
   connections: Number(env('BENCH_CONNECTIONS', 16)),
   threads: Number(env('BENCH_THREADS', 1)),
-  pool: Number(env('BENCH_POOL', 2048)),
+  pool: Number(env('BENCH_POOL', 16384)),
   algs: env('BENCH_ALGS', 'ES256,RS256,Ed25519').split(',').map((s) => s.trim()),
   modes: env('BENCH_MODES', 'warm,cold').split(',').map((s) => s.trim()),
   runs: Number(env('BENCH_RUNS', 1)),
   peerNoKv: env('BENCH_PEER_NOKV', '1') !== '0',
+  peerCached: env('BENCH_PEER_CACHED', '1') !== '0',
   shape: env('BENCH_SHAPE', '1') !== '0',
   fullPath: env('BENCH_FULL_PATH', '1') !== '0',
   assertion: env('BENCH_ASSERTION', '1') !== '0',
+  startSamples: Number(env('BENCH_START_SAMPLES', 5)),
 };
 // The edge's verified-token cache holds 1024 entries by default; a larger pool rotated in order
-// makes every request of the cold mode a miss.
+// makes every request of the cold mode a miss. Each token has its own session id, and the edge
+// and peer-cached keep a session's revocation answer REVOCATION_CACHE_SECONDS (10 s): the pool
+// must take longer than that to come round, or a "cold" request finds its session's answer
+// cached and reads no KV (2,048 tokens did at over 205 req/s). 16,384 lasts 10 s up to 1,638
+// req/s; the ratios table prints how long the pool took to come round in each cold cell.
 const EDGE_TOKEN_CACHE_ENTRIES = 1024;
+const REVOCATION_CACHE_SECONDS = 10;
+/** The gates that keep revocation answers in the isolate. */
+const CACHING_GATES = ['edge', 'edge-full', 'edge-assert', 'peer-cached'];
 const ISSUER = 'https://idp.bench.example';
 const AUDIENCE = 'bench-api';
 
@@ -90,7 +99,7 @@ function tokenPool(key, count) {
         iat: now,
         jti: `jti-${i}-${crypto.randomBytes(6).toString('hex')}`,
         client_id: 'bench-client',
-        sid: `sess-${i}`,
+        sid: `sess-${key.name}-${i}`,
         roles: ['reader', 'writer'],
         scope: 'openid profile',
       }),
@@ -115,17 +124,18 @@ function startUpstream() {
   );
 }
 
-async function bundlePeer() {
+/** Bundles bench/workers/<name>.mjs (Hono + jose) into bench/.out/<outName>.mjs. */
+async function bundlePeer(name = 'peer', { minify = true, outName = name } = {}) {
   const esbuild = await import('esbuild');
-  const outfile = path.join(OUT, 'peer.mjs');
+  const outfile = path.join(OUT, `${outName}.mjs`);
   await esbuild.build({
-    entryPoints: [path.join(HERE, 'workers/peer.mjs')],
+    entryPoints: [path.join(HERE, `workers/${name}.mjs`)],
     bundle: true,
     format: 'esm',
     platform: 'browser',
     conditions: ['workerd', 'worker', 'browser'],
     target: 'es2022',
-    minify: true,
+    minify,
     outfile,
     logLevel: 'warning',
   });
@@ -139,7 +149,7 @@ function assertionKey() {
   return JSON.stringify({ kty, crv, x, y, d, kid: 'bench-assertion' });
 }
 
-async function startWorkers(upstream, jwksDoc, peerScript) {
+async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
   const peerBindings = { JWKS: jwksDoc, ISSUER, AUDIENCE, UPSTREAM: upstream, LEEWAY_SECONDS: '30' };
@@ -160,6 +170,8 @@ async function startWorkers(upstream, jwksDoc, peerScript) {
   if (CFG.fullPath) workers.splice(2, 0, { ...edge, name: 'edge-full', bindings: { ...edge.bindings, FAST_PATH: 'false' } });
   // The same build signing the identity assertion (ASSERTION_KEY): what the assertion costs.
   if (CFG.assertion) workers.splice(2, 0, { ...edge, name: 'edge-assert', bindings: { ...edge.bindings, ASSERTION_KEY: assertionKey() } });
+  // The peer with the edge's revocation semantics and an isolate cache of the answers (10 s).
+  if (peerCachedScript) workers.push({ ...common, name: 'peer-cached', scriptPath: peerCachedScript, bindings: { ...peerBindings, REVOCATION_CACHE_SECONDS: String(REVOCATION_CACHE_SECONDS) } });
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
   if (CFG.shape) workers.push({ ...common, name: 'shape', scriptPath: path.join(HERE, 'workers/shape.mjs'), bindings: { UPSTREAM: upstream } });
   const started = Date.now();
@@ -190,6 +202,40 @@ async function sanity(urls, names, tokens) {
       const r = await get(urls[name], bad);
       if (r.status !== 401) throw new Error(`${name} answered ${r.status} to a tampered ${alg} token`);
     }
+  }
+}
+
+const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
+
+/**
+ * The edge and peer-cached refuse the same revocations, written in the edge's KV format
+ * (protocol/src/revocation.rs): a revoked session (`s:<sha256(sid)>`), a user-wide mark in
+ * milliseconds and one in whole seconds (`u:<sha256(sub)>`, a token of that second refused).
+ * Fresh ids, so no cached answer hides the entries. peer.mjs reads its own simpler keys and is
+ * left out.
+ */
+async function revocationSanity(mf, urls, names, key) {
+  const gates = names.filter((n) => n === 'peer-cached' || n.startsWith('edge'));
+  if (gates.length === 0) return;
+  const kv = await mf.getKVNamespace('REVOCATIONS', gates[0]);
+  const nowMs = Date.now();
+  const nowS = Math.floor(nowMs / 1000);
+  const tag = crypto.randomBytes(4).toString('hex');
+  const token = (sub, sid, iat) =>
+    mint(key, { iss: ISSUER, sub, aud: AUDIENCE, exp: nowS + 600, iat, jti: `rev-${sub}-${sid}`, sid, roles: [] });
+  const cases = [
+    { what: 'revoked session', t: token(`rev-live-${tag}`, `rev-sess-${tag}`, nowS - 5), put: [`s:${sha256hex(`rev-sess-${tag}`)}`, '1'] },
+    { what: 'user-wide mark (ms)', t: token(`rev-user-ms-${tag}`, `rev-s1-${tag}`, nowS - 5), put: [`u:${sha256hex(`rev-user-ms-${tag}`)}`, String(nowMs)] },
+    { what: 'user-wide mark (s), token of its second', t: token(`rev-user-s-${tag}`, `rev-s2-${tag}`, nowS), put: [`u:${sha256hex(`rev-user-s-${tag}`)}`, String(nowS)] },
+  ];
+  for (const c of cases) await kv.put(...c.put);
+  for (const name of gates) {
+    for (const c of cases) {
+      const r = await get(urls[name], c.t);
+      if (r.status !== 401) throw new Error(`${name} answered ${r.status} to a token with a ${c.what} in KV`);
+    }
+    const live = await get(urls[name], token(`rev-user-ms-${tag}`, `rev-s3-${tag}`, nowS + 1));
+    if (live.status !== 200) throw new Error(`${name} answered ${live.status} to a token issued after the user-wide mark`);
   }
 }
 
@@ -228,6 +274,30 @@ const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
 
+// Ratios of req/s within one run (numbers taken seconds apart). The targets are issue 16's:
+// warm edge >= 0.95x shape (shape is the ceiling for any gate keeping the edge's contract),
+// cold edge >= 1.2x peer-cached (the peer with the same revocation cache). The first
+// performance issue's targets (warm edge/pass >= 0.90 and edge/peer >= 1.50, cold edge/peer
+// >= 1.00) are withdrawn: edge/pass and edge/peer are printed for reference only.
+const RATIOS = [
+  { name: 'edge/shape', a: 'edge', b: 'shape', target: (alg, mode) => (mode === 'warm' ? 0.95 : null) },
+  { name: 'edge/peer', a: 'edge', b: 'peer' },
+  { name: 'edge/peer-cached', a: 'edge', b: 'peer-cached', target: (alg, mode) => (mode === 'cold' ? 1.2 : null) },
+  { name: 'edge/peer-nokv', a: 'edge', b: 'peer-nokv' },
+  { name: 'edge/full', a: 'edge', b: 'edge-full' },
+  { name: 'edge/pass', a: 'edge', b: 'passthrough' },
+  { name: 'shape/pass', a: 'shape', b: 'passthrough' },
+  { name: 'assert/edge', a: 'edge-assert', b: 'edge' },
+];
+const ratiosOf = (names) => RATIOS.filter((r) => names.includes(r.a) && names.includes(r.b));
+const ratio = (r, m) => m[r.a].rps / m[r.b].rps;
+
+function median(xs) {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
 function printRun(results, names) {
   console.log('');
   console.log(`${pad('alg', 8)}${pad('mode', 6)}${pad('worker', 13)}${lpad('req/s', 8)}${lpad('p50 ms', 9)}${lpad('p99 ms', 9)}${lpad('errors', 8)}`);
@@ -237,42 +307,58 @@ function printRun(results, names) {
       console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${pad(name, 13)}${lpad(fmt(m.rps), 8)}${lpad(fmt(m.p50_us / 1000, 2), 9)}${lpad(fmt(m.p99_us / 1000, 2), 9)}${lpad(m.errors, 8)}`);
     }
   }
+  const cols = ratiosOf(names);
   console.log('');
-  const hasNoKv = names.includes('peer-nokv');
-  const hasShape = names.includes('shape');
-  const hasFull = names.includes('edge-full');
-  const hasAssert = names.includes('edge-assert');
-  console.log(`${pad('alg', 8)}${pad('mode', 6)}${lpad('edge/pass', 10)}${lpad('edge/peer', 10)}${hasNoKv ? lpad('edge/peer-nokv', 15) : ''}${hasShape ? lpad('edge/shape', 11) + lpad('shape/pass', 11) : ''}${hasFull ? lpad('edge/full', 10) : ''}${hasAssert ? lpad('assert/edge', 12) : ''}   target`);
+  console.log(`${pad('alg', 8)}${pad('mode', 6)}${cols.map((c) => lpad(c.name, c.name.length + 2)).join('')}`);
   for (const r of results) {
-    const e = r.m.edge.rps;
-    const vsPass = e / r.m.passthrough.rps;
-    const vsPeer = e / r.m.peer.rps;
-    const target =
-      r.mode === 'warm'
-        ? `edge/pass >= 0.90: ${vsPass >= 0.9 ? 'met' : 'NOT met'}; edge/peer >= 1.50: ${vsPeer >= 1.5 ? 'met' : 'NOT met'}`
-        : `edge/peer >= 1.00: ${vsPeer >= 1.0 ? 'met' : 'NOT met'}`;
-    const shapeCols = hasShape ? lpad(fmt(e / r.m.shape.rps, 2), 11) + lpad(fmt(r.m.shape.rps / r.m.passthrough.rps, 2), 11) : '';
-    const fullCol = hasFull ? lpad(fmt(e / r.m['edge-full'].rps, 2), 10) : '';
-    const assertCol = hasAssert ? lpad(fmt(r.m['edge-assert'].rps / e, 2), 12) : '';
-    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${lpad(fmt(vsPass, 2), 10)}${lpad(fmt(vsPeer, 2), 10)}${hasNoKv ? lpad(fmt(e / r.m['peer-nokv'].rps, 2), 15) : ''}${shapeCols}${fullCol}${assertCol}   ${target}`);
+    console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${cols.map((c) => lpad(fmt(ratio(c, r.m), 2), c.name.length + 2)).join('')}`);
   }
+}
+
+/** Per alg and mode: each ratio's median [min-max] over the runs, and the targets on the medians. */
+function printRatios(runs, names) {
+  const cols = ratiosOf(names);
+  const cells = runs[0].map((r, i) => ({ alg: r.alg, mode: r.mode, all: runs.map((run) => run[i]) }));
+  const cell = (c, col) => {
+    const xs = c.all.map((r) => ratio(col, r.m));
+    return runs.length > 1 ? `${fmt(median(xs), 2)} [${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}]` : fmt(xs[0], 2);
+  };
+  const width = (col) => Math.max(col.name.length, runs.length > 1 ? 16 : 4) + 2;
+  console.log('');
+  console.log(`Ratios of req/s${runs.length > 1 ? `, median [min-max] over ${runs.length} runs` : ' (one run: BENCH_RUNS=3 for the spread)'}`);
+  console.log(`${pad('alg', 8)}${pad('mode', 6)}${cols.map((c) => lpad(c.name, width(c))).join('')}   targets (issue 16, on the median)`);
+  for (const c of cells) {
+    const targets = cols
+      .filter((col) => col.target?.(c.alg, c.mode) != null)
+      .map((col) => {
+        const t = col.target(c.alg, c.mode);
+        const v = median(c.all.map((r) => ratio(col, r.m)));
+        return `${col.name} >= ${t.toFixed(2)}: ${v >= t ? 'met' : 'NOT met'}`;
+      });
+    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${cols.map((col) => lpad(cell(c, col), width(col))).join('')}   ${targets.join('; ') || '-'}`);
+  }
+  const cold = cells.filter((c) => c.mode === 'cold');
+  if (cold.length) {
+    const round = cold.map((c) => {
+      const fastest = Math.max(...c.all.flatMap((r) => CACHING_GATES.filter((n) => r.m[n]).map((n) => r.m[n].rps)));
+      return { alg: c.alg, secs: CFG.pool / fastest };
+    });
+    const short = round.filter((r) => r.secs <= REVOCATION_CACHE_SECONDS);
+    console.log(`cold pool ${CFG.pool} tokens came round every ${round.map((r) => `${r.alg} ${fmt(r.secs, 1)} s`).join(', ')} at the fastest caching gate's rate: ${short.length ? `NOT longer than the ${REVOCATION_CACHE_SECONDS} s revocation cache for ${short.map((r) => r.alg).join(', ')}: some cold requests found their session cached (raise BENCH_POOL)` : `longer than the ${REVOCATION_CACHE_SECONDS} s revocation cache: every cold request read its session from KV`}.`);
+  }
+  console.log('Targets: warm edge/shape >= 0.95 (ES256, RS256, Ed25519); cold edge/peer-cached >= 1.20.');
+  console.log('Withdrawn (issue 16): edge/pass >= 0.90 (shape is the ceiling) and edge/peer >= 1.50 warm, >= 1.00 cold');
+  console.log('(peer reads KV on every request; peer-cached is the fair peer); both still printed for reference.');
+  if (!names.includes('shape') || !names.includes('peer-cached')) console.log('(BENCH_SHAPE=0 or BENCH_PEER_CACHED=0: the targets on the missing worker are not judged.)');
 }
 
 function printSpread(runs, names) {
   console.log('');
-  console.log(`Spread over ${runs.length} runs (min .. max req/s; ratios min .. max)`);
+  console.log(`req/s over ${runs.length} runs (min .. max)`);
   const cells = runs[0].map((r, i) => ({ alg: r.alg, mode: r.mode, all: runs.map((run) => run[i]) }));
   const range = (xs, d = 0) => `${fmt(Math.min(...xs), d)} .. ${fmt(Math.max(...xs), d)}`;
   for (const c of cells) {
-    const parts = names.map((n) => `${n} ${range(c.all.map((r) => r.m[n].rps))}`);
-    const ep = range(c.all.map((r) => r.m.edge.rps / r.m.passthrough.rps), 2);
-    const epeer = range(c.all.map((r) => r.m.edge.rps / r.m.peer.rps), 2);
-    const shape = names.includes('shape')
-      ? ` | edge/shape ${range(c.all.map((r) => r.m.edge.rps / r.m.shape.rps), 2)} | shape/pass ${range(c.all.map((r) => r.m.shape.rps / r.m.passthrough.rps), 2)}`
-      : '';
-    const full = names.includes('edge-full') ? ` | edge/full ${range(c.all.map((r) => r.m.edge.rps / r.m['edge-full'].rps), 2)}` : '';
-    const assert = names.includes('edge-assert') ? ` | assert/edge ${range(c.all.map((r) => r.m['edge-assert'].rps / r.m.edge.rps), 2)}` : '';
-    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${parts.join(' | ')} | edge/pass ${ep} | edge/peer ${epeer}${shape}${full}${assert}`);
+    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${names.map((n) => `${n} ${range(c.all.map((r) => r.m[n].rps))}`).join(' | ')}`);
   }
 }
 
@@ -295,10 +381,12 @@ async function main() {
   }
   const upstream = await startUpstream();
   const peerScript = await bundlePeer();
-  const w = await startWorkers(upstream.url, jwksDoc, peerScript);
+  const peerCachedScript = CFG.peerCached ? await bundlePeer('peer-cached') : null;
+  const w = await startWorkers(upstream.url, jwksDoc, peerScript, peerCachedScript);
   log(`workers ready in ${w.readyMs} ms: ${w.names.map((n) => `${n} ${w.urls[n]}`).join(', ')}`);
   try {
     await sanity(w.urls, w.names, tokens);
+    await revocationSanity(w.mf, w.urls, w.names, keys[0]);
     const runs = [];
     for (let run = 1; run <= CFG.runs; run++) {
       const results = [];
@@ -317,16 +405,15 @@ async function main() {
       printRun(results, w.names);
     }
     if (runs.length > 1) printSpread(runs, w.names);
-    const report = await bundleReport(CFG.script);
+    printRatios(runs, w.names);
+    const peer = peerCachedScript && { script: peerCachedScript, upstream: upstream.url, jwks: jwksDoc, token: tokens[keys[0].name][0], issuer: ISSUER, audience: AUDIENCE };
+    const report = await bundleReport(CFG.script, { peer, samples: CFG.startSamples });
     console.log('');
-    console.log(`bundle: ${report.wasm}`);
-    console.log(`  wasm raw ${report.raw} B (${fmt(report.raw / 1024, 1)} KiB), gzip -9 ${report.gzip} B (${fmt(report.gzip / 1024, 1)} KiB; budget 300 KB: ${report.gzip <= 300_000 ? 'met' : 'NOT met'})`);
-    console.log(`  instantiate in workerd ${fmt(report.instantiateMs, 1)} ms (start-up with the edge worker ${fmt(report.edgeStartMs, 0)} ms - with a trivial JS worker ${fmt(report.trivialStartMs, 0)} ms, medians of ${report.samples})`);
-    console.log(`  first request after start: edge ${fmt(report.edgeFirstRequestMs, 1)} ms, trivial JS worker ${fmt(report.trivialFirstRequestMs, 1)} ms`);
+    console.log(printBundleReport(report, fmt));
     console.log('');
-    console.log('Both gates read revocations from KV (session + user-wide). edge-session keeps answers in an');
-    console.log('isolate cache (REVOCATION_CACHE_SECONDS, default 10 s); the peer reads KV on every request.');
-    console.log('edge/peer-nokv compares against the peer without its KV reads.');
+    console.log('The edge and peer-cached read revocations from KV (session + user-wide, the edge\'s keys) and keep');
+    console.log('the answers in the isolate for REVOCATION_CACHE_SECONDS (10 s); peer reads its own two keys from KV');
+    console.log('on every request; peer-nokv is the peer without KV reads.');
     if (CFG.fullPath) console.log('edge-full is the same build with FAST_PATH=false (every request on the async full path).');
     if (CFG.shape) {
       console.log('shape (bench/workers/shape.mjs) does only the request/response reshaping of the edge, in JS,');
@@ -342,9 +429,9 @@ async function main() {
   }
 }
 
-export { CFG, OUT, makeKey, tokenPool, startUpstream, wrk };
+export { CFG, OUT, HERE, ISSUER, AUDIENCE, makeKey, mint, tokenPool, startUpstream, bundlePeer, wrk };
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((e) => {
     console.error('[bench] failed:', e?.stack ?? e);
     process.exit(1);
