@@ -30,6 +30,9 @@
 //!   business: its path is treated like any other, its host is never used (requests go to the
 //!   configured upstream).
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use url::Url;
 
 /// Longest accepted path, in bytes, as sent and as normalised.
@@ -232,6 +235,24 @@ pub(crate) fn lenient_reading(path: &str) -> Option<String> {
     Some(format!("/{}", out.join("/")))
 }
 
+/// `http://edge.invalid/`, parsed once per isolate.
+fn base() -> Option<&'static Url> {
+    static BASE: OnceLock<Option<Url>> = OnceLock::new();
+    BASE.get_or_init(|| Url::parse("http://edge.invalid/").ok())
+        .as_ref()
+}
+
+/// `path_and_query` (it starts with `/`) through the WHATWG parser, as the path and query of
+/// `http://edge.invalid`. Resolved against [`base`] rather than parsed as a whole URL: the
+/// same path and query states run, without parsing a scheme and a host on every request. A
+/// path starting `//` is the exception: relative to a base it would read as an authority.
+fn whatwg(path_and_query: &str) -> Option<Url> {
+    match base() {
+        Some(base) if !path_and_query.starts_with("//") => base.join(path_and_query).ok(),
+        _ => Url::parse(&format!("http://edge.invalid{path_and_query}")).ok(),
+    }
+}
+
 /// Parses the URL the runtime handed over (`request.url`) into the target the edge classifies
 /// and forwards, or refuses it.
 pub fn parse(url: &str) -> Result<Target, TargetError> {
@@ -246,12 +267,13 @@ pub fn parse(url: &str) -> Result<Target, TargetError> {
     // parser percent-encodes `^` in paths (the current WHATWG path percent-encode set) and
     // `url` 2.5 does not, so it is encoded here: the only difference over printable ASCII,
     // measured against workerd (tests/edge/raw-target.test.mjs).
-    let rest = &raw[raw_path.len()..];
-    let parsed = Url::parse(&format!(
-        "http://edge.invalid{}{rest}",
-        raw_path.replace('^', "%5E")
-    ))
-    .map_err(|_| TargetError::NotAPath)?;
+    let input: Cow<'_, str> = if raw_path.contains('^') {
+        let rest = &raw[raw_path.len()..];
+        format!("{}{rest}", raw_path.replace('^', "%5E")).into()
+    } else {
+        raw.into()
+    };
+    let parsed = whatwg(&input).ok_or(TargetError::NotAPath)?;
     let path = parsed.path();
     if path.len() > MAX_PATH_BYTES {
         return Err(TargetError::TooLong);
@@ -280,6 +302,34 @@ mod tests {
 
     fn at(path: &str) -> Result<String, TargetError> {
         parse(&format!("http://edge.test{path}")).map(|t| t.path_and_query().to_owned())
+    }
+
+    /// Resolving against the parsed base reads every target as parsing the whole URL does.
+    #[test]
+    fn resolved_against_the_base_as_a_whole_url_reads() {
+        for pq in [
+            "/",
+            "/a/b?c=d",
+            "/a/../b/./c",
+            "/a/%2e%2E/b",
+            "//x/y",
+            "///x",
+            "/a?b#c",
+            "/a?\\x",
+            "/caf\u{e9}/\u{ff0e}\u{ff0e}/x",
+            "/a b?c d",
+            "/a\tb",
+            "/a/..",
+            "/..",
+            "/a?",
+            "/@x:y/z",
+            "/x:80/y",
+            "/%zz",
+            "/a|b`c{d}",
+        ] {
+            let whole = Url::parse(&format!("http://edge.invalid{pq}")).ok();
+            assert_eq!(whatwg(pq), whole, "{pq:?}");
+        }
     }
 
     #[test]
