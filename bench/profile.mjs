@@ -2,7 +2,9 @@
 // attached through workerd's inspector, and prints the functions with the most self time and
 // that self time grouped into what a gate does per request (bench/profile-categories.mjs), in
 // µs per request. A diagnostic for the hot-path work, not part of bench/run.sh.
-//   node bench/profile.mjs [edge|passthrough|shape|peer|peer-cached|peer-nokv][,...] [warm|cold] [ES256|RS256|Ed25519]
+//   node bench/profile.mjs [edge|passthrough|shape|peer|peer-cached|peer-nokv][,...] [warm|cold|first] [ES256|RS256|Ed25519]
+// `first` profiles the first request after start alone (sampling every 20 µs): start-up work
+// the later requests do not repeat (config, key import, lazy compilation).
 // Several workers (e.g. `edge,shape`) are profiled one after the other and compared side by
 // side, the first minus the second per category.
 // PROFILE_BINDINGS='{"FAST_PATH":"false"}' adds bindings to the edge (here: the full path only);
@@ -28,7 +30,7 @@ const [whichArg = 'edge', mode = 'warm', alg = 'ES256'] = process.argv.slice(2);
 const which = whichArg.split(',').map((s) => s.trim()).filter(Boolean);
 const KNOWN = ['edge', 'passthrough', 'shape', 'peer', 'peer-cached', 'peer-nokv'];
 for (const w of which) if (!KNOWN.includes(w)) throw new Error(`unknown worker ${w}: one of ${KNOWN.join(', ')}`);
-if (!['warm', 'cold'].includes(mode)) throw new Error(`mode ${mode}: warm or cold`);
+if (!['warm', 'cold', 'first'].includes(mode)) throw new Error(`mode ${mode}: warm, cold or first`);
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 5);
 const WARMUP = Number(process.env.PROFILE_WARMUP ?? 2);
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
@@ -106,6 +108,17 @@ async function workerConfig(name, upstream, jwks) {
   }
 }
 
+/** `first`: the first request after start, alone (a valid token), timed from outside. */
+async function firstRequest(url, file) {
+  const token = fs.readFileSync(file, 'utf8').split('\n')[0];
+  const t0 = performance.now();
+  const res = await fetch(new URL('/api/first', url), { headers: { authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  const ms = performance.now() - t0;
+  console.error(`[profile] first request: ${res.status} in ${ms.toFixed(1)} ms`);
+  return { requests: 1, rps: 0, p50_us: ms * 1000, errors: res.status === 200 ? 0 : 1 };
+}
+
 async function profileOne(WS, name, upstream, jwks, file) {
   const { Miniflare } = await import('miniflare');
   const config = await workerConfig(name, upstream, jwks);
@@ -134,11 +147,11 @@ async function profileOne(WS, name, upstream, jwks, file) {
     if (!target) throw new Error('the inspector lists no target');
     client = connect(WS, target.webSocketDebuggerUrl);
     await client.opened;
-    if (WARMUP > 0) await wrk(url, file, WARMUP); // JIT tier-up, caches
+    if (WARMUP > 0 && mode !== 'first') await wrk(url, file, WARMUP); // JIT tier-up, caches
     await client.send('Profiler.enable');
-    await client.send('Profiler.setSamplingInterval', { interval: 100 });
+    await client.send('Profiler.setSamplingInterval', { interval: mode === 'first' ? 20 : 100 });
     await client.send('Profiler.start');
-    const load = await wrk(url, file, SECONDS);
+    const load = mode === 'first' ? await firstRequest(url, file) : await wrk(url, file, SECONDS);
     const { result } = await client.send('Profiler.stop');
     if (load.errors) console.error(`[profile] ${name}: ${load.errors} errors (non-2xx or socket) under load`);
     return { load, prof: result.profile, script: config.scriptPath };
@@ -205,7 +218,7 @@ async function main() {
   const WS = await webSocketClass();
   const key = makeKey(alg);
   const jwks = JSON.stringify({ keys: [key.jwk] });
-  const pool = tokenPool(key, mode === 'warm' ? 1 : CFG.pool);
+  const pool = tokenPool(key, mode === 'cold' ? CFG.pool : 1);
   fs.mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, 'profile-tokens.txt');
   fs.writeFileSync(file, `${pool.join('\n')}\n`);
