@@ -16,7 +16,8 @@
 //!   encoding: `%252e`, `%25%32%65`); a `%` not followed by two hex digits; a literal `\`; a
 //!   control character (raw or encoded) or a raw space; percent-encoded bytes that are not
 //!   UTF-8 (overlong `%c0%ae`); and any segment left after normalisation that still reads as a
-//!   dot segment to some decoder: only dots once a `;` parameter (`..;/`, `..%3b`) and
+//!   dot segment to some decoder: only dots once a `;` parameter (`..;/`, `..%3b`), a decoded
+//!   `?` or `#` (`..%3f`: an upstream that decodes before it splits ends the path there) and
 //!   trailing spaces are cut (fullwidth and leader dots count), or one holding a fullwidth
 //!   slash or backslash;
 //! - refused with 400 when route policies are configured: a protected path whose lenient
@@ -190,14 +191,15 @@ fn decode(s: &str) -> Result<Vec<u8>, TargetError> {
 }
 
 /// Whether a decoded segment reads as a dot segment or a separator to some decoder: after a
-/// `;` parameter is cut and trailing spaces are trimmed (Windows), only dots remain
+/// `;` parameter, or a decoded `?` or `#` (where an upstream that decodes before it splits
+/// ends the path), is cut and trailing spaces are trimmed (Windows), only dots remain
 /// (fullwidth and leader dots count: NFKC folds them to `.`), or it holds a fullwidth slash or
 /// backslash (NFKC folds them to `/` and `\`).
 fn is_ambiguous(segment: &str) -> bool {
     if segment.contains(['\u{ff0f}', '\u{ff3c}']) {
         return true;
     }
-    let head = segment.split(';').next().unwrap_or_default();
+    let head = segment.split([';', '?', '#']).next().unwrap_or_default();
     let head = head.trim_end_matches(' ');
     !head.is_empty()
         && head
@@ -387,6 +389,12 @@ mod tests {
             ("/public/.../api", AmbiguousSegment),
             ("/public/%EF%BC%8E%EF%BC%8E/api", AmbiguousSegment),
             ("/public/a%EF%BC%8Fb", AmbiguousSegment),
+            // Found by the `request_target` fuzz target: an upstream that decodes before it
+            // splits ends the path at a decoded `?` or `#`, and reads what is left as `..`.
+            ("/static/\u{2025}..%3f", AmbiguousSegment),
+            ("/public/..%3f/api", AmbiguousSegment),
+            ("/public/..%3Fx/api", AmbiguousSegment),
+            ("/public/..%23/api", AmbiguousSegment),
             ("/public/%252e%252e/api", DoubleEncoding),
             ("/public/%252E%252E/api", DoubleEncoding),
             ("/public/%25%32%65", DoubleEncoding),
