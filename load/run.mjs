@@ -695,7 +695,7 @@ function report(calib) {
   out.push('');
   out.push(
     table(
-      ['phase', 'step-ups begun', 'challenged (303/401)', 'skipped (TOTP step used)', 'codes accepted by store', 'answered with mfa', 'admin served', 'accepted, not served (fault)', 'accepted, not served (no fault)', 'GET /auth/session amr has mfa'],
+      ['phase', 'step-ups begun', 'challenged (303/401)', 'skipped (run stopped while waiting for an unused TOTP step)', 'codes accepted by store', 'answered with mfa', 'admin served', 'accepted, not served (fault)', 'accepted, not served (no fault)', 'GET /auth/session amr has mfa'],
       stepRows,
     ),
   );
