@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Whole-stack load and fault harness (issue 15): `node load/run.mjs [options]` (npm run load).
 // Starts edge + reference store + demo app in workerd (load/stack.mjs), drives N virtual users
-// through the edge (browsers with cookies, and API clients with Bearer tokens and the
-// refresh-token grant), injects the named fault scenarios mid-run (load/scenarios.mjs), and
-// prints one invariant table; exits non-zero when an invariant fails. Loopback only; every
-// phase is bounded in time and the whole run has a hard deadline.
+// through the edge (browsers with cookies, some of whose sessions step up with TOTP into the
+// demo's admin area, and API clients with Bearer tokens and the refresh-token grant), injects
+// the named fault scenarios mid-run (load/scenarios.mjs), and prints one invariant table;
+// exits non-zero when an invariant fails. Loopback only; every phase is bounded in time and
+// the whole run has a hard deadline.
 //
 //   --users N           virtual users (default 1000); 10% of them are API clients
 //   --scenario LIST     none | all | comma-separated names (default none)
@@ -15,16 +16,20 @@
 //   --login-concurrency C  logins in flight at most (default 4: argon2id and the login's
 //                       Durable Object calls are the stack's costliest work)
 //   --session S         mean seconds a browser session lives before its logout (default 40)
+//   --stepup P          share of browser sessions that go to the admin area and step up with
+//                       TOTP (default 0.25)
 //   --ttl S             access-token lifetime at the store (default 10)
 //   --out FILE          also write the tables and the raw figures (JSON) to FILE(.json)
 //   --smoke             100 users, 20 s, no scenario (what scripts/test.sh runs)
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { send } from './client.mjs';
-import { SCENARIOS, explain } from './scenarios.mjs';
+import { ADMIN_PATH, SCENARIOS, STEP_UP_LOCATION, explain } from './scenarios.mjs';
 import { LOAD_PASSWORD, CHEAP_HASH, startStack } from './stack.mjs';
 import { openAccess, parseSetCookie } from '../tests/session/harness.mjs';
+import { stepNow, totpAt } from '../tests/totp.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -36,6 +41,7 @@ const { values: opt } = parseArgs({
     'login-rate': { type: 'string', default: '100' },
     'login-concurrency': { type: 'string', default: '4' },
     session: { type: 'string', default: '40' },
+    stepup: { type: 'string', default: '0.25' },
     ttl: { type: 'string', default: '10' },
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
@@ -48,11 +54,13 @@ const RATE = Number(opt.rate);
 const LOGIN_RATE = Number(opt['login-rate']);
 const LOGIN_CONCURRENCY = Number(opt['login-concurrency']);
 const SESSION_S = Number(opt.session);
+const STEPUP_SHARE = Number(opt.stepup);
 const WARM_S = Number(opt.warm);
 const RECOVER_S = Number(opt.recover);
 const names = opt.scenario === 'all' ? Object.keys(SCENARIOS) : opt.scenario === 'none' ? [] : opt.scenario.split(',');
 for (const n of names) if (!SCENARIOS[n]) throw new Error(`unknown scenario ${n}; known: ${Object.keys(SCENARIOS).join(', ')}, all, none`);
 if (!(N >= 1 && N <= 20000)) throw new Error('--users: 1..20000');
+if (!(STEPUP_SHARE >= 0 && STEPUP_SHARE <= 1)) throw new Error('--stepup: 0..1');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now();
@@ -61,6 +69,10 @@ const UA = 'Mozilla/5.0 (X11; Linux x86_64) edge-session-load/1.0';
 const ACCESS = '__Host-access';
 const SESSION = '__Host-session';
 const GRACE_MS = 4000; // answers to requests sent this long after a fault ended still count as its
+const LOGIN_PATH = '/';
+const NAV = { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'document' };
+const API = { accept: 'application/json', 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'same-origin' };
+const ok2xx = (r) => r.status >= 200 && r.status < 300;
 
 // A hard deadline for the whole process: the planned run plus 3 minutes.
 const planned = WARM_S + names.length * (40 + RECOVER_S) + Math.max(60, N / 25) + 120;
@@ -84,9 +96,9 @@ const faultsAt = (from, to = from, grace = GRACE_MS) => activeFaults.filter((f) 
 const responses = []; // compact records
 const edgeReasons = new Map(); // request id -> [reason]
 const logStats = { lines: 0, secretLike: 0, traps: 0, samples: [] };
-const events = { endedByEdge: [], revokedAccepted: [], refreshEvents: new Map(), logins: 0, loginFailures: 0, logouts: 0, grants: 0, bearer: 0 };
+const events = { endedByEdge: [], revokedAccepted: [], refreshEvents: new Map(), logins: 0, loginFailures: 0, logouts: 0, grants: 0, bearer: 0, stepUps: [], adminWithoutMfa: [] };
 
-function record(cls, r, { replay = false, sentAt }) {
+function record(cls, r, { replay = false, sentAt, expectChallenge = false }) {
   const rec = {
     cls,
     status: r.status,
@@ -96,6 +108,7 @@ function record(cls, r, { replay = false, sentAt }) {
     recentFaults: faultsAt(sentAt - 20_000, now()),
     faultsLong: faultsAt(sentAt, now(), 8000),
     replay,
+    expectChallenge,
     id: r.id,
     error: r.error,
     www: r.headers?.['www-authenticate'],
@@ -161,11 +174,13 @@ const nap = (ms) => Promise.race([sleep(ms), stopped]);
 const thinkMs = () => rand(0.5, 1.5) * ((N * 3) / RATE) * 1000; // a page view is 3 requests
 
 class Browser {
-  constructor(i) {
+  constructor(i, totpSecret) {
     this.i = i;
     this.username = `load-${i}`;
     this.ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     this.jar = new Map();
+    this.totpSecret = totpSecret;
+    this.lastStep = -Infinity; // the last TOTP time step this user sent (the store takes each once)
   }
 
   headers(extra = {}) {
@@ -190,20 +205,21 @@ class Browser {
     return { cleared, newAccess };
   }
 
-  async req(cls, path, opts = {}) {
+  async req(cls, path, opts = {}, { expectChallenge = false } = {}) {
     const sentAt = now();
     const before = this.jar.get(ACCESS);
     const sid = this.sid;
     const r = await send(stack.edgeUrl, path, { ...opts, headers: this.headers(opts.headers) });
-    const rec = record(cls, r, { sentAt });
+    const rec = record(cls, r, { sentAt, expectChallenge });
     rec.sid = sid;
     const { cleared, newAccess } = this.apply(r);
-    if (newAccess && before && cls !== 'login') {
+    if (newAccess && before && cls !== 'login' && cls !== 'stepup') {
       // a transparent refresh: the expired token `before` was replaced
       const k = before;
       events.refreshEvents.set(k, (events.refreshEvents.get(k) ?? 0) + 1);
     }
-    const ended = (r.status === 401 && r.error === 'session_ended') || (r.status === 303 && (r.headers.location ?? '').startsWith('/')) || (cleared && cls !== 'logout');
+    // Sent to the login page (a 303 to the step-up page keeps the session: README "Route policies").
+    const ended = (r.status === 401 && r.error === 'session_ended') || (r.status === 303 && r.headers.location === LOGIN_PATH) || (cleared && cls !== 'logout');
     if (ended && cls !== 'logout' && sid) {
       events.endedByEdge.push({ user: this.username, userId: `user-${this.username}`, sid, at: sentAt, phase: rec.phase, status: r.status, reasons: edgeReasons.get(r.id) });
       this.jar.clear();
@@ -218,6 +234,7 @@ class Browser {
   }
 
   async login() {
+    this.steppedUp = false;
     for (let attempt = 0; attempt < 20 && !stopping; attempt++) {
       await loginSlot();
       const body = JSON.stringify({ username: this.username, password: LOAD_PASSWORD });
@@ -235,14 +252,92 @@ class Browser {
 
   /** A page view: the navigation and two parallel API calls; now and then a POST. */
   async pageView() {
-    const nav = { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'document' };
-    const api = { accept: 'application/json', 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'same-origin' };
-    await this.req('page', '/app', { headers: nav });
+    await this.req('page', '/app', { headers: NAV });
     if (!this.jar.get(SESSION)) return;
-    const calls = [this.req('api', '/api/me', { headers: api }), this.req('api', '/api/me', { headers: api })];
-    if (Math.random() < 0.2) calls.push(this.req('api_post', '/api/me', { method: 'POST', body: '{}', headers: { ...api, 'content-type': 'application/json' } }));
-    if (Math.random() < 0.05) calls.push(this.req('whoami', '/auth/session', { headers: api }));
+    const calls = [this.req('api', '/api/me', { headers: API }), this.req('api', '/api/me', { headers: API })];
+    if (Math.random() < 0.2) calls.push(this.req('api_post', '/api/me', { method: 'POST', body: '{}', headers: { ...API, 'content-type': 'application/json' } }));
+    if (Math.random() < 0.05) calls.push(this.req('whoami', '/auth/session', { headers: API }));
+    // A session with a second factor goes back to the admin area now and then.
+    if (this.steppedUp && Math.random() < 0.3) calls.push(this.adminPage(Math.random() < 0.5));
     await Promise.all(calls);
+  }
+
+  /** The admin page after the step-up (class `admin`): 2xx, and the demo shows the assertion's amr with mfa. */
+  async adminPage(navigation) {
+    const r = await this.req('admin', ADMIN_PATH, { headers: navigation ? NAV : API });
+    if (ok2xx(r)) {
+      const amr = (/id="amr">([^<]*)</.exec(r.text)?.[1] ?? '').split(', ');
+      if (!amr.includes('mfa')) events.adminWithoutMfa.push({ user: this.username, id: r.id, at: now(), amr: amr.join(',') });
+    }
+    return r;
+  }
+
+  /**
+   * The step-up into the admin area (README "Second factors and step-up"): the first visit must
+   * be the challenge (a navigation: 303 to the step-up page, which it loads; an API call: 401
+   * insufficient_user_authentication), then the TOTP code of a time step this user never sent
+   * (the store takes each step once per user: waits for the next step, or skips when the run
+   * stops), then the admin page must be served (a 5xx or no answer retried twice, a second
+   * apart, as a user reloads) and the session's amr hold mfa (GET /auth/session).
+   */
+  async stepUp() {
+    const navigation = Math.random() < 0.5;
+    const flow = { user: this.username, navigation, start: now(), end: undefined, outcome: undefined };
+    events.stepUps.push(flow);
+    const done = (outcome) => {
+      flow.outcome = outcome;
+      flow.end = now();
+    };
+    const c = await this.req('stepup_challenge', ADMIN_PATH, { headers: navigation ? NAV : API }, { expectChallenge: true });
+    if (ok2xx(c)) {
+      events.adminWithoutMfa.push({ user: this.username, id: c.id, at: flow.start, amr: 'before the step-up' });
+      return done('served_without_step_up');
+    }
+    const challenged = navigation ? c.status === 303 && c.headers.location === STEP_UP_LOCATION : c.status === 401 && c.error === 'insufficient_user_authentication';
+    if (!challenged) return done('no_challenge');
+    flow.challenged = true;
+    if (navigation) {
+      const page = await this.req('stepup_page', c.headers.location, { headers: NAV });
+      if (!ok2xx(page)) return done('step_up_page_failed');
+    }
+    if (stepNow() <= this.lastStep) await nap(Math.max(0, (this.lastStep + 1) * 30_000 - Date.now()) + 50);
+    const step = stepNow();
+    if (stopping || step <= this.lastStep || !this.jar.get(SESSION)) return done('skipped');
+    this.lastStep = step;
+    const body = JSON.stringify({ method: 'totp', code: totpAt(this.totpSecret, step) });
+    const r = await this.req('stepup', '/auth/login', { method: 'POST', body, headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' } });
+    flow.stepUpId = r.id;
+    flow.stepUpStatus = r.status;
+    if (r.status !== 200) return done('step_up_refused');
+    let answer;
+    try {
+      answer = JSON.parse(r.text);
+    } catch {
+      answer = {};
+    }
+    flow.answerMfa = answer.step_up === true && Array.isArray(answer.amr) && answer.amr.includes('mfa');
+    if (!flow.answerMfa) return done('step_up_without_mfa');
+    this.steppedUp = true;
+    for (let i = 0; i < 3; i++) {
+      if (i) await sleep(1000);
+      const a = await this.adminPage(navigation);
+      if (ok2xx(a)) {
+        flow.served = true;
+        break;
+      }
+      if (a.status !== 0 && a.status < 500) break;
+    }
+    if (!flow.served) return done('admin_not_served');
+    const s = await this.req('stepup_whoami', '/auth/session', { headers: API });
+    if (ok2xx(s)) {
+      try {
+        flow.sessionAmr = JSON.parse(s.text).amr;
+      } catch {
+        flow.sessionAmr = undefined;
+      }
+      flow.sessionMfa = Array.isArray(flow.sessionAmr) && flow.sessionAmr.includes('mfa');
+    }
+    return done('admin_served');
   }
 
   /** Logout, then the old cookies and the old raw token replayed: each must be refused. */
@@ -282,9 +377,14 @@ class Browser {
     while (!stopping) {
       if (!(await this.login())) return;
       const end = now() + rand(0.5, 1.5) * SESSION_S * 1000;
+      let admin = Math.random() < STEPUP_SHARE;
       while (!stopping && now() < end && this.jar.get(SESSION)) {
         await nap(Math.min(thinkMs(), Math.max(0, end - now())));
         await this.pageView();
+        if (admin && !stopping && this.jar.get(SESSION)) {
+          admin = false;
+          await this.stepUp();
+        }
       }
       if (this.jar.get(SESSION)) await this.logoutAndReplay();
       if (!stopping) await sleep(rand(500, 2000));
@@ -529,6 +629,43 @@ function report(calib) {
     if (lostN) failures.push(`${p.name}: ${lostN} sessions lost`);
     if (rf.dup) failures.push(`${p.name}: ${rf.dup} concurrent store calls for one session (single flight)`);
   }
+  // Step-ups (README "Second factors and step-up"): every code the store accepted leads to the
+  // admin page served, unless a fault was on during the flow.
+  const stepRows = [];
+  const stepTotals = { begun: 0, accepted: 0, served: 0, notServedFault: 0, notServedNoFault: 0, unjoined: 0 };
+  const stepSamples = [];
+  for (const p of phases) {
+    const flows = events.stepUps.filter((f) => phaseAt(f.start) === p.name);
+    const n = { begun: flows.length, challenged: 0, skipped: 0, accepted: 0, answeredMfa: 0, served: 0, notServedFault: 0, notServedNoFault: 0, sessionMfa: 0, sessionNoMfa: 0, unjoined: 0 };
+    for (const f of flows) {
+      if (f.challenged) n.challenged += 1;
+      if (f.outcome === 'skipped') n.skipped += 1;
+      if (f.answerMfa) n.answeredMfa += 1;
+      if (f.served) n.served += 1;
+      if (f.sessionMfa === true) n.sessionMfa += 1;
+      if (f.sessionMfa === false) n.sessionNoMfa += 1;
+      // The store's answer to the code, joined through the request id the edge sends it.
+      f.accepted = (storeByRid.get(f.stepUpId) ?? []).some((c) => c.op === 'totp' && c.status === 200);
+      if (f.stepUpStatus === 200 && !f.accepted) n.unjoined += 1;
+      if (!f.accepted) continue;
+      n.accepted += 1;
+      if (f.served) continue;
+      if (faultsAt(f.start, f.end ?? end).length) n.notServedFault += 1;
+      else {
+        n.notServedNoFault += 1;
+        if (stepSamples.length < 5) stepSamples.push({ user: f.user, phase: p.name, navigation: f.navigation, outcome: f.outcome, stepUpStatus: f.stepUpStatus, stepUpId: f.stepUpId });
+      }
+    }
+    for (const k of Object.keys(stepTotals)) stepTotals[k] += n[k];
+    stepRows.push([p.name, n.begun, n.challenged, n.skipped, n.accepted, n.answeredMfa, n.served, n.notServedFault, n.notServedNoFault, `${n.sessionMfa}/${n.sessionMfa + n.sessionNoMfa}`]);
+    if (n.notServedNoFault) failures.push(`${p.name}: ${n.notServedNoFault} step-ups the store accepted led to no admin page, outside any fault`);
+    if (n.sessionNoMfa) failures.push(`${p.name}: ${n.sessionNoMfa} stepped-up sessions without mfa in GET /auth/session`);
+  }
+  const noMfaAnswers = events.stepUps.filter((f) => f.outcome === 'step_up_without_mfa').length;
+  if (stepTotals.unjoined) failures.push(`${stepTotals.unjoined} step-ups answered 200 without a store TOTP call seen for them (the join by request id is broken)`);
+  if (noMfaAnswers) failures.push(`${noMfaAnswers} step-ups answered 200 without step_up and mfa`);
+  if (events.adminWithoutMfa.length) failures.push(`${events.adminWithoutMfa.length} admin pages served without mfa`);
+  if (STEPUP_SHARE > 0 && WARM_S >= 10 && stepTotals.served === 0) failures.push('no step-up led to the admin page');
   const revokedAccepted = events.revokedAccepted.length;
   if (revokedAccepted) failures.push(`${revokedAccepted} requests accepted after a logout (bound: 0 s in one isolate)`);
   if (logStats.secretLike) failures.push(`${logStats.secretLike} edge log lines hold a token, password or session id`);
@@ -551,7 +688,17 @@ function report(calib) {
   out.push('');
   out.push(`accepted after logout (replays of cookies, navigation, raw Bearer; 0 s and 1.5 s after): ${revokedAccepted} of ${replays}`);
   out.push(`transparent refreshes: ${refreshedTokens} expired access tokens replaced; store session authenticate calls answered and received: ${allRf.ok} (all: ${allRf.total}) → ${f2(callsPerExpired)} store calls per expired token; store calls for one session in flight at once: ${allRf.dup}`);
+  out.push(
+    `step-ups (TOTP into the admin area, ${Math.round(STEPUP_SHARE * 100)}% of browser sessions): ${stepTotals.begun} begun, ${stepTotals.accepted} codes accepted by the store → ${stepTotals.served} admin pages served; accepted but not served: ${stepTotals.notServedFault} in a fault window, ${stepTotals.notServedNoFault} outside; admin pages served without mfa: ${events.adminWithoutMfa.length}`,
+  );
   out.push(`logins ${events.logins} (failed attempts ${events.loginFailures}), logouts ${events.logouts}, refresh grants ${events.grants}, Bearer calls ${events.bearer}; edge log lines ${logStats.lines} (secret-like: ${logStats.secretLike}, traps: ${logStats.traps})`);
+  out.push('');
+  out.push(
+    table(
+      ['phase', 'step-ups begun', 'challenged (303/401)', 'skipped (run stopped while waiting for an unused TOTP step)', 'codes accepted by store', 'answered with mfa', 'admin served', 'accepted, not served (fault)', 'accepted, not served (no fault)', 'GET /auth/session amr has mfa'],
+      stepRows,
+    ),
+  );
   out.push('');
   const classes = [...new Set(responses.map((r) => r.cls))];
   out.push(
@@ -599,6 +746,8 @@ function report(calib) {
     out.push('unexplained samples:');
     for (const s of unexplainedSamples) out.push(`  ${JSON.stringify(s)}`);
   }
+  if (stepSamples.length) out.push(`step-ups accepted, no admin page: ${JSON.stringify(stepSamples)}`);
+  if (events.adminWithoutMfa.length) out.push(`admin pages without mfa: ${JSON.stringify(events.adminWithoutMfa.slice(0, 5))}`);
   if (events.revokedAccepted.length) out.push(`accepted after logout: ${JSON.stringify(events.revokedAccepted.slice(0, 5))}`);
   const lostSamples = events.endedByEdge.filter((e) => e.lost).slice(0, 5);
   if (lostSamples.length) out.push(`lost sessions: ${JSON.stringify(lostSamples)}`);
@@ -611,8 +760,9 @@ function report(calib) {
 // ------------------------------------------------------------------------------------------
 
 async function main() {
+  // Every load user enrolled for TOTP with 20 random bytes of its own, made for this run.
   const users = [];
-  for (let i = 0; i < N + 8; i++) users.push({ username: `load-${i}`, userId: `user-load-${i}` });
+  for (let i = 0; i < N + 8; i++) users.push({ username: `load-${i}`, userId: `user-load-${i}`, totpSecret: crypto.randomBytes(20) });
   const t = now();
   const restarts = ['key_rotation', 'edge_restart', 'jwks_down', 'jwks_hang'];
   stack = await startStack({ users, ttl: TTL, onEdgeLog, cheapHash: CHEAP_HASH, persist: names.some((n) => restarts.includes(n)) });
@@ -621,7 +771,7 @@ async function main() {
   const apiEvery = 10;
   const lives = [];
   phase.start = now();
-  for (let i = 0; i < N; i++) lives.push((i % apiEvery === apiEvery - 1 ? new ApiClient(i) : new Browser(i)).live());
+  for (let i = 0; i < N; i++) lives.push((i % apiEvery === apiEvery - 1 ? new ApiClient(i) : new Browser(i, users[i].totpSecret)).live());
   console.error(`load: ${N} users started; warm ${WARM_S} s`);
   await sleep(WARM_S * 1000);
   for (const name of names) {

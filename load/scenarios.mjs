@@ -2,7 +2,13 @@
 // KV wrapper, or a restart of a worker, and the README decision-table rows that explain the
 // refusals a scenario may cause.
 import { paused } from './client.mjs';
-import { signingKey } from './stack.mjs';
+import { STEP_UP, signingKey } from './stack.mjs';
+
+/** The demo's admin page (behind the `amr: ["mfa"]` route policy) and where a navigation there goes first. */
+export const ADMIN_PATH = '/admin';
+export const STEP_UP_LOCATION = `${STEP_UP.STEP_UP_PATH}?return_to=${encodeURIComponent(ADMIN_PATH)}`;
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exactly = (s) => new RegExp(`^${escapeRe(s)}$`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -107,7 +113,9 @@ export const SCENARIOS = {
  * the log reasons, and the faults that may cause the row. A non-2xx answer is explained when
  * a row matches all of them and the request was sent while one of the row's faults was on
  * (or within the grace after it), or, for `replay` rows, when the request was a replay of a
- * logged-out session's credentials.
+ * logged-out session's credentials, or, for `challenge` rows, when the request was a browser's
+ * first visit to the admin area in a session without a second factor (the step-up flow's
+ * expected challenge; the same answer anywhere else is unexplained).
  */
 export const ROWS = [
   // The upstream row likewise when the edge itself waited UPSTREAM_TIMEOUT_MS (3 s).
@@ -147,7 +155,11 @@ export const ROWS = [
   // The store revoked the chain when a retry came after REFRESH_REUSE_GRACE_SECONDS (the row
   // above); the client's next retry presents a revoked token: refused.
   { row: 'refresh token of a chain revoked after a lost answer: 401 invalid_credentials', status: 401, error: 'invalid_credentials', reasons: ['credentials_refused'], afterFailedGrant: true },
-  { row: 'replay after logout, navigation: 303 to LOGIN_PATH', status: 303, location: '/', reasons: null, replay: true },
+  { row: 'replay after logout, navigation: 303 to LOGIN_PATH', status: 303, location: /^\/$/, reasons: null, replay: true },
+  // README "Route policies": the demo's admin area needs amr mfa; a session signed in by
+  // password alone is asked for a second factor (RFC 9470), the session kept.
+  { row: 'step-up challenge, navigation: 303 to STEP_UP_PATH', status: 303, location: exactly(STEP_UP_LOCATION), reasons: ['policy_amr'], challenge: true },
+  { row: 'step-up challenge, API call: 401 insufficient_user_authentication', status: 401, error: 'insufficient_user_authentication', www: /error="insufficient_user_authentication".*acr_values="mfa"/, reasons: ['policy_amr'], challenge: true },
 ];
 
 /** The row explaining `r` (a recorded response), or undefined. */
@@ -155,7 +167,7 @@ export function explain(r) {
   for (const row of ROWS) {
     if (row.status !== r.status) continue;
     if (row.error && row.error !== r.error) continue;
-    if (row.location && !(r.location ?? '').startsWith(row.location)) continue;
+    if (row.location && !row.location.test(r.location ?? '')) continue;
     if (row.www && !row.www.test(r.www ?? '')) continue;
     if (row.reasons && !r.reasons.some((x) => row.reasons.includes(x))) continue;
     if (row.afterFailedGrant) {
@@ -166,6 +178,8 @@ export function explain(r) {
       if (!row.recent.some((f) => r.recentFaults.includes(f)) && !row.evidence?.(r)) continue;
     } else if (row.replay) {
       if (!r.replay) continue;
+    } else if (row.challenge) {
+      if (!r.expectChallenge) continue;
     } else if (!row.faults.some((f) => (row.graceMs ? r.faultsWithin(row.graceMs) : r.faults).includes(f)) && !row.evidence?.(r)) continue;
     return row.row;
   }

@@ -11,6 +11,10 @@
 //   - users created through the store's dev user directory (DEMO_USERS) with a cheap argon2id
 //     hash (m=8 KiB, t=1), so the run measures the session machinery rather than argon2id; the
 //     demo users alice and bob keep their production-cost hashes for the argon2id calibration;
+//   - each load user enrolled for TOTP with a secret of its own, 20 random bytes generated per
+//     run (base32 in DEMO_USERS' `totp_secret`; never the published dev secrets);
+//   - the demo's route policy for its admin area and its step-up page (ROUTE_POLICIES and
+//     STEP_UP_PATH, read from the edge's wrangler.toml [vars] as `wrangler dev` runs them);
 //   - short access tokens (ACCESS_TOKEN_TTL_SECONDS, default 10) and LEEWAY_SECONDS=1, so the
 //     edge refreshes transparently many times;
 //   - EXPOSE_METRICS=true at the store (x-store-metrics: DO calls and SQL statements per call;
@@ -27,6 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
+import { unstable_readConfig } from 'wrangler';
 
 import { startProxy } from './proxy.mjs';
 
@@ -40,6 +45,39 @@ process.env.WRANGLER_HIDE_BANNER ??= 'true';
 /** The load users' password and its cheap argon2id hash (m=8 KiB, t=1, p=1): LOAD ONLY. */
 export const LOAD_PASSWORD = 'load-password';
 export const CHEAP_HASH = '$argon2id$v=19$m=8,t=1,p=1$bG9hZC1oYXJuZXNzLXNsdA$aOmXrJpr4fDjfU31KkSyVeOGKen0Gmpv+19txufjYVw';
+
+/** The demo's step-up configuration, as the edge's wrangler.toml [vars] set it for local development. */
+export const STEP_UP = (() => {
+  // wrangler's config warnings ("secrets" is experimental) are not the harness's to print.
+  const level = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = 'error';
+  try {
+    const { ROUTE_POLICIES, STEP_UP_PATH } = unstable_readConfig({ config: path.join(ROOT, 'wrangler.toml') }).vars;
+    if (typeof ROUTE_POLICIES !== 'string' || typeof STEP_UP_PATH !== 'string') throw new Error('wrangler.toml [vars]: ROUTE_POLICIES and STEP_UP_PATH expected');
+    return { ROUTE_POLICIES, STEP_UP_PATH };
+  } finally {
+    if (level === undefined) delete process.env.WRANGLER_LOG;
+    else process.env.WRANGLER_LOG = level;
+  }
+})();
+
+/** RFC 4648 base32 (no padding), as the store reads `totp_secret`. */
+export function base32(bytes) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const b of bytes) {
+    value = ((value << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
 
 const COMPAT = /^compatibility_date\s*=\s*"([\d-]+)"/m.exec(fs.readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8'))[1];
 const EDGE_SCRIPT = path.join(ROOT, 'build/worker/shim.mjs');
@@ -80,8 +118,9 @@ export default function (env) {
 }`;
 
 /**
- * Starts the stack. `users`: [{ username, userId }] (created with CHEAP_HASH). `onEdgeLog(obj,
- * level)` gets every edge log line that parses as JSON; `onBadLine(line)` any other.
+ * Starts the stack. `users`: [{ username, userId, totpSecret? }] (created with CHEAP_HASH;
+ * `totpSecret` the raw bytes of the user's TOTP secret). `onEdgeLog(obj, level)` gets every
+ * edge log line that parses as JSON; `onBadLine(line)` any other.
  */
 export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapHash, persist = true }) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
@@ -101,7 +140,13 @@ export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapH
   const demo = JSON.parse(DEV_ENV.DEMO_USERS);
   const directory = [
     ...demo,
-    ...users.map((u) => ({ user_id: u.userId, username: u.username, roles: ['user'], password_hash: cheapHash })),
+    ...users.map((u) => ({
+      user_id: u.userId,
+      username: u.username,
+      roles: ['user'],
+      password_hash: cheapHash,
+      ...(u.totpSecret ? { totp_secret: base32(u.totpSecret) } : {}),
+    })),
   ];
   const keys = { current: DEV_ENV.SIGNING_KEY, previous: undefined };
   const storeBindings = () => {
@@ -184,6 +229,9 @@ export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapH
     if (p === '/oidc/jwks') return 'jwks';
     if (p === '/oidc/token') return 'client_token';
     if (p.endsWith('/password/authenticate')) return 'login';
+    if (p.endsWith('/totp/authenticate')) return 'totp';
+    if (p.endsWith('/otp/authenticate')) return 'email_otp';
+    if (p.endsWith('/otp/send')) return 'otp_send';
     if (p.endsWith('/session/authenticate')) return 'session_authenticate';
     if (p.endsWith('/token/refresh')) return 'refresh_grant';
     if (p.endsWith('/session/logout')) return 'logout';
@@ -211,6 +259,10 @@ export async function startStack({ users, ttl = 10, onEdgeLog = () => {}, cheapH
     UPSTREAM: upstreamProxy.url,
     PUBLIC_PATHS: '/,/favicon.ico,/static/*',
     LOGIN_PATH: '/',
+    // The demo's admin area behind {"path": "/admin/*", "amr": ["mfa"], "max_age": 900} and its
+    // step-up page, as in local development (README "Route policies").
+    ROUTE_POLICIES: STEP_UP.ROUTE_POLICIES,
+    STEP_UP_PATH: STEP_UP.STEP_UP_PATH,
     SESSION_STORE_URL: storeProxy.url,
     CLIENT_ID: DEV_ENV.CLIENT_ID,
     CLIENT_SECRET: DEV_ENV.CLIENT_SECRET,
