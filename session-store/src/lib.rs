@@ -34,6 +34,7 @@ pub mod client_token;
 pub mod config;
 pub mod envelope;
 pub mod ids;
+pub mod metrics;
 pub mod otp;
 pub mod password;
 pub mod request;

@@ -23,6 +23,7 @@ use crate::api::{self, ApiError, Route};
 use crate::audit::{Level, Seen};
 use crate::config::Config;
 use crate::envelope::Command;
+use crate::metrics::Metrics;
 use crate::time::Millis;
 
 /// Name of the Durable Object binding.
@@ -57,13 +58,6 @@ fn config(env: &Env) -> Result<Rc<Config>, ApiError> {
             ApiError::Internal
         })
     })
-}
-
-/// Per-request counters, reported in `x-store-metrics` when `EXPOSE_METRICS=true`.
-#[derive(Debug, Default)]
-struct Metrics {
-    do_calls: u32,
-    sql: Option<String>,
 }
 
 /// Logs an internal failure (`context`: what was being done; `e`: the runtime's or our own
@@ -113,15 +107,7 @@ async fn serve(req: Request, env: Env) -> worker::Result<Response> {
     headers.set("cache-control", cache)?;
     headers.set("x-content-type-options", "nosniff")?;
     if expose {
-        let sql = metrics.sql.unwrap_or_default();
-        headers.set(
-            "x-store-metrics",
-            &format!(
-                "do_calls={}{}{sql}",
-                metrics.do_calls,
-                if sql.is_empty() { "" } else { ";" }
-            ),
-        )?;
+        headers.set("x-store-metrics", &metrics.header())?;
     }
     Ok(response)
 }
