@@ -38,7 +38,7 @@ for t in "${targets[@]}"; do
     cpu_ms=$(( cpu_ms + $(awk -v u="${u:-0}" -v s="${s:-0}" 'BEGIN { printf "%d", (u + s) * 1000 }') ))
     n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     execs=$(( execs + ${n:-0} )); chunks=$(( chunks + 1 ))
-    last=$(grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$log" | tail -n 1 || true)
+    last=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1 || true)
     if [ "$status" -ne 0 ]; then
       grep -E 'panicked|^SUMMARY|Test unit written' "$log" || true
       rm -f "$log" "$tf"
