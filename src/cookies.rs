@@ -51,7 +51,7 @@ pub enum CookieError {
 }
 
 /// RFC 6265 §4.1.1 `token` (RFC 2616 §2.2): visible ASCII except separators.
-fn is_token(name: &str) -> bool {
+pub(crate) fn is_token(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
@@ -81,7 +81,8 @@ fn serialise(name: &str, value: &str, policy: &CookiePolicy, max_age: Option<i64
     s
 }
 
-fn checked(name: &str, value: &str, serialised: String) -> Result<String, CookieError> {
+/// The name and value refusals, before anything is written.
+fn check_pair(name: &str, value: &str) -> Result<(), CookieError> {
     if !name.starts_with(HOST_PREFIX) {
         return Err(CookieError::NotHostPrefixed);
     }
@@ -93,13 +94,7 @@ fn checked(name: &str, value: &str, serialised: String) -> Result<String, Cookie
             name: name.to_owned(),
         });
     }
-    if serialised.len() > MAX_COOKIE_BYTES {
-        return Err(CookieError::TooLarge {
-            name: name.to_owned(),
-            len: serialised.len(),
-        });
-    }
-    Ok(serialised)
+    Ok(())
 }
 
 /// The `Set-Cookie` value for `name=value` under `policy`. With persistent sessions the
@@ -116,7 +111,15 @@ pub fn set_cookie(
         (true, Some(exp)) => Some(exp.saturating_sub(now).max(0)),
         _ => None,
     };
-    checked(name, value, serialise(name, value, policy, max_age))
+    check_pair(name, value)?;
+    let s = serialise(name, value, policy, max_age);
+    if s.len() > MAX_COOKIE_BYTES {
+        return Err(CookieError::TooLarge {
+            name: name.to_owned(),
+            len: s.len(),
+        });
+    }
+    Ok(s)
 }
 
 /// The `Set-Cookie` value that deletes `name`: empty value, `Max-Age=0`, same attributes.

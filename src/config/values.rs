@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::{err, ConfigError};
+use crate::cookies;
 pub(super) use crate::route::is_local_path;
 
 /// The environment as the parsers read it: a var or secret by name, empty strings unset.
@@ -98,11 +99,10 @@ fn is_loopback(url: &Url) -> bool {
 
 /// A `__Host-` cookie name: a cookie-name token of at most 64 characters.
 pub(super) fn cookie_name(key: &'static str, value: &str) -> Result<String, ConfigError> {
-    if !value.starts_with("__Host-") {
+    if !value.starts_with(cookies::HOST_PREFIX) {
         return Err(err(key, "must start with __Host-"));
     }
-    let token_char = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if value.len() > 64 || !value.bytes().all(token_char) {
+    if value.len() > 64 || !cookies::is_token(value) {
         return Err(err(
             key,
             "must be a cookie-name token of at most 64 characters",
