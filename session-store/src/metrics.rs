@@ -13,29 +13,31 @@ pub struct Metrics {
     pub rows_read: u64,
     /// Rows written, over every call.
     pub rows_written: u64,
-    /// Calls whose `x-sql` header was missing or unreadable.
-    pub sql_unknown: u32,
+    /// Calls that answered with a readable `x-sql` header.
+    pub sql_reports: u32,
 }
 
 impl Metrics {
-    /// Adds one object call and the `x-sql` value it answered with
-    /// (`sql_statements=N;rows_read=N;rows_written=N`).
-    pub fn add_call(&mut self, x_sql: Option<&str>) {
+    /// Counts one object call, made whether or not it answers.
+    pub fn call_made(&mut self) {
         self.do_calls += 1;
-        match x_sql.and_then(parse) {
-            Some((s, r, w)) => {
-                self.sql_statements += s;
-                self.rows_read += r;
-                self.rows_written += w;
-            }
-            None => self.sql_unknown += 1,
+    }
+
+    /// Adds the `x-sql` value an object call answered with
+    /// (`sql_statements=N;rows_read=N;rows_written=N`); an unreadable one adds nothing.
+    pub fn add_sql(&mut self, x_sql: Option<&str>) {
+        if let Some((s, r, w)) = x_sql.and_then(parse) {
+            self.sql_statements += s;
+            self.rows_read += r;
+            self.rows_written += w;
+            self.sql_reports += 1;
         }
     }
 
     /// The `x-store-metrics` header value.
     pub fn header(&self) -> String {
         let mut out = format!("do_calls={}", self.do_calls);
-        if self.do_calls > self.sql_unknown {
+        if self.sql_reports > 0 {
             out.push_str(&format!(
                 ";sql_statements={};rows_read={};rows_written={}",
                 self.sql_statements, self.rows_read, self.rows_written
@@ -69,9 +71,14 @@ mod tests {
     #[test]
     fn every_calls_sql_is_summed() {
         let mut m = Metrics::default();
-        m.add_call(Some("sql_statements=2;rows_read=1;rows_written=0"));
-        m.add_call(Some("sql_statements=1;rows_read=0;rows_written=0"));
-        m.add_call(Some("sql_statements=5;rows_read=3;rows_written=4"));
+        for sql in [
+            "sql_statements=2;rows_read=1;rows_written=0",
+            "sql_statements=1;rows_read=0;rows_written=0",
+            "sql_statements=5;rows_read=3;rows_written=4",
+        ] {
+            m.call_made();
+            m.add_sql(Some(sql));
+        }
         assert_eq!(
             m.header(),
             "do_calls=3;sql_statements=8;rows_read=4;rows_written=4"
@@ -82,9 +89,13 @@ mod tests {
     fn no_calls_and_unreadable_headers() {
         assert_eq!(Metrics::default().header(), "do_calls=0");
         let mut m = Metrics::default();
-        m.add_call(None);
-        m.add_call(Some("sql_statements=x"));
-        assert_eq!(m.header(), "do_calls=2");
-        assert_eq!(m.sql_unknown, 2);
+        m.call_made();
+        m.add_sql(None);
+        m.call_made();
+        m.add_sql(Some("sql_statements=x"));
+        // A call that failed before answering is still a call.
+        m.call_made();
+        assert_eq!(m.header(), "do_calls=3");
+        assert_eq!(m.sql_reports, 0);
     }
 }

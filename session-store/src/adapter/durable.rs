@@ -39,13 +39,14 @@ pub(super) async fn call(
     let req = Request::new_with_init("https://user-sessions.internal/op", &init)
         .map_err(|e| internal("request", e))?;
     let stub = id.get_stub().map_err(|e| internal("stub", e))?;
+    cx.metrics.call_made();
     let resp = stub
         .fetch_with_request(req)
         .await
         .map_err(|e| internal("durable object fetch", e))?;
     // Per-request counters (`EXPOSE_METRICS`), every call's SQL summed.
     cx.metrics
-        .add_call(resp.headers().get("x-sql").ok().flatten().as_deref());
+        .add_sql(resp.headers().get("x-sql").ok().flatten().as_deref());
     if resp.status_code() != 200 {
         return Err(internal("durable object", resp.status_code()));
     }
