@@ -12,7 +12,7 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestInit, RequestRedirect, ResponseInit};
+use web_sys::{RequestCache, RequestInit, RequestRedirect, ResponseInit};
 use worker::Env;
 
 use super::js::{self, Name};
@@ -135,12 +135,8 @@ pub(super) fn prepare(
     init.set_redirect(RequestRedirect::Manual);
     if forward::bypasses_subrequest_cache(kind == ResponseKind::Authenticated) {
         // `cache: "no-store"` (compatibility flag `cache_option_enabled`, on since
-        // 2024-11-11). Setting a plain property of the init object cannot fail.
-        let _ = js_sys::Reflect::set(
-            &init,
-            &JsValue::from_str("cache"),
-            &JsValue::from_str("no-store"),
-        );
+        // 2024-11-11).
+        init.set_cache(RequestCache::NoStore);
     }
     // The deadline rides on the request itself: no timer of ours per request.
     init.set_signal(Some(&js::abort_after(config.upstream_timeout_ms)));
