@@ -5,6 +5,10 @@
 // one with only a trivial JS worker (the difference is compiling the module, instantiating it
 // and running the glue's top level), and the first request after start (lazy function
 // compilation, config parsing).
+// Two ways, both printed: on workerd directly (bench/workerd-direct.mjs: `workerd serve`, the
+// modules embedded in its config), which the targets are judged on, and through Miniflare, which
+// also times node building and sending a config that carries the module's bytes: a JS worker
+// importing the same bytes as a Data module is the control that shows that part.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 
 import { COMPATIBILITY_DATE } from '../tests/edge/harness.mjs';
+import { sampleStarts, scratch } from './workerd-direct.mjs';
 
 function findWasm(script) {
   for (const dir of [path.dirname(script), path.resolve(path.dirname(script), '..')]) {
@@ -68,6 +73,46 @@ async function startOnce(worker, request = {}) {
 }
 
 /**
+ * The same start-ups on workerd directly: a trivial JS worker, the Data control, the edge (its
+ * first request a public path: to `peer.upstream` when given, else to a closed port) and, with
+ * `peer`, the peer-cached worker (its first request without a token: 401, no KV).
+ */
+async function directStarts(script, bytes, samples, peer) {
+  const dir = scratch({
+    'trivial.mjs': 'export default { fetch() { return new Response("ok") } }',
+    'data.mjs': 'import m from "./index.bin"; export default { fetch() { return new Response(String(m.byteLength)) } }',
+    'index.wasm': bytes,
+    'shim.mjs': fs.readFileSync(script),
+    ...(peer ? { 'peer.mjs': fs.readFileSync(peer.script) } : {}),
+  });
+  const es = (name, file = name) => ({ name, kind: 'esModule', file });
+  const kinds = {
+    'd:trivial': { worker: { modules: [es('trivial.mjs')] } },
+    'd:data': { worker: { modules: [es('data.mjs'), { name: 'index.bin', kind: 'data', file: 'index.wasm' }] } },
+    'd:edge': {
+      worker: {
+        modules: [es('shim.mjs'), { name: 'index.wasm', kind: 'wasm', file: 'index.wasm' }],
+        bindings: { ISSUER: 'https://issuer.invalid', AUDIENCE: 'a', JWKS_URL: 'https://issuer.invalid/jwks', UPSTREAM: peer?.upstream ?? 'http://127.0.0.1:9', PUBLIC_PATHS: '/' },
+      },
+      request: { path: '/' },
+      expect: peer ? 200 : 502,
+    },
+  };
+  if (peer) {
+    kinds['d:peer'] = {
+      worker: { modules: [es('peer.mjs')], bindings: { ISSUER: peer.issuer, AUDIENCE: peer.audience, JWKS: peer.jwks, UPSTREAM: peer.upstream, LEEWAY_SECONDS: '30', REVOCATION_CACHE_SECONDS: '10' } },
+      request: { path: '/api/items' },
+      expect: 401,
+    };
+  }
+  try {
+    return await sampleStarts(dir, kinds, samples);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * The wasm's size, the edge's start-up over a trivial JS worker and its first request after
  * start (a public path forwarded to a closed port: config parsing, routing, forward). With
  * `peer` ({ script, upstream, jwks, token, issuer, audience }: the bundled peer-cached worker, a
@@ -93,6 +138,8 @@ export async function bundleReport(script, { samples = 5, peer } = {}) {
   const kinds = [
     { key: 'trivial', worker: trivial },
     { key: 'edge', worker: edge },
+    // The control: the same bytes as a Data module of a JS worker, compiled by nobody.
+    { key: 'data', worker: { ...common, name: 'data', modules: [{ type: 'ESModule', path: 'data.mjs', contents: 'import m from "./index.bin"; export default { fetch() { return new Response(String(m.byteLength)) } }' }, { type: 'Data', path: 'index.bin', contents: bytes }] } },
   ];
   if (peer) {
     const bindings = { ISSUER: peer.issuer, AUDIENCE: peer.audience, JWKS: peer.jwks, UPSTREAM: peer.upstream, LEEWAY_SECONDS: '30' };
@@ -110,6 +157,7 @@ export async function bundleReport(script, { samples = 5, peer } = {}) {
   for (let i = 0; i < samples; i++) {
     for (const k of kinds) got[k.key].push(await startOnce(k.worker, k.request));
   }
+  Object.assign(got, await directStarts(script, bytes, samples, peer));
   const start = (k) => median(got[k].map((s) => s.startMs));
   // Noise on a shared machine only adds: the difference of the fastest start-ups is the other
   // estimate, printed beside the medians'.
@@ -126,6 +174,20 @@ export async function bundleReport(script, { samples = 5, peer } = {}) {
     instantiateFastestMs: fastest('edge') - fastest('trivial'),
     trivialFirstRequestMs: first('trivial'),
     edgeFirstRequestMs: first('edge'),
+    dataStartMs: start('data'),
+    dataOverTrivialMs: start('data') - start('trivial'),
+    direct: {
+      trivialStartMs: start('d:trivial'),
+      edgeStartMs: start('d:edge'),
+      instantiateMs: start('d:edge') - start('d:trivial'),
+      instantiateFastestMs: fastest('d:edge') - fastest('d:trivial'),
+      dataOverTrivialMs: start('d:data') - start('d:trivial'),
+      trivialFirstRequestMs: first('d:trivial'),
+      edgeFirstRequestMs: first('d:edge'),
+      edgeSecondRequestMs: median(got['d:edge'].map((s) => s.secondMs)),
+      edgeRequest: peer ? 'a public path forwarded to a live upstream (200)' : 'a public path forwarded to a closed port (502, one log line)',
+      ...(peer ? { peerStartMs: start('d:peer'), peerInstantiateMs: start('d:peer') - start('d:trivial'), peerFirstRequestMs: first('d:peer') } : {}),
+    },
   };
   if (peer) {
     Object.assign(out, {
@@ -150,15 +212,24 @@ export function printBundleReport(r, fmt = (n, d = 0) => (Number.isFinite(n) ? n
   const lines = [];
   lines.push(`bundle: ${r.wasm}`);
   lines.push(`  wasm raw ${r.raw} B (${fmt(r.raw / 1024, 1)} KiB), gzip -9 ${r.gzip} B (${fmt(r.gzip / 1024, 1)} KiB)   target gzip <= 300 KB: ${mark(r.gzip <= 300_000)}`);
-  lines.push(`  start-up in workerd, medians of ${r.samples} (each minus a trivial JS worker's ${fmt(r.trivialStartMs, 0)} ms):`);
-  lines.push(`    edge        ${fmt(r.edgeStartMs, 0)} ms: instantiate ${fmt(r.instantiateMs, 1)} ms (fastest - fastest: ${fmt(r.instantiateFastestMs, 1)} ms)   target <= 20 ms: ${mark(r.instantiateMs <= 20)}`);
+  const d = r.direct;
+  lines.push(`  start-up on workerd directly (bench/workerd-direct.mjs), medians of ${r.samples} (each minus a trivial JS worker's ${fmt(d.trivialStartMs, 0)} ms):`);
+  lines.push(`    edge        ${fmt(d.edgeStartMs, 0)} ms: instantiate ${fmt(d.instantiateMs, 1)} ms (fastest - fastest: ${fmt(d.instantiateFastestMs, 1)} ms)   target <= 20 ms: ${mark(d.instantiateMs <= 20)}`);
+  lines.push(`    control: a JS worker holding the wasm's bytes as a Data module: ${fmt(d.dataOverTrivialMs, 1)} ms`);
+  if (d.peerStartMs !== undefined) lines.push(`    peer-cached ${fmt(d.peerStartMs, 0)} ms: start-up ${fmt(d.peerInstantiateMs, 1)} ms`);
+  lines.push(`  first request after start on workerd directly (trivial JS worker ${fmt(d.trivialFirstRequestMs, 1)} ms):`);
+  lines.push(`    edge, ${d.edgeRequest}   ${fmt(d.edgeFirstRequestMs, 1)} ms (the second: ${fmt(d.edgeSecondRequestMs, 1)} ms)   target <= 5 ms: ${mark(d.edgeFirstRequestMs <= 5)}`);
+  if (d.peerFirstRequestMs !== undefined) lines.push(`    peer-cached, no token (401)   ${fmt(d.peerFirstRequestMs, 1)} ms`);
+  lines.push(`  start-up through Miniflare, medians of ${r.samples} (each minus a trivial JS worker's ${fmt(r.trivialStartMs, 0)} ms; node builds and sends the bytes too):`);
+  lines.push(`    edge        ${fmt(r.edgeStartMs, 0)} ms: ${fmt(r.instantiateMs, 1)} ms (fastest - fastest: ${fmt(r.instantiateFastestMs, 1)} ms)`);
+  lines.push(`    control: a JS worker holding the wasm's bytes as a Data module: ${fmt(r.dataOverTrivialMs, 1)} ms`);
   if (r.peerStartMs !== undefined) {
     lines.push(`  with a KV binding (minus a trivial JS worker with the same binding, ${fmt(r.trivialKvStartMs, 0)} ms):`);
     lines.push(`    edge        instantiate ${fmt(r.edgeKvInstantiateMs, 1)} ms (fastest - fastest: ${fmt(r.edgeKvInstantiateFastestMs, 1)} ms)`);
     lines.push(`    peer-cached ${fmt(r.peerStartMs, 0)} ms: start-up ${fmt(r.peerInstantiateMs, 1)} ms (fastest - fastest: ${fmt(r.peerInstantiateFastestMs, 1)} ms)`);
   }
-  lines.push(`  first request after start (trivial JS worker ${fmt(r.trivialFirstRequestMs, 1)} ms):`);
-  lines.push(`    edge, public path to a closed port   ${fmt(r.edgeFirstRequestMs, 1)} ms   target <= 5 ms: ${mark(r.edgeFirstRequestMs <= 5)}`);
+  lines.push(`  first request after start through Miniflare (trivial JS worker ${fmt(r.trivialFirstRequestMs, 1)} ms):`);
+  lines.push(`    edge, public path to a closed port   ${fmt(r.edgeFirstRequestMs, 1)} ms`);
   if (r.peerStartMs !== undefined) {
     lines.push(`    edge, valid Bearer token, upstream   ${fmt(r.edgeFirstAuthRequestMs, 1)} ms   target <= 5 ms: ${mark(r.edgeFirstAuthRequestMs <= 5)}`);
     lines.push(`    peer-cached, the same request        ${fmt(r.peerFirstAuthRequestMs, 1)} ms`);
