@@ -39,6 +39,7 @@ const CFG = {
   shape: env('BENCH_SHAPE', '1') !== '0',
   fullPath: env('BENCH_FULL_PATH', '1') !== '0',
   assertion: env('BENCH_ASSERTION', '1') !== '0',
+  public: env('BENCH_PUBLIC', '1') !== '0',
   startSamples: Number(env('BENCH_START_SAMPLES', 5)),
 };
 // The edge's verified-token cache holds 1024 entries by default; a larger pool rotated in order
@@ -170,6 +171,9 @@ async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript) {
   if (CFG.fullPath) workers.splice(2, 0, { ...edge, name: 'edge-full', bindings: { ...edge.bindings, FAST_PATH: 'false' } });
   // The same build signing the identity assertion (ASSERTION_KEY): what the assertion costs.
   if (CFG.assertion) workers.splice(2, 0, { ...edge, name: 'edge-assert', bindings: { ...edge.bindings, ASSERTION_KEY: assertionKey() } });
+  // The same build with the bench's path public: the edge's wasm boundary, routing and
+  // reshaping (minus the identity headers) with no token, cookie or revocation check at all.
+  if (CFG.public) workers.push({ ...edge, name: 'edge-public', bindings: { ...edge.bindings, PUBLIC_PATHS: '/api/*' } });
   // The peer with the edge's revocation semantics and an isolate cache of the answers (10 s).
   if (peerCachedScript) workers.push({ ...common, name: 'peer-cached', scriptPath: peerCachedScript, bindings: { ...peerBindings, REVOCATION_CACHE_SECONDS: String(REVOCATION_CACHE_SECONDS) } });
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
@@ -195,7 +199,7 @@ async function sanity(urls, names, tokens) {
     for (const [alg, pool] of Object.entries(tokens)) {
       const ok = await get(urls[name], pool[0]);
       if (ok.status !== 200) throw new Error(`${name} answered ${ok.status} to a valid ${alg} token`);
-      if (name === 'passthrough' || name === 'shape') continue;
+      if (name === 'passthrough' || name === 'shape' || name === 'edge-public') continue;
       const t = pool[1];
       const cut = t.lastIndexOf('.') + 10; // a character in the middle of the signature
       const bad = t.slice(0, cut) + (t[cut] === 'A' ? 'B' : 'A') + t.slice(cut + 1);
@@ -215,7 +219,7 @@ const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
  * left out.
  */
 async function revocationSanity(mf, urls, names, key) {
-  const gates = names.filter((n) => n === 'peer-cached' || n.startsWith('edge'));
+  const gates = names.filter((n) => n === 'peer-cached' || (n.startsWith('edge') && n !== 'edge-public'));
   if (gates.length === 0) return;
   const kv = await mf.getKVNamespace('REVOCATIONS', gates[0]);
   const nowMs = Date.now();
@@ -285,6 +289,7 @@ const RATIOS = [
   { name: 'edge/peer-cached', a: 'edge', b: 'peer-cached', target: (alg, mode) => (mode === 'cold' ? 1.2 : null) },
   { name: 'edge/peer-nokv', a: 'edge', b: 'peer-nokv' },
   { name: 'edge/full', a: 'edge', b: 'edge-full' },
+  { name: 'public/shape', a: 'edge-public', b: 'shape' },
   { name: 'edge/pass', a: 'edge', b: 'passthrough' },
   { name: 'shape/pass', a: 'shape', b: 'passthrough' },
   { name: 'assert/edge', a: 'edge-assert', b: 'edge' },
