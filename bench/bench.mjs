@@ -37,6 +37,7 @@ const CFG = {
   peerNoKv: env('BENCH_PEER_NOKV', '1') !== '0',
   peerCached: env('BENCH_PEER_CACHED', '1') !== '0',
   shape: env('BENCH_SHAPE', '1') !== '0',
+  shapeLite: env('BENCH_SHAPE_LITE', '1') !== '0',
   fullPath: env('BENCH_FULL_PATH', '1') !== '0',
   assertion: env('BENCH_ASSERTION', '1') !== '0',
   public: env('BENCH_PUBLIC', '1') !== '0',
@@ -178,6 +179,9 @@ async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript) {
   if (peerCachedScript) workers.push({ ...common, name: 'peer-cached', scriptPath: peerCachedScript, bindings: { ...peerBindings, REVOCATION_CACHE_SECONDS: String(REVOCATION_CACHE_SECONDS) } });
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
   if (CFG.shape) workers.push({ ...common, name: 'shape', scriptPath: path.join(HERE, 'workers/shape.mjs'), bindings: { UPSTREAM: upstream } });
+  // shape as first defined, before the contract gained the forwarding headers, the cache
+  // bypass and the CDN header removal: for comparison with the earlier runs.
+  if (CFG.shapeLite) workers.push({ ...common, name: 'shape-lite', scriptPath: path.join(HERE, 'workers/shape-lite.mjs'), bindings: { UPSTREAM: upstream } });
   const started = Date.now();
   const mf = new Miniflare({ workers, cf: false, log: new Log(process.env.BENCH_LOG ? LogLevel.DEBUG : LogLevel.WARN) });
   await mf.ready;
@@ -199,7 +203,7 @@ async function sanity(urls, names, tokens) {
     for (const [alg, pool] of Object.entries(tokens)) {
       const ok = await get(urls[name], pool[0]);
       if (ok.status !== 200) throw new Error(`${name} answered ${ok.status} to a valid ${alg} token`);
-      if (name === 'passthrough' || name === 'shape' || name === 'edge-public') continue;
+      if (name === 'passthrough' || name === 'shape' || name === 'shape-lite' || name === 'edge-public') continue;
       const t = pool[1];
       const cut = t.lastIndexOf('.') + 10; // a character in the middle of the signature
       const bad = t.slice(0, cut) + (t[cut] === 'A' ? 'B' : 'A') + t.slice(cut + 1);
@@ -290,6 +294,7 @@ const RATIOS = [
   { name: 'edge/peer-nokv', a: 'edge', b: 'peer-nokv' },
   { name: 'edge/full', a: 'edge', b: 'edge-full' },
   { name: 'public/shape', a: 'edge-public', b: 'shape' },
+  { name: 'edge/shape-lite', a: 'edge', b: 'shape-lite' },
   { name: 'edge/pass', a: 'edge', b: 'passthrough' },
   { name: 'shape/pass', a: 'shape', b: 'passthrough' },
   { name: 'assert/edge', a: 'edge-assert', b: 'edge' },
@@ -424,6 +429,8 @@ async function main() {
       console.log('shape (bench/workers/shape.mjs) does only the request/response reshaping of the edge, in JS,');
       console.log('with no check at all: shape/pass is the ceiling for any gate that keeps that contract.');
     }
+    if (CFG.shapeLite) console.log('shape-lite is shape as first defined (no X-Forwarded-*, no cache bypass, no CDN header removal).');
+    if (CFG.public) console.log('edge-public is the same build with the path public: no token, cookie or revocation check, no identity headers, and its response passed on as it came.');
     const file = path.join(OUT, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(file, JSON.stringify({ config: CFG, runs, bundle: report }, null, 2));
     log(`results written to ${path.relative(ROOT, file)}`);
