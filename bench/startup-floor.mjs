@@ -16,8 +16,9 @@
 // Start-up is spawn → socket accepting; "first" is the first request after it (a protected path
 // without a token: config read, classify, 401, one log line), "second" the next one.
 // Then V8's own account of the lazy compilation (--trace-wasm-compilation-times): the functions
-// compiled at start-up and by the first request, their bytes and compile time (names when the
-// build keeps the name section).
+// compiled at start-up and by the first request, their bytes and compile time, the largest by
+// function index (a build with names maps an index to its function: the name section, as
+// `wasm-tools print` or wasm-objdump -x show it).
 //   node bench/startup-floor.mjs [build/worker]      N=9 by default (STARTUP_SAMPLES)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -74,7 +75,6 @@ try {
   console.log(`first request: edge ${f(med.edge.first)}, trivial ${f(med.trivial.first)}, trivlog ${f(med.trivlog.first)} (a first console.log ${f(med.trivlog.first - med.trivial.first)}), eager ${f(med.eager.first)} ms`);
 
   // V8's account of the lazy compilation: start-up alone, then start-up and the first request.
-  const names = functionNames(wasm);
   const traced = async (requests) => {
     const out = path.join(work, `trace-${requests}.txt`);
     await startOnce(work, { ...edge, v8Flags: ['--trace-wasm-compilation-times'] }, { request, requests, stdout: out });
@@ -82,13 +82,12 @@ try {
   };
   const atStart = await traced(0);
   const withFirst = await traced(1);
-  const byFirst = [...withFirst.entries()].filter(([i]) => !atStart.has(i)).map(([i, c]) => ({ i, ...c, name: names.get(i) ?? `#${i}` }));
+  const byFirst = [...withFirst.entries()].filter(([i]) => !atStart.has(i)).map(([i, c]) => ({ i, ...c, name: `function #${i}` }));
   const sum = (xs, k) => xs.reduce((a, x) => a + x[k], 0);
   const startList = [...atStart.values()];
   console.log(`lazy compilation (V8's --trace-wasm-compilation-times, Liftoff):`);
   console.log(`  at start-up:       ${String(startList.length).padStart(5)} functions, ${String(sum(startList, 'bytes')).padStart(7)} B of code, ${f(sum(startList, 'us') / 1000)} ms`);
   console.log(`  by the 1st request: ${String(byFirst.length).padStart(4)} functions, ${String(sum(byFirst, 'bytes')).padStart(7)} B of code, ${f(sum(byFirst, 'us') / 1000)} ms`);
-  console.log(`  the module holds ${codeFunctions(wasm)} functions`);
   for (const c of byFirst.sort((a, b) => b.us - a.us).slice(0, Number(process.env.STARTUP_TOP ?? 12))) {
     console.log(`    ${String(c.us).padStart(6)} µs ${String(c.bytes).padStart(6)} B  ${c.name.length > 110 ? `${c.name.slice(0, 107)}...` : c.name}`);
   }
@@ -104,64 +103,4 @@ function compiled(text) {
     if (!out.has(i)) out.set(i, { us: Number(m[2]), bytes: Number(m[3]) });
   }
   return out;
-}
-
-function leb(d, i) {
-  let r = 0;
-  let s = 0;
-  for (;;) {
-    const b = d[i++];
-    r += (b & 0x7f) * 2 ** s;
-    s += 7;
-    if (b < 0x80) return [r, i];
-  }
-}
-
-/** Function index → name from the module's name section (empty when the build strips it). */
-function functionNames(d) {
-  const names = new Map();
-  for (let i = 8; i < d.length; ) {
-    const id = d[i++];
-    let size;
-    [size, i] = leb(d, i);
-    const end = i + size;
-    if (id === 0) {
-      let [len, j] = leb(d, i);
-      const section = d.subarray(j, j + len).toString();
-      j += len;
-      while (section === 'name' && j < end) {
-        const sub = d[j++];
-        let subSize;
-        [subSize, j] = leb(d, j);
-        const subEnd = j + subSize;
-        if (sub === 1) {
-          let count;
-          [count, j] = leb(d, j);
-          for (let k = 0; k < count; k++) {
-            let idx;
-            let l;
-            [idx, j] = leb(d, j);
-            [l, j] = leb(d, j);
-            names.set(idx, d.subarray(j, j + l).toString());
-            j += l;
-          }
-        }
-        j = subEnd;
-      }
-    }
-    i = end;
-  }
-  return names;
-}
-
-/** How many functions the code section holds. */
-function codeFunctions(d) {
-  for (let i = 8; i < d.length; ) {
-    const id = d[i++];
-    let size;
-    [size, i] = leb(d, i);
-    if (id === 10) return leb(d, i)[0];
-    i += size;
-  }
-  return 0;
 }
