@@ -4,7 +4,7 @@
 // first request and the second. Why not Miniflare for this: Miniflare hands the modules to
 // workerd inside its config, built and sent by node, so a bigger module costs start-up there
 // that is no part of bringing it up in workerd: a JS worker importing 800 KB as a *Data*
-// module starts 17-23 ms later than a trivial one through Miniflare, ~4 ms later here
+// module starts 21-62 ms later than a trivial one through Miniflare, 3-8 ms later here
 // (bench/README.md, "Start-up").
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
