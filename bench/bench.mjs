@@ -42,6 +42,16 @@ const CFG = {
   assertion: env('BENCH_ASSERTION', '1') !== '0',
   public: env('BENCH_PUBLIC', '1') !== '0',
   startSamples: Number(env('BENCH_START_SAMPLES', 5)),
+  // Each worker's measurement is cut into this many slices, taken in turns across the workers
+  // (forwards, then backwards: A B C C B A ...), so that the workers of one cell are measured
+  // over the same stretch of time instead of a minute apart. 1 is the old order.
+  // Slices are whole seconds (wrk's least duration): at most BENCH_DURATION of them.
+  slices: Math.max(1, Math.min(Math.floor(Number(env('BENCH_SLICES', 5))), Math.floor(Number(env('BENCH_DURATION', 5))))),
+  // A second build measured beside the first in the same run (`edge-b`, same bindings): the
+  // A/B for a change, since absolute req/s moves 2x between runs on one machine.
+  scriptB: process.env.BENCH_EDGE_B ? path.resolve(process.env.BENCH_EDGE_B) : null,
+  // Only these workers (comma list, e.g. `edge,edge-b,shape`), for a quick A/B.
+  only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : null,
 };
 // The edge's verified-token cache holds 1024 entries by default; a larger pool rotated in order
 // makes every request of the cold mode a miss. Each token has its own session id, and the edge
@@ -52,7 +62,7 @@ const CFG = {
 const EDGE_TOKEN_CACHE_ENTRIES = 1024;
 const REVOCATION_CACHE_SECONDS = 10;
 /** The gates that keep revocation answers in the isolate. */
-const CACHING_GATES = ['edge', 'edge-full', 'edge-assert', 'peer-cached'];
+const CACHING_GATES = ['edge', 'edge-b', 'edge-full', 'edge-assert', 'peer-cached'];
 const ISSUER = 'https://idp.bench.example';
 const AUDIENCE = 'bench-api';
 
@@ -182,6 +192,12 @@ async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript) {
   // shape as first defined, before the contract gained the forwarding headers, the cache
   // bypass and the CDN header removal: for comparison with the earlier runs.
   if (CFG.shapeLite) workers.push({ ...common, name: 'shape-lite', scriptPath: path.join(HERE, 'workers/shape-lite.mjs'), bindings: { UPSTREAM: upstream } });
+  if (CFG.scriptB) workers.splice(2, 0, { ...edge, name: 'edge-b', scriptPath: CFG.scriptB, modulesRoot: path.resolve(path.dirname(CFG.scriptB), '..') });
+  if (CFG.only) {
+    const unknown = CFG.only.filter((n) => !workers.some((w) => w.name === n));
+    if (unknown.length) throw new Error(`BENCH_ONLY names workers not configured: ${unknown.join(', ')}`);
+    workers.splice(0, workers.length, ...workers.filter((w) => CFG.only.includes(w.name)));
+  }
   const started = Date.now();
   const mf = new Miniflare({ workers, cf: false, log: new Log(process.env.BENCH_LOG ? LogLevel.DEBUG : LogLevel.WARN) });
   await mf.ready;
@@ -250,10 +266,11 @@ async function revocationSanity(mf, urls, names, key) {
 // ---------------------------------------------------------------------------------------------
 // load
 
-function wrk(url, tokensFile, seconds) {
-  const args = [`-t${CFG.threads}`, `-c${CFG.connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', path.join(HERE, 'wrk.lua'), new URL('/api/items', url).href];
+/** wrk for `seconds` (whole seconds: wrk takes no less), starting `offset` tokens into the pool. */
+function wrk(url, tokensFile, seconds, offset = 0) {
+  const args = [`-t${CFG.threads}`, `-c${CFG.connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '5s', '-s', path.join(HERE, 'wrk.lua'), new URL('/api/items', url).href];
   return new Promise((resolve, reject) => {
-    const p = spawn('wrk', args, { env: { ...process.env, TOKENS: tokensFile } });
+    const p = spawn('wrk', args, { env: { ...process.env, TOKENS: tokensFile, BENCH_OFFSET: String(offset) } });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -270,9 +287,116 @@ function wrk(url, tokensFile, seconds) {
   });
 }
 
-async function measure(url, tokensFile) {
-  if (CFG.warmup > 0) await wrk(url, tokensFile, CFG.warmup);
-  return wrk(url, tokensFile, CFG.duration);
+/**
+ * The workerd processes Miniflare started (children of this process), for their CPU time:
+ * req/s moves 2x between runs here because wrk, workerd and the upstream share two cores,
+ * while the CPU workerd spends per request is what a gate adds, measured directly.
+ */
+function workerdPids() {
+  const pids = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && comm.includes('workerd')) pids.push(Number(d));
+    } catch {}
+  }
+  return pids;
+}
+
+/** User + system CPU of `pids` in µs (Linux /proc; null elsewhere). */
+function cpuMicros(pids) {
+  if (!pids.length) return null;
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
+  }
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+let perfSeq = 0;
+
+/** CPU µs per thread name of `pids` (BENCH_CPU_THREADS=1: which of workerd's threads spend it). */
+function threadMicros(pids) {
+  const out = {};
+  for (const pid of pids) {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+      } catch {}
+    }
+  }
+  return out;
+}
+
+/** One slice of a worker's measurement: wrk and the CPU workerd spent meanwhile. */
+async function slice(url, tokensFile, seconds, offset, name = 'worker') {
+  let pids = [];
+  try {
+    pids = workerdPids();
+  } catch {}
+  const threads = process.env.BENCH_CPU_THREADS === '1';
+  const before = cpuMicros(pids);
+  const tBefore = threads ? threadMicros(pids) : null;
+  const perf = process.env.BENCH_PERF && pids.length ? spawn('perf', ['record', '-F', '1999', '-g', '-o', path.join(OUT, `perf-${process.env.BENCH_PERF}-${name}-${perfSeq++}.data`), '-p', String(pids[0]), '--', 'sleep', String(seconds)], { stdio: 'ignore' }) : null;
+  const r = await wrk(url, tokensFile, seconds, offset);
+  if (perf) await new Promise((res) => (perf.exitCode != null ? res() : perf.on('exit', res)));
+  const after = cpuMicros(pids);
+  r.cpu_total_us = before == null || after == null ? NaN : after - before;
+  r.cpu_us = r.cpu_total_us / r.requests;
+  if (threads) {
+    const tAfter = threadMicros(pids);
+    const per = Object.entries(tAfter).map(([n, us]) => [n, (us - (tBefore[n] ?? 0)) / r.requests]).filter(([, us]) => us >= 1);
+    log(`workerd CPU µs/req by thread: ${per.sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${fmt(us)}`).join(', ')}`);
+  }
+  return r;
+}
+
+/** The slices of one worker, summed: req/s and CPU over all of them, the median p50, the worst p99. */
+function combine(parts) {
+  const sum = (k) => parts.reduce((a, p) => a + p[k], 0);
+  const r = {
+    requests: sum('requests'),
+    duration_us: sum('duration_us'),
+    p50_us: median(parts.map((p) => p.p50_us)),
+    p99_us: Math.max(...parts.map((p) => p.p99_us)),
+    errors: sum('errors'),
+    slices: parts.length,
+  };
+  r.rps = r.requests / (r.duration_us / 1e6);
+  r.cpu_us = sum('cpu_total_us') / r.requests;
+  return r;
+}
+
+/**
+ * One cell (an algorithm and a mode) for every worker: each warmed up, then measured in
+ * CFG.slices turns. Each worker goes on through the token pool where it stopped (wrk.lua's
+ * BENCH_OFFSET), so a cold pool does not start again from its first token at every slice.
+ */
+async function measureCell(urls, names, tokensFile, onSlice) {
+  const offset = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const name of names) {
+    if (CFG.warmup <= 0) continue;
+    const w = await wrk(urls[name], tokensFile, CFG.warmup, 0);
+    offset[name] += w.requests + CFG.connections;
+  }
+  const parts = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < CFG.slices; i++) {
+    for (const name of i % 2 === 0 ? names : [...names].reverse()) {
+      const r = await slice(urls[name], tokensFile, CFG.duration / CFG.slices, offset[name], name);
+      offset[name] += r.requests + CFG.connections;
+      parts[name].push(r);
+      onSlice?.(name, r);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, combine(parts[n])]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +422,8 @@ const RATIOS = [
   { name: 'edge/pass', a: 'edge', b: 'passthrough' },
   { name: 'shape/pass', a: 'shape', b: 'passthrough' },
   { name: 'assert/edge', a: 'edge-assert', b: 'edge' },
+  { name: 'b/edge', a: 'edge-b', b: 'edge' },
+  { name: 'b/shape', a: 'edge-b', b: 'shape' },
 ];
 const ratiosOf = (names) => RATIOS.filter((r) => names.includes(r.a) && names.includes(r.b));
 const ratio = (r, m) => m[r.a].rps / m[r.b].rps;
@@ -310,11 +436,11 @@ function median(xs) {
 
 function printRun(results, names) {
   console.log('');
-  console.log(`${pad('alg', 8)}${pad('mode', 6)}${pad('worker', 13)}${lpad('req/s', 8)}${lpad('p50 ms', 9)}${lpad('p99 ms', 9)}${lpad('errors', 8)}`);
+  console.log(`${pad('alg', 8)}${pad('mode', 6)}${pad('worker', 13)}${lpad('req/s', 8)}${lpad('p50 ms', 9)}${lpad('p99 ms', 9)}${lpad('errors', 8)}${lpad('workerd CPU µs/req', 20)}`);
   for (const r of results) {
     for (const name of names) {
       const m = r.m[name];
-      console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${pad(name, 13)}${lpad(fmt(m.rps), 8)}${lpad(fmt(m.p50_us / 1000, 2), 9)}${lpad(fmt(m.p99_us / 1000, 2), 9)}${lpad(m.errors, 8)}`);
+      console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${pad(name, 13)}${lpad(fmt(m.rps), 8)}${lpad(fmt(m.p50_us / 1000, 2), 9)}${lpad(fmt(m.p99_us / 1000, 2), 9)}${lpad(m.errors, 8)}${lpad(fmt(m.cpu_us), 20)}`);
     }
   }
   const cols = ratiosOf(names);
@@ -346,6 +472,20 @@ function printRatios(runs, names) {
         return `${col.name} >= ${t.toFixed(2)}: ${v >= t ? 'met' : 'NOT met'}`;
       });
     console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${cols.map((col) => lpad(cell(c, col), width(col))).join('')}   ${targets.join('; ') || '-'}`);
+  }
+  // The same comparisons by workerd's CPU per request (b's CPU / a's, so read like the req/s
+  // ratios: above 1, a costs less): steadier than req/s on a machine whose throughput moves.
+  const cpuRatio = (col, m) => m[col.b].cpu_us / m[col.a].cpu_us;
+  if (cells.every((c) => c.all.every((r) => cols.every((col) => Number.isFinite(cpuRatio(col, r.m)))))) {
+    const cpuCell = (c, col) => {
+      const xs = c.all.map((r) => cpuRatio(col, r.m));
+      return runs.length > 1 ? `${fmt(median(xs), 2)} [${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}]` : fmt(xs[0], 2);
+    };
+    console.log('');
+    console.log("The same ratios by workerd's CPU per request (the second worker's CPU over the first's: above 1, the first costs less)");
+    console.log(`${pad('alg', 8)}${pad('mode', 6)}${cols.map((c) => lpad(c.name, width(c))).join('')}`);
+    for (const c of cells) console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${cols.map((col) => lpad(cpuCell(c, col), width(col))).join('')}`);
+    console.log('');
   }
   const cold = cells.filter((c) => c.mode === 'cold');
   if (cold.length) {
@@ -402,10 +542,9 @@ async function main() {
       const results = [];
       for (const alg of CFG.algs) {
         for (const mode of CFG.modes) {
-          const m = {};
+          const m = await measureCell(w.urls, w.names, files[alg][mode]);
           for (const name of w.names) {
-            m[name] = await measure(w.urls[name], files[alg][mode]);
-            log(`run ${run} ${alg} ${mode} ${name}: ${fmt(m[name].rps)} req/s, p50 ${fmt(m[name].p50_us / 1000, 2)} ms, p99 ${fmt(m[name].p99_us / 1000, 2)} ms${m[name].errors ? `, ${m[name].errors} errors` : ''}`);
+            log(`run ${run} ${alg} ${mode} ${name}: ${fmt(m[name].rps)} req/s, p50 ${fmt(m[name].p50_us / 1000, 2)} ms, p99 ${fmt(m[name].p99_us / 1000, 2)} ms, workerd CPU ${fmt(m[name].cpu_us)} µs/req${m[name].errors ? `, ${m[name].errors} errors` : ''}`);
           }
           results.push({ alg, mode, m });
         }
@@ -417,9 +556,12 @@ async function main() {
     if (runs.length > 1) printSpread(runs, w.names);
     printRatios(runs, w.names);
     const peer = peerCachedScript && { script: peerCachedScript, upstream: upstream.url, jwks: jwksDoc, token: tokens[keys[0].name][0], issuer: ISSUER, audience: AUDIENCE };
-    const report = await bundleReport(CFG.script, { peer, samples: CFG.startSamples });
-    console.log('');
-    console.log(printBundleReport(report, fmt));
+    // BENCH_START_SAMPLES=0 leaves the size and start-up report out (a quick A/B).
+    const report = CFG.startSamples > 0 ? await bundleReport(CFG.script, { peer, samples: CFG.startSamples }) : null;
+    if (report) {
+      console.log('');
+      console.log(printBundleReport(report, fmt));
+    }
     console.log('');
     console.log('The edge and peer-cached read revocations from KV (session + user-wide, the edge\'s keys) and keep');
     console.log('the answers in the isolate for REVOCATION_CACHE_SECONDS (10 s); peer reads its own two keys from KV');
