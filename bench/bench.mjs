@@ -163,7 +163,11 @@ function assertionKey() {
 
 async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
-  const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
+  // stripCfConnectingIp: false: Miniflare otherwise sends every subrequest of every worker through
+  // a JS worker of its own that removes CF-Connecting-IP (what Cloudflare does natively), which
+  // costs each forward a second worker invocation (~300 µs of CPU per request here, the same for
+  // every gate) and is no part of any gate in production.
+  const common = { modules: true, compatibilityDate: COMPATIBILITY_DATE, kvNamespaces: ['REVOCATIONS'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }], stripCfConnectingIp: false };
   const peerBindings = { JWKS: jwksDoc, ISSUER, AUDIENCE, UPSTREAM: upstream, LEEWAY_SECONDS: '30' };
   const edge = {
     ...common,
