@@ -351,7 +351,10 @@ async function slice(url, tokensFile, seconds, offset, name = 'worker') {
   const tBefore = threads ? threadMicros(pids) : null;
   const perf = process.env.BENCH_PERF && pids.length ? spawn('perf', ['record', '-F', '1999', '-g', '-o', path.join(OUT, `perf-${process.env.BENCH_PERF}-${name}-${perfSeq++}.data`), '-p', String(pids[0]), '--', 'sleep', String(seconds)], { stdio: 'ignore' }) : null;
   const r = await wrk(url, tokensFile, seconds, offset);
-  if (perf) await new Promise((res) => (perf.exitCode != null ? res() : perf.on('exit', res)));
+  if (perf) {
+    // 'error' (no perf installed) as well as 'exit', or a missing perf would hang the bench.
+    await new Promise((res) => (perf.exitCode != null ? res() : (perf.once('exit', res), perf.once('error', (e) => (log(`BENCH_PERF: ${e.message}`), res())))));
+  }
   const after = cpuMicros(pids);
   r.cpu_total_us = before == null || after == null ? NaN : after - before;
   r.cpu_us = r.cpu_total_us / r.requests;
