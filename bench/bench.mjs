@@ -301,28 +301,29 @@ function workerdPids() {
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const { comm, ppid } = procStat(`/proc/${d}/stat`);
       if (ppid === process.pid && comm.includes('workerd')) pids.push(Number(d));
     } catch {}
   }
   return pids;
 }
 
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+let perfSeq = 0;
+
+/** A /proc `stat` file: the name, the parent pid, and user + system CPU in µs (fields 4, 14, 15). */
+function procStat(file) {
+  const stat = fs.readFileSync(file, 'utf8');
+  const close = stat.lastIndexOf(')'); // the name may hold spaces and parentheses
+  const f = stat.slice(close + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(f[1]), cpuUs: ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS };
+}
+
 /** User + system CPU of `pids` in µs (Linux /proc; null elsewhere). */
 function cpuMicros(pids) {
   if (!pids.length) return null;
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
-  }
-  return (ticks * 1e6) / CLOCK_TICKS;
+  return pids.reduce((sum, pid) => sum + procStat(`/proc/${pid}/stat`).cpuUs, 0);
 }
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-let perfSeq = 0;
 
 /** CPU µs per thread name of `pids` (BENCH_CPU_THREADS=1: which of workerd's threads spend it). */
 function threadMicros(pids) {
@@ -330,10 +331,8 @@ function threadMicros(pids) {
   for (const pid of pids) {
     for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
       try {
-        const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+        const { comm, cpuUs } = procStat(`/proc/${pid}/task/${t}/stat`);
+        out[comm] = (out[comm] ?? 0) + cpuUs;
       } catch {}
     }
   }
@@ -387,7 +386,7 @@ function combine(parts) {
  * CFG.slices turns. Each worker goes on through the token pool where it stopped (wrk.lua's
  * BENCH_OFFSET), so a cold pool does not start again from its first token at every slice.
  */
-async function measureCell(urls, names, tokensFile, onSlice) {
+async function measureCell(urls, names, tokensFile) {
   const offset = Object.fromEntries(names.map((n) => [n, 0]));
   for (const name of names) {
     if (CFG.warmup <= 0) continue;
@@ -400,7 +399,6 @@ async function measureCell(urls, names, tokensFile, onSlice) {
       const r = await slice(urls[name], tokensFile, CFG.duration / CFG.slices, offset[name], name);
       offset[name] += r.requests + CFG.connections;
       parts[name].push(r);
-      onSlice?.(name, r);
     }
   }
   return Object.fromEntries(names.map((n) => [n, combine(parts[n])]));
@@ -462,8 +460,9 @@ function printRun(results, names) {
 function printRatios(runs, names) {
   const cols = ratiosOf(names);
   const cells = runs[0].map((r, i) => ({ alg: r.alg, mode: r.mode, all: runs.map((run) => run[i]) }));
-  const cell = (c, col) => {
-    const xs = c.all.map((r) => ratio(col, r.m));
+  // A cell: `of(col, m)` over the runs, as median [min-max] (req/s ratios unless told).
+  const cell = (c, col, of = ratio) => {
+    const xs = c.all.map((r) => of(col, r.m));
     return runs.length > 1 ? `${fmt(median(xs), 2)} [${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}]` : fmt(xs[0], 2);
   };
   const width = (col) => Math.max(col.name.length, runs.length > 1 ? 16 : 4) + 2;
@@ -484,14 +483,10 @@ function printRatios(runs, names) {
   // ratios: above 1, a costs less): steadier than req/s on a machine whose throughput moves.
   const cpuRatio = (col, m) => m[col.b].cpu_us / m[col.a].cpu_us;
   if (cells.every((c) => c.all.every((r) => cols.every((col) => Number.isFinite(cpuRatio(col, r.m)))))) {
-    const cpuCell = (c, col) => {
-      const xs = c.all.map((r) => cpuRatio(col, r.m));
-      return runs.length > 1 ? `${fmt(median(xs), 2)} [${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}]` : fmt(xs[0], 2);
-    };
     console.log('');
     console.log("The same ratios by workerd's CPU per request (the second worker's CPU over the first's: above 1, the first costs less)");
     console.log(`${pad('alg', 8)}${pad('mode', 6)}${cols.map((c) => lpad(c.name, width(c))).join('')}`);
-    for (const c of cells) console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${cols.map((col) => lpad(cpuCell(c, col), width(col))).join('')}`);
+    for (const c of cells) console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${cols.map((col) => lpad(cell(c, col, cpuRatio), width(col))).join('')}`);
     console.log('');
   }
   const cold = cells.filter((c) => c.mode === 'cold');
