@@ -37,6 +37,8 @@ const CFG = {
   peerNoKv: env('BENCH_PEER_NOKV', '1') !== '0',
   peerCached: env('BENCH_PEER_CACHED', '1') !== '0',
   shape: env('BENCH_SHAPE', '1') !== '0',
+  // The wasm floor (bench/floor): measured when built (bench/run.sh builds it), warm only.
+  floor: env('BENCH_FLOOR', '1') !== '0' && fs.existsSync(path.join(HERE, 'floor/pkg/bench_floor_bg.wasm')),
   shapeLite: env('BENCH_SHAPE_LITE', '1') !== '0',
   fullPath: env('BENCH_FULL_PATH', '1') !== '0',
   assertion: env('BENCH_ASSERTION', '1') !== '0',
@@ -161,7 +163,7 @@ function assertionKey() {
   return JSON.stringify({ kty, crv, x, y, d, kid: 'bench-assertion' });
 }
 
-async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript) {
+async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript, warmTokens) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   // stripCfConnectingIp: false: Miniflare otherwise sends every subrequest of every worker through
   // a JS worker of its own that removes CF-Connecting-IP (what Cloudflare does natively), which
@@ -193,6 +195,19 @@ async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript) {
   if (peerCachedScript) workers.push({ ...common, name: 'peer-cached', scriptPath: peerCachedScript, bindings: { ...peerBindings, REVOCATION_CACHE_SECONDS: String(REVOCATION_CACHE_SECONDS) } });
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
   if (CFG.shape) workers.push({ ...common, name: 'shape', scriptPath: path.join(HERE, 'workers/shape.mjs'), bindings: { UPSTREAM: upstream } });
+  // The least a Rust/wasm gate can do (bench/floor/src/lib.rs): it knows the warm tokens from
+  // the start, so it is measured on warm cells only.
+  if (CFG.floor) {
+    const root = path.join(HERE, 'floor');
+    workers.push({
+      ...common,
+      name: 'floor',
+      scriptPath: path.join(root, 'entry.mjs'),
+      modulesRoot: root,
+      modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+      bindings: { UPSTREAM: upstream, FLOOR_TOKENS: warmTokens.join('\n') },
+    });
+  }
   // shape as first defined, before the contract gained the forwarding headers, the cache
   // bypass and the CDN header removal: for comparison with the earlier runs.
   if (CFG.shapeLite) workers.push({ ...common, name: 'shape-lite', scriptPath: path.join(HERE, 'workers/shape-lite.mjs'), bindings: { UPSTREAM: upstream } });
@@ -426,12 +441,16 @@ const RATIOS = [
   { name: 'edge/shape-lite', a: 'edge', b: 'shape-lite' },
   { name: 'edge/pass', a: 'edge', b: 'passthrough' },
   { name: 'shape/pass', a: 'shape', b: 'passthrough' },
+  // The wasm floor: floor/shape is the most any Rust/wasm gate keeping the contract can reach.
+  { name: 'floor/shape', a: 'floor', b: 'shape' },
+  { name: 'edge/floor', a: 'edge', b: 'floor' },
   { name: 'assert/edge', a: 'edge-assert', b: 'edge' },
   { name: 'b/edge', a: 'edge-b', b: 'edge' },
   { name: 'b/shape', a: 'edge-b', b: 'shape' },
 ];
 const ratiosOf = (names) => RATIOS.filter((r) => names.includes(r.a) && names.includes(r.b));
-const ratio = (r, m) => m[r.a].rps / m[r.b].rps;
+// NaN (printed `-`) where a worker was not measured in the cell (the floor on cold cells).
+const ratio = (r, m) => (m[r.a] && m[r.b] ? m[r.a].rps / m[r.b].rps : NaN);
 
 function median(xs) {
   const s = [...xs].sort((x, y) => x - y);
@@ -445,6 +464,7 @@ function printRun(results, names) {
   for (const r of results) {
     for (const name of names) {
       const m = r.m[name];
+      if (!m) continue;
       console.log(`${pad(r.alg, 8)}${pad(r.mode, 6)}${pad(name, 13)}${lpad(fmt(m.rps), 8)}${lpad(fmt(m.p50_us / 1000, 2), 9)}${lpad(fmt(m.p99_us / 1000, 2), 9)}${lpad(m.errors, 8)}${lpad(fmt(m.cpu_us), 20)}`);
     }
   }
@@ -463,6 +483,7 @@ function printRatios(runs, names) {
   // A cell: `of(col, m)` over the runs, as median [min-max] (req/s ratios unless told).
   const cell = (c, col, of = ratio) => {
     const xs = c.all.map((r) => of(col, r.m));
+    if (!xs.some(Number.isFinite)) return '-';
     return runs.length > 1 ? `${fmt(median(xs), 2)} [${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}]` : fmt(xs[0], 2);
   };
   const width = (col) => Math.max(col.name.length, runs.length > 1 ? 16 : 4) + 2;
@@ -481,8 +502,9 @@ function printRatios(runs, names) {
   }
   // The same comparisons by workerd's CPU per request (b's CPU / a's, so read like the req/s
   // ratios: above 1, a costs less): steadier than req/s on a machine whose throughput moves.
-  const cpuRatio = (col, m) => m[col.b].cpu_us / m[col.a].cpu_us;
-  if (cells.every((c) => c.all.every((r) => cols.every((col) => Number.isFinite(cpuRatio(col, r.m)))))) {
+  const cpuRatio = (col, m) => (m[col.a] && m[col.b] ? m[col.b].cpu_us / m[col.a].cpu_us : NaN);
+  const measured = (col, m) => Boolean(m[col.a] && m[col.b]);
+  if (cells.every((c) => c.all.every((r) => cols.every((col) => !measured(col, r.m) || Number.isFinite(cpuRatio(col, r.m)))))) {
     console.log('');
     console.log("The same ratios by workerd's CPU per request (the second worker's CPU over the first's: above 1, the first costs less)");
     console.log(`${pad('alg', 8)}${pad('mode', 6)}${cols.map((c) => lpad(c.name, width(c))).join('')}`);
@@ -510,7 +532,8 @@ function printSpread(runs, names) {
   const cells = runs[0].map((r, i) => ({ alg: r.alg, mode: r.mode, all: runs.map((run) => run[i]) }));
   const range = (xs, d = 0) => `${fmt(Math.min(...xs), d)} .. ${fmt(Math.max(...xs), d)}`;
   for (const c of cells) {
-    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${names.map((n) => `${n} ${range(c.all.map((r) => r.m[n].rps))}`).join(' | ')}`);
+    const here = names.filter((n) => c.all[0].m[n]);
+    console.log(`${pad(c.alg, 8)}${pad(c.mode, 6)}${here.map((n) => `${n} ${range(c.all.map((r) => r.m[n].rps))}`).join(' | ')}`);
   }
 }
 
@@ -534,7 +557,7 @@ async function main() {
   const upstream = await startUpstream();
   const peerScript = await bundlePeer();
   const peerCachedScript = CFG.peerCached ? await bundlePeer('peer-cached') : null;
-  const w = await startWorkers(upstream.url, jwksDoc, peerScript, peerCachedScript);
+  const w = await startWorkers(upstream.url, jwksDoc, peerScript, peerCachedScript, Object.values(tokens).map((pool) => pool[0]));
   log(`workers ready in ${w.readyMs} ms: ${w.names.map((n) => `${n} ${w.urls[n]}`).join(', ')}`);
   try {
     await sanity(w.urls, w.names, tokens);
@@ -544,8 +567,10 @@ async function main() {
       const results = [];
       for (const alg of CFG.algs) {
         for (const mode of CFG.modes) {
-          const m = await measureCell(w.urls, w.names, files[alg][mode]);
-          for (const name of w.names) {
+          // The floor knows only the warm tokens (a 401 to every cold one): warm cells only.
+          const cellNames = mode === 'warm' ? w.names : w.names.filter((n) => n !== 'floor');
+          const m = await measureCell(w.urls, cellNames, files[alg][mode]);
+          for (const name of cellNames) {
             log(`run ${run} ${alg} ${mode} ${name}: ${fmt(m[name].rps)} req/s, p50 ${fmt(m[name].p50_us / 1000, 2)} ms, p99 ${fmt(m[name].p99_us / 1000, 2)} ms, workerd CPU ${fmt(m[name].cpu_us)} µs/req${m[name].errors ? `, ${m[name].errors} errors` : ''}`);
           }
           results.push({ alg, mode, m });
@@ -572,6 +597,11 @@ async function main() {
     if (CFG.shape) {
       console.log('shape (bench/workers/shape.mjs) does only the request/response reshaping of the edge, in JS,');
       console.log('with no check at all: shape/pass is the ceiling for any gate that keeps that contract.');
+    }
+    if (CFG.floor) {
+      console.log('floor (bench/floor) is the least a Rust/wasm gate can do: the entry into the wasm, the Authorization');
+      console.log("header and the URL read, a map lookup of the token, and shape's reshaping done in JS; no check at all.");
+      console.log('floor/shape is the most any Rust/wasm gate keeping the contract can reach here (warm only).');
     }
     if (CFG.shapeLite) console.log('shape-lite is shape as first defined (no X-Forwarded-*, no cache bypass, no CDN header removal).');
     if (CFG.public) console.log('edge-public is the same build with the path public: no token, cookie or revocation check, no identity headers, and its response passed on as it came.');

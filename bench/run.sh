@@ -20,4 +20,8 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -z "${EDGE_WORKER_SCRIPT:-}" ]; then
   echo "[bench] building the worker (scripts/build-edge.sh)" >&2
   bash scripts/build-edge.sh >&2
 fi
+if [ "${BENCH_FLOOR:-1}" != 0 ]; then
+  echo "[bench] building the wasm floor (bench/floor/build.sh)" >&2
+  bash bench/floor/build.sh >&2
+fi
 exec node bench/bench.mjs "$@"
