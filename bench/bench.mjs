@@ -449,8 +449,10 @@ const RATIOS = [
   { name: 'b/shape', a: 'edge-b', b: 'shape' },
 ];
 const ratiosOf = (names) => RATIOS.filter((r) => names.includes(r.a) && names.includes(r.b));
-// NaN (printed `-`) where a worker was not measured in the cell (the floor on cold cells).
-const ratio = (r, m) => (m[r.a] && m[r.b] ? m[r.a].rps / m[r.b].rps : NaN);
+// Whether both workers of ratio `r` were measured in the cell (the floor is not, on cold cells);
+// where not, the ratios are NaN (printed `-`).
+const measured = (r, m) => Boolean(m[r.a] && m[r.b]);
+const ratio = (r, m) => (measured(r, m) ? m[r.a].rps / m[r.b].rps : NaN);
 
 function median(xs) {
   const s = [...xs].sort((x, y) => x - y);
@@ -502,8 +504,7 @@ function printRatios(runs, names) {
   }
   // The same comparisons by workerd's CPU per request (b's CPU / a's, so read like the req/s
   // ratios: above 1, a costs less): steadier than req/s on a machine whose throughput moves.
-  const cpuRatio = (col, m) => (m[col.a] && m[col.b] ? m[col.b].cpu_us / m[col.a].cpu_us : NaN);
-  const measured = (col, m) => Boolean(m[col.a] && m[col.b]);
+  const cpuRatio = (col, m) => (measured(col, m) ? m[col.b].cpu_us / m[col.a].cpu_us : NaN);
   if (cells.every((c) => c.all.every((r) => cols.every((col) => !measured(col, r.m) || Number.isFinite(cpuRatio(col, r.m)))))) {
     console.log('');
     console.log("The same ratios by workerd's CPU per request (the second worker's CPU over the first's: above 1, the first costs less)");

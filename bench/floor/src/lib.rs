@@ -72,15 +72,16 @@ pub fn fetch(req: web_sys::Request) -> js_sys::Promise {
     let (host, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
     FLOOR.with(|f| {
         let f = f.borrow();
-        let floor = f.as_ref();
-        let identity = floor.zip(credential).and_then(|(fl, c)| fl.known.get(&c));
-        match (floor, identity) {
-            (Some(fl), Some(identity)) => {
+        let Some(floor) = f.as_ref() else {
+            return unauthorized();
+        };
+        match credential.and_then(|c| floor.known.get(&c)) {
+            Some(identity) => {
                 let added =
                     format!("x-forwarded-host\n{host}\nx-forwarded-proto\n{scheme}\n{identity}");
-                forward(&req, &format!("{}{path}", fl.upstream), &added)
+                forward(&req, &format!("{}{path}", floor.upstream), &added)
             }
-            _ => unauthorized(),
+            None => unauthorized(),
         }
     })
 }
