@@ -39,6 +39,8 @@ const CFG = {
   shape: env('BENCH_SHAPE', '1') !== '0',
   // The wasm floor (bench/floor): measured when built (bench/run.sh builds it), warm only.
   floor: env('BENCH_FLOOR', '1') !== '0' && fs.existsSync(path.join(HERE, 'floor/pkg/bench_floor_bg.wasm')),
+  // The least any gate can do on a cold token (bench/workers/cold-floor.mjs), cold only.
+  coldFloor: env('BENCH_COLD_FLOOR', '1') !== '0',
   shapeLite: env('BENCH_SHAPE_LITE', '1') !== '0',
   fullPath: env('BENCH_FULL_PATH', '1') !== '0',
   assertion: env('BENCH_ASSERTION', '1') !== '0',
@@ -64,7 +66,10 @@ const CFG = {
 const EDGE_TOKEN_CACHE_ENTRIES = 1024;
 const REVOCATION_CACHE_SECONDS = 10;
 /** The gates that keep revocation answers in the isolate. */
-const CACHING_GATES = ['edge', 'edge-b', 'edge-full', 'edge-assert', 'peer-cached'];
+const CACHING_GATES = ['edge', 'edge-b', 'edge-full', 'edge-assert', 'peer-cached', 'cold-floor'];
+/** The references measured on one mode only: `floor` knows the warm tokens alone (a 401 to every
+ * cold one); `cold-floor` is the floor of the cold cells (warm, `floor` is the one). */
+const ONLY_IN = { floor: 'warm', 'cold-floor': 'cold' };
 const ISSUER = 'https://idp.bench.example';
 const AUDIENCE = 'bench-api';
 
@@ -163,7 +168,7 @@ function assertionKey() {
   return JSON.stringify({ kty, crv, x, y, d, kid: 'bench-assertion' });
 }
 
-async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript, warmTokens) {
+async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript, coldFloorScript, warmTokens) {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   // stripCfConnectingIp: false: Miniflare otherwise sends every subrequest of every worker through
   // a JS worker of its own that removes CF-Connecting-IP (what Cloudflare does natively), which
@@ -194,6 +199,7 @@ async function startWorkers(upstream, jwksDoc, peerScript, peerCachedScript, war
   // The peer with the edge's revocation semantics and an isolate cache of the answers (10 s).
   if (peerCachedScript) workers.push({ ...common, name: 'peer-cached', scriptPath: peerCachedScript, bindings: { ...peerBindings, REVOCATION_CACHE_SECONDS: String(REVOCATION_CACHE_SECONDS) } });
   if (CFG.peerNoKv) workers.push({ ...common, name: 'peer-nokv', scriptPath: peerScript, bindings: { ...peerBindings, CHECK_REVOCATION: '0' } });
+  if (coldFloorScript) workers.push({ ...common, name: 'cold-floor', scriptPath: coldFloorScript, bindings: { JWKS: jwksDoc, UPSTREAM: upstream, REVOCATION_CACHE_SECONDS: String(REVOCATION_CACHE_SECONDS) } });
   if (CFG.shape) workers.push({ ...common, name: 'shape', scriptPath: path.join(HERE, 'workers/shape.mjs'), bindings: { UPSTREAM: upstream } });
   // The least a Rust/wasm gate can do (bench/floor/src/lib.rs): it knows the warm tokens from
   // the start, so it is measured on warm cells only.
@@ -258,7 +264,7 @@ const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
  * left out.
  */
 async function revocationSanity(mf, urls, names, key) {
-  const gates = names.filter((n) => n === 'peer-cached' || (n.startsWith('edge') && n !== 'edge-public'));
+  const gates = names.filter((n) => n === 'peer-cached' || n === 'cold-floor' || (n.startsWith('edge') && n !== 'edge-public'));
   if (gates.length === 0) return;
   const kv = await mf.getKVNamespace('REVOCATIONS', gates[0]);
   const nowMs = Date.now();
@@ -444,12 +450,15 @@ const RATIOS = [
   // The wasm floor: floor/shape is the most any Rust/wasm gate keeping the contract can reach.
   { name: 'floor/shape', a: 'floor', b: 'shape' },
   { name: 'edge/floor', a: 'edge', b: 'floor' },
+  // The cold floor: cold-floor/peer-cached is the most any gate can reach over the peer cold.
+  { name: 'cfloor/peer-cached', a: 'cold-floor', b: 'peer-cached' },
+  { name: 'edge/cfloor', a: 'edge', b: 'cold-floor' },
   { name: 'assert/edge', a: 'edge-assert', b: 'edge' },
   { name: 'b/edge', a: 'edge-b', b: 'edge' },
   { name: 'b/shape', a: 'edge-b', b: 'shape' },
 ];
 const ratiosOf = (names) => RATIOS.filter((r) => names.includes(r.a) && names.includes(r.b));
-// Whether both workers of ratio `r` were measured in the cell (the floor is not, on cold cells);
+// Whether both workers of ratio `r` were measured in the cell (the floors are not, on one mode);
 // where not, the ratios are NaN (printed `-`).
 const measured = (r, m) => Boolean(m[r.a] && m[r.b]);
 const ratio = (r, m) => (measured(r, m) ? m[r.a].rps / m[r.b].rps : NaN);
@@ -558,7 +567,8 @@ async function main() {
   const upstream = await startUpstream();
   const peerScript = await bundlePeer();
   const peerCachedScript = CFG.peerCached ? await bundlePeer('peer-cached') : null;
-  const w = await startWorkers(upstream.url, jwksDoc, peerScript, peerCachedScript, Object.values(tokens).map((pool) => pool[0]));
+  const coldFloorScript = CFG.coldFloor && CFG.modes.includes('cold') ? await bundlePeer('cold-floor') : null;
+  const w = await startWorkers(upstream.url, jwksDoc, peerScript, peerCachedScript, coldFloorScript, Object.values(tokens).map((pool) => pool[0]));
   log(`workers ready in ${w.readyMs} ms: ${w.names.map((n) => `${n} ${w.urls[n]}`).join(', ')}`);
   try {
     await sanity(w.urls, w.names, tokens);
@@ -568,8 +578,7 @@ async function main() {
       const results = [];
       for (const alg of CFG.algs) {
         for (const mode of CFG.modes) {
-          // The floor knows only the warm tokens (a 401 to every cold one): warm cells only.
-          const cellNames = mode === 'warm' ? w.names : w.names.filter((n) => n !== 'floor');
+          const cellNames = w.names.filter((n) => (ONLY_IN[n] ?? mode) === mode);
           const m = await measureCell(w.urls, cellNames, files[alg][mode]);
           for (const name of cellNames) {
             log(`run ${run} ${alg} ${mode} ${name}: ${fmt(m[name].rps)} req/s, p50 ${fmt(m[name].p50_us / 1000, 2)} ms, p99 ${fmt(m[name].p99_us / 1000, 2)} ms, workerd CPU ${fmt(m[name].cpu_us)} µs/req${m[name].errors ? `, ${m[name].errors} errors` : ''}`);
@@ -603,6 +612,11 @@ async function main() {
       console.log('floor (bench/floor) is the least a Rust/wasm gate can do: the entry into the wasm, the Authorization');
       console.log("header and the URL read, a map lookup of the token, and shape's reshaping done in JS; no check at all.");
       console.log('floor/shape is the most any Rust/wasm gate keeping the contract can reach here (warm only).');
+    }
+    if (w.names.includes('cold-floor')) {
+      console.log('cold-floor (bench/workers/cold-floor.mjs) is the least any gate can do on a cold token, in JS: a WebCrypto');
+      console.log("signature check, the payload parsed, peer-cached's revocation lookup and shape's forward; no claim checked.");
+      console.log('cfloor/peer-cached is the most any gate keeping the contract can reach over peer-cached (cold only).');
     }
     if (CFG.shapeLite) console.log('shape-lite is shape as first defined (no X-Forwarded-*, no cache bypass, no CDN header removal).');
     if (CFG.public) console.log('edge-public is the same build with the path public: no token, cookie or revocation check, no identity headers, and its response passed on as it came.');

@@ -15,36 +15,37 @@
 // headers, the cache bypass and the CDN header removal; the bench measures both.
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'cookie', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'edge-assertion']);
 
-export default {
-  async fetch(request, env) {
-    const url = request.url;
-    const scheme = url.indexOf('://');
-    const pathStart = url.indexOf('/', scheme + 3);
-    const pathAndQuery = url.slice(pathStart);
-    const headers = new Headers(request.headers);
-    for (const name of Array.from(headers.keys())) {
-      if (HOP.has(name) || name.startsWith('x-auth-')) headers.delete(name);
-    }
-    headers.set('X-Forwarded-Host', url.slice(scheme + 3, pathStart));
-    headers.set('X-Forwarded-Proto', url.slice(0, scheme));
-    headers.set('X-Auth-Subject', 'bench-user');
-    headers.set('X-Auth-Session', 'sess-0000000000');
-    headers.set('X-Auth-Roles', 'reader');
-    headers.set('X-Auth-Client', 'bench-client');
-    headers.set('X-Auth-Scope', 'read');
-    const resp = await fetch(env.UPSTREAM + pathAndQuery, {
-      method: request.method,
-      headers,
-      redirect: 'manual',
-      cache: 'no-store',
-      signal: AbortSignal.timeout(30_000),
-    });
-    const out = new Response(resp.body, resp);
-    out.headers.set('cache-control', 'private, no-store');
-    out.headers.set('vary', 'Cookie, Authorization');
-    out.headers.delete('cdn-cache-control');
-    out.headers.delete('cloudflare-cdn-cache-control');
-    out.headers.delete('surrogate-control');
-    return out;
-  },
-};
+// The reshaping and forward, exported for cold-floor.mjs (which does the same after its checks).
+export async function forward(request, env) {
+  const url = request.url;
+  const scheme = url.indexOf('://');
+  const pathStart = url.indexOf('/', scheme + 3);
+  const pathAndQuery = url.slice(pathStart);
+  const headers = new Headers(request.headers);
+  for (const name of Array.from(headers.keys())) {
+    if (HOP.has(name) || name.startsWith('x-auth-')) headers.delete(name);
+  }
+  headers.set('X-Forwarded-Host', url.slice(scheme + 3, pathStart));
+  headers.set('X-Forwarded-Proto', url.slice(0, scheme));
+  headers.set('X-Auth-Subject', 'bench-user');
+  headers.set('X-Auth-Session', 'sess-0000000000');
+  headers.set('X-Auth-Roles', 'reader');
+  headers.set('X-Auth-Client', 'bench-client');
+  headers.set('X-Auth-Scope', 'read');
+  const resp = await fetch(env.UPSTREAM + pathAndQuery, {
+    method: request.method,
+    headers,
+    redirect: 'manual',
+    cache: 'no-store',
+    signal: AbortSignal.timeout(30_000),
+  });
+  const out = new Response(resp.body, resp);
+  out.headers.set('cache-control', 'private, no-store');
+  out.headers.set('vary', 'Cookie, Authorization');
+  out.headers.delete('cdn-cache-control');
+  out.headers.delete('cloudflare-cdn-cache-control');
+  out.headers.delete('surrogate-control');
+  return out;
+}
+
+export default { fetch: forward };
