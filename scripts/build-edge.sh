@@ -32,9 +32,13 @@ if [ "${EDGE_WASM_OPT:-1}" != 0 ]; then
     exit 1
   fi
   wasm="$out/worker/index.wasm"
+  # wasm-opt drops the name section unless told to keep it (-g): a build asked to keep its
+  # symbols (bench/README's profiling build, CARGO_PROFILE_RELEASE_STRIP=false) keeps its names.
+  keep_names=()
+  if [ "${CARGO_PROFILE_RELEASE_STRIP:-}" = false ]; then keep_names=(-g); fi
   # The features rustc's wasm32 target emits (the module's target_features section is
   # stripped with the names, so wasm-opt cannot read them from it).
-  "$wasm_opt" -O3 \
+  "$wasm_opt" -O3 "${keep_names[@]}" \
     --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
     --enable-reference-types --enable-sign-ext --enable-multivalue \
     "$wasm" -o "$wasm.opt"
