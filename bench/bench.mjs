@@ -65,7 +65,7 @@ const CFG = {
 // req/s; the ratios table prints how long the pool took to come round in each cold cell.
 const EDGE_TOKEN_CACHE_ENTRIES = 1024;
 const REVOCATION_CACHE_SECONDS = 10;
-/** The gates that keep revocation answers in the isolate. */
+/** The gates with the edge's revocation semantics (its KV keys, answers kept in the isolate). */
 const CACHING_GATES = ['edge', 'edge-b', 'edge-full', 'edge-assert', 'peer-cached', 'cold-floor'];
 /** The references measured on one mode only: `floor` knows the warm tokens alone (a 401 to every
  * cold one); `cold-floor` is the floor of the cold cells (warm, `floor` is the one). */
@@ -257,14 +257,15 @@ async function sanity(urls, names, tokens) {
 const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
 /**
- * The edge and peer-cached refuse the same revocations, written in the edge's KV format
- * (protocol/src/revocation.rs): a revoked session (`s:<sha256(sid)>`), a user-wide mark in
+ * The gates of CACHING_GATES (every edge build but edge-public, peer-cached, cold-floor) refuse
+ * the same revocations, written in the edge's KV format (protocol/src/revocation.rs): a revoked
+ * session (`s:<sha256(sid)>`), a user-wide mark in
  * milliseconds and one in whole seconds (`u:<sha256(sub)>`, a token of that second refused).
  * Fresh ids, so no cached answer hides the entries. peer.mjs reads its own simpler keys and is
  * left out.
  */
 async function revocationSanity(mf, urls, names, key) {
-  const gates = names.filter((n) => n === 'peer-cached' || n === 'cold-floor' || (n.startsWith('edge') && n !== 'edge-public'));
+  const gates = names.filter((n) => CACHING_GATES.includes(n));
   if (gates.length === 0) return;
   const kv = await mf.getKVNamespace('REVOCATIONS', gates[0]);
   const nowMs = Date.now();
@@ -603,23 +604,25 @@ async function main() {
     console.log('The edge and peer-cached read revocations from KV (session + user-wide, the edge\'s keys) and keep');
     console.log('the answers in the isolate for REVOCATION_CACHE_SECONDS (10 s); peer reads its own two keys from KV');
     console.log('on every request; peer-nokv is the peer without KV reads.');
-    if (CFG.fullPath) console.log('edge-full is the same build with FAST_PATH=false (every request on the async full path).');
-    if (CFG.shape) {
+    // A description for each reference measured (BENCH_ONLY may have left any out).
+    const ran = (n) => w.names.includes(n);
+    if (ran('edge-full')) console.log('edge-full is the same build with FAST_PATH=false (every request on the async full path).');
+    if (ran('shape')) {
       console.log('shape (bench/workers/shape.mjs) does only the request/response reshaping of the edge, in JS,');
       console.log('with no check at all: shape/pass is the ceiling for any gate that keeps that contract.');
     }
-    if (CFG.floor) {
+    if (ran('floor')) {
       console.log('floor (bench/floor) is the least a Rust/wasm gate can do: the entry into the wasm, the Authorization');
       console.log("header and the URL read, a map lookup of the token, and shape's reshaping done in JS; no check at all.");
       console.log('floor/shape is the most any Rust/wasm gate keeping the contract can reach here (warm only).');
     }
-    if (w.names.includes('cold-floor')) {
+    if (ran('cold-floor')) {
       console.log('cold-floor (bench/workers/cold-floor.mjs) is the least any gate can do on a cold token, in JS: a WebCrypto');
       console.log("signature check, the payload parsed, peer-cached's revocation lookup and shape's forward; no claim checked.");
       console.log('cfloor/peer-cached is the most any gate keeping the contract can reach over peer-cached (cold only).');
     }
-    if (CFG.shapeLite) console.log('shape-lite is shape as first defined (no X-Forwarded-*, no cache bypass, no CDN header removal).');
-    if (CFG.public) console.log('edge-public is the same build with the path public: no token, cookie or revocation check, no identity headers, and its response passed on as it came.');
+    if (ran('shape-lite')) console.log('shape-lite is shape as first defined (no X-Forwarded-*, no cache bypass, no CDN header removal).');
+    if (ran('edge-public')) console.log('edge-public is the same build with the path public: no token, cookie or revocation check, no identity headers, and its response passed on as it came.');
     const file = path.join(OUT, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(file, JSON.stringify({ config: CFG, runs, bundle: report }, null, 2));
     log(`results written to ${path.relative(ROOT, file)}`);
